@@ -1,0 +1,1 @@
+"""Every side effect of a cooperation's lifecycle, idempotent by construction."""

@@ -1,0 +1,53 @@
+"""Dependencies shared by the routes."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import asyncpg
+import yaml
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from api.problems import Problem
+from runtime.config import Settings
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    pool: asyncpg.Pool = request.app.state.pool
+    return pool
+
+
+def _client(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+TemporalDep = Annotated[Client, Depends(_client)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
+async def document_body(request: Request) -> Any:
+    """A JSON body, or YAML when sent as application/yaml (funders write specs in YAML)."""
+    raw = await request.body()
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    try:
+        if content_type in YAML_TYPES:
+            return yaml.safe_load(raw)
+        if content_type in ("application/json", "") or content_type.endswith("+json"):
+            return json.loads(raw or b"null")
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Problem(400, f"the body is not valid {content_type}: {exc}") from None
+    raise Problem(415, f"send application/json or application/yaml, not {content_type}")
+
+
+DocumentDep = Annotated[Any, Depends(document_body)]

@@ -1,0 +1,101 @@
+"""Errors as application/problem+json (RFC 9457), with field-level details."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM = "application/problem+json"
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    503: "Service unavailable",
+}
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        type_: str = "about:blank",
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors or [])
+        self.type = type_
+        self.extra = extra or {}
+
+
+def field_errors(errors: Iterable[Any], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
+    """pydantic errors as `{path, pointer, message}`: the path of every bad field."""
+    out = []
+    for err in errors:
+        # "[key]" marks a bad dict key (e.g. an unknown phase): the path is the key itself.
+        loc = [*prefix, *[p for p in err["loc"] if p not in ("body", "[key]")]]
+        message = str(err["msg"]).removeprefix("Value error, ")
+        out.append(
+            {
+                "path": ".".join(str(p) for p in loc),
+                "pointer": "/" + "/".join(str(p) for p in loc),
+                "message": message,
+                "type": err["type"],
+            }
+        )
+    return out
+
+
+def invalid(exc: ValidationError, prefix: Sequence[str | int] = ()) -> Problem:
+    errors = field_errors(exc.errors(), prefix)
+    paths = ", ".join(e["path"] or "(body)" for e in errors)
+    return Problem(422, f"invalid fields: {paths}", errors=errors)
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": TITLES.get(problem.status, "Error"),
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.url.path,
+    }
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM)
+
+
+def install(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(request, exc)
+
+    async def on_request_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = field_errors(exc.errors())
+        paths = ", ".join(e["path"] or "(body)" for e in errors)
+        return problem_response(request, Problem(422, f"invalid fields: {paths}", errors=errors))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(request, Problem(exc.status_code, str(exc.detail)))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,181 @@
+"""`coopflow dev` (behind `make run`): the whole stack on one machine, supervised.
+
+Starts PostgreSQL (embedded unless COOPFLOW_DATABASE_URL is set), the Temporal dev server
+(SQLite file under the state folder, so a restart finds every workflow again), applies the
+migrations, then runs the worker and the API as child processes, restarting them if they
+crash. SIGINT/SIGTERM stops every child it started, newest first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import asyncpg
+
+from runtime.config import Settings
+from runtime.connect import StartupError, connect_temporal
+from runtime.localstack import EmbeddedPostgres, StackError, TemporalDevServer, spawn, stop
+from runtime.temporal import SEARCH_ATTRIBUTES
+from store.db import ensure_database, migrate
+
+RESTARTS_PER_MINUTE = 5
+
+
+class _Stop(Exception):
+    pass
+
+
+def run_dev(settings: Settings) -> int:
+    state = settings.state_dir.resolve()
+    logs = state / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    pg: EmbeddedPostgres | None = None
+    temporal: TemporalDevServer | None = None
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        if settings.database_url:
+            db_url = settings.database_url
+        else:
+            pg = EmbeddedPostgres(
+                state / "postgres", settings.embedded_postgres_port, log=logs / "postgres.log"
+            )
+            _say(f"PostgreSQL (embedded) starting, data in {pg.data_dir}")
+            db_url = asyncio.run(ensure_database(pg.start(), "coopflow"))
+        applied = asyncio.run(migrate_database(db_url))
+        _say(f"migrations: {', '.join(applied) if applied else 'up to date'}")
+        if stopping:
+            raise _Stop
+
+        _host, _, port = settings.temporal_address.rpartition(":")
+        temporal = TemporalDevServer(
+            db_file=state / "temporal.db",
+            port=int(port),
+            ui_port=settings.temporal_ui_port,
+            search_attributes=SEARCH_ATTRIBUTES,
+            log=logs / "temporal.log",
+        )
+        _say(f"Temporal dev server starting, data in {temporal.db_file}")
+        temporal.start()
+        asyncio.run(_wait_temporal(settings))
+        if stopping:
+            raise _Stop
+
+        env = {
+            **os.environ,
+            "COOPFLOW_DATABASE_URL": db_url,
+            "COOPFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
+        }
+        commands = {
+            "worker": [sys.executable, "-m", "worker"],
+            "api": [sys.executable, "-m", "api"],
+        }
+        restarts: dict[str, list[float]] = {name: [] for name in commands}
+        for name, args in commands.items():
+            children[name] = spawn(args, env=env)
+        api_url = f"http://{settings.api_host}:{settings.api_port}"
+        if _wait_http(f"{api_url}/healthz", lambda: stopping or children["api"].poll() is not None):
+            _say("ready:")
+            _say(f"  API          {api_url}  (docs {api_url}/docs, health {api_url}/healthz)")
+            _say(f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}")
+            _say(
+                f"  Temporal     {settings.temporal_address}"
+                f" (namespace {settings.temporal_namespace})"
+            )
+            _say(f"  logs         {logs}")
+            _say("Ctrl-C stops everything.")
+
+        while not stopping:
+            time.sleep(0.3)
+            if pg and pg.proc and pg.proc.poll() is not None:
+                raise StackError(f"PostgreSQL stopped unexpectedly; see {pg.log}")
+            if temporal.proc and temporal.proc.poll() is not None:
+                raise StackError(f"Temporal dev server stopped unexpectedly; see {temporal.log}")
+            for name, proc in list(children.items()):
+                if proc.poll() is None or stopping:
+                    continue
+                now = time.monotonic()
+                recent = [t for t in restarts[name] if now - t < 60]
+                if len(recent) >= RESTARTS_PER_MINUTE:
+                    raise StackError(
+                        f"the {name} keeps crashing (exit {proc.returncode}); see its output above"
+                    )
+                _say(f"the {name} exited ({proc.returncode}); restarting it")
+                restarts[name] = [*recent, now]
+                children[name] = spawn(commands[name], env=env)
+        return 0
+    except _Stop:
+        return 0
+    except (StackError, StartupError) as exc:
+        print(f"coopflow dev: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"coopflow dev: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if children or temporal or pg:
+            _say("stopping…")
+        for proc in reversed(list(children.values())):
+            stop(proc, signal.SIGTERM)
+        if temporal:
+            temporal.stop()
+        if pg:
+            pg.stop()
+        if children or temporal or pg:
+            _say("stopped")
+
+
+async def migrate_database(db_url: str) -> list[str]:
+    try:
+        conn = await asyncpg.connect(db_url, timeout=10)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise StartupError(
+            f"PostgreSQL is unreachable at {db_url.split('@')[-1]} ({exc}): start it, or unset "
+            "COOPFLOW_DATABASE_URL to use the embedded one"
+        ) from None
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def _wait_temporal(settings: Settings) -> None:
+    await connect_temporal(settings, wait=30)
+
+
+def _wait_http(url: str, give_up: object, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(give_up) and give_up():
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _say(text: str) -> None:
+    print(f"coopflow: {text}", flush=True)
+
+
+__all__ = ["run_dev"]

@@ -1,0 +1,1 @@
+"""Wiring shared by the entry points: settings, logging, clients, the local stack."""

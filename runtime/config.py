@@ -1,0 +1,36 @@
+"""Settings from the environment (prefix COOPFLOW_), one place for every entry point."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LogFormat(StrEnum):
+    console = "console"
+    json = "json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COOPFLOW_", env_file=".env", extra="ignore")
+
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "coopflow"
+    # None: `coopflow dev` runs an embedded PostgreSQL under state_dir and points here at it.
+    database_url: str | None = None
+    embedded_postgres_port: int = 54329
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_ui_port: int = 8233
+    log_format: LogFormat = LogFormat.console
+    log_level: str = "INFO"
+    state_dir: Path = Path(".state")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""PostgreSQL: migrations and the queries shared by activities and the API."""

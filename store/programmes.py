@@ -1,0 +1,114 @@
+"""Programme specs and versions in PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from domain.programme import ProgrammeSpec, ProgrammeVersion
+from store.db import Conn
+
+
+class ProgrammeConflict(Exception):
+    """The programme exists and belongs to someone else, or cannot take this spec."""
+
+
+@dataclass(frozen=True)
+class StoredProgramme:
+    version: ProgrammeVersion
+    budget: Decimal
+    committed: Decimal
+    created: bool
+
+
+def spec_hash(spec: ProgrammeSpec) -> str:
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def put_programme(conn: Conn, spec: ProgrammeSpec) -> StoredProgramme:
+    """Store `spec` as a new version of its programme; an identical spec changes nothing."""
+    digest = spec_hash(spec)
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT funder, current_version, budget, committed, currency"
+            " FROM programmes WHERE id = $1 FOR UPDATE",
+            spec.id,
+        )
+        if row is None:
+            await conn.execute(
+                "INSERT INTO programmes (id, funder, currency, current_version, budget)"
+                " VALUES ($1, $2, $3, 1, $4)",
+                spec.id,
+                spec.funder,
+                spec.currency,
+                spec.budget,
+            )
+            await _insert_version(conn, spec, 1, digest)
+            return StoredProgramme(
+                ProgrammeVersion(version=1, spec=spec), spec.budget, Decimal(0), True
+            )
+        if row["funder"] != spec.funder:
+            raise ProgrammeConflict(f"programme {spec.id!r} belongs to another funder")
+        if row["currency"] != spec.currency:
+            raise ProgrammeConflict(
+                f"programme {spec.id!r} is in {row['currency']}: its currency cannot change"
+            )
+        current = await conn.fetchrow(
+            "SELECT spec, spec_hash FROM programme_versions"
+            " WHERE programme_id = $1 AND version = $2",
+            spec.id,
+            row["current_version"],
+        )
+        assert current is not None
+        if current["spec_hash"] == digest:
+            return StoredProgramme(
+                ProgrammeVersion(
+                    version=row["current_version"],
+                    spec=ProgrammeSpec.model_validate(current["spec"]),
+                ),
+                row["budget"],
+                row["committed"],
+                False,
+            )
+        version = row["current_version"] + 1
+        await _insert_version(conn, spec, version, digest)
+        await conn.execute(
+            "UPDATE programmes SET current_version = $2, budget = $3, updated_at = now()"
+            " WHERE id = $1",
+            spec.id,
+            version,
+            spec.budget,
+        )
+        return StoredProgramme(
+            ProgrammeVersion(version=version, spec=spec), spec.budget, row["committed"], True
+        )
+
+
+async def _insert_version(conn: Conn, spec: ProgrammeSpec, version: int, digest: str) -> None:
+    await conn.execute(
+        "INSERT INTO programme_versions (programme_id, version, spec, spec_hash)"
+        " VALUES ($1, $2, $3, $4)",
+        spec.id,
+        version,
+        spec.model_dump(mode="json"),
+        digest,
+    )
+
+
+async def get_programme(
+    conn: Conn, programme_id: str, version: int | None = None
+) -> ProgrammeVersion | None:
+    row: Any = await conn.fetchrow(
+        "SELECT v.version, v.spec FROM programme_versions v JOIN programmes p"
+        " ON p.id = v.programme_id"
+        " WHERE v.programme_id = $1 AND v.version = coalesce($2, p.current_version)",
+        programme_id,
+        version,
+    )
+    if row is None:
+        return None
+    return ProgrammeVersion(version=row["version"], spec=ProgrammeSpec.model_validate(row["spec"]))

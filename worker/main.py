@@ -1,0 +1,60 @@
+"""The worker: runs cooperation workflows and their activities."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.projection import ProjectionActivities
+from runtime.config import Settings, get_settings
+from runtime.connect import StartupError, connect_postgres, connect_temporal
+from runtime.logging import configure_logging, get_logger
+from workflows.cooperation import CooperationWorkflow
+
+WORKFLOWS = [CooperationWorkflow]
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options: object) -> Worker:
+    projection = ProjectionActivities(pool)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[projection.record_events],
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def run(settings: Settings) -> None:
+    log = get_logger("coopflow.worker")
+    pool = await connect_postgres(settings)
+    client = await connect_temporal(settings)
+    worker = build_worker(client, pool, settings.task_queue)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    async with worker:
+        await stop.wait()
+    await pool.close()
+    log.info("worker stopped")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        asyncio.run(run(settings))
+    except StartupError as exc:
+        print(f"coopflow worker: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

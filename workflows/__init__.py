@@ -1,0 +1,1 @@
+"""Temporal workflows: thin shells over domain/."""
