@@ -32,17 +32,21 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options:
 
 async def run(settings: Settings) -> None:
     log = get_logger("coopflow.worker")
-    pool = await connect_postgres(settings)
     client = await connect_temporal(settings)
-    worker = build_worker(client, pool, settings.task_queue)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-    async with worker:
-        await stop.wait()
-    await pool.close()
+    pool = await connect_postgres(settings)
+    try:
+        worker = build_worker(client, pool, settings.task_queue)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
+        )
+        async with worker:
+            await stop.wait()
+    finally:
+        await pool.close()
     log.info("worker stopped")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -90,14 +91,24 @@ async def register_cooperation(
 
 
 @router.get("/{cooperation_id}")
-async def read_cooperation(cooperation_id: str, client: TemporalDep) -> dict[str, Any]:
+async def read_cooperation(
+    cooperation_id: str, client: TemporalDep, pool: PoolDep
+) -> dict[str, Any]:
+    # The live workflow is the source of truth; its Postgres projection answers when the
+    # workflow cannot (ended past retention, or no worker polling right now).
     handle = client.get_workflow_handle(cooperation_workflow_id(cooperation_id))
     try:
-        view: CooperationView = await handle.query(CooperationWorkflow.state)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise Problem(404, f"no cooperation {cooperation_id!r}") from None
-        raise
-    except WorkflowQueryRejectedError:
+        view: CooperationView = await handle.query(
+            CooperationWorkflow.state, rpc_timeout=timedelta(seconds=5)
+        )
+        return view.model_dump(mode="json")
+    except (RPCError, WorkflowQueryRejectedError) as exc:
+        async with pool.acquire() as conn:
+            projected = await conn.fetchval(
+                "SELECT state FROM cooperations WHERE id = $1", cooperation_id
+            )
+        if projected is not None:
+            return dict(projected)
+        if isinstance(exc, RPCError) and exc.status != RPCStatusCode.NOT_FOUND:
+            raise Problem(503, f"cooperation {cooperation_id!r} cannot be read now: {exc}") from None
         raise Problem(404, f"no cooperation {cooperation_id!r}") from None
-    return view.model_dump(mode="json")

@@ -1,0 +1,168 @@
+"""The walking skeleton across every layer: API → Postgres, API → Temporal → workflow →
+activity → Postgres, API ← workflow query. Real dev server, real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+import yaml
+from temporalio.client import Client
+
+from api.app import create_app
+from runtime.config import Settings
+from worker.main import build_worker
+
+pytestmark = pytest.mark.integration
+
+JARDIN = Path(__file__).resolve().parents[1] / "domain" / "vectors" / "jardin.yaml"
+
+
+def programme(**changes: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "id": "coop-2027",
+        "name": "Coopérations territoriales 2027",
+        "funder": "fondation-exemple",
+        "currency": "EUR",
+        "budget": "500000.00",
+        "phases": {
+            "emergence": {
+                "check_in_every": "P1M",
+                "tranches": [
+                    {"id": "amorcage", "amount": "8000.00", "purpose": "animation", "when": "entry"}
+                ],
+            }
+        },
+    }
+    spec.update(changes)
+    return spec
+
+
+@pytest_asyncio.fixture
+async def api(
+    pool: asyncpg.Pool, temporal_client: Client, task_queue: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(task_queue=task_queue)
+    app = create_app(settings, pool=pool, client=temporal_client)
+    async with (
+        build_worker(temporal_client, pool, task_queue),
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        yield http
+
+
+async def test_programme_is_stored_and_versioned(api: httpx.AsyncClient) -> None:
+    created = await api.post("/v1/programmes", json=programme())
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == "/v1/programmes/coop-2027"
+    assert created.json()["version"] == 1
+    assert created.json()["budget"] == "500000.00"
+
+    same = await api.post("/v1/programmes", json=programme())
+    assert same.status_code == 200
+    assert same.json()["version"] == 1
+
+    as_yaml = yaml.safe_dump(programme(budget="600000.00"))
+    changed = await api.post(
+        "/v1/programmes", content=as_yaml, headers={"content-type": "application/yaml"}
+    )
+    assert changed.status_code == 201, changed.text
+    assert changed.json()["version"] == 2
+    read = await api.get("/v1/programmes/coop-2027")
+    assert read.json()["version"] == 2 and read.json()["budget"] == "600000.00"
+
+
+async def test_invalid_programme_gets_422_with_every_bad_path(api: httpx.AsyncClient) -> None:
+    spec = programme(budget=500000.0)
+    spec["phases"]["maturity"] = {"check_in_every": "P1M", "tranches": []}
+    spec["phases"]["emergence"]["check_in_every"] = "monthly"
+    spec["phases"]["emergence"]["tranches"][0]["amount"] = "-8000.00"
+    response = await api.post("/v1/programmes", json=spec)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    paths = {e["path"] for e in response.json()["errors"]}
+    assert paths == {
+        "budget",
+        "phases.maturity",
+        "phases.emergence.check_in_every",
+        "phases.emergence.tranches.0.amount",
+    }
+    # Nothing was stored.
+    assert (await api.get("/v1/programmes/coop-2027")).status_code == 404
+
+
+async def test_yaml_float_money_is_refused(api: httpx.AsyncClient) -> None:
+    body = yaml.safe_dump(programme()).replace("'8000.00'", "8000.00")
+    response = await api.post(
+        "/v1/programmes", content=body, headers={"content-type": "application/yaml"}
+    )
+    assert response.status_code == 422
+    assert [e["path"] for e in response.json()["errors"]] == ["phases.emergence.tranches.0.amount"]
+
+
+async def test_cooperation_runs_its_workflow_and_records_the_registration(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    coop = f"ruche-{uuid.uuid4().hex[:6]}"
+    assert (await api.post("/v1/programmes", json=programme())).status_code == 201
+    created = await api.post(
+        "/v1/cooperations",
+        json={
+            "id": coop,
+            "name": "Ruche Éphémère",
+            "facilitator": "pole-107",
+            "funding_lines": ["coop-2027"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"/v1/cooperations/{coop}"
+
+    for _ in range(100):
+        state = (await api.get(f"/v1/cooperations/{coop}")).json()
+        if state["events"]:
+            break
+        await asyncio.sleep(0.1)
+    assert state["phase"] == "emergence"
+    assert [e["type"] for e in state["events"]] == ["CooperationRegistered"]
+
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT seq, type FROM events WHERE cooperation_id = $1", coop)
+        summary = await conn.fetchrow("SELECT programmes FROM cooperations WHERE id = $1", coop)
+    assert [(r["seq"], r["type"]) for r in rows] == [(1, "CooperationRegistered")]
+    assert summary is not None and summary["programmes"] == ["coop-2027"]
+
+    again = await api.post("/v1/cooperations", json={"id": coop, "name": "Ruche"})
+    assert again.status_code == 409
+
+
+async def test_cooperation_with_unknown_programme_is_refused(api: httpx.AsyncClient) -> None:
+    coop = f"ruche-{uuid.uuid4().hex[:6]}"
+    response = await api.post(
+        "/v1/cooperations", json={"id": coop, "name": "Ruche", "funding_lines": ["nope"]}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["path"] == "funding_lines.0"
+    assert (await api.get(f"/v1/cooperations/{coop}")).status_code == 404
+
+
+async def test_healthz_reports_both_up(api: httpx.AsyncClient) -> None:
+    response = await api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "temporal": "up", "postgres": "up"}
+
+
+async def test_openapi_documents_the_programme_spec(api: httpx.AsyncClient) -> None:
+    schema = (await api.get("/openapi.json")).json()
+    assert "ProgrammeSpec" in schema["components"]["schemas"]
+    body = schema["paths"]["/v1/programmes"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "application/yaml"}
+    assert json.dumps(schema)  # serialisable as served
