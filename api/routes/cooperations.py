@@ -110,5 +110,7 @@ async def read_cooperation(
         if projected is not None:
             return dict(projected)
         if isinstance(exc, RPCError) and exc.status != RPCStatusCode.NOT_FOUND:
-            raise Problem(503, f"cooperation {cooperation_id!r} cannot be read now: {exc}") from None
+            raise Problem(
+                503, f"cooperation {cooperation_id!r} cannot be read now: {exc}"
+            ) from None
         raise Problem(404, f"no cooperation {cooperation_id!r}") from None

@@ -7,7 +7,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,8 +21,6 @@ from runtime.config import Settings
 from worker.main import build_worker
 
 pytestmark = pytest.mark.integration
-
-JARDIN = Path(__file__).resolve().parents[1] / "domain" / "vectors" / "jardin.yaml"
 
 
 def programme(**changes: Any) -> dict[str, Any]:
