@@ -1,0 +1,57 @@
+"""Domain events (rule 13): every state change, numbered per cooperation from 1.
+
+`data` carries ids, phases, periods, amounts as decimal strings and instants as ISO 8601
+UTC strings: never a person's name or contact, so the log can be kept while people are
+erased.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, PositiveInt
+
+EventType = Literal[
+    "CooperationRegistered",
+    "FundingLineProposed",
+    "FundingLineAttached",
+    "FundingLineDeclined",
+    "PhaseEntered",
+    "CheckInSubmitted",
+    "CheckInReviewed",
+    "CheckInReminderSent",
+    "CheckInOverdue",
+    "TrancheApproved",
+    "TrancheReleased",
+    "CommitmentReleased",
+    "Pivoted",
+    "Restarted",
+    "Paused",
+    "Resumed",
+    "PhaseOverran",
+    "TransitionRequested",
+    "MemberJoined",
+    "MemberLeft",
+    "ReportIssued",
+    "LoanInstallmentReminderSent",
+    "LoanInstallmentDue",
+    "RepaymentRecorded",
+    "Closed",
+]
+
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    seq: PositiveInt
+    type: EventType
+    at: datetime
+    data: dict[str, Any] = {}
+
+
+def instant(moment: datetime) -> str:
+    """An instant as event data shows it: ISO 8601 UTC with a Z."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

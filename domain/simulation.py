@@ -1,0 +1,432 @@
+"""Scenarios (DESIGN.md, "Scenarios"): the forecast and the conformance reference.
+
+`run_scenario` drives the same `decide` / `tick` / `next_wakeup` a workflow uses, with one
+timer: before each step the clock runs to every wakeup strictly before the step's instant,
+the steps of an instant apply in file order, and the clock's own events of that instant
+come after them (rule 14). Commitments (rule 9) are resolved against an in-memory budget.
+
+`load_scenario` is the one place in `domain/` that reads files: a scenario names its
+programmes by paths relative to itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from domain import commands as c
+from domain.cooperation import CooperationSpec, LineRequest
+from domain.durations import DurationError, add, parse
+from domain.effects import Effect, FreeCommitment, PostRepayment, Release, RequestCommitment
+from domain.errors import DomainError
+from domain.events import Event
+from domain.lifecycle import decide, next_wakeup, tick
+from domain.money import Amount, amount
+from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
+from domain.state import CooperationState
+
+STEP_KINDS = (
+    "check_in",
+    "review",
+    "advance",
+    "restart",
+    "pivot",
+    "pause",
+    "resume",
+    "close",
+    "approve",
+    "raise_budget",
+    "repay",
+    "attach",
+    "request",
+    "join",
+    "leave",
+)
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot run: `step_index` (0-based) is None when the fault is not in a
+    step (the programmes, the cooperation, the registration)."""
+
+    def __init__(self, step_index: int | None, message: str) -> None:
+        where = "scenario" if step_index is None else f"step {step_index}"
+        super().__init__(f"{where}: {message}")
+        self.step_index = step_index
+        self.message = message
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    at: datetime
+    kind: str
+    args: dict[str, Any]
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    programmes: list[ProgrammeSpec]
+    cooperation: CooperationSpec
+    steps: list[Step]
+    until: datetime
+
+
+class LedgerRow(BaseModel):
+    line: str
+    tranche: str
+    amount: Amount
+    currency: str
+    purpose: Purpose
+    kind: Literal["release", "loan", "repayment"]
+    payee: str
+    beneficiary: str
+    at: datetime
+    occurrence: int | None = None
+
+
+class SimulationResult(BaseModel):
+    events: list[Event]
+    ledger: list[LedgerRow]
+    state: CooperationState | None = Field(default=None, exclude=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The output of `coopflow simulate --format json`."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _instant(value: Any, start: datetime | None, what: str) -> datetime:
+    """An absolute date or datetime, or (given `start`) an ISO 8601 offset from it."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("P") and start is not None:
+            try:
+                return add(start, parse(text))
+            except DurationError as exc:
+                raise ValueError(f"{what}: {exc}") from None
+        if _DATE.match(text):
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"{what}: {text!r} is not an ISO 8601 date") from None
+            return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    raise ValueError(
+        f"{what}: {value!r} is neither a date nor an ISO 8601 offset such as P20D"
+        if start is not None
+        else f"{what}: {value!r} is not a date"
+    )
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+def load_scenario(source: str | Path | Mapping[str, Any], base: Path | None = None) -> Scenario:
+    """Parse a scenario from a YAML/JSON file or from its already-parsed mapping.
+
+    Programme paths are relative to the file (or to `base` for a mapping).
+    """
+    if isinstance(source, Mapping):
+        raw: Any = source
+    else:
+        path = Path(source)
+        base = path.resolve().parent
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ScenarioError(None, f"cannot read {path}: {exc}") from None
+    if not isinstance(raw, Mapping):
+        raise ScenarioError(None, "a scenario is a mapping with start, programmes, cooperation")
+    try:
+        start = _instant(raw.get("start"), None, "start")
+    except ValueError as exc:
+        raise ScenarioError(None, str(exc)) from None
+
+    programmes: list[ProgrammeSpec] = []
+    for i, item in enumerate(raw.get("programmes") or []):
+        spec: Any = item
+        if isinstance(item, str):
+            if base is None:
+                raise ScenarioError(None, f"programmes[{i}]: {item!r} is a path but no base")
+            try:
+                spec = yaml.safe_load((base / item).read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                raise ScenarioError(None, f"programmes[{i}]: cannot read {item}: {exc}") from None
+        try:
+            programmes.append(ProgrammeSpec.model_validate(spec))
+        except ValidationError as exc:
+            raise ScenarioError(None, f"programmes[{i}]: {_errors(exc)}") from None
+    ids = [p.id for p in programmes]
+    if len(set(ids)) != len(ids):
+        raise ScenarioError(None, "a programme id appears twice")
+
+    try:
+        cooperation = CooperationSpec.model_validate(raw.get("cooperation"))
+    except ValidationError as exc:
+        raise ScenarioError(None, f"cooperation: {_errors(exc)}") from None
+
+    steps: list[Step] = []
+    previous = start
+    for i, item in enumerate(raw.get("steps") or []):
+        if not isinstance(item, Mapping) or "at" not in item:
+            raise ScenarioError(i, "a step is a mapping with `at` and one step kind")
+        kinds = [k for k in item if k != "at"]
+        if len(kinds) != 1:
+            raise ScenarioError(i, f"a step has exactly one kind besides `at`, not {kinds}")
+        kind = str(kinds[0])
+        if kind not in STEP_KINDS:
+            raise ScenarioError(i, f"unknown step kind {kind!r} (known: {', '.join(STEP_KINDS)})")
+        try:
+            at = _instant(item["at"], start, "at")
+        except ValueError as exc:
+            raise ScenarioError(i, str(exc)) from None
+        if at < previous:
+            raise ScenarioError(
+                i,
+                f"at {at.date()} is before the previous step or the start ({previous.date()}): "
+                "steps are in time order",
+            )
+        previous = at
+        args = item[kind]
+        if args is None:
+            args = {}
+        elif not isinstance(args, Mapping):
+            args = {"value": args}
+        steps.append(Step(index=i, at=at, kind=kind, args=dict(args)))
+
+    try:
+        until = _instant(raw["until"], start, "until") if raw.get("until") else previous
+    except ValueError as exc:
+        raise ScenarioError(None, str(exc)) from None
+    if steps and until < steps[-1].at:
+        raise ScenarioError(steps[-1].index, f"the step falls after until ({until.date()})")
+    return Scenario(
+        start=start, programmes=programmes, cooperation=cooperation, steps=steps, until=until
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Running
+
+
+class _Runner:
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.programmes = {p.id: ProgrammeVersion(version=1, spec=p) for p in scenario.programmes}
+        self.remaining = {p.id: p.budget for p in scenario.programmes}
+        self.committed: dict[str, Decimal] = {}
+        self.state: CooperationState | None = None
+        self.events: list[Event] = []
+        self.ledger: list[LedgerRow] = []
+        self.check_ins = 0
+
+    def commit(self, programme_id: str, needed: Decimal) -> str | None:
+        """Rule 9: first come first served against the budget and the cap; None when done."""
+        spec = self.programmes[programme_id].spec
+        remaining = self.remaining[programme_id]
+        if needed > remaining:
+            return (
+                f"programme {programme_id!r} has {remaining} {spec.currency} left, {needed} needed"
+            )
+        already = self.committed.get(programme_id, Decimal(0))
+        cap = spec.cap_per_cooperation
+        if cap is not None and already + needed > cap:
+            return f"the cap per cooperation of {programme_id!r} is {cap}: {needed} needed"
+        self.remaining[programme_id] = remaining - needed
+        self.committed[programme_id] = already + needed
+        return None
+
+    def record(self, events: list[Event], effects: list[Effect]) -> None:
+        self.events.extend(events)
+        for effect in effects:
+            if isinstance(effect, Release):
+                self.ledger.extend(
+                    LedgerRow(
+                        line=effect.line,
+                        tranche=effect.tranche,
+                        amount=part.amount,
+                        currency=effect.currency,
+                        purpose=effect.purpose,
+                        kind=effect.kind,
+                        payee=part.payee,
+                        beneficiary=effect.beneficiary,
+                        at=effect.at,
+                        occurrence=effect.occurrence,
+                    )
+                    for part in effect.parts
+                )
+            elif isinstance(effect, PostRepayment):
+                self.ledger.append(
+                    LedgerRow(
+                        line=effect.line,
+                        tranche=effect.tranche,
+                        amount=effect.amount,
+                        currency=effect.currency,
+                        purpose=effect.purpose,
+                        kind="repayment",
+                        payee=effect.payee,
+                        beneficiary=effect.beneficiary,
+                        at=effect.at,
+                    )
+                )
+            elif isinstance(effect, FreeCommitment):
+                self.remaining[effect.programme] += effect.amount
+                self.committed[effect.programme] -= effect.amount
+
+    def clock(self, until: datetime, inclusive: bool) -> None:
+        assert self.state is not None
+        while (wakeup := next_wakeup(self.state)) is not None and (
+            wakeup < until or (inclusive and wakeup == until)
+        ):
+            decision = tick(self.state, wakeup)
+            self.state = decision.state
+            self.record(decision.events, decision.effects)
+
+    def apply(self, index: int | None, command: c.Command, at: datetime) -> None:
+        try:
+            decision = decide(self.state, command, at)
+        except DomainError as exc:
+            raise ScenarioError(index, str(exc)) from None
+        self.state = decision.state
+        self.record(decision.events, decision.effects)
+        for effect in decision.effects:
+            if isinstance(effect, RequestCommitment):
+                refusal = self.commit(effect.programme, effect.amount)
+                if refusal is not None:
+                    raise ScenarioError(index, f"commitment refused: {refusal}")
+                self.apply(index, c.CommitmentCommitted(line=effect.line), at)
+
+    def register(self) -> None:
+        scenario = self.scenario
+        versions = []
+        for i, line in enumerate(scenario.cooperation.funding_lines):
+            version = self.programmes.get(line.programme)
+            if version is None:
+                raise ScenarioError(
+                    None, f"funding_lines[{i}]: programme {line.programme!r} is not in programmes"
+                )
+            versions.append(version)
+        try:
+            command = c.Register(
+                cooperation=scenario.cooperation, programmes=versions, lines_accepted=True
+            )
+            # Checked before committing, so a refused registration commits nothing.
+            decision = decide(None, command, scenario.start)
+        except DomainError as exc:
+            raise ScenarioError(None, str(exc)) from None
+        for version in versions:
+            refusal = self.commit(version.spec.id, version.spec.potential)
+            if refusal is not None:
+                raise ScenarioError(None, f"commitment refused: {refusal}")
+        self.state = decision.state
+        self.record(decision.events, decision.effects)
+
+    def step(self, step: Step) -> None:
+        try:
+            command = self.command(step)
+        except ValidationError as exc:
+            raise ScenarioError(step.index, f"{step.kind}: {_errors(exc)}") from None
+        except (KeyError, ValueError) as exc:
+            raise ScenarioError(step.index, f"{step.kind}: {exc}") from None
+        if command is not None:
+            self.apply(step.index, command, step.at)
+
+    def command(self, step: Step) -> c.Command | None:
+        a = step.args
+        match step.kind:
+            case "check_in":
+                self.check_ins += 1
+                return c.SubmitCheckIn(
+                    check_in_id=a.get("id", f"ci-{self.check_ins}"),
+                    period=a.get("period"),
+                    indicators=a.get("indicators") or {},
+                )
+            case "review":
+                return c.ReviewCheckIn(
+                    check_in_id=a.get("id"), period=a.get("period"), decision=a.get("decision")
+                )
+            case "advance":
+                return c.Advance(to=a.get("to"))
+            case "restart":
+                return c.Restart(to=a.get("to"), reason=a.get("reason"))
+            case "pivot":
+                return c.Pivot(objectives=a.get("objectives"), reason=a.get("reason"))
+            case "pause":
+                return c.Pause(reason=a.get("reason"))
+            case "resume":
+                return c.Resume()
+            case "close":
+                return c.Close(outcome=a.get("outcome"))
+            case "approve":
+                by = a.get("by")
+                if by is None:
+                    version = self.programmes.get(str(a.get("line")))
+                    by = {"role": "funder", "id": version.spec.funder if version else "unknown"}
+                return c.ApproveTranche(line=a.get("line"), tranche=a.get("tranche"), by=by)
+            case "raise_budget":
+                programme = str(a.get("programme"))
+                if programme not in self.programmes:
+                    raise ValueError(f"programme {programme!r} is not in programmes")
+                self.remaining[programme] += amount(a["amount"])
+                return None
+            case "repay":
+                return c.RecordRepayment(
+                    line=a.get("line"),
+                    tranche=a.get("tranche"),
+                    amount=a.get("amount"),
+                    installment=a.get("installment"),
+                )
+            case "attach":
+                programme = str(a.get("programme"))
+                version = self.programmes.get(programme)
+                if version is None:
+                    raise ValueError(f"programme {programme!r} is not in programmes")
+                request = LineRequest.model_validate(a)
+                self.apply(step.index, c.ProposeLine(line=request, programme=version), step.at)
+                return c.AcceptLine(line=programme)
+            case "request":
+                return c.RequestTransition(
+                    action=a.get("action"), to=a.get("to"), reason=a.get("reason")
+                )
+            case "join":
+                return c.MemberJoin(member=a.get("member", a))
+            case "leave":
+                member = a.get("member", a.get("id", a.get("value")))
+                return c.MemberLeave(member_id=member)
+        raise ValueError(f"unknown step kind {step.kind!r}")  # load_scenario refuses these
+
+    def run(self) -> SimulationResult:
+        self.register()
+        for step in self.scenario.steps:
+            self.clock(step.at, inclusive=False)
+            self.step(step)
+        self.clock(self.scenario.until, inclusive=True)
+        return SimulationResult(events=self.events, ledger=self.ledger, state=self.state)
+
+
+def run_scenario(scenario: Scenario | str | Path | Mapping[str, Any]) -> SimulationResult:
+    """Run a scenario from its start to `until` (inclusive): events and ledger."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    return _Runner(scenario).run()

@@ -1,0 +1,320 @@
+"""The state of one cooperation: everything the lifecycle rules need, and nothing personal.
+
+It travels through Temporal history and across continue-as-new as JSON, so every field
+round-trips (`CooperationState.model_validate_json(s.model_dump_json()) == s`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.allocation import Share
+from domain.commands import Actor
+from domain.cooperation import Angle, EconomicModel, Kind, Member
+from domain.durations import IsoDuration, add, subtract
+from domain.money import Amount
+from domain.programme import LoanTerms, Outcome, Phase, ProgrammeVersion, TrancheSpec
+
+DEFAULT_REPORT_EVERY = "P6M"
+ZERO = Decimal("0.00")
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PauseSpan(_State):
+    start: datetime
+    end: datetime | None = None
+
+
+class Segment(_State):
+    """A run of check-in periods counted from one anchor (stint start, pivot or resume)."""
+
+    anchor: datetime
+    first_period: int
+    line: str
+    """The line whose programme gives the cadence (the shortest one, rule 8)."""
+    cadence: IsoDuration
+    grace: IsoDuration
+    reminder_before: IsoDuration
+
+
+class PeriodMark(_State):
+    void: bool = False
+    check_in: str | None = None
+    """The check-in currently filling the period (a replaced one is not kept here)."""
+    reminder_done: bool = False
+    """Sent, or dropped because it fell in a pause."""
+    overdue_done: bool = False
+
+
+class Stint(_State):
+    number: int
+    phase: Phase
+    start: datetime
+    segments: list[Segment] = []
+    periods: dict[int, PeriodMark] = {}
+    clock_from: int = 1
+    """Every period below this one has nothing left on the clock."""
+    overrun_limit: IsoDuration | None = None
+    overrun_from: datetime | None = None
+    """When the limit was chosen: an overrun is never dated before it."""
+    overran: bool = False
+
+
+class CheckIn(_State):
+    id: str
+    stint: int
+    period: int
+    submitted_at: datetime
+    status: Literal["submitted", "accepted", "changes_requested"] = "submitted"
+    reviewed_at: datetime | None = None
+    replaced_by: str | None = None
+
+
+class ReleaseRecord(_State):
+    tranche: str
+    occurrence: int | None = None
+    amount: Amount
+    at: datetime
+    kind: Literal["release", "loan"]
+
+
+class Approval(_State):
+    tranche: str
+    stint: int
+    at: datetime
+    by: Actor
+
+
+class ReportClock(_State):
+    """Report periods of a line: each as long as the `report_every` in force when it starts.
+
+    Ends are computed from `anchor` (`add(anchor, cadence, index + 1)`), never chained,
+    as long as the cadence stays the same.
+    """
+
+    next_period: int = 1
+    start: datetime
+    anchor: datetime
+    cadence: IsoDuration
+    index: int = 0
+
+    @property
+    def end(self) -> datetime:
+        return add(self.anchor, self.cadence, self.index + 1)
+
+
+class LoanInstallment(_State):
+    number: int
+    due: date
+    due_at: datetime
+    principal: Amount
+    interest: Amount
+    paid: Amount = ZERO
+    reminder_at: datetime | None = None
+    """None when the reminder would fall before the disbursement."""
+    reminder_done: bool = False
+    due_done: bool = False
+
+    @property
+    def total(self) -> Decimal:
+        return self.principal + self.interest
+
+    @property
+    def repaid(self) -> bool:
+        return self.paid >= self.total
+
+
+class Loan(_State):
+    tranche: str
+    principal: Amount
+    terms: LoanTerms
+    disbursed_at: datetime
+    installments: list[LoanInstallment]
+
+    @property
+    def outstanding(self) -> Decimal:
+        return sum((i.total - i.paid for i in self.installments), ZERO)
+
+    @property
+    def settled(self) -> bool:
+        """Its clock has nothing left: every installment has fallen due."""
+        return all(i.due_done for i in self.installments)
+
+
+class Line(_State):
+    id: str
+    """A line is named by its programme id (one line per programme)."""
+    programme: ProgrammeVersion
+    status: Literal["proposed", "active", "declined"]
+    proposed_at: datetime
+    attached_at: datetime | None = None
+    declined_at: datetime | None = None
+    awaiting_commitment: bool = False
+    allocation: list[Share]
+    angle: Angle | None = None
+    committed: Amount = ZERO
+    freed: Amount = ZERO
+    closed: bool = False
+    """The cooperation closed: nothing more is released, what was left is freed."""
+    releases: list[ReleaseRecord] = []
+    approvals: list[Approval] = []
+    report: ReportClock | None = None
+    loans: list[Loan] = []
+
+    @property
+    def funder(self) -> str:
+        return self.programme.spec.funder
+
+    @property
+    def currency(self) -> str:
+        return self.programme.spec.currency
+
+    @property
+    def released(self) -> Decimal:
+        return sum((r.amount for r in self.releases), ZERO)
+
+    def has_released(self, tranche: str, occurrence: int | None = None) -> bool:
+        return any(r.tranche == tranche and r.occurrence == occurrence for r in self.releases)
+
+    def first_release(self, tranche: str) -> ReleaseRecord | None:
+        return next(
+            (r for r in self.releases if r.tranche == tranche and r.occurrence is None), None
+        )
+
+    def repeats_released(self, tranche: str) -> int:
+        return sum(1 for r in self.releases if r.tranche == tranche and r.occurrence is not None)
+
+    def pending(self) -> Decimal:
+        """What the line can still release: every tranche occurrence not yet paid (rule 9).
+
+        Computed from the spec, independently of `committed`, so that committed =
+        released + pending + freed can be checked; zero once the cooperation closed.
+        """
+        if self.status != "active" or self.closed:
+            return ZERO
+        total = ZERO
+        for _, tranche in self.programme.spec.tranches():
+            occurrences: list[int | None] = [None]
+            if tranche.repeat is not None:
+                occurrences += list(range(1, tranche.repeat.times + 1))
+            for occurrence in occurrences:
+                if not self.has_released(tranche.id, occurrence):
+                    total += tranche.amount
+        return total
+
+    def tranche_statuses(self) -> list[tuple[str, int | None, str, Decimal]]:
+        """(tranche, occurrence, pending|released|freed, amount) for every occurrence."""
+        rows: list[tuple[str, int | None, str, Decimal]] = []
+        for _, tranche in self.programme.spec.tranches():
+            occurrences: list[int | None] = [None]
+            if tranche.repeat is not None:
+                occurrences += list(range(1, tranche.repeat.times + 1))
+            for occurrence in occurrences:
+                if self.has_released(tranche.id, occurrence):
+                    status = "released"
+                else:
+                    status = "freed" if self.closed else "pending"
+                rows.append((tranche.id, occurrence, status, tranche.amount))
+        return rows
+
+    def tranche(self, tranche_id: str) -> tuple[Phase, TrancheSpec] | None:
+        return self.programme.spec.tranche(tranche_id)
+
+
+class CooperationState(_State):
+    id: str
+    kind: Kind
+    model: str | None = None
+    economic_model: EconomicModel
+    members: list[Member]
+    lead: str | None = None
+    fiscal_host: str | None = None
+    facilitator: str | None = None
+    registered_at: datetime
+    phase: Phase
+    """The current phase; after close, the phase the cooperation was in."""
+    outcome: Outcome | None = None
+    closed_at: datetime | None = None
+    stint: Stint
+    pauses: list[PauseSpan] = []
+    objectives: str | None = None
+    check_ins: list[CheckIn] = []
+    lines: list[Line] = []
+    next_seq: int = 1
+    last_at: datetime
+    """The latest instant a command or the clock was applied at: time never goes back."""
+
+    @property
+    def closed(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+    def line(self, line_id: str) -> Line | None:
+        return next((line for line in self.lines if line.id == line_id), None)
+
+    def active_lines(self) -> list[Line]:
+        return [line for line in self.lines if line.status == "active"]
+
+    def member(self, member_id: str) -> Member | None:
+        return next((m for m in self.members if m.id == member_id), None)
+
+    def check_in(self, check_in_id: str) -> CheckIn | None:
+        return next((c for c in self.check_ins if c.id == check_in_id), None)
+
+
+# Check-in schedule arithmetic (rule 8), shared by the rules and by readers of the state.
+
+
+def segment_of(stint: Stint, period: int) -> Segment:
+    return [s for s in stint.segments if s.first_period <= period][-1]
+
+
+def due_of(stint: Stint, period: int) -> datetime:
+    """Period k is due at anchor + j × cadence, j counting periods from its anchor."""
+    segment = segment_of(stint, period)
+    return add(segment.anchor, segment.cadence, period - segment.first_period + 1)
+
+
+def reminder_of(stint: Stint, period: int) -> datetime:
+    return subtract(due_of(stint, period), segment_of(stint, period).reminder_before)
+
+
+def overdue_of(stint: Stint, period: int) -> datetime:
+    return add(due_of(stint, period), segment_of(stint, period).grace)
+
+
+def period_at(stint: Stint, moment: datetime) -> int:
+    """The period covering `moment`: period k covers (due k−1, due k]."""
+    k = stint.segments[-1].first_period if moment > stint.segments[-1].anchor else 1
+    while due_of(stint, k) < moment:
+        k += 1
+    return k
+
+
+def has_begun(stint: Stint, period: int, moment: datetime) -> bool:
+    if period == 1:
+        return moment >= stint.segments[0].anchor
+    return moment > due_of(stint, period - 1)
+
+
+def next_check_in(state: CooperationState) -> tuple[int, datetime] | None:
+    """(period, due) of the first period of the current stint still waiting for a check-in."""
+    stint = state.stint
+    if state.closed or not stint.segments:
+        return None
+    k = period_at(stint, state.last_at)
+    while True:
+        mark = stint.periods.get(k)
+        if mark is None or not (mark.void or mark.check_in):
+            return k, due_of(stint, k)
+        k += 1
