@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import uvicorn
 
@@ -24,7 +23,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     from api.app import create_app
-    from runtime.connect import StartupError
+    from runtime.connect import StartupError, exit_on_startup_error
 
     try:
         asyncio.run(preflight(settings))
@@ -36,8 +35,7 @@ def main() -> None:
             access_log=False,
         )
     except StartupError as exc:
-        print(f"coopflow api: {exc}", file=sys.stderr)
-        sys.exit(2)
+        exit_on_startup_error("coopflow api", exc)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+from typing import NoReturn
 
 import asyncpg
 from temporalio.client import Client
@@ -63,3 +66,11 @@ def _safe_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}@{host}"
     return url
+
+
+def exit_on_startup_error(program: str, error: StartupError) -> NoReturn:
+    """Print one line and leave at once: skipping interpreter teardown avoids a native crash
+    seen in the Temporal SDK's runtime when it was never connected."""
+    print(f"{program}: {error}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(2)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 
 import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.projection import ProjectionActivities
+from activities.projection import EffectActivities
 from runtime.config import Settings, get_settings
-from runtime.connect import StartupError, connect_postgres, connect_temporal
+from runtime.connect import (
+    StartupError,
+    connect_postgres,
+    connect_temporal,
+    exit_on_startup_error,
+)
 from runtime.logging import configure_logging, get_logger
 from workflows.cooperation import CooperationWorkflow
 
@@ -20,12 +24,12 @@ WORKFLOWS = [CooperationWorkflow]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options: object) -> Worker:
-    projection = ProjectionActivities(pool)
+    effects = EffectActivities(pool)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[projection.record_events],
+        activities=[effects.apply_effects],
         **options,  # type: ignore[arg-type]
     )
 
@@ -56,8 +60,7 @@ def main() -> None:
     try:
         asyncio.run(run(settings))
     except StartupError as exc:
-        print(f"coopflow worker: {exc}", file=sys.stderr)
-        sys.exit(2)
+        exit_on_startup_error("coopflow worker", exc)
 
 
 if __name__ == "__main__":

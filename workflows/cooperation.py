@@ -1,70 +1,310 @@
-"""The cooperation workflow: one per cooperation (`cooperation:<id>`), for years."""
+"""The cooperation workflow: one per cooperation (`cooperation:<id>`), for years.
+
+A thin shell over `domain/`: it waits for the clock's next instant (`next_wakeup`) or for a
+command, lets the reducer decide, records the decision's events and carries out its effects
+in one activity, then waits again. It continues as new before its history grows large,
+carrying the whole state.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import EventRecord, RecordEvents
-    from runtime.temporal import FACILITATOR, PHASE, PROGRAMMES
-    from workflows.models import CooperationStart, CooperationView
+    from activities.models import ApplyEffects, CommitResult, EffectsResult
+    from domain import commands as c
+    from domain.errors import DomainError, Forbidden, InvalidInput
+    from domain.events import Event
+    from domain.lifecycle import Decision, decide, is_finished, next_wakeup, tick
+    from domain.state import CooperationState, next_check_in
+    from domain.views import is_overdue, summary
+    from runtime.temporal import FACILITATOR, OVERDUE, PHASE, PROGRAMMES
+    from workflows.models import CommandAnswer, CommandRequest, CooperationInput
 
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+# History events per run before continuing as new: well under the 10,240 warning, leaving
+# room for the updates in flight when the budget is reached.
+EVENT_BUDGET = 4_000
+# Updates per run (the server caps a run at 2,000).
+UPDATE_BUDGET = 500
+# Request ids remembered for idempotency: a window, not forever.
+ANSWER_WINDOW = 200
+RECENT_EVENTS = 100
+
+EFFECTS_TIMEOUT = timedelta(minutes=2)
+EFFECTS_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["ValidationError"],
 )
+
+
+def rejection(error: DomainError) -> ApplicationError:
+    """A domain rejection as the update's failure: the API maps the type to 409/403/422."""
+    kind = (
+        "Forbidden"
+        if isinstance(error, Forbidden)
+        else "InvalidInput"
+        if isinstance(error, InvalidInput)
+        else "Conflict"
+    )
+    return ApplicationError(error.message, error.field, type=kind, non_retryable=True)
 
 
 @workflow.defn(name="CooperationWorkflow")
 class CooperationWorkflow:
     @workflow.init
-    def __init__(self, start: CooperationStart) -> None:
+    def __init__(self, start: CooperationInput) -> None:
         # Handlers can run before `run` (right after start or continue-as-new): state first.
-        self._view = CooperationView(
-            id=start.cooperation_id,
-            name=start.name,
-            phase=start.start_phase,
-            facilitator=start.facilitator,
-            programmes=list(start.programmes),
-        )
+        self._id = start.cooperation_id
+        self._state: CooperationState | None = start.state
+        self._offset = timedelta(seconds=start.clock_offset_seconds)
+        self._answers: dict[str, CommandAnswer] = dict(start.answers)
+        self._recent: list[Event] = list(start.recent_events)
+        self._lock = asyncio.Lock()
+        self._updates = 0
+        self._woken = False
+        self._search: tuple[Any, ...] | None = None
+
+    # -- the story: register, then wait, react, record, continue --------------------------
 
     @workflow.run
-    async def run(self, start: CooperationStart) -> CooperationView:
-        now = workflow.now() + timedelta(seconds=start.clock_offset_seconds)
-        registered = EventRecord(
-            seq=1,
-            type="CooperationRegistered",
-            at=now,
-            data={"phase": start.start_phase, "programmes": list(start.programmes)},
+    async def run(self, start: CooperationInput) -> dict[str, Any]:
+        if self._state is None:
+            if start.registration is None:
+                raise ApplicationError("no registration and no state", non_retryable=True)
+            async with self._lock:
+                await self._register(start.registration)
+        while True:
+            state = self._require_state()
+            if is_finished(state):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return summary(self._require_state())
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._carry())
+            wake = next_wakeup(state)
+            if wake is None or wake > self._now():
+                self._woken = False
+                timeout = None if wake is None else wake - self._now()
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        lambda: self._woken or self._should_continue_as_new(),
+                        timeout=timeout,
+                    )
+            async with self._lock:
+                now = self._now()
+                await self._apply(tick(self._require_state(), now), now)
+
+    async def _register(self, register: c.Register) -> None:
+        now = self._now()
+        if register.lines_accepted:
+            # Scenario lines are taken as accepted, so committed first (rule 9): a line the
+            # budget cannot cover makes the registration refused.
+            for result in await self._commit_lines(register, now):
+                if not result.committed:
+                    raise ApplicationError(
+                        f"funding line {result.line}: {result.reason}",
+                        type="Conflict",
+                        non_retryable=True,
+                    )
+        try:
+            decision = decide(None, register, now)
+        except DomainError as error:
+            raise rejection(error) from None
+        await self._apply(decision, now)
+
+    async def _commit_lines(self, register: c.Register, now: datetime) -> list[CommitResult]:
+        from domain.effects import RequestCommitment
+
+        versions = {p.spec.id: p for p in register.programmes}
+        effects: list[Any] = []
+        for request in register.cooperation.funding_lines:
+            version = versions[request.programme]
+            effects.append(
+                RequestCommitment(
+                    line=request.programme,
+                    programme=request.programme,
+                    version=version.version,
+                    amount=version.spec.potential,
+                    currency=version.spec.currency,
+                    cap=version.spec.cap_per_cooperation,
+                    key=f"{self._id}:{request.programme}:commitment",
+                )
+            )
+        result = await self._effects(
+            ApplyEffects(cooperation_id=self._id, events=[], effects=effects)
         )
-        workflow.upsert_search_attributes(
-            [
-                PHASE.value_set(self._view.phase),
-                PROGRAMMES.value_set(self._view.programmes),
-                *(
-                    [FACILITATOR.value_set(self._view.facilitator)]
-                    if self._view.facilitator
-                    else []
-                ),
-            ]
-        )
-        await workflow.execute_activity(
-            "record_events",
-            RecordEvents(
-                cooperation_id=start.cooperation_id,
-                events=[registered],
-                summary=self._view.model_dump(mode="json"),
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=ACTIVITY_RETRY,
-        )
-        self._view.events = [registered]
-        # The walking skeleton stops here; the lifecycle (domain reducer) drives it from now on.
-        await workflow.wait_condition(lambda: self._view.closed)
-        return self._view
+        return result.commitments
+
+    # -- commands -------------------------------------------------------------------------
+
+    @workflow.update(name="apply")
+    async def apply(self, request: CommandRequest) -> CommandAnswer:
+        async with self._lock:
+            if request.request_id and request.request_id in self._answers:
+                return self._answers[request.request_id]
+            now = self._now()
+            await self._apply(tick(self._require_state(), now, inclusive=False), now)
+            try:
+                decision = decide(self._require_state(), request.command, now)
+            except DomainError as error:
+                raise rejection(error) from None
+            events, refused = await self._apply(decision, now)
+            self._updates += 1
+            self._woken = True
+            if refused:
+                raise ApplicationError(
+                    f"the budget cannot cover line {refused.line}: {refused.reason}",
+                    {"remaining": str(refused.remaining), "needed": str(refused.needed)},
+                    type="Conflict",
+                    non_retryable=True,
+                )
+            answer = CommandAnswer(events=events, state=summary(self._require_state()))
+            if request.request_id:
+                self._remember(request.request_id, answer)
+            return answer
+
+    @apply.validator
+    def _validate(self, request: CommandRequest) -> None:
+        # Runs before the update is written to history: a rejection here leaves no trace.
+        if request.request_id and request.request_id in self._answers:
+            return
+        if self._state is None:
+            raise ApplicationError("the cooperation is not registered yet", type="Conflict")
+        now = self._now()
+        try:
+            decide(tick(self._state, now, inclusive=False).state, request.command, now)
+        except DomainError as error:
+            raise rejection(error) from None
+
+    # -- queries --------------------------------------------------------------------------
 
     @workflow.query
-    def state(self) -> CooperationView:
-        return self._view
+    def state(self) -> dict[str, Any]:
+        return summary(self._require_state())
+
+    @workflow.query
+    def full_state(self) -> CooperationState:
+        return self._require_state()
+
+    @workflow.query
+    def schedule(self) -> dict[str, Any]:
+        state = self._require_state()
+        upcoming = next_check_in(state)
+        wake = next_wakeup(state)
+        return {
+            "next_wakeup": wake.isoformat() if wake else None,
+            "next_check_in": (
+                {"period": upcoming[0], "due": upcoming[1].isoformat()} if upcoming else None
+            ),
+            "pending_tranches": [
+                {"line": line.id, "tranche": t, "occurrence": o, "amount": format(a, "f")}
+                for line in state.lines
+                for t, o, status, a in line.tranche_statuses()
+                if status == "pending"
+            ],
+        }
+
+    @workflow.query
+    def timeline(self, after: int = 0) -> list[Event]:
+        """The latest events kept in the workflow; the whole log is in PostgreSQL."""
+        return [e for e in self._recent if e.seq > after]
+
+    # -- the shell's mechanics ------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return workflow.now() + self._offset
+
+    def _require_state(self) -> CooperationState:
+        if self._state is None:
+            raise ApplicationError("the cooperation is not registered yet", type="Conflict")
+        return self._state
+
+    async def _apply(
+        self, decision: Decision, now: datetime
+    ) -> tuple[list[Event], CommitResult | None]:
+        """Adopt a decision, record it and carry out its effects; commitments asked for are
+        answered back to the reducer at the same instant. Returns every event recorded and
+        the refused commitment, if any."""
+        self._state = decision.state
+        if not decision.events and not decision.effects:
+            return [], None
+        result = await self._effects(
+            ApplyEffects(
+                cooperation_id=self._id,
+                events=decision.events,
+                summary=summary(decision.state),
+                effects=decision.effects,
+            )
+        )
+        self._recent = (self._recent + decision.events)[-RECENT_EVENTS:]
+        self._upsert_search_attributes()
+        events = list(decision.events)
+        refused: CommitResult | None = None
+        for outcome in result.commitments:
+            answer: c.Command = (
+                c.CommitmentCommitted(line=outcome.line)
+                if outcome.committed
+                else c.CommitmentRefused(line=outcome.line, reason=outcome.reason)
+            )
+            more, _ = await self._apply(decide(self._require_state(), answer, now), now)
+            events += more
+            if not outcome.committed:
+                refused = outcome
+        return events, refused
+
+    async def _effects(self, request: ApplyEffects) -> EffectsResult:
+        result: EffectsResult = await workflow.execute_activity(
+            "apply_effects",
+            request,
+            result_type=EffectsResult,
+            start_to_close_timeout=EFFECTS_TIMEOUT,
+            retry_policy=EFFECTS_RETRY,
+        )
+        return result
+
+    def _upsert_search_attributes(self) -> None:
+        state = self._require_state()
+        phase = state.outcome.value if state.outcome else state.phase.value
+        programmes = [line.id for line in state.lines if line.status != "declined"]
+        current = (phase, tuple(programmes), is_overdue(state), state.facilitator)
+        if current == self._search:
+            return
+        self._search = current
+        updates: list[SearchAttributeUpdate[Any]] = [
+            PHASE.value_set(phase),
+            PROGRAMMES.value_set(programmes),
+            OVERDUE.value_set(current[2]),
+        ]
+        if state.facilitator:
+            updates.append(FACILITATOR.value_set(state.facilitator))
+        workflow.upsert_search_attributes(updates)
+
+    def _remember(self, request_id: str, answer: CommandAnswer) -> None:
+        self._answers[request_id] = answer
+        while len(self._answers) > ANSWER_WINDOW:
+            self._answers.pop(next(iter(self._answers)))
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > EVENT_BUDGET
+            or self._updates >= UPDATE_BUDGET
+        )
+
+    def _carry(self) -> CooperationInput:
+        return CooperationInput(
+            cooperation_id=self._id,
+            state=self._require_state(),
+            clock_offset_seconds=self._offset.total_seconds(),
+            answers=self._answers,
+            recent_events=self._recent,
+        )

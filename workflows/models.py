@@ -1,27 +1,40 @@
-"""Inputs, queries and results of the cooperation workflow."""
+"""Inputs, messages and answers of the cooperation workflow (one model each)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
-from activities.models import EventRecord
+from domain.commands import Command, Register
+from domain.events import Event
+from domain.state import CooperationState
 
 
-class CooperationStart(BaseModel):
+class CooperationInput(BaseModel):
+    """Everything a run needs, carried whole across continue-as-new."""
+
     cooperation_id: str
-    name: str
-    facilitator: str | None = None
-    programmes: list[str] = []
-    start_phase: str = "emergence"
-    # Scenario time = server time + offset (simulate on the time-skipping server); 0 in production.
+    registration: Register | None = None
+    """The registration, on the first run only."""
+    state: CooperationState | None = None
+    """The state, on every run after the first."""
     clock_offset_seconds: float = 0.0
+    """Scenario time = server time + offset (simulate on the time-skipping server); 0 in
+    production."""
+    answers: dict[str, CommandAnswer] = {}
+    """Answers to the latest request ids, so a retried request gets its first answer."""
+    recent_events: list[Event] = []
 
 
-class CooperationView(BaseModel):
-    id: str
-    name: str
-    phase: str
-    facilitator: str | None = None
-    programmes: list[str] = []
-    closed: bool = False
-    events: list[EventRecord] = []
+class CommandRequest(BaseModel):
+    command: Command
+    request_id: str | None = None
+
+
+class CommandAnswer(BaseModel):
+    events: list[Event]
+    state: dict[str, Any]
+
+
+CooperationInput.model_rebuild()

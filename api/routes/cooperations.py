@@ -6,34 +6,38 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from temporalio.client import WorkflowQueryRejectedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
 from api.problems import Problem, invalid
-from domain.programme import Phase, Slug
+from domain.commands import Register
+from domain.cooperation import CooperationSpec
+from domain.programme import ProgrammeVersion
 from runtime.temporal import cooperation_workflow_id
+from store.people import keep_names
 from store.programmes import get_programme
 from workflows.cooperation import CooperationWorkflow
-from workflows.models import CooperationStart, CooperationView
+from workflows.models import CooperationInput
 
 router = APIRouter(prefix="/v1/cooperations", tags=["cooperations"])
 
 
-class LineProposal(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    programme: Slug
-
-
-class CooperationIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    id: Slug
-    name: str
-    facilitator: Slug | None = None
-    start_phase: Phase = Phase.emergence
-    funding_lines: list[Slug | LineProposal] = []
+def _unknown_programme(index: int, programme_id: str) -> Problem:
+    return Problem(
+        422,
+        f"funding_lines.{index}: no programme {programme_id!r}",
+        errors=[
+            {
+                "path": f"funding_lines.{index}",
+                "pointer": f"/funding_lines/{index}",
+                "message": f"no programme {programme_id!r}",
+                "type": "unknown_programme",
+            }
+        ],
+    )
 
 
 @router.post("", status_code=201)
@@ -45,34 +49,24 @@ async def register_cooperation(
     response: Response,
 ) -> dict[str, Any]:
     try:
-        spec = CooperationIn.model_validate(body)
+        spec = CooperationSpec.model_validate(body)
     except ValidationError as exc:
         raise invalid(exc) from None
-    programmes = [p if isinstance(p, str) else p.programme for p in spec.funding_lines]
+    versions: list[ProgrammeVersion] = []
     async with pool.acquire() as conn:
-        for i, programme_id in enumerate(programmes):
-            if await get_programme(conn, programme_id) is None:
-                raise Problem(
-                    422,
-                    f"funding_lines.{i}: no programme {programme_id!r}",
-                    errors=[
-                        {
-                            "path": f"funding_lines.{i}",
-                            "pointer": f"/funding_lines/{i}",
-                            "message": f"no programme {programme_id!r}",
-                            "type": "unknown_programme",
-                        }
-                    ],
-                )
-    start = CooperationStart(
+        for i, line in enumerate(spec.funding_lines):
+            found = await get_programme(conn, line.programme)
+            if found is None:
+                raise _unknown_programme(i, line.programme)
+            versions.append(found)
+        # Lines given at registration through the API are proposals (rule 15).
+        nameless = await keep_names(conn, spec)
+    start = CooperationInput(
         cooperation_id=spec.id,
-        name=spec.name,
-        facilitator=spec.facilitator,
-        programmes=programmes,
-        start_phase=spec.start_phase.value,
+        registration=Register(cooperation=nameless, programmes=versions, lines_accepted=False),
     )
     try:
-        await client.start_workflow(
+        handle = await client.start_workflow(
             CooperationWorkflow.run,
             start,
             id=cooperation_workflow_id(spec.id),
@@ -81,13 +75,10 @@ async def register_cooperation(
     except WorkflowAlreadyStartedError:
         raise Problem(409, f"cooperation {spec.id!r} is already registered") from None
     response.headers["Location"] = f"/v1/cooperations/{spec.id}"
-    return CooperationView(
-        id=spec.id,
-        name=spec.name,
-        phase=start.start_phase,
-        facilitator=spec.facilitator,
-        programmes=programmes,
-    ).model_dump(mode="json")
+    state: dict[str, Any] = await handle.query(
+        CooperationWorkflow.state, rpc_timeout=timedelta(seconds=10)
+    )
+    return state
 
 
 @router.get("/{cooperation_id}")
@@ -98,10 +89,10 @@ async def read_cooperation(
     # workflow cannot (ended past retention, or no worker polling right now).
     handle = client.get_workflow_handle(cooperation_workflow_id(cooperation_id))
     try:
-        view: CooperationView = await handle.query(
+        state: dict[str, Any] = await handle.query(
             CooperationWorkflow.state, rpc_timeout=timedelta(seconds=5)
         )
-        return view.model_dump(mode="json")
+        return state
     except (RPCError, WorkflowQueryRejectedError) as exc:
         async with pool.acquire() as conn:
             projected = await conn.fetchval(

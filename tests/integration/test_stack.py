@@ -129,7 +129,14 @@ def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
         status, _ = _http(
             "POST",
             f"{api}/v1/cooperations",
-            {"id": "ruche", "name": "R", "funding_lines": ["prog"]},
+            {
+                "id": "ruche",
+                "name": "R",
+                "kind": "systemic",
+                "economic_model": "non_market",
+                "members": [{"id": "asso", "name": "Asso", "legal_form": "association"}],
+                "funding_lines": ["prog"],
+            },
         )
         assert status == 201
     finally:
@@ -143,7 +150,7 @@ def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
         _wait_ready(f"{api}/healthz", proc)
         status, state = _http("GET", f"{api}/v1/cooperations/ruche")
         assert status == 200, state
-        assert [e["type"] for e in state["events"]] == ["CooperationRegistered"]
+        assert state["phase"] == "emergence" and state["lines"][0]["status"] == "proposed"
         assert _http("GET", f"{api}/v1/programmes/prog")[0] == 200
     finally:
         code, output = _stop_dev(proc)

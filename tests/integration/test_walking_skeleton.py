@@ -3,7 +3,6 @@ activity → Postgres, API ← workflow query. Real dev server, real PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -21,6 +20,23 @@ from runtime.config import Settings
 from worker.main import build_worker
 
 pytestmark = pytest.mark.integration
+
+
+def cooperation(coop_id: str, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": coop_id,
+        "name": "Ruche Éphémère",
+        "kind": "non_modelled",
+        "economic_model": "hybrid",
+        "members": [
+            {"id": "habitants", "name": "Collectif des habitants", "legal_form": "informal"},
+            {"id": "ressourcerie", "name": "La Ressourcerie", "legal_form": "association"},
+        ],
+        "fiscal_host": "pole-107",
+        "facilitator": "pole-107",
+    }
+    body.update(changes)
+    return body
 
 
 def programme(**changes: Any) -> dict[str, Any]:
@@ -107,45 +123,46 @@ async def test_yaml_float_money_is_refused(api: httpx.AsyncClient) -> None:
 
 
 async def test_cooperation_runs_its_workflow_and_records_the_registration(
-    api: httpx.AsyncClient, pool: asyncpg.Pool
+    api: httpx.AsyncClient, pool: asyncpg.Pool, temporal_client: Client
 ) -> None:
     coop = f"ruche-{uuid.uuid4().hex[:6]}"
     assert (await api.post("/v1/programmes", json=programme())).status_code == 201
     created = await api.post(
-        "/v1/cooperations",
-        json={
-            "id": coop,
-            "name": "Ruche Éphémère",
-            "facilitator": "pole-107",
-            "funding_lines": ["coop-2027"],
-        },
+        "/v1/cooperations", json=cooperation(coop, funding_lines=["coop-2027"])
     )
     assert created.status_code == 201, created.text
     assert created.headers["location"] == f"/v1/cooperations/{coop}"
 
-    for _ in range(100):
-        state = (await api.get(f"/v1/cooperations/{coop}")).json()
-        if state["events"]:
-            break
-        await asyncio.sleep(0.1)
+    state = created.json()
     assert state["phase"] == "emergence"
-    assert [e["type"] for e in state["events"]] == ["CooperationRegistered"]
+    # A line given at registration through the API is a proposal awaiting its funder.
+    assert [(line["line"], line["status"]) for line in state["lines"]] == [
+        ("coop-2027", "proposed")
+    ]
+    assert (await api.get(f"/v1/cooperations/{coop}")).json() == state
 
     async with pool.acquire() as conn:
         rows = await conn.fetch("SELECT seq, type FROM events WHERE cooperation_id = $1", coop)
-        summary = await conn.fetchrow("SELECT programmes FROM cooperations WHERE id = $1", coop)
-    assert [(r["seq"], r["type"]) for r in rows] == [(1, "CooperationRegistered")]
-    assert summary is not None and summary["programmes"] == ["coop-2027"]
+        names = await conn.fetch("SELECT id, name FROM people WHERE cooperation_id = $1", coop)
+    assert [(r["seq"], r["type"]) for r in rows] == [
+        (1, "CooperationRegistered"),
+        (2, "FundingLineProposed"),
+        (3, "PhaseEntered"),
+    ]
+    assert {r["name"] for r in names} == {"Collectif des habitants", "La Ressourcerie"}
 
-    again = await api.post("/v1/cooperations", json={"id": coop, "name": "Ruche"})
+    # Names of members stay in PostgreSQL: never in the workflow's history.
+    handle = temporal_client.get_workflow_handle(f"cooperation:{coop}")
+    history = await handle.fetch_history()
+    assert "Collectif des habitants" not in history.to_json()
+
+    again = await api.post("/v1/cooperations", json=cooperation(coop))
     assert again.status_code == 409
 
 
 async def test_cooperation_with_unknown_programme_is_refused(api: httpx.AsyncClient) -> None:
     coop = f"ruche-{uuid.uuid4().hex[:6]}"
-    response = await api.post(
-        "/v1/cooperations", json={"id": coop, "name": "Ruche", "funding_lines": ["nope"]}
-    )
+    response = await api.post("/v1/cooperations", json=cooperation(coop, funding_lines=["nope"]))
     assert response.status_code == 422
     assert response.json()["errors"][0]["path"] == "funding_lines.0"
     assert (await api.get(f"/v1/cooperations/{coop}")).status_code == 404
@@ -163,3 +180,13 @@ async def test_openapi_documents_the_programme_spec(api: httpx.AsyncClient) -> N
     body = schema["paths"]["/v1/programmes"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "application/yaml"}
     assert json.dumps(schema)  # serialisable as served
+
+
+async def test_invalid_cooperation_gets_422_with_paths(api: httpx.AsyncClient) -> None:
+    body = cooperation("solo", members=[{"id": "a", "name": "A", "legal_form": "informal"}])
+    body.pop("fiscal_host")
+    body["kind"] = "modelled"
+    response = await api.post("/v1/cooperations", json=body)
+    assert response.status_code == 422
+    paths = {e["path"] for e in response.json()["errors"]}
+    assert {"model", "fiscal_host"} <= paths

@@ -1,0 +1,156 @@
+"""Commitments against programme budgets and ledger postings (rules 9 and 10)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from store.db import Conn
+
+
+@dataclass(frozen=True)
+class CommitmentOutcome:
+    committed: bool
+    remaining: Decimal
+    needed: Decimal
+    reason: str = ""
+
+
+async def commit(
+    conn: Conn,
+    *,
+    cooperation_id: str,
+    programme_id: str,
+    amount: Decimal,
+    cap: Decimal | None,
+) -> CommitmentOutcome:
+    """Commit `amount` against the programme's remaining budget, first come first served.
+
+    The row lock on the programme serialises acceptances across all cooperations; a retry of
+    the same commitment (activity retried after a crash) finds its row and answers the same.
+    """
+    async with conn.transaction():
+        programme = await conn.fetchrow(
+            "SELECT budget, committed FROM programmes WHERE id = $1 FOR UPDATE", programme_id
+        )
+        if programme is None:
+            return CommitmentOutcome(False, Decimal(0), amount, f"no programme {programme_id!r}")
+        remaining = programme["budget"] - programme["committed"]
+        existing = await conn.fetchval(
+            "SELECT amount FROM commitments WHERE cooperation_id = $1 AND programme_id = $2",
+            cooperation_id,
+            programme_id,
+        )
+        if existing is not None:
+            return CommitmentOutcome(True, remaining, existing)
+        if cap is not None and amount > cap:
+            return CommitmentOutcome(
+                False,
+                remaining,
+                amount,
+                f"the cap per cooperation is {cap}, the line needs {amount}",
+            )
+        if amount > remaining:
+            return CommitmentOutcome(
+                False,
+                remaining,
+                amount,
+                f"the programme has {remaining} left, the line needs {amount}",
+            )
+        await conn.execute(
+            "INSERT INTO commitments (cooperation_id, programme_id, amount) VALUES ($1, $2, $3)",
+            cooperation_id,
+            programme_id,
+            amount,
+        )
+        await conn.execute(
+            "UPDATE programmes SET committed = committed + $2, updated_at = now() WHERE id = $1",
+            programme_id,
+            amount,
+        )
+        return CommitmentOutcome(True, remaining - amount, amount)
+
+
+async def free(conn: Conn, *, cooperation_id: str, programme_id: str, amount: Decimal) -> bool:
+    """Give back what a closed line committed but never released; once only."""
+    async with conn.transaction():
+        updated = await conn.fetchval(
+            "UPDATE commitments SET freed = $3, freed_at = now()"
+            " WHERE cooperation_id = $1 AND programme_id = $2 AND freed_at IS NULL"
+            " RETURNING 1",
+            cooperation_id,
+            programme_id,
+            amount,
+        )
+        if updated is None:
+            return False
+        await conn.execute(
+            "UPDATE programmes SET committed = committed - $2, updated_at = now() WHERE id = $1",
+            programme_id,
+            amount,
+        )
+        return True
+
+
+async def raise_budget(conn: Conn, programme_id: str, increase: Decimal) -> Decimal | None:
+    """Raise a programme's budget; returns what remains uncommitted, None if unknown."""
+    remaining: Decimal | None = await conn.fetchval(
+        "UPDATE programmes SET budget = budget + $2, updated_at = now() WHERE id = $1"
+        " RETURNING budget - committed",
+        programme_id,
+        increase,
+    )
+    return remaining
+
+
+@dataclass(frozen=True)
+class Posting:
+    key: str
+    cooperation_id: str
+    line: str
+    tranche: str
+    occurrence: int | None
+    kind: str
+    purpose: str | None
+    amount: Decimal
+    currency: str
+    payee: str
+    beneficiary: str
+    at: datetime
+
+
+async def post(conn: Conn, postings: list[Posting]) -> int:
+    """Insert postings once each (by key); returns how many were new."""
+    new = 0
+    async with conn.transaction():
+        for p in postings:
+            status = await conn.execute(
+                "INSERT INTO ledger (idempotency_key, cooperation_id, line, tranche, occurrence,"
+                " kind, purpose, amount, currency, payee, beneficiary, at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                " ON CONFLICT (idempotency_key) DO NOTHING",
+                p.key,
+                p.cooperation_id,
+                p.line,
+                p.tranche,
+                p.occurrence,
+                p.kind,
+                p.purpose,
+                p.amount,
+                p.currency,
+                p.payee,
+                p.beneficiary,
+                p.at,
+            )
+            new += int(status.rsplit(" ", 1)[-1])
+    return new
+
+
+async def ledger(conn: Conn, cooperation_id: str) -> list[dict[str, object]]:
+    rows = await conn.fetch(
+        "SELECT line, tranche, occurrence, kind, purpose, amount, currency, payee,"
+        " beneficiary, at FROM ledger WHERE cooperation_id = $1 ORDER BY at, id",
+        cooperation_id,
+    )
+    return [dict(r) for r in rows]
