@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from enum import StrEnum
+from pathlib import Path
 
 import typer
 
 from runtime.config import get_settings
 from runtime.logging import configure_logging
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -59,6 +68,36 @@ def migrate() -> None:
         print(f"coopflow migrate: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+@app.command()
+def simulate(
+    scenario: Path = typer.Argument(..., help="the scenario file (YAML or JSON)"),
+    output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
+    database_server: str | None = typer.Option(
+        None,
+        "--database-server",
+        envvar="COOPFLOW_SIMULATE_DATABASE_SERVER",
+        help="a PostgreSQL server URL for the temporary database (default: an embedded one)",
+    ),
+) -> None:
+    """Run one cooperation's scenario through the real workflow on a time-skipping server."""
+    from cli.simulate import render_table
+    from cli.simulate import simulate as run
+    from domain.simulation import ScenarioError, load_scenario
+
+    settings = get_settings()
+    # stdout carries the result alone; the SDK's chatter about the test server stays quiet.
+    configure_logging(settings.log_format, "ERROR")
+    try:
+        result = asyncio.run(run(load_scenario(scenario), database_server=database_server))
+    except ScenarioError as exc:
+        print(f"coopflow simulate: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    if output == OutputFormat.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_table(result), end="")
 
 
 def main() -> None:

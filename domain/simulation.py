@@ -227,6 +227,102 @@ def load_scenario(source: str | Path | Mapping[str, Any], base: Path | None = No
 
 
 # ---------------------------------------------------------------------------------------
+# Steps as commands: shared by this runner and `coopflow simulate` on the real workflow
+
+
+class BudgetRaise(BaseModel):
+    """`raise_budget`: not a command of the cooperation, a change to its programme."""
+
+    model_config = ConfigDict(frozen=True)
+
+    programme: str
+    amount: Amount
+
+
+def step_actions(
+    scenario: Scenario, step: Step, programmes: Mapping[str, ProgrammeVersion]
+) -> list[c.Command | BudgetRaise]:
+    """What a step asks, in order; a malformed step raises ScenarioError naming it."""
+    try:
+        return _step_actions(scenario, step, programmes)
+    except ValidationError as exc:
+        raise ScenarioError(step.index, f"{step.kind}: {_errors(exc)}") from None
+    except (KeyError, ValueError) as exc:
+        raise ScenarioError(step.index, f"{step.kind}: {exc}") from None
+
+
+def _step_actions(
+    scenario: Scenario, step: Step, programmes: Mapping[str, ProgrammeVersion]
+) -> list[c.Command | BudgetRaise]:
+    a = step.args
+    match step.kind:
+        case "check_in":
+            # Default ids count the check-in steps: stable across runs, named in reviews.
+            ordinal = sum(1 for s in scenario.steps[: step.index + 1] if s.kind == "check_in")
+            return [
+                c.SubmitCheckIn(
+                    check_in_id=a.get("id", f"ci-{ordinal}"),
+                    period=a.get("period"),
+                    indicators=a.get("indicators") or {},
+                )
+            ]
+        case "review":
+            return [
+                c.ReviewCheckIn(
+                    check_in_id=a.get("id"), period=a.get("period"), decision=a.get("decision")
+                )
+            ]
+        case "advance":
+            return [c.Advance(to=a.get("to"))]
+        case "restart":
+            return [c.Restart(to=a.get("to"), reason=a.get("reason"))]
+        case "pivot":
+            return [c.Pivot(objectives=a.get("objectives"), reason=a.get("reason"))]
+        case "pause":
+            return [c.Pause(reason=a.get("reason"))]
+        case "resume":
+            return [c.Resume()]
+        case "close":
+            return [c.Close(outcome=a.get("outcome"))]
+        case "approve":
+            by = a.get("by")
+            if by is None:
+                version = programmes.get(str(a.get("line")))
+                by = {"role": "funder", "id": version.spec.funder if version else "unknown"}
+            return [c.ApproveTranche(line=a.get("line"), tranche=a.get("tranche"), by=by)]
+        case "raise_budget":
+            programme = str(a.get("programme"))
+            if programme not in programmes:
+                raise ValueError(f"programme {programme!r} is not in programmes")
+            return [BudgetRaise(programme=programme, amount=amount(a["amount"]))]
+        case "repay":
+            return [
+                c.RecordRepayment(
+                    line=a.get("line"),
+                    tranche=a.get("tranche"),
+                    amount=a.get("amount"),
+                    installment=a.get("installment"),
+                )
+            ]
+        case "attach":
+            programme = str(a.get("programme"))
+            version = programmes.get(programme)
+            if version is None:
+                raise ValueError(f"programme {programme!r} is not in programmes")
+            request = LineRequest.model_validate(a)
+            return [c.ProposeLine(line=request, programme=version), c.AcceptLine(line=programme)]
+        case "request":
+            return [
+                c.RequestTransition(action=a.get("action"), to=a.get("to"), reason=a.get("reason"))
+            ]
+        case "join":
+            return [c.MemberJoin(member=a.get("member", a))]
+        case "leave":
+            return [c.MemberLeave(member_id=a.get("member", a.get("id", a.get("value"))))]
+    raise ValueError(f"unknown step kind {step.kind!r}")  # load_scenario refuses these
+
+
+# ---------------------------------------------------------------------------------------
 # Running
 
 
@@ -239,7 +335,6 @@ class _Runner:
         self.state: CooperationState | None = None
         self.events: list[Event] = []
         self.ledger: list[LedgerRow] = []
-        self.check_ins = 0
 
     def commit(self, programme_id: str, needed: Decimal) -> str | None:
         """Rule 9: first come first served against the budget and the cap; None when done."""
@@ -343,78 +438,11 @@ class _Runner:
         self.record(decision.events, decision.effects)
 
     def step(self, step: Step) -> None:
-        try:
-            command = self.command(step)
-        except ValidationError as exc:
-            raise ScenarioError(step.index, f"{step.kind}: {_errors(exc)}") from None
-        except (KeyError, ValueError) as exc:
-            raise ScenarioError(step.index, f"{step.kind}: {exc}") from None
-        if command is not None:
-            self.apply(step.index, command, step.at)
-
-    def command(self, step: Step) -> c.Command | None:
-        a = step.args
-        match step.kind:
-            case "check_in":
-                self.check_ins += 1
-                return c.SubmitCheckIn(
-                    check_in_id=a.get("id", f"ci-{self.check_ins}"),
-                    period=a.get("period"),
-                    indicators=a.get("indicators") or {},
-                )
-            case "review":
-                return c.ReviewCheckIn(
-                    check_in_id=a.get("id"), period=a.get("period"), decision=a.get("decision")
-                )
-            case "advance":
-                return c.Advance(to=a.get("to"))
-            case "restart":
-                return c.Restart(to=a.get("to"), reason=a.get("reason"))
-            case "pivot":
-                return c.Pivot(objectives=a.get("objectives"), reason=a.get("reason"))
-            case "pause":
-                return c.Pause(reason=a.get("reason"))
-            case "resume":
-                return c.Resume()
-            case "close":
-                return c.Close(outcome=a.get("outcome"))
-            case "approve":
-                by = a.get("by")
-                if by is None:
-                    version = self.programmes.get(str(a.get("line")))
-                    by = {"role": "funder", "id": version.spec.funder if version else "unknown"}
-                return c.ApproveTranche(line=a.get("line"), tranche=a.get("tranche"), by=by)
-            case "raise_budget":
-                programme = str(a.get("programme"))
-                if programme not in self.programmes:
-                    raise ValueError(f"programme {programme!r} is not in programmes")
-                self.remaining[programme] += amount(a["amount"])
-                return None
-            case "repay":
-                return c.RecordRepayment(
-                    line=a.get("line"),
-                    tranche=a.get("tranche"),
-                    amount=a.get("amount"),
-                    installment=a.get("installment"),
-                )
-            case "attach":
-                programme = str(a.get("programme"))
-                version = self.programmes.get(programme)
-                if version is None:
-                    raise ValueError(f"programme {programme!r} is not in programmes")
-                request = LineRequest.model_validate(a)
-                self.apply(step.index, c.ProposeLine(line=request, programme=version), step.at)
-                return c.AcceptLine(line=programme)
-            case "request":
-                return c.RequestTransition(
-                    action=a.get("action"), to=a.get("to"), reason=a.get("reason")
-                )
-            case "join":
-                return c.MemberJoin(member=a.get("member", a))
-            case "leave":
-                member = a.get("member", a.get("id", a.get("value")))
-                return c.MemberLeave(member_id=member)
-        raise ValueError(f"unknown step kind {step.kind!r}")  # load_scenario refuses these
+        for action in step_actions(self.scenario, step, self.programmes):
+            if isinstance(action, BudgetRaise):
+                self.remaining[action.programme] += action.amount
+            else:
+                self.apply(step.index, action, step.at)
 
     def run(self) -> SimulationResult:
         self.register()

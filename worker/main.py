@@ -8,6 +8,7 @@ import signal
 import asyncpg
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.projection import EffectActivities
 from runtime.config import Settings, get_settings
@@ -22,6 +23,14 @@ from workflows.cooperation import CooperationWorkflow
 
 WORKFLOWS = [CooperationWorkflow]
 
+# Deterministic, side-effect-free code shared with workflows is passed through the sandbox:
+# one copy of each pydantic model class, so values cross between workflow and converter.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "domain", "activities.models", "workflows.models", "runtime.temporal", "pydantic"
+    )
+)
+
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options: object) -> Worker:
     effects = EffectActivities(pool)
@@ -30,6 +39,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options:
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[effects.apply_effects],
+        workflow_runner=SANDBOX,
         **options,  # type: ignore[arg-type]
     )
 

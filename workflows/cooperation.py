@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.models import ApplyEffects, CommitResult, EffectsResult
     from domain import commands as c
+    from domain.effects import Effect, RequestCommitment
     from domain.errors import DomainError, Forbidden, InvalidInput
     from domain.events import Event
     from domain.lifecycle import Decision, decide, is_finished, next_wakeup, tick
@@ -65,6 +66,7 @@ class CooperationWorkflow:
         self._id = start.cooperation_id
         self._state: CooperationState | None = start.state
         self._offset = timedelta(seconds=start.clock_offset_seconds)
+        self._simulation = start.simulation
         self._answers: dict[str, CommandAnswer] = dict(start.answers)
         self._recent: list[Event] = list(start.recent_events)
         self._lock = asyncio.Lock()
@@ -80,7 +82,7 @@ class CooperationWorkflow:
             if start.registration is None:
                 raise ApplicationError("no registration and no state", non_retryable=True)
             async with self._lock:
-                await self._register(start.registration)
+                await self._register(start.registration, start.registered_at)
         while True:
             state = self._require_state()
             if is_finished(state):
@@ -102,8 +104,8 @@ class CooperationWorkflow:
                 now = self._now()
                 await self._apply(tick(self._require_state(), now), now)
 
-    async def _register(self, register: c.Register) -> None:
-        now = self._now()
+    async def _register(self, register: c.Register, at: datetime | None) -> None:
+        now = at if self._simulation and at is not None else self._now()
         if register.lines_accepted:
             # Scenario lines are taken as accepted, so committed first (rule 9): a line the
             # budget cannot cover makes the registration refused.
@@ -121,10 +123,8 @@ class CooperationWorkflow:
         await self._apply(decision, now)
 
     async def _commit_lines(self, register: c.Register, now: datetime) -> list[CommitResult]:
-        from domain.effects import RequestCommitment
-
         versions = {p.spec.id: p for p in register.programmes}
-        effects: list[Any] = []
+        effects: list[Effect] = []
         for request in register.cooperation.funding_lines:
             version = versions[request.programme]
             effects.append(
@@ -150,7 +150,7 @@ class CooperationWorkflow:
         async with self._lock:
             if request.request_id and request.request_id in self._answers:
                 return self._answers[request.request_id]
-            now = self._now()
+            now = self._command_instant(request)
             await self._apply(tick(self._require_state(), now, inclusive=False), now)
             try:
                 decision = decide(self._require_state(), request.command, now)
@@ -178,7 +178,9 @@ class CooperationWorkflow:
             return
         if self._state is None:
             raise ApplicationError("the cooperation is not registered yet", type="Conflict")
-        now = self._now()
+        if request.at is not None and not self._simulation:
+            raise ApplicationError("only a simulation dates its commands", type="InvalidInput")
+        now = self._command_instant(request)
         try:
             decide(tick(self._state, now, inclusive=False).state, request.command, now)
         except DomainError as error:
@@ -221,6 +223,11 @@ class CooperationWorkflow:
 
     def _now(self) -> datetime:
         return workflow.now() + self._offset
+
+    def _command_instant(self, request: CommandRequest) -> datetime:
+        if self._simulation and request.at is not None:
+            return max(request.at, self._require_state().last_at)
+        return self._now()
 
     def _require_state(self) -> CooperationState:
         if self._state is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,6 +23,10 @@ class CooperationInput(BaseModel):
     clock_offset_seconds: float = 0.0
     """Scenario time = server time + offset (simulate on the time-skipping server); 0 in
     production."""
+    simulation: bool = False
+    """Scenario runs date each command at its step's instant (`CommandRequest.at`), so that
+    timer jitter never moves a date; production commands are dated by the workflow clock."""
+    registered_at: datetime | None = None
     answers: dict[str, CommandAnswer] = {}
     """Answers to the latest request ids, so a retried request gets its first answer."""
     recent_events: list[Event] = []
@@ -30,6 +35,8 @@ class CooperationInput(BaseModel):
 class CommandRequest(BaseModel):
     command: Command
     request_id: str | None = None
+    at: datetime | None = None
+    """Simulation only: the scenario instant the command applies at."""
 
 
 class CommandAnswer(BaseModel):

@@ -1,0 +1,255 @@
+"""`coopflow simulate SCENARIO.yaml`: one cooperation through the real workflow and activities
+on the time-skipping Temporal server, against a temporary database of its own.
+
+The time-skipping server starts at the real present; the workflow runs with a fixed clock
+offset (scenario start − server start) so every date it records is scenario time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import Register
+from domain.events import Event
+from domain.programme import ProgrammeVersion
+from domain.simulation import (
+    BudgetRaise,
+    LedgerRow,
+    Scenario,
+    ScenarioError,
+    SimulationResult,
+    step_actions,
+)
+from runtime.localstack import EmbeddedPostgres, free_port, venv_binary
+from runtime.temporal import SEARCH_ATTRIBUTES, cooperation_workflow_id, sdk_runtime
+from store import money
+from store.db import create_pool, ensure_database, migrate
+from store.events import list_events
+from store.people import nameless
+from store.programmes import put_programme
+from worker.main import build_worker
+from workflows.cooperation import CooperationWorkflow
+from workflows.models import CommandAnswer, CommandRequest, CooperationInput
+
+JUST_BEFORE = timedelta(milliseconds=100)
+
+_KINDS = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "KeywordList": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+    "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+}
+
+
+@contextlib.asynccontextmanager
+async def temporary_database(server_url: str | None) -> AsyncIterator[str]:
+    """A migrated database of its own, on `server_url` or on an embedded PostgreSQL."""
+    with contextlib.ExitStack() as stack:
+        if server_url is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="coopflow-")))
+            server = EmbeddedPostgres(folder / "pg", free_port())
+            server_url = await asyncio.to_thread(server.start)
+            stack.callback(server.stop)
+        name = f"simulate_{uuid.uuid4().hex[:12]}"
+        url = await ensure_database(server_url, name)
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        try:
+            yield url
+        finally:
+            conn = await asyncpg.connect(server_url)
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        runtime=sdk_runtime(),
+        test_server_existing_path=str(venv_binary("temporal-test-server")),
+    )
+    await register_search_attributes(env.client)
+    return env
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    # The time-skipping server refuses undeclared search attributes (TEMPORAL.md).
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={k: _KINDS[v] for k, v in SEARCH_ATTRIBUTES.items()},
+        )
+    )
+
+
+async def simulate(scenario: Scenario, *, database_server: str | None = None) -> SimulationResult:
+    """Run the scenario from its start to `until` (inclusive); raise ScenarioError naming the
+    step the workflow rejects."""
+    versions = {p.id: ProgrammeVersion(version=1, spec=p) for p in scenario.programmes}
+    lines = []
+    for i, line in enumerate(scenario.cooperation.funding_lines):
+        if line.programme not in versions:
+            raise ScenarioError(
+                None, f"funding_lines[{i}]: programme {line.programme!r} is not in programmes"
+            )
+        lines.append(versions[line.programme])
+
+    async with temporary_database(database_server) as url:
+        pool = await create_pool(url, max_size=4)
+        env = await start_time_skipping()
+        try:
+            async with pool.acquire() as conn:
+                for spec in scenario.programmes:
+                    await put_programme(conn, spec)
+            task_queue = f"simulate-{uuid.uuid4().hex[:8]}"
+            async with build_worker(env.client, pool, task_queue):
+                return await _drive(env, pool, scenario, versions, lines, task_queue)
+        finally:
+            await env.shutdown()
+            await pool.close()
+
+
+async def _drive(
+    env: WorkflowEnvironment,
+    pool: asyncpg.Pool,
+    scenario: Scenario,
+    versions: dict[str, ProgrammeVersion],
+    lines: list[ProgrammeVersion],
+    task_queue: str,
+) -> SimulationResult:
+    offset = scenario.start - await env.get_current_time()
+    cooperation = scenario.cooperation
+    handle = await env.client.start_workflow(
+        CooperationWorkflow.run,
+        CooperationInput(
+            cooperation_id=cooperation.id,
+            registration=Register(
+                cooperation=nameless(cooperation), programmes=lines, lines_accepted=True
+            ),
+            clock_offset_seconds=offset.total_seconds(),
+            simulation=True,
+            registered_at=scenario.start,
+        ),
+        id=cooperation_workflow_id(cooperation.id),
+        task_queue=task_queue,
+    )
+    await _registered(handle)
+
+    async def scenario_now() -> datetime:
+        return await env.get_current_time() + offset
+
+    for step in scenario.steps:
+        # Stop just short of the step's instant: its commands come before the clock's own
+        # events of that instant (rule 14), and carry the exact instant with them.
+        gap = step.at - JUST_BEFORE - await scenario_now()
+        if gap > timedelta(0):
+            await env.sleep(gap)
+        for action in step_actions(scenario, step, versions):
+            if isinstance(action, BudgetRaise):
+                async with pool.acquire() as conn:
+                    await money.raise_budget(conn, action.programme, action.amount)
+                continue
+            try:
+                await handle.execute_update(
+                    "apply",
+                    CommandRequest(command=action, at=step.at),
+                    result_type=CommandAnswer,
+                )
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+                raise ScenarioError(step.index, f"{step.kind}: {message}") from None
+
+    # `until` is inclusive: run the clock just past it, then keep what is dated up to it.
+    gap = scenario.until - await scenario_now() + timedelta(seconds=1)
+    if gap > timedelta(0):
+        await env.sleep(gap)
+    return await _result(handle, pool, cooperation.id, scenario.until)
+
+
+async def _registered(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait for the registration to be decided; a refused one (budget) fails the workflow."""
+    for _ in range(1200):
+        description = await handle.describe()
+        if description.status == WorkflowExecutionStatus.FAILED:
+            try:
+                await handle.result()
+            except WorkflowFailureError as failure:
+                cause = failure.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+                raise ScenarioError(None, f"registration refused: {message}") from None
+        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+            await handle.query(CooperationWorkflow.state)
+            return
+        await asyncio.sleep(0.05)
+    raise ScenarioError(None, "the cooperation workflow did not start")
+
+
+async def _result(
+    handle: WorkflowHandle[Any, Any], pool: asyncpg.Pool, cooperation_id: str, until: datetime
+) -> SimulationResult:
+    # The projection is written by activities: wait until it holds every recorded event.
+    expected: int = (await handle.query(CooperationWorkflow.state))["last_seq"]
+    async with pool.acquire() as conn:
+        for _ in range(600):
+            recorded = await conn.fetchval(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE cooperation_id = $1",
+                cooperation_id,
+            )
+            if recorded >= expected:
+                break
+            await asyncio.sleep(0.05)
+        events = [
+            Event(seq=row["seq"], type=row["type"], at=row["at"], data=row["data"])
+            for row in await list_events(conn, cooperation_id, limit=1_000_000)
+            if row["at"] <= until
+        ]
+        ledger = [
+            LedgerRow.model_validate(row)
+            for row in await money.ledger(conn, cooperation_id)
+            if row["at"] <= until  # type: ignore[operator]
+        ]
+    return SimulationResult(events=events, ledger=ledger)
+
+
+def render_table(result: SimulationResult) -> str:
+    """The readable form: the timeline, then the ledger."""
+    out = ["Timeline", "--------"]
+    for e in result.events:
+        details = ", ".join(f"{k}={v}" for k, v in e.data.items() if not isinstance(v, dict | list))
+        out.append(f"{e.seq:>4}  {e.at:%Y-%m-%d}  {e.type:<28} {details}")
+    out += ["", "Ledger", "------"]
+    for row in result.ledger:
+        occurrence = f" #{row.occurrence}" if row.occurrence else ""
+        out.append(
+            f"{row.at:%Y-%m-%d}  {row.kind:<9} {row.line}/{row.tranche}{occurrence:<4}"
+            f" {row.amount:>12} {row.currency}  {row.purpose.value:<10} → {row.payee}"
+        )
+    return "\n".join(out) + "\n"
