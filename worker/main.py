@@ -20,8 +20,9 @@ from runtime.connect import (
 )
 from runtime.logging import configure_logging, get_logger
 from workflows.cooperation import CooperationWorkflow
+from workflows.loan import LoanWorkflow
 
-WORKFLOWS = [CooperationWorkflow]
+WORKFLOWS = [CooperationWorkflow, LoanWorkflow]
 
 # Deterministic, side-effect-free code shared with workflows is passed through the sandbox:
 # one copy of each pydantic model class, so values cross between workflow and converter.

@@ -16,22 +16,27 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import ApplyEffects, CommitResult, EffectsResult
     from domain import commands as c
-    from domain.effects import Effect, RequestCommitment
+    from domain.effects import Effect, RequestCommitment, StartLoan
     from domain.errors import DomainError, Forbidden, InvalidInput
     from domain.events import Event
     from domain.lifecycle import Decision, decide, is_finished, next_wakeup, tick
     from domain.state import CooperationState, next_check_in
     from domain.views import is_overdue, summary
     from runtime.temporal import FACILITATOR, OVERDUE, PHASE, PROGRAMMES
-    from workflows.models import CommandAnswer, CommandRequest, CooperationInput
+    from workflows.loan import LoanWorkflow, loan_workflow_id
+    from workflows.models import (
+        CommandAnswer,
+        CommandRequest,
+        CooperationInput,
+        LoanInput,
+        LoanRepayment,
+    )
 
-# History events per run before continuing as new: well under the 10,240 warning, leaving
-# room for the updates in flight when the budget is reached.
-EVENT_BUDGET = 4_000
 # Updates per run (the server caps a run at 2,000).
 UPDATE_BUDGET = 500
 # Request ids remembered for idempotency: a window, not forever.
@@ -67,6 +72,9 @@ class CooperationWorkflow:
         self._state: CooperationState | None = start.state
         self._offset = timedelta(seconds=start.clock_offset_seconds)
         self._simulation = start.simulation
+        # History events per run before continuing as new: well under the 10,240 warning,
+        # leaving room for the updates in flight when the budget is reached.
+        self._history_budget = start.history_budget
         self._answers: dict[str, CommandAnswer] = dict(start.answers)
         self._recent: list[Event] = list(start.recent_events)
         self._lock = asyncio.Lock()
@@ -87,6 +95,7 @@ class CooperationWorkflow:
             state = self._require_state()
             if is_finished(state):
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._settle_loans()
                 return summary(self._require_state())
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -253,6 +262,7 @@ class CooperationWorkflow:
         )
         self._recent = (self._recent + decision.events)[-RECENT_EVENTS:]
         self._upsert_search_attributes()
+        await self._follow_loans(decision)
         events = list(decision.events)
         refused: CommitResult | None = None
         for outcome in result.commitments:
@@ -266,6 +276,57 @@ class CooperationWorkflow:
             if not outcome.committed:
                 refused = outcome
         return events, refused
+
+    async def _follow_loans(self, decision: Decision) -> None:
+        """Each disbursed loan runs as its own workflow; repayments are told to it."""
+        for effect in decision.effects:
+            if isinstance(effect, StartLoan):
+                await workflow.start_child_workflow(
+                    LoanWorkflow.run,
+                    LoanInput(
+                        cooperation_id=self._id,
+                        line=effect.line,
+                        tranche=effect.tranche,
+                        principal=effect.principal,
+                        currency=self._currency_of(effect.line),
+                        terms=effect.terms,
+                        disbursed=effect.disbursed,
+                        clock_offset_seconds=self._offset.total_seconds(),
+                    ),
+                    id=loan_workflow_id(self._id, effect.line, effect.tranche),
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                )
+        for event in decision.events:
+            if event.type == "RepaymentRecorded":
+                loan = workflow.get_external_workflow_handle(
+                    loan_workflow_id(self._id, event.data["line"], event.data["tranche"])
+                )
+                await loan.signal(
+                    LoanWorkflow.repayment,
+                    LoanRepayment(
+                        at=event.at,
+                        amount=event.data["amount"],
+                        installments=event.data["installments"],
+                    ),
+                )
+
+    async def _settle_loans(self) -> None:
+        loans = [
+            (line.id, loan.tranche) for line in self._require_state().lines for loan in line.loans
+        ]
+        for line_id, tranche in loans:
+            handle = workflow.get_external_workflow_handle(
+                loan_workflow_id(self._id, line_id, tranche)
+            )
+            await handle.signal(LoanWorkflow.settle)
+        if loans:
+            # Let the loans close before their cooperation does.
+            await workflow.sleep(timedelta(seconds=5))
+
+    def _currency_of(self, line_id: str) -> str:
+        line = self._require_state().line(line_id)
+        assert line is not None, line_id
+        return line.currency
 
     async def _effects(self, request: ApplyEffects) -> EffectsResult:
         result: EffectsResult = await workflow.execute_activity(
@@ -303,7 +364,7 @@ class CooperationWorkflow:
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > EVENT_BUDGET
+            or info.get_current_history_length() > self._history_budget
             or self._updates >= UPDATE_BUDGET
         )
 
@@ -314,4 +375,6 @@ class CooperationWorkflow:
             clock_offset_seconds=self._offset.total_seconds(),
             answers=self._answers,
             recent_events=self._recent,
+            simulation=self._simulation,
+            history_budget=self._history_budget,
         )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from domain.commands import Command, Register
 from domain.events import Event
+from domain.money import DecimalText
+from domain.programme import LoanTerms
 from domain.state import CooperationState
 
 
@@ -30,6 +32,8 @@ class CooperationInput(BaseModel):
     answers: dict[str, CommandAnswer] = {}
     """Answers to the latest request ids, so a retried request gets its first answer."""
     recent_events: list[Event] = []
+    history_budget: int = 4_000
+    """History events per run before continuing as new (small in tests)."""
 
 
 class CommandRequest(BaseModel):
@@ -42,6 +46,29 @@ class CommandRequest(BaseModel):
 class CommandAnswer(BaseModel):
     events: list[Event]
     state: dict[str, Any]
+
+
+class RepaymentPart(BaseModel):
+    installment: int
+    amount: DecimalText
+
+
+class LoanRepayment(BaseModel):
+    at: datetime
+    amount: DecimalText
+    installments: list[RepaymentPart]
+
+
+class LoanInput(BaseModel):
+    cooperation_id: str
+    line: str
+    tranche: str
+    principal: DecimalText
+    currency: str
+    terms: LoanTerms
+    disbursed: date
+    clock_offset_seconds: float = 0.0
+    paid: dict[int, DecimalText] = {}
 
 
 CooperationInput.model_rebuild()

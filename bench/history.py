@@ -1,0 +1,120 @@
+"""History events of the ten-year cooperation: per simulated year, and the largest run
+between two continue-as-new. Target: the largest run stays under Temporal's warning
+threshold of 10,240 events (TEMPORAL.md).
+
+    python -m bench.history
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+
+from bench.scenario import ten_year_scenario
+from bench.support import Report, Target, embedded_postgres, exit_code, quiet
+from cli.simulate import _drive, start_time_skipping, temporary_database
+from domain.programme import ProgrammeVersion
+from domain.simulation import Scenario
+from runtime.temporal import cooperation_workflow_id
+from store.db import create_pool
+from store.programmes import put_programme
+from worker.main import build_worker
+
+HISTORY_WARNING = 10_240
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    events: int
+    types: Counter[str]
+    """Event type → count, for the diagnosis of a large run."""
+
+
+async def simulate_keeping_history(scenario: Scenario, database_server: str) -> list[Run]:
+    """`simulate()` as the CLI runs it, but reading the histories before the server stops
+    (simulate() shuts its server down on return)."""
+    versions = {p.id: ProgrammeVersion(version=1, spec=p) for p in scenario.programmes}
+    lines = [versions[line.programme] for line in scenario.cooperation.funding_lines]
+    async with temporary_database(database_server) as url:
+        pool = await create_pool(url, max_size=4)
+        env = await start_time_skipping()
+        try:
+            async with pool.acquire() as conn:
+                for spec in scenario.programmes:
+                    await put_programme(conn, spec)
+            task_queue = f"bench-{uuid.uuid4().hex[:8]}"
+            async with build_worker(env.client, pool, task_queue):
+                # The very drive loop of `coopflow simulate`, not a copy of it.
+                await _drive(env, pool, scenario, versions, lines, task_queue)
+                return await continue_as_new_chain(
+                    env.client, cooperation_workflow_id(scenario.cooperation.id)
+                )
+        finally:
+            await env.shutdown()
+            await pool.close()
+
+
+async def continue_as_new_chain(client: Client, workflow_id: str) -> list[Run]:
+    """Every run of the workflow, first to latest. The time-skipping server has no list
+    query, so the chain is walked back from the latest run: each run's first event names
+    the run it continues."""
+    runs: list[Run] = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        runs.append(_run(history))
+        started = history.events[0].workflow_execution_started_event_attributes
+        run_id = started.continued_execution_run_id or None
+        if run_id is None:
+            return runs[::-1]
+
+
+def _run(history: WorkflowHistory) -> Run:
+    types = Counter(
+        EventType.Name(e.event_type).removeprefix("EVENT_TYPE_").lower() for e in history.events
+    )
+    return Run(run_id=history.run_id, events=len(history.events), types=types)
+
+
+async def run() -> Report:
+    scenario = ten_year_scenario()
+    with embedded_postgres() as database_server:
+        runs = await simulate_keeping_history(scenario, database_server)
+    years = (scenario.until - scenario.start).days / 365.25
+    total = sum(r.events for r in runs)
+    largest = max(runs, key=lambda r: r.events)
+    top = ", ".join(f"{t} {n}" for t, n in largest.types.most_common(6))
+    return Report(
+        name="history",
+        title="history: events of the ten-year cooperation",
+        lines=[
+            f"scenario: {years:.0f} years, {len(scenario.steps)} steps",
+            f"total history events: {total:,} in {len(runs)} runs"
+            f" ({', '.join(str(r.events) for r in runs)})",
+            f"events per simulated year: {total / years:,.0f}",
+            f"largest run: {largest.events:,} events; most frequent: {top}",
+        ],
+        targets=[Target("largest run, events", largest.events, HISTORY_WARNING, digits=0)],
+        figures=[
+            ("events per simulated year", f"{total / years:,.0f}"),
+            ("total events, runs", f"{total:,}, {len(runs)}"),
+        ],
+    )
+
+
+def main() -> int:
+    quiet()
+    report = asyncio.run(run())
+    report.show()
+    return exit_code([report])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

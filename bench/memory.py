@@ -1,0 +1,233 @@
+"""Worker memory per cached cooperation workflow, against the bare workflow, in the same
+run: N workflows of each kind are started and kept in the cache of a worker running in its
+own process, whose resident memory is read before and after. Target: ratio ≤ 2.
+
+    python -m bench.memory [--workflows 200]
+
+On the local dev server (real server semantics) and an embedded PostgreSQL; cooperations
+are registered as the API does, with their lines taken as accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from bench.bare import BareInput, BareWorkflow
+from bench.scenario import COOPERATION, PROGRAMME
+from bench.support import Report, Target, embedded_postgres, exit_code, quiet
+from cli.simulate import temporary_database
+from domain.commands import Register
+from domain.cooperation import CooperationSpec
+from domain.programme import ProgrammeSpec
+from runtime.config import Settings
+from runtime.connect import connect_temporal
+from runtime.localstack import TemporalDevServer, free_port
+from runtime.temporal import SEARCH_ATTRIBUTES, cooperation_workflow_id
+from store.db import create_pool
+from store.people import nameless
+from store.programmes import put_programme
+from workflows.cooperation import CooperationWorkflow
+from workflows.models import CooperationInput
+
+TARGET_RATIO = 2.0
+# Started before the first reading, so that what only the first workflows cost (imports,
+# the sandbox's module cache, connection pools) is not counted per workflow.
+WARM_UP = 10
+# Workflows started at once: enough to go fast, few enough for a small machine.
+CONCURRENCY = 10
+ROOT = Path(__file__).resolve().parents[1]
+
+Start = Callable[[str, str], Awaitable[WorkflowHandle[Any, Any]]]
+"""Starts one workflow: (a name of its own, task queue) → its handle."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    before_kib: int
+    after_kib: int
+    workflows: int
+
+    @property
+    def per_workflow_kib(self) -> float:
+        return (self.after_kib - self.before_kib) / self.workflows
+
+
+@contextlib.contextmanager
+def temporal_dev_server(folder: Path) -> Iterator[str]:
+    server = TemporalDevServer(
+        db_file=None,
+        port=free_port(),
+        ui_port=None,
+        search_attributes=SEARCH_ATTRIBUTES,
+        log=folder / "temporal.log",
+    )
+    server.start()
+    try:
+        yield server.address
+    finally:
+        server.stop()
+
+
+async def cached(handle: WorkflowHandle[Any, Any], query: str) -> None:
+    """Wait until the workflow answers a query: its first task is done, so it is cached."""
+    for _ in range(600):
+        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+            await handle.query(query)
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{handle.id} never answered a query")
+
+
+async def measure(
+    kind: str, address: str, url: str, workflows: int, start: Start, query: str
+) -> Measure:
+    """RSS of a fresh worker process of `kind`, before and after `workflows` more cached."""
+    task_queue = f"memory-{kind}-{uuid.uuid4().hex[:8]}"
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.memory_worker",
+        kind,
+        address,
+        task_queue,
+        str(WARM_UP + workflows),
+        url,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    stdin, stdout = worker.stdin, worker.stdout
+
+    async def rss() -> int:
+        stdin.write(b"rss\n")
+        await stdin.drain()
+        return int(await stdout.readline())
+
+    async def start_all(first: int, count: int) -> None:
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(i: int) -> None:
+            async with limit:
+                await cached(await start(f"{kind}-{i}", task_queue), query)
+
+        await asyncio.gather(*(one(i) for i in range(first, first + count)))
+
+    try:
+        if (await stdout.readline()).strip() != b"ready":
+            raise RuntimeError(f"the {kind} worker did not start")
+        await start_all(0, WARM_UP)
+        before = await rss()
+        await start_all(WARM_UP, workflows)
+        # The last registrations' activities may still be finishing: let them settle.
+        await asyncio.sleep(2)
+        after = await rss()
+    finally:
+        stdin.close()
+        try:
+            await asyncio.wait_for(worker.wait(), 60)
+        except TimeoutError:
+            worker.kill()
+            await worker.wait()
+    return Measure(before, after, workflows)
+
+
+async def run(workflows: int = 200) -> Report:
+    programme = ProgrammeSpec.model_validate(PROGRAMME)
+    with (
+        tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder,
+        embedded_postgres() as database_server,
+        temporal_dev_server(Path(folder)) as address,
+    ):
+        async with temporary_database(database_server) as url:
+            pool = await create_pool(url, max_size=2)
+            try:
+                async with pool.acquire() as conn:
+                    version = (await put_programme(conn, programme)).version
+            finally:
+                await pool.close()
+            client = await connect_temporal(Settings(temporal_address=address), wait=30)
+
+            async def cooperation(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
+                spec = CooperationSpec.model_validate(COOPERATION | {"id": name})
+                return await client.start_workflow(
+                    CooperationWorkflow.run,
+                    CooperationInput(
+                        cooperation_id=spec.id,
+                        registration=Register(
+                            cooperation=nameless(spec), programmes=[version], lines_accepted=True
+                        ),
+                    ),
+                    id=cooperation_workflow_id(spec.id),
+                    task_queue=task_queue,
+                )
+
+            async def bare(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
+                return await client.start_workflow(
+                    BareWorkflow.run, BareInput(), id=f"bare:{name}", task_queue=task_queue
+                )
+
+            coopflow = await measure("coopflow", address, url, workflows, cooperation, "state")
+            # A refused registration fails its workflow, which then is not cached: check.
+            db = await asyncpg.connect(url)
+            try:
+                registered = await db.fetchval(
+                    "SELECT count(*) FROM events WHERE type = 'CooperationRegistered'"
+                )
+            finally:
+                await db.close()
+            if registered != WARM_UP + workflows:
+                raise RuntimeError(f"{registered} of {WARM_UP + workflows} cooperations registered")
+            baseline = await measure("bare", address, url, workflows, bare, "state")
+    ratio = coopflow.per_workflow_kib / baseline.per_workflow_kib
+    return Report(
+        name="memory",
+        title="memory: worker RSS per cached workflow (dev server)",
+        lines=[
+            f"{workflows} workflows of each kind after {WARM_UP} to warm up, each in a "
+            "fresh worker process",
+            _line("coopflow", coopflow),
+            _line("bare", baseline),
+        ],
+        targets=[Target("ratio coopflow / bare", ratio, TARGET_RATIO, "×")],
+        figures=[
+            ("coopflow, per cached workflow", f"{coopflow.per_workflow_kib:,.1f} KiB"),
+            ("bare, per cached workflow", f"{baseline.per_workflow_kib:,.1f} KiB"),
+        ],
+    )
+
+
+def _line(kind: str, m: Measure) -> str:
+    return (
+        f"{kind + ':':<10} {m.per_workflow_kib:,.1f} KiB per workflow"
+        f"  (RSS {m.before_kib / 1024:,.1f} → {m.after_kib / 1024:,.1f} MiB)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.memory")
+    parser.add_argument(
+        "--workflows", type=int, default=200, help="cached workflows of each kind (default 200)"
+    )
+    args = parser.parse_args(argv)
+    quiet()
+    report = asyncio.run(run(args.workflows))
+    report.show()
+    return exit_code([report])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

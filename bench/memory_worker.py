@@ -1,0 +1,66 @@
+"""A worker in a process of its own, for `bench.memory`: its RSS is then the worker's alone.
+
+    python -m bench.memory_worker coopflow|bare ADDRESS TASK_QUEUE MAX_CACHED [DATABASE_URL]
+
+Prints `ready` once polling, then answers each `rss` line on stdin with its resident set
+size in KiB (after a garbage collection, so only what is still held counts); stops at the
+end of stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import sys
+
+from temporalio.worker import Worker
+
+from bench.bare import BareWorkflow, noop
+from bench.support import quiet
+from runtime.config import Settings
+from runtime.connect import connect_temporal
+from store.db import create_pool
+from worker.main import SANDBOX, build_worker
+
+
+def rss_kib() -> int:
+    gc.collect()
+    with open("/proc/self/statm") as statm:
+        resident_pages = int(statm.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+async def serve(kind: str, address: str, task_queue: str, max_cached: int, url: str) -> None:
+    client = await connect_temporal(Settings(temporal_address=address), wait=30)
+    pool = await create_pool(url, max_size=4) if kind == "coopflow" else None
+    try:
+        worker = (
+            build_worker(client, pool, task_queue, max_cached_workflows=max_cached)
+            if pool is not None
+            else Worker(
+                client,
+                task_queue=task_queue,
+                workflows=[BareWorkflow],
+                activities=[noop],
+                workflow_runner=SANDBOX,
+                max_cached_workflows=max_cached,
+            )
+        )
+        async with worker:
+            print("ready", flush=True)
+            while await asyncio.to_thread(sys.stdin.readline):
+                print(rss_kib(), flush=True)
+    finally:
+        if pool is not None:
+            await pool.close()
+
+
+def main() -> None:
+    quiet()
+    kind, address, task_queue, max_cached, *url = sys.argv[1:]
+    asyncio.run(serve(kind, address, task_queue, int(max_cached), url[0] if url else ""))
+
+
+if __name__ == "__main__":
+    main()

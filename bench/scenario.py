@@ -1,0 +1,141 @@
+"""The benchmarks' cooperation: ten years of monthly check-ins and reviews, built in code.
+
+The counts say how much Temporal work the scenario asks of the workflow (updates, timers,
+activities), so the bare baseline can be made to do the same amount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.programme import ProgrammeVersion
+from domain.simulation import BudgetRaise, Scenario, load_scenario, run_scenario, step_actions
+
+YEARS = 10
+START = "2027-01-04"
+
+PROGRAMME: dict[str, Any] = {
+    "id": "bench-coop",
+    "name": "Coopérations territoriales (bench)",
+    "funder": "fondation-bench",
+    "currency": "EUR",
+    # Enough for every cooperation the memory bench registers (each commits 95,000).
+    "budget": "1000000000.00",
+    "phases": {
+        "emergence": {
+            "check_in_every": "P1M",
+            "report_every": "P3M",
+            "tranches": [
+                {"id": "amorcage", "amount": "8000.00", "purpose": "animation", "when": "entry"},
+                {
+                    "id": "emergence-2",
+                    "amount": "7000.00",
+                    "purpose": "animation",
+                    "when": {"accepted_check_ins": 3},
+                },
+            ],
+        },
+        "experimentation": {
+            "check_in_every": "P1M",
+            "tranches": [
+                {
+                    "id": "experimentation-1",
+                    "amount": "30000.00",
+                    "purpose": "investment",
+                    "when": "entry",
+                },
+                {
+                    "id": "experimentation-2",
+                    "amount": "20000.00",
+                    "purpose": "operating",
+                    "when": {"elapsed": "P6M"},
+                },
+                {
+                    "id": "coordination",
+                    "amount": "6000.00",
+                    "purpose": "animation",
+                    "when": {"elapsed": "P3M"},
+                    "repeat": {"every": "P1Y", "times": 4},
+                },
+            ],
+        },
+        "structuring": {"check_in_every": "P1M", "tranches": []},
+    },
+}
+
+COOPERATION: dict[str, Any] = {
+    "id": "bench",
+    "name": "Coopération du bench",
+    "kind": "non_modelled",
+    "economic_model": "hybrid",
+    "members": [
+        {"id": "habitants", "name": "Collectif d'habitants", "legal_form": "informal"},
+        {"id": "asso", "name": "Association du quartier", "legal_form": "association"},
+    ],
+    "fiscal_host": "pole-107",
+    "funding_lines": ["bench-coop"],
+}
+
+
+def ten_year_scenario(years: int = YEARS) -> Scenario:
+    """A check-in on the 20th day of each month and its review two days later; the
+    cooperation advances to experimentation after a year and to structuring after three."""
+    steps: list[dict[str, Any]] = []
+    for month in range(12 * years):
+        check_in = f"ci-{month + 1}"
+        steps.append({"at": f"P{month}M20D", "check_in": {"id": check_in}})
+        steps.append({"at": f"P{month}M22D", "review": {"id": check_in, "decision": "accepted"}})
+        if month in (11, 35):
+            # After that month's review: the new stint's first check-in comes a month later.
+            steps.append({"at": f"P{month}M25D", "advance": {}})
+    return _scenario(steps, until=f"P{years}Y")
+
+
+def empty_scenario() -> Scenario:
+    """Registration only, until its own start: what every `simulate()` call costs anyway."""
+    return _scenario([], until=START)
+
+
+def _scenario(steps: list[dict[str, Any]], until: str) -> Scenario:
+    return load_scenario(
+        {
+            "start": START,
+            "programmes": [PROGRAMME],
+            "cooperation": COOPERATION,
+            "steps": steps,
+            "until": until,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a scenario asks of Temporal, as a bare workflow would have to do it."""
+
+    updates: list[datetime]
+    """The instant of each command the steps send (an `attach` step sends two)."""
+    timers: list[datetime]
+    """The clock's own instants: where the workflow wakes up with no command."""
+
+    @property
+    def activities(self) -> int:
+        # One activity per decision that records something: each command and each clock
+        # instant, about (plus the registration's, which the bare workflow mirrors too).
+        return len(self.updates) + len(self.timers)
+
+
+def workload(scenario: Scenario) -> Workload:
+    """Derived from the pure runner: the instants of events no step caused are timers."""
+    versions = {p.id: ProgrammeVersion(version=1, spec=p) for p in scenario.programmes}
+    updates = [
+        step.at
+        for step in scenario.steps
+        for action in step_actions(scenario, step, versions)
+        if not isinstance(action, BudgetRaise)
+    ]
+    commanded = {scenario.start, *updates}
+    events = run_scenario(scenario).events
+    timers = sorted({e.at for e in events if e.at not in commanded})
+    return Workload(updates=updates, timers=timers)
