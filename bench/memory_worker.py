@@ -3,13 +3,13 @@
     python -m bench.memory_worker coopflow|bare ADDRESS TASK_QUEUE MAX_CACHED [DATABASE_URL]
 
 Prints `ready` once polling, then answers each `rss` line on stdin with its resident set
-size in KiB (after a garbage collection, so only what is still held counts); stops at the
-end of stdin.
+size in KiB; stops at the end of stdin.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import os
 import sys
@@ -26,6 +26,9 @@ from worker.main import SANDBOX, build_worker
 
 def rss_kib() -> int:
     gc.collect()
+    # Hand freed heap back to the system, so that only what is still held is counted, not
+    # what the last registrations' activities happened to leave free (glibc, Linux).
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
     with open("/proc/self/statm") as statm:
         resident_pages = int(statm.read().split()[1])
     return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
