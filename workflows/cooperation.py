@@ -156,6 +156,8 @@ class CooperationWorkflow:
 
     @workflow.update(name="apply")
     async def apply(self, request: CommandRequest) -> CommandAnswer:
+        # A command may arrive while the registration's own effects are still being recorded.
+        await workflow.wait_condition(lambda: self._state is not None)
         async with self._lock:
             if request.request_id and request.request_id in self._answers:
                 return self._answers[request.request_id]
@@ -185,10 +187,10 @@ class CooperationWorkflow:
         # Runs before the update is written to history: a rejection here leaves no trace.
         if request.request_id and request.request_id in self._answers:
             return
-        if self._state is None:
-            raise ApplicationError("the cooperation is not registered yet", type="Conflict")
         if request.at is not None and not self._simulation:
             raise ApplicationError("only a simulation dates its commands", type="InvalidInput")
+        if self._state is None:
+            return  # registering: the handler waits, then the rules decide
         now = self._command_instant(request)
         try:
             decide(tick(self._state, now, inclusive=False).state, request.command, now)

@@ -3,6 +3,7 @@ change that breaks them would break live cooperations (use `workflow.patched` in
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ def test_histories_are_recorded() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 async def test_recorded_history_replays(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     workflow_type = json.loads(text)["events"][0]["workflowExecutionStartedEventAttributes"][
         "workflowType"
     ]["name"]
