@@ -22,15 +22,11 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowHandle,
-    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import Register
@@ -52,6 +48,7 @@ from store.events import list_events
 from store.people import nameless
 from store.programmes import put_programme
 from worker.main import build_worker
+from workflows.client import RegistrationRefused, wait_registered
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import CommandAnswer, CommandRequest, CooperationInput
 
@@ -161,7 +158,10 @@ class Simulation:
             task_queue=self.task_queue,
         )
         self.first_run_id = handle.result_run_id
-        await _registered(handle)
+        try:
+            await wait_registered(handle)
+        except RegistrationRefused as exc:
+            raise ScenarioError(None, str(exc)) from None
 
         async def scenario_now() -> datetime:
             return await env.get_current_time() + offset
@@ -225,24 +225,6 @@ async def _sleep(env: WorkflowEnvironment, gap: timedelta) -> None:
         chunk = min(gap, MAX_SKIP)
         await env.sleep(chunk)
         gap -= chunk
-
-
-async def _registered(handle: WorkflowHandle[Any, Any]) -> None:
-    """Wait for the registration to be decided; a refused one (budget) fails the workflow."""
-    for _ in range(1200):
-        description = await handle.describe()
-        if description.status == WorkflowExecutionStatus.FAILED:
-            try:
-                await handle.result()
-            except WorkflowFailureError as failure:
-                cause = failure.cause
-                message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-                raise ScenarioError(None, f"registration refused: {message}") from None
-        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
-            await handle.query(CooperationWorkflow.state)
-            return
-        await asyncio.sleep(0.05)
-    raise ScenarioError(None, "the cooperation workflow did not start")
 
 
 async def _result(

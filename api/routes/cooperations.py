@@ -19,6 +19,7 @@ from domain.programme import ProgrammeVersion
 from runtime.temporal import cooperation_workflow_id
 from store.people import keep_names
 from store.programmes import get_programme
+from workflows.client import wait_registered
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import CooperationInput
 
@@ -75,10 +76,7 @@ async def register_cooperation(
     except WorkflowAlreadyStartedError:
         raise Problem(409, f"cooperation {spec.id!r} is already registered") from None
     response.headers["Location"] = f"/v1/cooperations/{spec.id}"
-    state: dict[str, Any] = await handle.query(
-        CooperationWorkflow.state, rpc_timeout=timedelta(seconds=10)
-    )
-    return state
+    return await wait_registered(handle, within=30)
 
 
 @router.get("/{cooperation_id}")

@@ -1,0 +1,127 @@
+"""Messages of the cooperation workflow on the real dev server: validators that leave no
+trace, queries, search attributes, and commitments against the programme budget."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from domain import commands as c
+from domain.cooperation import LineRequest
+from domain.programme import ProgrammeSpec, ProgrammeVersion
+from runtime.temporal import FACILITATOR, OVERDUE, PHASE, PROGRAMMES
+from store import money
+from store.programmes import put_programme
+from tests.workflows.test_durability import PROGRAMME, apply, recorded, start
+from worker.main import build_worker
+from workflows.client import wait_registered
+from workflows.cooperation import CooperationWorkflow
+from workflows.models import CommandRequest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+async def test_a_rejected_command_says_why_and_leaves_no_trace(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    coop, handle = await start(temporal_client, pool, task_queue)
+    async with build_worker(temporal_client, pool, task_queue):
+        await wait_registered(handle)
+        before = len((await handle.fetch_history()).events)
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await apply(handle, CommandRequest(command=c.Resume()))
+        after = (await handle.fetch_history()).events
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "Conflict"
+    assert "not paused" in cause.message
+    assert len(after) == before
+    assert not any(e.HasField("workflow_execution_update_accepted_event_attributes") for e in after)
+    assert [e["type"] for e in await recorded(pool, coop)][-1] == "TrancheReleased"
+
+
+async def test_queries_and_search_attributes_follow_the_cooperation(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    _, handle = await start(temporal_client, pool, task_queue)
+    async with build_worker(temporal_client, pool, task_queue):
+        await apply(handle, CommandRequest(command=c.Close(outcome="completed")))
+        state = await handle.query(CooperationWorkflow.state)
+        schedule = await handle.query(CooperationWorkflow.schedule)
+        timeline = await handle.query(CooperationWorkflow.timeline, 3)
+        await handle.result()
+        attributes = (await handle.describe()).typed_search_attributes
+    assert state["closed"] and state["outcome"] == "completed"
+    assert state["lines"][0]["tranches"] == [
+        {"tranche": "amorcage", "occurrence": None, "status": "released", "amount": "8000.00"}
+    ]
+    assert schedule["pending_tranches"] == [] and schedule["next_check_in"] is None
+    assert timeline[0].seq == 4
+    assert attributes.get(PHASE) == "completed"
+    assert attributes.get(PROGRAMMES) == ["coop-2027"]
+    assert attributes.get(OVERDUE) is False
+    assert attributes.get(FACILITATOR) == "pole-107"
+
+
+async def test_accepting_a_line_commits_its_whole_potential_or_is_refused(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    small = ProgrammeSpec.model_validate(
+        {**PROGRAMME.model_dump(mode="json"), "id": "petit", "budget": "10000.00"}
+    )
+    async with pool.acquire() as conn:
+        await put_programme(conn, small)
+    version = ProgrammeVersion(version=1, spec=small)
+    propose = c.ProposeLine(line=LineRequest(programme="petit"), programme=version)
+    async with build_worker(temporal_client, pool, task_queue):
+        _, one = await start(temporal_client, pool, task_queue)
+        _, two = await start(temporal_client, pool, task_queue)
+        for handle in (one, two):
+            await apply(handle, CommandRequest(command=propose))
+        accepted = await apply(one, CommandRequest(command=c.AcceptLine(line="petit")))
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await apply(two, CommandRequest(command=c.AcceptLine(line="petit")))
+        state_two = await two.query(CooperationWorkflow.state)
+    assert [e.type for e in accepted.events] == ["FundingLineAttached", "TrancheReleased"]
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "Conflict"
+    assert "2000.00 left" in cause.message and "8000.00" in cause.message
+    line = next(x for x in state_two["lines"] if x["line"] == "petit")
+    assert line["status"] == "proposed" and line["committed"] == "0.00"
+    async with pool.acquire() as conn:
+        committed = await conn.fetchval("SELECT committed FROM programmes WHERE id = 'petit'")
+    assert committed == Decimal("8000.00")
+
+
+async def test_commitments_are_first_come_first_served(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await put_programme(
+            conn,
+            ProgrammeSpec.model_validate(
+                {**PROGRAMME.model_dump(mode="json"), "id": "rare", "budget": "10000.00"}
+            ),
+        )
+
+    async def commit(coop: str) -> bool:
+        async with pool.acquire() as conn:
+            outcome = await money.commit(
+                conn,
+                cooperation_id=coop,
+                programme_id="rare",
+                amount=Decimal("6000.00"),
+                cap=None,
+            )
+            return outcome.committed
+
+    outcomes = await asyncio.gather(*(commit(f"c{i}") for i in range(5)))
+    assert sorted(outcomes) == [False, False, False, False, True]
+    assert await commit("c0") == (outcomes[0])  # a retried commitment answers the same
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT committed FROM programmes WHERE id = 'rare'") == (
+            Decimal("6000.00")
+        )
