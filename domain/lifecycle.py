@@ -15,7 +15,6 @@ end).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -89,14 +88,10 @@ def _money(value: Decimal) -> str:
 
 
 def _copy(state: CooperationState) -> CooperationState:
-    """A private deep copy; the frozen programme versions and loan terms are shared, which
-    makes the copy several times cheaper (a decision copies the state once)."""
-    memo: dict[int, Any] = {}
-    for line in state.lines:
-        memo[id(line.programme)] = line.programme
-        for loan in line.loans:
-            memo[id(loan.terms)] = loan.terms
-    return copy.deepcopy(state, memo)
+    """A private deep copy. Through JSON: the state round-trips exactly (it travels through
+    history that way), and pydantic's own serialiser is several times faster than
+    `copy.deepcopy` on a state of some years (a decision copies the state once)."""
+    return CooperationState.model_validate_json(state.model_dump_json())
 
 
 def _utc(moment: datetime) -> datetime:
@@ -170,17 +165,19 @@ def _phase_spec(line: Line, phase: Phase) -> PhaseSpec | None:
     return line.programme.spec.phase(phase)
 
 
-def _cadence_choice(
-    state: CooperationState, phase: Phase, at: datetime
-) -> tuple[Line, PhaseSpec] | None:
+def _cadence_choice(state: CooperationState, phase: Phase) -> tuple[Line, PhaseSpec] | None:
     """The shortest check-in cadence among the active lines for `phase`, compared as
-    `at` + cadence; on a tie the earlier line's (rule 8)."""
+    stint start + cadence; on a tie the earlier line's (rule 8).
+
+    Always from the stint start, also when a pivot or a resume chooses again: P1M and P30D
+    compare differently from 31 January and from 1 March, and rule 8 names the stint start.
+    """
     best: tuple[datetime, Line, PhaseSpec] | None = None
     for line in state.active_lines():
         spec = _phase_spec(line, phase)
         if spec is None:
             continue
-        due = add(at, spec.check_in_every)
+        due = add(state.stint.start, spec.check_in_every)
         if best is None or due < best[0]:
             best = (due, line, spec)
     return None if best is None else (best[1], best[2])
@@ -214,8 +211,11 @@ def _choose_limits(state: CooperationState, at: datetime) -> None:
     """Give a stint without a check-in schedule (no active line defined its phase) the one
     its lines now call for, anchored at `at`; same for the overrun limit."""
     stint = state.stint
-    if not stint.segments:
-        choice = _cadence_choice(state, stint.phase, at)
+    # While paused the schedule waits for the resume, which anchors it (rule 5: attachments
+    # given while paused take effect at resume); anchored now, its first periods would fall
+    # in the pause and be void.
+    if not stint.segments and not state.paused:
+        choice = _cadence_choice(state, stint.phase)
         if choice is not None:
             stint.segments = [_segment(at, 1, *choice)]
     if stint.overrun_limit is None and not stint.overran:
@@ -252,7 +252,7 @@ def _reanchor(state: CooperationState, at: datetime) -> None:
     before `at`, becomes due at `at` + cadence, the next ones + 2 × cadence…; numbers go on.
     The cadence is chosen again, so a line attached since counts from here."""
     stint = state.stint
-    choice = _cadence_choice(state, stint.phase, at)
+    choice = _cadence_choice(state, stint.phase)
     if choice is None:
         return
     pending = 1
@@ -1076,8 +1076,9 @@ def _resume(ctx: _Context, cmd: c.Resume, now: datetime) -> None:
     if stint.segments:
         # Nothing of the check-in clock fires for what fell in the pause: periods due in
         # [pause, resume) are void, and the pause swallows the reminders and overdues of
-        # earlier periods that fell in it.
-        k = stint.segments[-1].first_period
+        # earlier periods that fell in it, including periods of an earlier segment (before a
+        # pivot) whose overdue is still on the clock.
+        k = min(stint.clock_from, stint.segments[-1].first_period)
         for _ in range(_SCAN_LIMIT):
             due = due_of(stint, k)
             if due >= now:

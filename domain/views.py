@@ -10,13 +10,19 @@ from domain.state import CooperationState, next_check_in
 
 
 def is_overdue(state: CooperationState) -> bool:
-    """A period of the current stint went overdue and still has no check-in."""
+    """The collective has not checked in since a period of the current stint went overdue.
+
+    A late check-in fills the current period (rule 8), leaving the overdue one empty for
+    ever: what matters to a facilitator is whether anything came in since.
+    """
     if state.closed or state.paused:
         return False
-    return any(
-        mark.overdue_done and not mark.void and mark.check_in is None
-        for mark in state.stint.periods.values()
-    )
+    marks = state.stint.periods
+    overdue = [k for k, m in marks.items() if m.overdue_done and not m.void and m.check_in is None]
+    if not overdue:
+        return False
+    checked_in = [k for k, m in marks.items() if m.check_in is not None]
+    return max(overdue) > max(checked_in, default=0)
 
 
 def summary(state: CooperationState) -> dict[str, Any]:
