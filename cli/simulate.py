@@ -22,6 +22,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -230,6 +231,11 @@ async def _sleep(env: WorkflowEnvironment, gap: timedelta) -> None:
 async def _result(
     handle: WorkflowHandle[Any, Any], pool: asyncpg.Pool, cooperation_id: str, until: datetime
 ) -> SimulationResult:
+    status = (await handle.describe()).status
+    if status not in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.COMPLETED):
+        # Never a silently short timeline.
+        name = status.name.lower() if status is not None else "unknown"
+        raise ScenarioError(None, f"the cooperation's workflow ended early ({name})")
     # The projection is written by activities: wait until it holds every recorded event.
     expected: int = (await handle.query(CooperationWorkflow.state))["last_seq"]
     async with pool.acquire() as conn:

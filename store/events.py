@@ -17,14 +17,18 @@ async def append_events(conn: Conn, cooperation_id: str, events: Sequence[dict[s
         (cooperation_id, e["seq"], e["type"], _aware(e["at"]), e.get("data") or {}) for e in events
     ]
     async with conn.transaction():
-        inserted = 0
-        for row in rows:
-            status = await conn.execute(
-                "INSERT INTO events (cooperation_id, seq, type, at, data)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (cooperation_id, seq) DO NOTHING",
-                *row,
-            )
-            inserted += int(status.rsplit(" ", 1)[-1])
+        # One statement for the whole decision; a retried activity's rows are skipped.
+        inserted: int = await conn.fetchval(
+            "WITH new AS (INSERT INTO events (cooperation_id, seq, type, at, data)"
+            " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])"
+            " ON CONFLICT (cooperation_id, seq) DO NOTHING RETURNING 1)"
+            " SELECT count(*) FROM new",
+            cooperation_id,
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+            [r[4] for r in rows],
+        )
         await conn.execute(
             "UPDATE cooperations SET last_seq = greatest(last_seq, $2), updated_at = now()"
             " WHERE id = $1",

@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Updates per run (the server caps a run at 2,000).
 UPDATE_BUDGET = 500
+# A quiet cooperation (say, closed and waiting for its loan) still starts a fresh run every
+# few years: servers may bound a run's duration (the time-skipping one to ten years).
+RUN_AGE_LIMIT = timedelta(days=5 * 365)
 # Request ids remembered for idempotency: a window, not forever.
 ANSWER_WINDOW = 200
 RECENT_EVENTS = 100
@@ -81,6 +84,11 @@ class CooperationWorkflow:
         self._updates = 0
         self._woken = False
         self._search: tuple[Any, ...] | None = None
+        self._run_started = workflow.now()
+        # The clock's next instant, kept with the state it was computed from.
+        self._next = next_wakeup(start.state) if start.state is not None else None
+        self._summary: dict[str, Any] | None = None
+        self._registered = start.state is not None
 
     # -- the story: register, then wait, react, record, continue --------------------------
 
@@ -91,6 +99,7 @@ class CooperationWorkflow:
                 raise ApplicationError("no registration and no state", non_retryable=True)
             async with self._lock:
                 await self._register(start.registration, start.registered_at)
+            self._registered = True
         while True:
             state = self._require_state()
             if is_finished(state):
@@ -100,7 +109,7 @@ class CooperationWorkflow:
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._carry())
-            wake = next_wakeup(state)
+            wake = self._next
             if wake is None or wake > self._now():
                 self._woken = False
                 timeout = None if wake is None else wake - self._now()
@@ -111,7 +120,8 @@ class CooperationWorkflow:
                     )
             async with self._lock:
                 now = self._now()
-                await self._apply(tick(self._require_state(), now), now)
+                if self._next is not None and self._next <= now:
+                    await self._apply(tick(self._require_state(), now), now)
 
     async def _register(self, register: c.Register, at: datetime | None) -> None:
         now = at if self._simulation and at is not None else self._now()
@@ -162,14 +172,16 @@ class CooperationWorkflow:
             if request.request_id and request.request_id in self._answers:
                 return self._answers[request.request_id]
             now = self._command_instant(request)
-            await self._apply(tick(self._require_state(), now, inclusive=False), now)
+            wake = self._next
             try:
+                # The clock's occurrences dated before `now` come first in the decision.
                 decision = decide(self._require_state(), request.command, now)
             except DomainError as error:
                 raise rejection(error) from None
             events, refused = await self._apply(decision, now)
             self._updates += 1
-            self._woken = True
+            # Move the timer only when the command moved the clock's next instant.
+            self._woken = self._next != wake
             if refused:
                 raise ApplicationError(
                     f"the budget cannot cover line {refused.line}: {refused.reason}",
@@ -177,7 +189,7 @@ class CooperationWorkflow:
                     type="Conflict",
                     non_retryable=True,
                 )
-            answer = CommandAnswer(events=events, state=summary(self._require_state()))
+            answer = CommandAnswer(events=events, state=self._current_summary())
             if request.request_id:
                 self._remember(request.request_id, answer)
             return answer
@@ -193,7 +205,7 @@ class CooperationWorkflow:
             return  # registering: the handler waits, then the rules decide
         now = self._command_instant(request)
         try:
-            decide(tick(self._state, now, inclusive=False).state, request.command, now)
+            decide(self._state, request.command, now)
         except DomainError as error:
             raise rejection(error) from None
 
@@ -201,7 +213,7 @@ class CooperationWorkflow:
 
     @workflow.query
     def state(self) -> dict[str, Any]:
-        return summary(self._require_state())
+        return self._current_summary()
 
     @workflow.query
     def full_state(self) -> CooperationState:
@@ -240,6 +252,15 @@ class CooperationWorkflow:
             return max(request.at, self._require_state().last_at)
         return self._now()
 
+    def _current_summary(self) -> dict[str, Any]:
+        if not self._registered:
+            # Readers see a cooperation once its registration is recorded, not before.
+            raise ApplicationError("the cooperation is being registered", type="Conflict")
+        state = self._require_state()
+        if self._summary is None or self._summary.get("last_seq") != state.next_seq - 1:
+            self._summary = summary(state)
+        return self._summary
+
     def _require_state(self) -> CooperationState:
         if self._state is None:
             raise ApplicationError("the cooperation is not registered yet", type="Conflict")
@@ -252,13 +273,15 @@ class CooperationWorkflow:
         answered back to the reducer at the same instant. Returns every event recorded and
         the refused commitment, if any."""
         self._state = decision.state
+        self._next = next_wakeup(decision.state)
         if not decision.events and not decision.effects:
             return [], None
+        self._summary = summary(decision.state)
         result = await self._effects(
             ApplyEffects(
                 cooperation_id=self._id,
                 events=decision.events,
-                summary=summary(decision.state),
+                summary=self._summary,
                 effects=decision.effects,
             )
         )
@@ -368,6 +391,7 @@ class CooperationWorkflow:
             info.is_continue_as_new_suggested()
             or info.get_current_history_length() > self._history_budget
             or self._updates >= UPDATE_BUDGET
+            or workflow.now() - self._run_started > RUN_AGE_LIMIT
         )
 
     def _carry(self) -> CooperationInput:

@@ -37,13 +37,14 @@ async def record(version: str) -> None:
             client = sim.env.client
             run_id = sim.first_run_id
             number = 1
+            recorded = []
             while run_id:
                 history = await client.get_workflow_handle(
                     sim.handle.id, run_id=run_id
                 ).fetch_history()
                 path = folder / f"{name}-run{number}.json"
                 path.write_text(history.to_json(), encoding="utf-8")
-                print(f"{path.relative_to(HERE.parent.parent)}: {len(history.events)} events")
+                recorded.append(path)
                 last = history.events[-1]
                 run_id = (
                     last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
@@ -51,6 +52,11 @@ async def record(version: str) -> None:
                     else None
                 )
                 number += 1
+            # A chain's first run, its first continued run and its last are its shapes.
+            for path in recorded[2:-1]:
+                path.unlink()
+            for path in recorded[:2] + recorded[2:][-1:]:
+                print(f"{path.relative_to(HERE.parent.parent)}")
             for event in (await sim.handle.fetch_history()).events:
                 if event.HasField("start_child_workflow_execution_initiated_event_attributes"):
                     child = event.start_child_workflow_execution_initiated_event_attributes
