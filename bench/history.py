@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 
@@ -18,13 +17,8 @@ from temporalio.client import Client, WorkflowHistory
 
 from bench.scenario import ten_year_scenario
 from bench.support import Report, Target, embedded_postgres, exit_code, quiet
-from cli.simulate import _drive, start_time_skipping, temporary_database
-from domain.programme import ProgrammeVersion
+from cli.simulate import simulation
 from domain.simulation import Scenario
-from runtime.temporal import cooperation_workflow_id
-from store.db import create_pool
-from store.programmes import put_programme
-from worker.main import build_worker
 
 HISTORY_WARNING = 10_240
 
@@ -38,27 +32,10 @@ class Run:
 
 
 async def simulate_keeping_history(scenario: Scenario, database_server: str) -> list[Run]:
-    """`simulate()` as the CLI runs it, but reading the histories before the server stops
-    (simulate() shuts its server down on return)."""
-    versions = {p.id: ProgrammeVersion(version=1, spec=p) for p in scenario.programmes}
-    lines = [versions[line.programme] for line in scenario.cooperation.funding_lines]
-    async with temporary_database(database_server) as url:
-        pool = await create_pool(url, max_size=4)
-        env = await start_time_skipping()
-        try:
-            async with pool.acquire() as conn:
-                for spec in scenario.programmes:
-                    await put_programme(conn, spec)
-            task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-            async with build_worker(env.client, pool, task_queue):
-                # The very drive loop of `coopflow simulate`, not a copy of it.
-                await _drive(env, pool, scenario, versions, lines, task_queue)
-                return await continue_as_new_chain(
-                    env.client, cooperation_workflow_id(scenario.cooperation.id)
-                )
-        finally:
-            await env.shutdown()
-            await pool.close()
+    """`coopflow simulate`'s own run, then the histories, read before its server stops."""
+    async with simulation(scenario, database_server=database_server) as sim:
+        await sim.run()
+        return await continue_as_new_chain(sim.env.client, sim.handle.id)
 
 
 async def continue_as_new_chain(client: Client, workflow_id: str) -> list[Run]:
@@ -90,7 +67,7 @@ async def run() -> Report:
     years = (scenario.until - scenario.start).days / 365.25
     total = sum(r.events for r in runs)
     largest = max(runs, key=lambda r: r.events)
-    top = ", ".join(f"{t} {n}" for t, n in largest.types.most_common(6))
+    by_type = ", ".join(f"{t} {n}" for t, n in largest.types.most_common())
     return Report(
         name="history",
         title="history: events of the ten-year cooperation",
@@ -99,7 +76,7 @@ async def run() -> Report:
             f"total history events: {total:,} in {len(runs)} runs"
             f" ({', '.join(str(r.events) for r in runs)})",
             f"events per simulated year: {total / years:,.0f}",
-            f"largest run: {largest.events:,} events; most frequent: {top}",
+            f"largest run: {largest.events:,} events: {by_type}",
         ],
         targets=[Target("largest run, events", largest.events, HISTORY_WARNING, digits=0)],
         figures=[

@@ -94,7 +94,7 @@ def ten_year_scenario(years: int = YEARS) -> Scenario:
 
 
 def empty_scenario() -> Scenario:
-    """Registration only, until its own start: what every `simulate()` call costs anyway."""
+    """Registration only, ending where it starts: what any `simulate()` call costs."""
     return _scenario([], until=START)
 
 
@@ -121,8 +121,8 @@ class Workload:
 
     @property
     def activities(self) -> int:
-        # One activity per decision that records something: each command and each clock
-        # instant, about (plus the registration's, which the bare workflow mirrors too).
+        # About one per decision that records something: each command, each clock instant.
+        # (The registration's two are left out; the bare workflow does one at its start.)
         return len(self.updates) + len(self.timers)
 
 

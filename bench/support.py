@@ -1,10 +1,9 @@
-"""What the benchmarks share: one embedded PostgreSQL, medians, targets and their report."""
+"""What the benchmarks share: one embedded PostgreSQL, targets and their report."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,10 +42,6 @@ class Target:
 
     def line(self) -> str:
         return f"{self.name}: {self.shown} (target {self.bound}): {self.verdict}"
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def quiet() -> None:
