@@ -47,10 +47,10 @@ ANSWER_WINDOW = 200
 RECENT_EVENTS = 100
 
 EFFECTS_TIMEOUT = timedelta(minutes=2)
+# Effects are retried until they succeed, however long: a failed activity must never fail
+# a cooperation that lives for years (a bug is fixed by a deploy, then the retry goes on).
 EFFECTS_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["ValidationError"],
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
 )
 
 
