@@ -19,6 +19,7 @@ from domain.effects import (
     RequestCommitment,
     StartLoan,
 )
+from domain.ledger import ledger_rows
 from store import money
 from store.db import Conn
 from store.events import append_events
@@ -46,28 +47,8 @@ class EffectActivities:
 
 async def _carry_out(conn: Conn, cooperation_id: str, effect: Any) -> CommitResult | None:
     match effect:
-        case Release():
-            await money.post(conn, release_postings(effect))
-        case PostRepayment():
-            await money.post(
-                conn,
-                [
-                    money.Posting(
-                        key=effect.key,
-                        cooperation_id=effect.beneficiary,
-                        line=effect.line,
-                        tranche=effect.tranche,
-                        occurrence=None,
-                        kind="repayment",
-                        purpose=effect.purpose.value,
-                        amount=effect.amount,
-                        currency=effect.currency,
-                        payee=effect.payee,
-                        beneficiary=effect.beneficiary,
-                        at=effect.at,
-                    )
-                ],
-            )
+        case Release() | PostRepayment():
+            await money.post(conn, ledger_rows(effect))
         case RequestCommitment():
             outcome = await money.commit(
                 conn,
@@ -108,27 +89,6 @@ async def _carry_out(conn: Conn, cooperation_id: str, effect: Any) -> CommitResu
             # its disbursement was posted with the release.
             pass
     return None
-
-
-def release_postings(effect: Release) -> list[money.Posting]:
-    """One ledger posting per payee part (rule 10)."""
-    return [
-        money.Posting(
-            key=f"{effect.key}:{part.payee}",
-            cooperation_id=effect.beneficiary,
-            line=effect.line,
-            tranche=effect.tranche,
-            occurrence=effect.occurrence,
-            kind=effect.kind,
-            purpose=effect.purpose.value,
-            amount=part.amount,
-            currency=effect.currency,
-            payee=part.payee,
-            beneficiary=effect.beneficiary,
-            at=effect.at,
-        )
-        for part in effect.parts
-    ]
 
 
 async def upsert_summary(conn: Conn, cooperation_id: str, s: dict[str, Any]) -> None:

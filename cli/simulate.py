@@ -32,10 +32,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import Register
 from domain.events import Event
+from domain.ledger import LedgerRow
 from domain.programme import ProgrammeVersion
 from domain.simulation import (
     BudgetRaise,
-    LedgerRow,
     Scenario,
     ScenarioError,
     SimulationResult,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,12 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from domain import commands as c
 from domain.cooperation import CooperationSpec, LineRequest
 from domain.durations import DurationError, add, parse
-from domain.effects import Effect, FreeCommitment, PostRepayment, Release, RequestCommitment
+from domain.effects import Effect, FreeCommitment, RequestCommitment
 from domain.errors import DomainError
 from domain.events import Event
+from domain.ledger import LedgerRow, ledger_rows
 from domain.lifecycle import decide, next_wakeup, tick
 from domain.money import Amount, amount
-from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
+from domain.programme import ProgrammeSpec, ProgrammeVersion
 from domain.state import CooperationState
 
 STEP_KINDS = (
@@ -79,19 +80,6 @@ class Scenario(BaseModel):
     cooperation: CooperationSpec
     steps: list[Step]
     until: datetime
-
-
-class LedgerRow(BaseModel):
-    line: str
-    tranche: str
-    amount: Amount
-    currency: str
-    purpose: Purpose
-    kind: Literal["release", "loan", "repayment"]
-    payee: str
-    beneficiary: str
-    at: datetime
-    occurrence: int | None = None
 
 
 class SimulationResult(BaseModel):
@@ -355,37 +343,8 @@ class _Runner:
     def record(self, events: list[Event], effects: list[Effect]) -> None:
         self.events.extend(events)
         for effect in effects:
-            if isinstance(effect, Release):
-                self.ledger.extend(
-                    LedgerRow(
-                        line=effect.line,
-                        tranche=effect.tranche,
-                        amount=part.amount,
-                        currency=effect.currency,
-                        purpose=effect.purpose,
-                        kind=effect.kind,
-                        payee=part.payee,
-                        beneficiary=effect.beneficiary,
-                        at=effect.at,
-                        occurrence=effect.occurrence,
-                    )
-                    for part in effect.parts
-                )
-            elif isinstance(effect, PostRepayment):
-                self.ledger.append(
-                    LedgerRow(
-                        line=effect.line,
-                        tranche=effect.tranche,
-                        amount=effect.amount,
-                        currency=effect.currency,
-                        purpose=effect.purpose,
-                        kind="repayment",
-                        payee=effect.payee,
-                        beneficiary=effect.beneficiary,
-                        at=effect.at,
-                    )
-                )
-            elif isinstance(effect, FreeCommitment):
+            self.ledger.extend(row for _, row in ledger_rows(effect))
+            if isinstance(effect, FreeCommitment):
                 self.remaining[effect.programme] += effect.amount
                 self.committed[effect.programme] -= effect.amount
 

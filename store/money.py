@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
+from domain.ledger import LedgerRow
 from store.db import Conn
 
 
@@ -104,39 +104,23 @@ async def raise_budget(conn: Conn, programme_id: str, increase: Decimal) -> Deci
     return remaining
 
 
-@dataclass(frozen=True)
-class Posting:
-    key: str
-    cooperation_id: str
-    line: str
-    tranche: str
-    occurrence: int | None
-    kind: str
-    purpose: str | None
-    amount: Decimal
-    currency: str
-    payee: str
-    beneficiary: str
-    at: datetime
-
-
-async def post(conn: Conn, postings: list[Posting]) -> int:
-    """Insert postings once each (by key); returns how many were new."""
+async def post(conn: Conn, postings: list[tuple[str, LedgerRow]]) -> int:
+    """Insert postings once each (by their key); returns how many were new."""
     new = 0
     async with conn.transaction():
-        for p in postings:
+        for key, p in postings:
             status = await conn.execute(
                 "INSERT INTO ledger (idempotency_key, cooperation_id, line, tranche, occurrence,"
                 " kind, purpose, amount, currency, payee, beneficiary, at)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 " ON CONFLICT (idempotency_key) DO NOTHING",
-                p.key,
-                p.cooperation_id,
+                key,
+                p.beneficiary,
                 p.line,
                 p.tranche,
                 p.occurrence,
                 p.kind,
-                p.purpose,
+                p.purpose.value,
                 p.amount,
                 p.currency,
                 p.payee,

@@ -1,0 +1,66 @@
+"""Ledger postings: what a release or a repayment writes, one row per payee (rule 10)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from domain.effects import Effect, PostRepayment, Release
+from domain.money import Amount
+from domain.programme import Purpose
+
+
+class LedgerRow(BaseModel):
+    line: str
+    tranche: str
+    amount: Amount
+    currency: str
+    purpose: Purpose
+    kind: Literal["release", "loan", "repayment"]
+    payee: str
+    beneficiary: str
+    at: datetime
+    occurrence: int | None = None
+
+
+def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
+    """The postings an effect makes, each with its idempotency key; none for other effects."""
+    if isinstance(effect, Release):
+        return [
+            (
+                f"{effect.key}:{part.payee}",
+                LedgerRow(
+                    line=effect.line,
+                    tranche=effect.tranche,
+                    amount=part.amount,
+                    currency=effect.currency,
+                    purpose=effect.purpose,
+                    kind=effect.kind,
+                    payee=part.payee,
+                    beneficiary=effect.beneficiary,
+                    at=effect.at,
+                    occurrence=effect.occurrence,
+                ),
+            )
+            for part in effect.parts
+        ]
+    if isinstance(effect, PostRepayment):
+        return [
+            (
+                effect.key,
+                LedgerRow(
+                    line=effect.line,
+                    tranche=effect.tranche,
+                    amount=effect.amount,
+                    currency=effect.currency,
+                    purpose=effect.purpose,
+                    kind="repayment",
+                    payee=effect.payee,
+                    beneficiary=effect.beneficiary,
+                    at=effect.at,
+                ),
+            )
+        ]
+    return []
