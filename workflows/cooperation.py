@@ -103,11 +103,20 @@ class CooperationWorkflow:
         while True:
             state = self._require_state()
             if is_finished(state):
+                workflow.logger.info("cooperation finished", extra={"outcome": state.outcome})
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._settle_loans()
                 return summary(self._require_state())
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.logger.info(
+                    "continuing as new",
+                    extra={
+                        "history_length": workflow.info().get_current_history_length(),
+                        "updates": self._updates,
+                        "last_seq": state.next_seq - 1,
+                    },
+                )
                 workflow.continue_as_new(self._carry())
             wake = self._next
             if wake is None or wake > self._now():

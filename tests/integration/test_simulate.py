@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from domain.simulation import SimulationResult, run_scenario
+from cli.simulate import simulate as simulate_in_process
+from domain.simulation import SimulationResult, load_scenario, run_scenario
 from tests.domain.test_conformance import (  # noqa: F401 - the same assertions, run again
     VECTORS,
     expected,
@@ -96,3 +97,20 @@ def test_bad_scenarios_name_the_step_and_exit_2(
     assert message in done.stderr
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
+
+
+EXAMPLES = sorted(
+    p
+    for p in (Path(__file__).resolve().parents[2] / "examples").glob("*.yaml")
+    if "steps:" in p.read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+async def test_examples_run_through_the_workflow_as_the_rules_say(
+    path: Path, postgres_server_url: str
+) -> None:
+    scenario = load_scenario(path)
+    result = await simulate_in_process(scenario, database_server=postgres_server_url)
+    assert result.to_json() == run_scenario(scenario).to_json()
+    assert result.events and result.ledger
