@@ -47,6 +47,7 @@ from domain.programme import (
     Elapsed,
     Phase,
     PhaseSpec,
+    ProgrammeVersion,
     TrancheSpec,
 )
 from domain.state import (
@@ -71,7 +72,15 @@ from domain.state import (
     segment_of,
 )
 
-__all__ = ["Decision", "DomainError", "decide", "is_finished", "next_wakeup", "tick"]
+__all__ = [
+    "Decision",
+    "DomainError",
+    "decide",
+    "is_finished",
+    "next_wakeup",
+    "registration_commitments",
+    "tick",
+]
 
 # A safety bound on schedule scans: a stint of weekly check-ins over 20 years has ~1000.
 _SCAN_LIMIT = 100_000
@@ -932,23 +941,40 @@ def _proposed(s: CooperationState, line_id: str, action: str) -> Line:
     return line
 
 
+def _commitment(
+    cooperation_id: str, line_id: str, programme: ProgrammeVersion
+) -> RequestCommitment:
+    """Rule 9: a line commits its programme version's whole potential."""
+    spec = programme.spec
+    return RequestCommitment(
+        line=line_id,
+        programme=spec.id,
+        version=programme.version,
+        amount=spec.potential,
+        currency=spec.currency,
+        cap=spec.cap_per_cooperation,
+        key=f"{cooperation_id}:{line_id}:commitment",
+    )
+
+
+def registration_commitments(register: c.Register) -> list[RequestCommitment]:
+    """What a registration whose lines are taken as accepted (a scenario's, rule 15) must
+    commit before it is recorded: each line's whole potential (rule 9)."""
+    if not register.lines_accepted:
+        return []
+    versions = {p.spec.id: p for p in register.programmes}
+    return [
+        _commitment(register.cooperation.id, line.programme, versions[line.programme])
+        for line in register.cooperation.funding_lines
+    ]
+
+
 def _accept_line(ctx: _Context, cmd: c.AcceptLine, now: datetime) -> None:
     s = ctx.state
     _open(s, "accept a funding line")
     line = _proposed(s, cmd.line, "accept")
     line.awaiting_commitment = True
-    spec = line.programme.spec
-    ctx.effects.append(
-        RequestCommitment(
-            line=line.id,
-            programme=spec.id,
-            version=line.programme.version,
-            amount=spec.potential,
-            currency=spec.currency,
-            cap=spec.cap_per_cooperation,
-            key=f"{s.id}:{line.id}:commitment",
-        )
-    )
+    ctx.effects.append(_commitment(s.id, line.id, line.programme))
 
 
 def _awaiting(s: CooperationState, line_id: str) -> Line:

@@ -28,7 +28,7 @@ from domain.effects import Effect, FreeCommitment, RequestCommitment
 from domain.errors import DomainError
 from domain.events import Event
 from domain.ledger import LedgerRow, ledger_rows
-from domain.lifecycle import decide, next_wakeup, tick
+from domain.lifecycle import decide, next_wakeup, registration_commitments, tick
 from domain.money import Amount, amount
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from domain.state import CooperationState
@@ -389,8 +389,8 @@ class _Runner:
             decision = decide(None, command, scenario.start)
         except DomainError as exc:
             raise ScenarioError(None, str(exc)) from None
-        for version in versions:
-            refusal = self.commit(version.spec.id, version.spec.potential)
+        for commitment in registration_commitments(command):
+            refusal = self.commit(commitment.programme, commitment.amount)
             if refusal is not None:
                 raise ScenarioError(None, f"commitment refused: {refusal}")
         self.state = decision.state

@@ -21,10 +21,17 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.models import ApplyEffects, CommitResult, EffectsResult
     from domain import commands as c
-    from domain.effects import Effect, RequestCommitment, StartLoan
+    from domain.effects import StartLoan
     from domain.errors import DomainError, Forbidden, InvalidInput
     from domain.events import Event
-    from domain.lifecycle import Decision, decide, is_finished, next_wakeup, tick
+    from domain.lifecycle import (
+        Decision,
+        decide,
+        is_finished,
+        next_wakeup,
+        registration_commitments,
+        tick,
+    )
     from domain.state import CooperationState, next_check_in
     from domain.views import is_overdue, summary
     from runtime.temporal import FACILITATOR, OVERDUE, PHASE, PROGRAMMES
@@ -134,42 +141,23 @@ class CooperationWorkflow:
 
     async def _register(self, register: c.Register, at: datetime | None) -> None:
         now = at if self._simulation and at is not None else self._now()
-        if register.lines_accepted:
-            # Scenario lines are taken as accepted, so committed first (rule 9): a line the
-            # budget cannot cover makes the registration refused.
-            for result in await self._commit_lines(register, now):
-                if not result.committed:
-                    raise ApplicationError(
-                        f"funding line {result.line}: {result.reason}",
-                        type="Conflict",
-                        non_retryable=True,
-                    )
         try:
+            # Decided first: a registration the rules refuse commits nothing.
             decision = decide(None, register, now)
         except DomainError as error:
             raise rejection(error) from None
-        await self._apply(decision, now)
-
-    async def _commit_lines(self, register: c.Register, now: datetime) -> list[CommitResult]:
-        versions = {p.spec.id: p for p in register.programmes}
-        effects: list[Effect] = []
-        for request in register.cooperation.funding_lines:
-            version = versions[request.programme]
-            effects.append(
-                RequestCommitment(
-                    line=request.programme,
-                    programme=request.programme,
-                    version=version.version,
-                    amount=version.spec.potential,
-                    currency=version.spec.currency,
-                    cap=version.spec.cap_per_cooperation,
-                    key=f"{self._id}:{request.programme}:commitment",
-                )
+        commitments = registration_commitments(register)
+        if commitments:
+            result = await self._effects(
+                ApplyEffects(cooperation_id=self._id, events=[], effects=commitments)
             )
-        result = await self._effects(
-            ApplyEffects(cooperation_id=self._id, events=[], effects=effects)
-        )
-        return result.commitments
+            for refused in (r for r in result.commitments if not r.committed):
+                raise ApplicationError(
+                    f"funding line {refused.line}: {refused.reason}",
+                    type="Conflict",
+                    non_retryable=True,
+                )
+        await self._apply(decision, now)
 
     # -- commands -------------------------------------------------------------------------
 

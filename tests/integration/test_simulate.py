@@ -114,3 +114,14 @@ async def test_examples_run_through_the_workflow_as_the_rules_say(
     result = await simulate_in_process(scenario, database_server=postgres_server_url)
     assert result.to_json() == run_scenario(scenario).to_json()
     assert result.events and result.ledger
+
+
+def test_a_line_the_budget_cannot_cover_refuses_the_scenario(tmp_path: Path) -> None:
+    scenario = yaml.safe_load((VECTORS / "jardin.yaml").read_text())
+    scenario["programmes"][0]["budget"] = "20000.00"
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    done = simulate(path, "--format", "json")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "registration refused" in done.stderr
+    assert "20000.00 left" in done.stderr and "24000.00" in done.stderr
