@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from store.db import Conn
@@ -21,7 +21,7 @@ class StoredProgramme:
     version: ProgrammeVersion
     budget: Decimal
     committed: Decimal
-    created: bool
+    outcome: Literal["created", "versioned", "unchanged"]
 
 
 def spec_hash(spec: ProgrammeSpec) -> str:
@@ -29,8 +29,11 @@ def spec_hash(spec: ProgrammeSpec) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def put_programme(conn: Conn, spec: ProgrammeSpec) -> StoredProgramme:
-    """Store `spec` as a new version of its programme; an identical spec changes nothing."""
+async def put_programme(
+    conn: Conn, spec: ProgrammeSpec, *, new_version: bool = True
+) -> StoredProgramme:
+    """Store `spec` as a new version of its programme; an identical spec changes nothing.
+    With `new_version=False` an existing programme only takes its identical spec."""
     digest = spec_hash(spec)
     async with conn.transaction():
         row = await conn.fetchrow(
@@ -49,7 +52,7 @@ async def put_programme(conn: Conn, spec: ProgrammeSpec) -> StoredProgramme:
             )
             await _insert_version(conn, spec, 1, digest)
             return StoredProgramme(
-                ProgrammeVersion(version=1, spec=spec), spec.budget, Decimal(0), True
+                ProgrammeVersion(version=1, spec=spec), spec.budget, Decimal(0), "created"
             )
         if row["funder"] != spec.funder:
             raise ProgrammeConflict(f"programme {spec.id!r} belongs to another funder")
@@ -72,7 +75,12 @@ async def put_programme(conn: Conn, spec: ProgrammeSpec) -> StoredProgramme:
                 ),
                 row["budget"],
                 row["committed"],
-                False,
+                "unchanged",
+            )
+        if not new_version:
+            raise ProgrammeConflict(
+                f"programme {spec.id!r} exists with another spec: PUT /v1/programmes/{spec.id}"
+                " publishes a new version"
             )
         version = row["current_version"] + 1
         await _insert_version(conn, spec, version, digest)
@@ -84,7 +92,10 @@ async def put_programme(conn: Conn, spec: ProgrammeSpec) -> StoredProgramme:
             spec.budget,
         )
         return StoredProgramme(
-            ProgrammeVersion(version=version, spec=spec), spec.budget, row["committed"], True
+            ProgrammeVersion(version=version, spec=spec),
+            spec.budget,
+            row["committed"],
+            "versioned",
         )
 
 
@@ -112,3 +123,14 @@ async def get_programme(
     if row is None:
         return None
     return ProgrammeVersion(version=row["version"], spec=ProgrammeSpec.model_validate(row["spec"]))
+
+
+async def list_versions(conn: Conn, programme_id: str) -> list[ProgrammeVersion]:
+    rows = await conn.fetch(
+        "SELECT version, spec FROM programme_versions WHERE programme_id = $1 ORDER BY version",
+        programme_id,
+    )
+    return [
+        ProgrammeVersion(version=r["version"], spec=ProgrammeSpec.model_validate(r["spec"]))
+        for r in rows
+    ]

@@ -84,14 +84,26 @@ async def test_programme_is_stored_and_versioned(api: httpx.AsyncClient) -> None
     assert same.status_code == 200
     assert same.json()["version"] == 1
 
-    as_yaml = yaml.safe_dump(programme(budget="600000.00"))
-    changed = await api.post(
-        "/v1/programmes", content=as_yaml, headers={"content-type": "application/yaml"}
+    changed_spec = programme(budget="600000.00")
+    conflict = await api.post("/v1/programmes", json=changed_spec)
+    assert conflict.status_code == 409
+    assert "PUT /v1/programmes/coop-2027" in conflict.json()["detail"]
+
+    as_yaml = yaml.safe_dump(changed_spec)
+    changed = await api.put(
+        "/v1/programmes/coop-2027", content=as_yaml, headers={"content-type": "application/yaml"}
     )
-    assert changed.status_code == 201, changed.text
+    assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == 2
     read = await api.get("/v1/programmes/coop-2027")
     assert read.json()["version"] == 2 and read.json()["budget"] == "600000.00"
+    versions = (await api.get("/v1/programmes/coop-2027/versions")).json()
+    assert [(v["version"], v["budget"]) for v in versions] == [
+        (1, "500000.00"),
+        (2, "600000.00"),
+    ]
+    mismatch = await api.put("/v1/programmes/other", json=changed_spec)
+    assert mismatch.status_code == 422 and mismatch.json()["errors"][0]["path"] == "id"
 
 
 async def test_invalid_programme_gets_422_with_every_bad_path(api: httpx.AsyncClient) -> None:
