@@ -42,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
         CooperationInput,
         LoanInput,
         LoanRepayment,
+        TimelineAnswer,
+        TimelinePage,
     )
 
 # Updates per run (the server caps a run at 2,000).
@@ -235,9 +237,11 @@ class CooperationWorkflow:
         }
 
     @workflow.query
-    def timeline(self, after: int = 0) -> list[Event]:
-        """The latest events kept in the workflow; the whole log is in PostgreSQL."""
-        return [e for e in self._recent if e.seq > after]
+    def timeline(self, page: TimelinePage) -> TimelineAnswer:
+        """A page of the latest events kept in the workflow (the last RECENT_EVENTS); the
+        whole log is in PostgreSQL (`GET /v1/cooperations/{id}/events`)."""
+        items = [e for e in self._recent if e.seq > page.after][: page.limit]
+        return TimelineAnswer(items=items, next_after=items[-1].seq if items else page.after)
 
     # -- the shell's mechanics ------------------------------------------------------------
 

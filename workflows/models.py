@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.commands import Command, Register
 from domain.events import Event
@@ -46,6 +46,16 @@ class CommandRequest(BaseModel):
 class CommandAnswer(BaseModel):
     events: list[Event]
     state: dict[str, Any]
+
+
+class TimelinePage(BaseModel):
+    after: int = 0
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class TimelineAnswer(BaseModel):
+    items: list[Event]
+    next_after: int
 
 
 class RepaymentPart(BaseModel):

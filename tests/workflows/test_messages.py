@@ -21,7 +21,7 @@ from tests.workflows.test_durability import PROGRAMME, apply, recorded, start
 from worker.main import build_worker
 from workflows.client import wait_registered
 from workflows.cooperation import CooperationWorkflow
-from workflows.models import CommandRequest
+from workflows.models import CommandRequest, TimelinePage
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -53,7 +53,7 @@ async def test_queries_and_search_attributes_follow_the_cooperation(
         await apply(handle, CommandRequest(command=c.Close(outcome="completed")))
         state = await handle.query(CooperationWorkflow.state)
         schedule = await handle.query(CooperationWorkflow.schedule)
-        timeline = await handle.query(CooperationWorkflow.timeline, 3)
+        timeline = await handle.query(CooperationWorkflow.timeline, TimelinePage(after=3, limit=2))
         await handle.result()
         attributes = (await handle.describe()).typed_search_attributes
     assert state["closed"] and state["outcome"] == "completed"
@@ -61,7 +61,7 @@ async def test_queries_and_search_attributes_follow_the_cooperation(
         {"tranche": "amorcage", "occurrence": None, "status": "released", "amount": "8000.00"}
     ]
     assert schedule["pending_tranches"] == [] and schedule["next_check_in"] is None
-    assert timeline[0].seq == 4
+    assert [e.seq for e in timeline.items] == [4, 5] and timeline.next_after == 5
     assert attributes.get(PHASE) == "completed"
     assert attributes.get(PROGRAMMES) == ["coop-2027"]
     assert attributes.get(OVERDUE) is False
