@@ -6,8 +6,8 @@ from domain.cooperation import CooperationSpec
 from store.db import Conn
 
 
-async def keep_names(conn: Conn, spec: CooperationSpec) -> CooperationSpec:
-    """Store the members' names and return the spec with each name replaced by its id."""
+async def keep_names(conn: Conn, spec: CooperationSpec) -> None:
+    """Store the members' names (the workflow gets the spec `nameless`)."""
     for member in spec.members:
         await conn.execute(
             "INSERT INTO people (id, cooperation_id, name) VALUES ($1, $2, $3)"
@@ -16,7 +16,6 @@ async def keep_names(conn: Conn, spec: CooperationSpec) -> CooperationSpec:
             spec.id,
             member.name,
         )
-    return nameless(spec)
 
 
 def nameless(spec: CooperationSpec) -> CooperationSpec:

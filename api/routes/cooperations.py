@@ -17,7 +17,7 @@ from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeVersion
 from runtime.temporal import cooperation_workflow_id
-from store.people import keep_names
+from store.people import keep_names, nameless
 from store.programmes import get_programme
 from workflows.client import wait_registered
 from workflows.cooperation import CooperationWorkflow
@@ -60,11 +60,13 @@ async def register_cooperation(
             if found is None:
                 raise _unknown_programme(i, line.programme)
             versions.append(found)
-        # Lines given at registration through the API are proposals (rule 15).
-        nameless = await keep_names(conn, spec)
+    # Lines given at registration through the API are proposals (rule 15). Names stay out
+    # of the workflow's history; they are stored once the cooperation exists.
     start = CooperationInput(
         cooperation_id=spec.id,
-        registration=Register(cooperation=nameless, programmes=versions, lines_accepted=False),
+        registration=Register(
+            cooperation=nameless(spec), programmes=versions, lines_accepted=False
+        ),
     )
     try:
         handle = await client.start_workflow(
@@ -75,6 +77,8 @@ async def register_cooperation(
         )
     except WorkflowAlreadyStartedError:
         raise Problem(409, f"cooperation {spec.id!r} is already registered") from None
+    async with pool.acquire() as conn:
+        await keep_names(conn, spec)
     response.headers["Location"] = f"/v1/cooperations/{spec.id}"
     return await wait_registered(handle, within=30)
 

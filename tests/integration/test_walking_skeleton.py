@@ -168,8 +168,18 @@ async def test_cooperation_runs_its_workflow_and_records_the_registration(
     history = await handle.fetch_history()
     assert "Collectif des habitants" not in history.to_json()
 
-    again = await api.post("/v1/cooperations", json=cooperation(coop))
+    again = await api.post(
+        "/v1/cooperations",
+        json=cooperation(
+            coop, members=[{"id": "habitants", "name": "Quelqu'un", "legal_form": "association"}]
+        ),
+    )
     assert again.status_code == 409
+    async with pool.acquire() as conn:
+        kept = await conn.fetchval(
+            "SELECT name FROM people WHERE cooperation_id = $1 AND id = 'habitants'", coop
+        )
+    assert kept == "Collectif des habitants"
 
 
 async def test_cooperation_with_unknown_programme_is_refused(api: httpx.AsyncClient) -> None:
