@@ -75,6 +75,7 @@ from domain.state import (
 __all__ = [
     "Decision",
     "DomainError",
+    "commitment_refusal",
     "decide",
     "is_finished",
     "next_wakeup",
@@ -955,6 +956,18 @@ def _commitment(
         cap=spec.cap_per_cooperation,
         key=f"{cooperation_id}:{line_id}:commitment",
     )
+
+
+def commitment_refusal(
+    remaining: Decimal, already: Decimal, needed: Decimal, cap: Decimal | None
+) -> Literal["budget", "cap"] | None:
+    """Rule 9: what keeps a commitment of `needed` from being made, if anything: the
+    programme's remaining budget, or its cap per cooperation (`already` committed there)."""
+    if needed > remaining:
+        return "budget"
+    if cap is not None and already + needed > cap:
+        return "cap"
+    return None
 
 
 def registration_commitments(register: c.Register) -> list[RequestCommitment]:

@@ -28,7 +28,13 @@ from domain.effects import Effect, FreeCommitment, RequestCommitment
 from domain.errors import DomainError
 from domain.events import Event
 from domain.ledger import LedgerRow, ledger_rows
-from domain.lifecycle import decide, next_wakeup, registration_commitments, tick
+from domain.lifecycle import (
+    commitment_refusal,
+    decide,
+    next_wakeup,
+    registration_commitments,
+    tick,
+)
 from domain.money import Amount, amount
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from domain.state import CooperationState
@@ -328,14 +334,16 @@ class _Runner:
         """Rule 9: first come first served against the budget and the cap; None when done."""
         spec = self.programmes[programme_id].spec
         remaining = self.remaining[programme_id]
-        if needed > remaining:
-            return (
-                f"programme {programme_id!r} has {remaining} {spec.currency} left, {needed} needed"
-            )
         already = self.committed.get(programme_id, Decimal(0))
         cap = spec.cap_per_cooperation
-        if cap is not None and already + needed > cap:
-            return f"the cap per cooperation of {programme_id!r} is {cap}: {needed} needed"
+        match commitment_refusal(remaining, already, needed, cap):
+            case "budget":
+                return (
+                    f"programme {programme_id!r} has {remaining} {spec.currency} left,"
+                    f" {needed} needed"
+                )
+            case "cap":
+                return f"the cap per cooperation of {programme_id!r} is {cap}: {needed} needed"
         self.remaining[programme_id] = remaining - needed
         self.committed[programme_id] = already + needed
         return None

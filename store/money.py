@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.ledger import LedgerRow
+from domain.lifecycle import commitment_refusal
 from store.db import Conn
 
 
@@ -44,20 +45,14 @@ async def commit(
         )
         if existing is not None:
             return CommitmentOutcome(True, remaining, existing)
-        if cap is not None and amount > cap:
-            return CommitmentOutcome(
-                False,
-                remaining,
-                amount,
-                f"the cap per cooperation is {cap}, the line needs {amount}",
-            )
-        if amount > remaining:
-            return CommitmentOutcome(
-                False,
-                remaining,
-                amount,
-                f"the programme has {remaining} left, the line needs {amount}",
-            )
+        # One line per programme and cooperation: nothing else is committed there yet.
+        match commitment_refusal(remaining, Decimal(0), amount, cap):
+            case "budget":
+                reason = f"the programme has {remaining} left, the line needs {amount}"
+                return CommitmentOutcome(False, remaining, amount, reason)
+            case "cap":
+                reason = f"the cap per cooperation is {cap}, the line needs {amount}"
+                return CommitmentOutcome(False, remaining, amount, reason)
         await conn.execute(
             "INSERT INTO commitments (cooperation_id, programme_id, amount) VALUES ($1, $2, $3)",
             cooperation_id,
