@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+from domain.limits import SHARE_PLACES, at_the_door, storable
 from domain.money import DecimalText, cents
 from domain.money import amount as in_cents
 
@@ -15,6 +16,8 @@ from domain.money import amount as in_cents
 # Only division would need a bound, and nothing here divides.
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
+_PLACES = Decimal(1).scaleb(-SHARE_PLACES)
+
 
 class Share(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -22,12 +25,24 @@ class Share(BaseModel):
     payee: str
     share: DecimalText
 
+    _storable = field_validator("*")(storable)
+
     @field_validator("share")
     @classmethod
-    def _fraction(cls, value: Decimal) -> Decimal:
+    def _fraction(cls, value: Decimal, info: ValidationInfo) -> Decimal:
         if not value.is_finite() or not 0 < value <= 1:
             raise ValueError("a share must be a decimal greater than 0 and at most 1")
+        # Compared, not normalised: normalising rounds to the context's 28 digits, and a
+        # share of 10,000 digits would pass as its rounded self.
+        if at_the_door(info) and value != value.quantize(_PLACES):
+            raise ValueError(f"a share has at most {SHARE_PLACES} decimal places")
         return value
+
+
+def shares_total(allocation: Sequence[Share]) -> Decimal:
+    """The exact sum of the shares: what must be 1, at the door as at the split."""
+    with localcontext(_EXACT):
+        return sum((s.share for s in allocation), Decimal(0))
 
 
 def split(amount: Decimal, allocation: Sequence[Share]) -> list[tuple[str, Decimal]]:
@@ -38,8 +53,8 @@ def split(amount: Decimal, allocation: Sequence[Share]) -> list[tuple[str, Decim
         total = in_cents(amount)
     except ValueError as exc:
         raise ValueError(f"amount to split {amount}: {exc}") from None
+    shares = shares_total(allocation)
     with localcontext(_EXACT):
-        shares = sum((s.share for s in allocation), Decimal(0))
         if shares != 1:
             raise ValueError(
                 f"allocation shares must add up to exactly 1, not {shares} "

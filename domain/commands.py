@@ -5,11 +5,28 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+)
 
 from domain.cooperation import Angle, CooperationSpec, LineRequest, MemberSpec
+from domain.limits import (
+    MAX_INDICATOR_TEXT,
+    MAX_INDICATORS,
+    MAX_PERIOD,
+    at_the_door,
+    number_problem,
+    storable,
+    text_problem,
+)
 from domain.money import Amount
 from domain.programme import Outcome, Phase, ProgrammeVersion, Slug
 
@@ -22,12 +39,16 @@ class _Command(BaseModel):
 
     request_id: str | None = None
 
+    _storable = field_validator("*")(storable)
+
 
 class Actor(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Literal["funder", "facilitator", "collective"]
     id: str
+
+    _storable = field_validator("*")(storable)
 
 
 class Register(_Command):
@@ -37,6 +58,9 @@ class Register(_Command):
     # Scenario lines are taken as accepted: the shell has already committed them (rule 9).
     # API lines are proposals waiting for their funder.
     lines_accepted: bool = False
+    # The rules the cooperation will run under: the shell sets the newest it may use
+    # (`domain.rules`); registrations recorded before versions existed ran under 1.
+    rules_version: PositiveInt = 1
 
 
 class ProposeLine(_Command):
@@ -105,6 +129,33 @@ class SubmitCheckIn(_Command):
     # Numbers and short texts only: the narrative stays in Postgres, out of history.
     indicators: Indicators = {}
 
+    @field_validator("period")
+    @classmethod
+    def _plausible_period(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if at_the_door(info) and value is not None and value > MAX_PERIOD:
+            raise ValueError(f"must be at most {MAX_PERIOD}")
+        return value
+
+    @field_validator("indicators")
+    @classmethod
+    def _few_and_short(cls, value: Indicators, info: ValidationInfo) -> Indicators:
+        # They go into events, so into jsonb, which takes neither NaN nor infinity.
+        if not at_the_door(info):
+            return value
+        if len(value) > MAX_INDICATORS:
+            raise ValueError(f"at most {MAX_INDICATORS} indicators, not {len(value)}")
+        for i, (key, item) in enumerate(value.items()):
+            problem = text_problem(key)
+            if problem:
+                raise ValueError(f"key #{i + 1}: {problem}")
+            if isinstance(item, str):
+                problem = text_problem(item, MAX_INDICATOR_TEXT)
+            elif isinstance(item, int | float):
+                problem = number_problem(item)
+            if problem:
+                raise ValueError(f"{key!r}: {problem}")
+        return value
+
 
 class ReviewCheckIn(_Command):
     kind: Literal["review_check_in"] = "review_check_in"
@@ -126,6 +177,17 @@ class RecordRepayment(_Command):
     tranche: str
     amount: Amount
     installment: PositiveInt | None = None
+    """Rules 1 only: where to start applying it (rules 2 apply to the oldest owed)."""
+    on: date | None = None
+    """The day the money was paid, when the funder records it later (kept in the event)."""
+
+
+class WriteOff(_Command):
+    kind: Literal["write_off"] = "write_off"
+    line: str
+    tranche: str
+    reason: Text
+    by: Actor
 
 
 class RequestTransition(_Command):
@@ -162,6 +224,7 @@ Command = Annotated[
     | ReviewCheckIn
     | ApproveTranche
     | RecordRepayment
+    | WriteOff
     | RequestTransition
     | MemberJoin
     | MemberLeave,
@@ -191,4 +254,5 @@ __all__ = [
     "Resume",
     "ReviewCheckIn",
     "SubmitCheckIn",
+    "WriteOff",
 ]

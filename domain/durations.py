@@ -10,11 +10,15 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
+from fractions import Fraction
 from functools import lru_cache
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
+
+from domain.errors import InvalidInput
+from domain.limits import MAX_DURATION_YEARS, at_the_door
 
 _PATTERN = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -43,9 +47,39 @@ class Duration:
     def is_zero(self) -> bool:
         return not (self.years or self.months or self.days or self.seconds)
 
+    @property
+    def is_calendar(self) -> bool:
+        """Years, months and days only: it moves a date by whole days."""
+        return not self.seconds
+
+    @property
+    def shortest_days(self) -> int:
+        """The fewest days it can span from some date (a year is 365 days, a month 28)."""
+        return 365 * self.years + 28 * self.months + self.days + self.seconds // 86400
+
+    @property
+    def longest_days(self) -> int:
+        """The most days it can span from some date (a year is 366 days, a month 31)."""
+        return 366 * self.years + 31 * self.months + self.days + -(-self.seconds // 86400)
+
+    def within_years(self, years: int) -> bool:
+        """At most `years` years: each month counts for 1/12 of a year, each day (and the
+        time part, in days) for 1/365.25, so P100Y, P1200M and P36525D are each a century."""
+        months = Fraction(12 * self.years + self.months, 12 * years)
+        seconds = Fraction(self.days * 86400 + self.seconds, years * 36525 * 864)
+        return months + seconds <= 1
+
 
 class DurationError(ValueError):
     pass
+
+
+class CalendarOverflow(InvalidInput, ValueError):
+    """A date beyond the calendar's range (years 1 to 9999).
+
+    A refusal (InvalidInput) where a command would have the rules compute such a date; a
+    ValueError for readers of dates, as an unparseable date is.
+    """
 
 
 @lru_cache(maxsize=1024)
@@ -64,11 +98,15 @@ def parse(text: str) -> Duration:
     )
 
 
-def _validate(text: str) -> str:
+def _validate(text: str, info: ValidationInfo) -> str:
     try:
-        parse(text)
+        duration = parse(text)
     except DurationError as exc:
         raise ValueError(str(exc)) from None
+    if at_the_door(info) and not duration.within_years(MAX_DURATION_YEARS):
+        raise ValueError(
+            f"{text} is longer than {MAX_DURATION_YEARS} years (P{MAX_DURATION_YEARS}Y)"
+        )
     return text
 
 
@@ -86,9 +124,21 @@ def add(moment: T, duration: Duration | str, k: int = 1) -> T:
     total_months = moment.month - 1 + d.months + 12 * d.years
     year = moment.year + total_months // 12
     month = total_months % 12 + 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise _overflow(moment, "+", d)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     shifted = moment.replace(year=year, month=month, day=day)
-    return shifted + timedelta(days=d.days, seconds=d.seconds)
+    try:
+        return shifted + timedelta(days=d.days, seconds=d.seconds)
+    except OverflowError:
+        raise _overflow(moment, "+", d) from None
+
+
+def _overflow(moment: date, sign: str, d: Duration) -> CalendarOverflow:
+    return CalendarOverflow(
+        f"{moment.isoformat()} {sign} {d.years} years {d.months} months {d.days} days "
+        f"{d.seconds} seconds falls outside the calendar (years {MINYEAR} to {MAXYEAR})"
+    )
 
 
 def subtract(moment: T, duration: Duration | str) -> T:
@@ -104,6 +154,39 @@ def subtract(moment: T, duration: Duration | str) -> T:
     total_months = moment.month - 1 - d.months - 12 * d.years
     year = moment.year + total_months // 12
     month = total_months % 12 + 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise _overflow(moment, "-", d)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     shifted = moment.replace(year=year, month=month, day=day)
-    return shifted - timedelta(days=d.days, seconds=d.seconds)
+    try:
+        return shifted - timedelta(days=d.days, seconds=d.seconds)
+    except OverflowError:
+        raise _overflow(moment, "-", d) from None
+
+
+# Whether a duration can reach further than another depends on the start date only through
+# month-end clamping and leap years. The Gregorian calendar repeats every 400 years, and
+# within a month only days 29, 30 and 31 can clamp: days 1 to 28 all land on the same day of
+# the target month, so they compare alike (days 1 and 28 stand for them).
+_CYCLE = range(2000, 2400)
+_DAYS = (1, 28, 29, 30, 31)
+
+
+@lru_cache(maxsize=1024)
+def reaches_later(a: Duration, b: Duration) -> date | None:
+    """A start date from which `a` ends later than `b` (`add(d, a) > add(d, b)`), or None when
+    no date in the calendar gives that; `a` and `b` are calendar durations."""
+    if not (a.is_calendar and b.is_calendar):
+        raise ValueError("reaches_later compares calendar durations (no time part)")
+    if a.longest_days <= b.shortest_days:
+        return None
+    if 12 * a.years + a.months == 12 * b.years + b.months:
+        # The same months land on the same date from any start: only the days differ.
+        return None if a.days <= b.days else date(2000, 1, 1)
+    for year in _CYCLE:
+        for month in range(1, 13):
+            last = calendar.monthrange(year, month)[1]
+            for day in _DAYS:
+                if day <= last and add(start := date(year, month, day), a) > add(start, b):
+                    return start
+    return None

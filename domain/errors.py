@@ -14,6 +14,13 @@ class DomainError(Exception):
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
 
+    @property
+    def kind(self) -> str:
+        """How shells name it: Conflict (409), Forbidden (403) or InvalidInput (422)."""
+        if isinstance(self, Forbidden):
+            return "Forbidden"
+        return "InvalidInput" if isinstance(self, InvalidInput) else "Conflict"
+
 
 class Conflict(DomainError):
     """The command is well formed but the cooperation's state refuses it (HTTP 409)."""

@@ -36,7 +36,9 @@ EventType = Literal[
     "ReportIssued",
     "LoanInstallmentReminderSent",
     "LoanInstallmentDue",
+    "LoanInstallmentOverdue",
     "RepaymentRecorded",
+    "LoanWrittenOff",
     "Closed",
 ]
 

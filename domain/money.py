@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationInfo,
+)
+
+from domain.limits import MAX_AMOUNT, at_the_door
 
 CENT = Decimal("0.01")
 
@@ -39,23 +48,40 @@ def _amount(value: Decimal) -> Decimal:
         raise ValueError("must be a finite amount")
     if value < 0:
         raise ValueError("must not be negative")
-    if value != value.quantize(CENT):
+    try:
+        in_cents = value.quantize(CENT)
+    except InvalidOperation:
+        # More digits than the context holds (say 1E+30): a ValueError, not a crash.
+        raise ValueError("is too large an amount") from None
+    if value != in_cents:
         raise ValueError("must have at most two decimals (cents)")
-    return value.quantize(CENT)
+    return in_cents
+
+
+def _bounded_amount(value: Decimal, info: ValidationInfo) -> Decimal:
+    value = _amount(value)
+    if at_the_door(info) and value > MAX_AMOUNT:
+        raise ValueError(f"must be at most {MAX_AMOUNT}")
+    return value
 
 
 Amount = Annotated[
     Decimal,
     BeforeValidator(_decimal_from_text),
-    AfterValidator(_amount),
+    AfterValidator(_bounded_amount),
     PlainSerializer(_text, return_type=str, when_used="json"),
 ]
-"""A non-negative amount of money with at most two decimals, e.g. "8000.00"."""
+"""A non-negative amount of money with at most two decimals, e.g. "8000.00" (at the door,
+at most MAX_AMOUNT)."""
 
 
 def amount(value: Decimal | str) -> Decimal:
     """Validate and normalise an amount to cents."""
-    return _amount(Decimal(value))
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError(f'{value!r} is not a decimal amount such as "8000.00"') from None
+    return _amount(number)
 
 
 def cents(value: Decimal) -> Decimal:

@@ -4,11 +4,32 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveInt,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from domain.durations import IsoDuration, parse
+from domain.durations import IsoDuration, parse, reaches_later
+from domain.limits import (
+    MAX_AMOUNT,
+    MAX_DURATION_YEARS,
+    MAX_INSTALLMENTS,
+    MAX_NOTICE_YEARS,
+    MAX_OCCURRENCES,
+    MAX_RATE,
+    RATE_PLACES,
+    at_the_door,
+    storable,
+)
 from domain.money import Amount, DecimalText
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")]
@@ -44,7 +65,28 @@ class Locale(StrEnum):
 
 
 class _Spec(BaseModel):
+    # Specs are loaded with every copy of a cooperation's state (each line carries its
+    # programme), so they do not check every field for storable text as other input does
+    # (`storable` on "*"): their only free text is the programme's name, checked by name.
+    # Ids, currencies and durations are patterns; amounts are decimals.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_RATE_STEP = Decimal(1).scaleb(-RATE_PLACES)
+
+
+def _whole_days(text: str, info: ValidationInfo) -> str:
+    """At the door, cadences and loan terms count whole days: a cadence of seconds would put
+    millions of dates in a year, and a loan's dates would drop a partial day."""
+    if at_the_door(info) and not parse(text).is_calendar:
+        raise ValueError(f"{text} has a time part: use years, months, weeks or days (P1D at least)")
+    return text
+
+
+def _notice(text: str, info: ValidationInfo) -> str:
+    if at_the_door(info) and not parse(text).within_years(MAX_NOTICE_YEARS):
+        raise ValueError(f"{text} is longer than {MAX_NOTICE_YEARS} year (P{MAX_NOTICE_YEARS}Y)")
+    return text
 
 
 class LoanTerms(_Spec):
@@ -53,6 +95,21 @@ class LoanTerms(_Spec):
     term: IsoDuration
     installment_every: IsoDuration
     reminder_before: IsoDuration = "P14D"
+
+    _calendar = field_validator("grace", "term", "installment_every", "reminder_before")(
+        _whole_days
+    )
+    _short_notice = field_validator("reminder_before")(_notice)
+
+    @field_validator("annual_rate")
+    @classmethod
+    def _moderate(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        if at_the_door(info):
+            if not 0 <= value <= MAX_RATE:
+                raise ValueError(f"must be between 0 and {MAX_RATE} (a fraction: 0.01 is 1 %)")
+            if value != value.quantize(_RATE_STEP):
+                raise ValueError(f"has at most {RATE_PLACES} decimal places")
+        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> LoanTerms:
@@ -64,9 +121,50 @@ class LoanTerms(_Spec):
             raise ValueError("term must be a positive duration")
         return self
 
+    @model_validator(mode="after")
+    def _first_installment(self, info: ValidationInfo) -> Self:
+        # The schedule needs an installment on or before the term whatever the disbursement
+        # date: month-end clamping can put grace + installment_every after the term from
+        # some dates only (a term of P1M after 31 January ends on 28 February).
+        if not at_the_door(info):
+            return self
+        first = parse(self.grace).plus(parse(self.installment_every))
+        start = reaches_later(first, parse(self.term))
+        if start is not None:
+            raise ValueError(
+                f"term {self.term} ends before the first installment (grace {self.grace} + "
+                f"installment_every {self.installment_every}) for a loan disbursed on a day "
+                f"such as {start.isoformat()} (month ends and leap years move dates): the "
+                "term must cover the grace and one installment from every disbursement date"
+            )
+        if self.installments > MAX_INSTALLMENTS:
+            raise ValueError(
+                f"term {self.term} holds up to {self.installments} installments of "
+                f"{self.installment_every}: at most {MAX_INSTALLMENTS}"
+            )
+        return self
+
+    @property
+    def installments(self) -> int:
+        """The most installments the schedule can hold, counted generously (a month spans 28
+        to 31 days): the bound of what a loan adds to the state."""
+        grace, every, term = (parse(d) for d in (self.grace, self.installment_every, self.term))
+        return max(1, (term.longest_days - grace.shortest_days) // max(1, every.shortest_days))
+
 
 class LoanInstrument(_Spec):
     loan: LoanTerms
+
+
+def _instrument_kind(value: Any) -> str:
+    return "grant" if isinstance(value, str) else "loan"
+
+
+# Told apart by shape, so an error names the branch meant rather than both.
+Instrument = Annotated[
+    Annotated[Literal["grant"], Tag("grant")] | Annotated[LoanInstrument, Tag("loan")],
+    Discriminator(_instrument_kind),
+]
 
 
 class Elapsed(_Spec):
@@ -84,6 +182,22 @@ class Repeat(_Spec):
     every: IsoDuration
     times: PositiveInt
 
+    _calendar = field_validator("every")(_whole_days)
+
+    @field_validator("times")
+    @classmethod
+    def _within_a_century(cls, value: int, info: ValidationInfo) -> int:
+        every = info.data.get("every")
+        if at_the_door(info) and every is not None:
+            if value > MAX_OCCURRENCES:
+                raise ValueError(f"must be at most {MAX_OCCURRENCES}")
+            if not parse(every).times(value).within_years(MAX_DURATION_YEARS):
+                raise ValueError(
+                    f"{value} × {every} reaches beyond {MAX_DURATION_YEARS} years after the "
+                    "first release"
+                )
+        return value
+
     @model_validator(mode="after")
     def _positive(self) -> Repeat:
         if parse(self.every).is_zero():
@@ -95,7 +209,7 @@ class TrancheSpec(_Spec):
     id: Slug
     amount: Amount
     purpose: Purpose
-    instrument: Literal["grant"] | LoanInstrument = "grant"
+    instrument: Instrument = "grant"
     when: Trigger
     repeat: Repeat | None = None
 
@@ -106,12 +220,31 @@ class TrancheSpec(_Spec):
     @property
     def potential(self) -> Decimal:
         """What this tranche can ever pay: every repeat occurrence included."""
-        return self.amount * (1 + (self.repeat.times if self.repeat else 0))
+        return self.amount * self.occurrences
+
+    @property
+    def occurrences(self) -> int:
+        """Its first release and each repeat."""
+        return 1 + (self.repeat.times if self.repeat else 0)
 
     @model_validator(mode="after")
     def _loan_once(self) -> TrancheSpec:
         if self.loan is not None and self.repeat is not None:
             raise ValueError("a loan disburses once: it cannot repeat")
+        return self
+
+    @model_validator(mode="after")
+    def _bounded(self, info: ValidationInfo) -> Self:
+        if not at_the_door(info):
+            return self
+        if self.loan is not None and self.amount == 0:
+            # A loan of nothing has no schedule: its release would fail.
+            raise ValueError("amount: a loan lends a positive amount, not 0.00")
+        if self.potential > MAX_AMOUNT:
+            raise ValueError(
+                f"amount: {self.amount} × {self.occurrences} occurrences is {self.potential}, "
+                f"more than {MAX_AMOUNT}"
+            )
         return self
 
 
@@ -122,6 +255,9 @@ class PhaseSpec(_Spec):
     report_every: IsoDuration = "P6M"
     max_duration: IsoDuration | None = None
     tranches: list[TrancheSpec]
+
+    _calendar = field_validator("check_in_every", "report_every")(_whole_days)
+    _short_notice = field_validator("check_in_grace", "reminder_before")(_notice)
 
     @model_validator(mode="after")
     def _positive_cadences(self) -> PhaseSpec:
@@ -141,6 +277,37 @@ class ProgrammeSpec(_Spec):
     requires_lead: bool = False
     cap_per_cooperation: Amount | None = None
     phases: dict[Phase, PhaseSpec]
+
+    _storable = field_validator("name")(storable)
+
+    @field_validator("phases")
+    @classmethod
+    def _bounded_schedule(
+        cls, value: dict[Phase, PhaseSpec], info: ValidationInfo
+    ) -> dict[Phase, PhaseSpec]:
+        # What one line of this programme can commit and add to the cooperation's state.
+        if not at_the_door(info):
+            return value
+        tranches = [t for spec in value.values() for t in spec.tranches]
+        potential = sum((t.potential for t in tranches), Decimal(0))
+        if potential > MAX_AMOUNT:
+            raise ValueError(
+                f"the tranches can pay {potential} in all (repeats included), more than "
+                f"{MAX_AMOUNT}"
+            )
+        occurrences = sum(t.occurrences for t in tranches)
+        if occurrences > MAX_OCCURRENCES:
+            raise ValueError(
+                f"the tranches release up to {occurrences} times (repeats included): at most "
+                f"{MAX_OCCURRENCES}"
+            )
+        installments = sum(t.loan.installments for t in tranches if t.loan is not None)
+        if installments > MAX_INSTALLMENTS:
+            raise ValueError(
+                f"the loans hold up to {installments} installments in all: at most "
+                f"{MAX_INSTALLMENTS}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _unique_tranches(self) -> ProgrammeSpec:

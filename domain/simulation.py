@@ -1,12 +1,11 @@
 """Scenarios (DESIGN.md, "Scenarios"): the forecast and the conformance reference.
 
-`run_scenario` drives the same `decide` / `tick` / `next_wakeup` a workflow uses, with one
-timer: before each step the clock runs to every wakeup strictly before the step's instant,
-the steps of an instant apply in file order, and the clock's own events of that instant
-come after them (rule 14). Commitments (rule 9) are resolved against an in-memory budget.
+`run_scenario` drives the rules through the same `Driver` the tests use: the steps of an
+instant apply in file order, after the clock strictly before that instant and before the
+clock at it (rule 14). Commitments (rule 9) are resolved against an in-memory budget.
 
-`load_scenario` is the one place in `domain/` that reads files: a scenario names its
-programmes by paths relative to itself.
+Everything here is pure: `parse_scenario` takes the scenario already read, its programmes
+inline (`cli.scenario_files` reads a scenario file and the programme files it names).
 """
 
 from __future__ import annotations
@@ -15,28 +14,23 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain import commands as c
+from domain.commitments import budget_raise_refusal, commitment_refusal
 from domain.cooperation import CooperationSpec, LineRequest
 from domain.durations import DurationError, add, parse
-from domain.effects import Effect, FreeCommitment, RequestCommitment
+from domain.effects import FreeCommitment, RequestCommitment
 from domain.errors import DomainError
 from domain.events import Event
 from domain.ledger import LedgerRow, ledger_rows
-from domain.lifecycle import (
-    commitment_refusal,
-    decide,
-    next_wakeup,
-    registration_commitments,
-    tick,
-)
-from domain.money import Amount, amount
+from domain.lifecycle import Decision, Driver, registration_commitments
+from domain.limits import at_door
+from domain.money import Amount
 from domain.programme import ProgrammeSpec, ProgrammeVersion
+from domain.rules import RULES_VERSION
 from domain.state import CooperationState
 
 STEP_KINDS = (
@@ -51,6 +45,7 @@ STEP_KINDS = (
     "approve",
     "raise_budget",
     "repay",
+    "write_off",
     "attach",
     "request",
     "join",
@@ -104,8 +99,20 @@ class SimulationResult(BaseModel):
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
+# Scenario dates stay far from the calendar's end, so years of rules after them still fit.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def _instant(value: Any, start: datetime | None, what: str) -> datetime:
-    """An absolute date or datetime, or (given `start`) an ISO 8601 offset from it."""
+    """An absolute date or datetime, or (given `start`) an ISO 8601 offset from it, between
+    FIRST_YEAR and LAST_YEAR."""
+    moment = _moment(value, start, what)
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"{what}: {moment.date()} is not between {FIRST_YEAR} and {LAST_YEAR}")
+    return moment
+
+
+def _moment(value: Any, start: datetime | None, what: str) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
@@ -132,24 +139,14 @@ def _instant(value: Any, start: datetime | None, what: str) -> datetime:
 
 def _errors(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: "
+        f"{str(e['msg']).removeprefix('Value error, ')}"
+        for e in exc.errors()
     )
 
 
-def load_scenario(source: str | Path | Mapping[str, Any], base: Path | None = None) -> Scenario:
-    """Parse a scenario from a YAML/JSON file or from its already-parsed mapping.
-
-    Programme paths are relative to the file (or to `base` for a mapping).
-    """
-    if isinstance(source, Mapping):
-        raw: Any = source
-    else:
-        path = Path(source)
-        base = path.resolve().parent
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ScenarioError(None, f"cannot read {path}: {exc}") from None
+def parse_scenario(raw: object) -> Scenario:
+    """A scenario from its parsed mapping (YAML or JSON), programmes given inline."""
     if not isinstance(raw, Mapping):
         raise ScenarioError(None, "a scenario is a mapping with start, programmes, cooperation")
     try:
@@ -159,16 +156,12 @@ def load_scenario(source: str | Path | Mapping[str, Any], base: Path | None = No
 
     programmes: list[ProgrammeSpec] = []
     for i, item in enumerate(raw.get("programmes") or []):
-        spec: Any = item
         if isinstance(item, str):
-            if base is None:
-                raise ScenarioError(None, f"programmes[{i}]: {item!r} is a path but no base")
-            try:
-                spec = yaml.safe_load((base / item).read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError) as exc:
-                raise ScenarioError(None, f"programmes[{i}]: cannot read {item}: {exc}") from None
+            raise ScenarioError(
+                None, f"programmes[{i}]: {item!r} is a path: read from a file, or give it inline"
+            )
         try:
-            programmes.append(ProgrammeSpec.model_validate(spec))
+            programmes.append(at_door(ProgrammeSpec, item))
         except ValidationError as exc:
             raise ScenarioError(None, f"programmes[{i}]: {_errors(exc)}") from None
     ids = [p.id for p in programmes]
@@ -176,7 +169,7 @@ def load_scenario(source: str | Path | Mapping[str, Any], base: Path | None = No
         raise ScenarioError(None, "a programme id appears twice")
 
     try:
-        cooperation = CooperationSpec.model_validate(raw.get("cooperation"))
+        cooperation = at_door(CooperationSpec, raw.get("cooperation"))
     except ValidationError as exc:
         raise ScenarioError(None, f"cooperation: {_errors(exc)}") from None
 
@@ -245,6 +238,15 @@ def step_actions(
         raise ScenarioError(step.index, f"{step.kind}: {exc}") from None
 
 
+def _by(args: Mapping[str, Any], programmes: Mapping[str, ProgrammeVersion]) -> Any:
+    """Who acts in an `approve` or `write_off` step: as given, else the line's funder."""
+    by = args.get("by")
+    if by is None:
+        version = programmes.get(str(args.get("line")))
+        by = {"role": "funder", "id": version.spec.funder if version else "unknown"}
+    return by
+
+
 def _step_actions(
     scenario: Scenario, step: Step, programmes: Mapping[str, ProgrammeVersion]
 ) -> list[c.Command | BudgetRaise]:
@@ -254,48 +256,75 @@ def _step_actions(
             # Default ids count the check-in steps: stable across runs, named in reviews.
             ordinal = sum(1 for s in scenario.steps[: step.index + 1] if s.kind == "check_in")
             return [
-                c.SubmitCheckIn(
-                    check_in_id=a.get("id", f"ci-{ordinal}"),
-                    period=a.get("period"),
-                    indicators=a.get("indicators") or {},
+                at_door(
+                    c.SubmitCheckIn,
+                    {
+                        "check_in_id": a.get("id", f"ci-{ordinal}"),
+                        "period": a.get("period"),
+                        "indicators": a.get("indicators") or {},
+                    },
                 )
             ]
         case "review":
             return [
-                c.ReviewCheckIn(
-                    check_in_id=a.get("id"), period=a.get("period"), decision=a.get("decision")
+                at_door(
+                    c.ReviewCheckIn,
+                    {
+                        "check_in_id": a.get("id"),
+                        "period": a.get("period"),
+                        "decision": a.get("decision"),
+                    },
                 )
             ]
         case "advance":
-            return [c.Advance(to=a.get("to"))]
+            return [at_door(c.Advance, {"to": a.get("to")})]
         case "restart":
-            return [c.Restart(to=a.get("to"), reason=a.get("reason"))]
+            return [at_door(c.Restart, {"to": a.get("to"), "reason": a.get("reason")})]
         case "pivot":
-            return [c.Pivot(objectives=a.get("objectives"), reason=a.get("reason"))]
+            return [
+                at_door(c.Pivot, {"objectives": a.get("objectives"), "reason": a.get("reason")})
+            ]
         case "pause":
-            return [c.Pause(reason=a.get("reason"))]
+            return [at_door(c.Pause, {"reason": a.get("reason")})]
         case "resume":
-            return [c.Resume()]
+            return [at_door(c.Resume, {})]
         case "close":
-            return [c.Close(outcome=a.get("outcome"))]
+            return [at_door(c.Close, {"outcome": a.get("outcome")})]
         case "approve":
-            by = a.get("by")
-            if by is None:
-                version = programmes.get(str(a.get("line")))
-                by = {"role": "funder", "id": version.spec.funder if version else "unknown"}
-            return [c.ApproveTranche(line=a.get("line"), tranche=a.get("tranche"), by=by)]
+            by = _by(a, programmes)
+            return [
+                at_door(
+                    c.ApproveTranche, {"line": a.get("line"), "tranche": a.get("tranche"), "by": by}
+                )
+            ]
         case "raise_budget":
             programme = str(a.get("programme"))
             if programme not in programmes:
                 raise ValueError(f"programme {programme!r} is not in programmes")
-            return [BudgetRaise(programme=programme, amount=amount(a["amount"]))]
+            return [at_door(BudgetRaise, {"programme": programme, "amount": a["amount"]})]
         case "repay":
             return [
-                c.RecordRepayment(
-                    line=a.get("line"),
-                    tranche=a.get("tranche"),
-                    amount=a.get("amount"),
-                    installment=a.get("installment"),
+                at_door(
+                    c.RecordRepayment,
+                    {
+                        "line": a.get("line"),
+                        "tranche": a.get("tranche"),
+                        "amount": a.get("amount"),
+                        "installment": a.get("installment"),
+                    },
+                )
+            ]
+        case "write_off":
+            by = _by(a, programmes)
+            return [
+                at_door(
+                    c.WriteOff,
+                    {
+                        "line": a.get("line"),
+                        "tranche": a.get("tranche"),
+                        "reason": a.get("reason"),
+                        "by": by,
+                    },
                 )
             ]
         case "attach":
@@ -303,30 +332,36 @@ def _step_actions(
             version = programmes.get(programme)
             if version is None:
                 raise ValueError(f"programme {programme!r} is not in programmes")
-            request = LineRequest.model_validate(a)
+            request = at_door(LineRequest, a)
             return [c.ProposeLine(line=request, programme=version), c.AcceptLine(line=programme)]
         case "request":
             return [
-                c.RequestTransition(action=a.get("action"), to=a.get("to"), reason=a.get("reason"))
+                at_door(
+                    c.RequestTransition,
+                    {"action": a.get("action"), "to": a.get("to"), "reason": a.get("reason")},
+                )
             ]
         case "join":
-            return [c.MemberJoin(member=a.get("member", a))]
+            return [at_door(c.MemberJoin, {"member": a.get("member", a)})]
         case "leave":
-            return [c.MemberLeave(member_id=a.get("member", a.get("id", a.get("value"))))]
-    raise ValueError(f"unknown step kind {step.kind!r}")  # load_scenario refuses these
+            return [
+                at_door(c.MemberLeave, {"member_id": a.get("member", a.get("id", a.get("value")))})
+            ]
+    raise ValueError(f"unknown step kind {step.kind!r}")  # parse_scenario refuses these
 
 
 # ---------------------------------------------------------------------------------------
 # Running
 
 
-class _Runner:
+class _Runner(Driver):
     def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
         self.scenario = scenario
         self.programmes = {p.id: ProgrammeVersion(version=1, spec=p) for p in scenario.programmes}
         self.remaining = {p.id: p.budget for p in scenario.programmes}
+        self.budgets = {p.id: p.budget for p in scenario.programmes}
         self.committed: dict[str, Decimal] = {}
-        self.state: CooperationState | None = None
         self.events: list[Event] = []
         self.ledger: list[LedgerRow] = []
 
@@ -348,36 +383,25 @@ class _Runner:
         self.committed[programme_id] = already + needed
         return None
 
-    def record(self, events: list[Event], effects: list[Effect]) -> None:
-        self.events.extend(events)
-        for effect in effects:
+    def record(self, decision: Decision) -> None:
+        self.events.extend(decision.events)
+        for effect in decision.effects:
             self.ledger.extend(row for _, row in ledger_rows(effect))
             if isinstance(effect, FreeCommitment):
                 self.remaining[effect.programme] += effect.amount
                 self.committed[effect.programme] -= effect.amount
 
-    def clock(self, until: datetime, inclusive: bool) -> None:
-        assert self.state is not None
-        while (wakeup := next_wakeup(self.state)) is not None and (
-            wakeup < until or (inclusive and wakeup == until)
-        ):
-            decision = tick(self.state, wakeup)
-            self.state = decision.state
-            self.record(decision.events, decision.effects)
-
-    def apply(self, index: int | None, command: c.Command, at: datetime) -> None:
+    def run_command(self, index: int | None, command: c.Command, at: datetime) -> None:
         try:
-            decision = decide(self.state, command, at)
+            decision = self.apply(command, at)
         except DomainError as exc:
             raise ScenarioError(index, str(exc)) from None
-        self.state = decision.state
-        self.record(decision.events, decision.effects)
         for effect in decision.effects:
             if isinstance(effect, RequestCommitment):
                 refusal = self.commit(effect.programme, effect.amount)
                 if refusal is not None:
                     raise ScenarioError(index, f"commitment refused: {refusal}")
-                self.apply(index, c.CommitmentCommitted(line=effect.line), at)
+                self.run_command(index, c.CommitmentCommitted(line=effect.line), at)
 
     def register(self) -> None:
         scenario = self.scenario
@@ -391,37 +415,43 @@ class _Runner:
             versions.append(version)
         try:
             command = c.Register(
-                cooperation=scenario.cooperation, programmes=versions, lines_accepted=True
+                cooperation=scenario.cooperation,
+                programmes=versions,
+                lines_accepted=True,
+                rules_version=RULES_VERSION,
             )
-            # Checked before committing, so a refused registration commits nothing.
-            decision = decide(None, command, scenario.start)
+            # Decided before committing, so a refused registration commits nothing.
+            self.apply(command, scenario.start)
         except DomainError as exc:
             raise ScenarioError(None, str(exc)) from None
         for commitment in registration_commitments(command):
             refusal = self.commit(commitment.programme, commitment.amount)
             if refusal is not None:
                 raise ScenarioError(None, f"commitment refused: {refusal}")
-        self.state = decision.state
-        self.record(decision.events, decision.effects)
 
     def step(self, step: Step) -> None:
         for action in step_actions(self.scenario, step, self.programmes):
             if isinstance(action, BudgetRaise):
+                refusal = budget_raise_refusal(self.budgets[action.programme], action.amount)
+                if refusal is not None:
+                    raise ScenarioError(
+                        step.index, f"{step.kind}: programme {action.programme!r}: {refusal}"
+                    )
+                self.budgets[action.programme] += action.amount
                 self.remaining[action.programme] += action.amount
             else:
-                self.apply(step.index, action, step.at)
+                self.run_command(step.index, action, step.at)
 
     def run(self) -> SimulationResult:
         self.register()
         for step in self.scenario.steps:
-            self.clock(step.at, inclusive=False)
             self.step(step)
-        self.clock(self.scenario.until, inclusive=True)
+        self.run_clock(self.scenario.until, inclusive=True)
         return SimulationResult(events=self.events, ledger=self.ledger, state=self.state)
 
 
-def run_scenario(scenario: Scenario | str | Path | Mapping[str, Any]) -> SimulationResult:
+def run_scenario(scenario: Scenario | Mapping[str, Any]) -> SimulationResult:
     """Run a scenario from its start to `until` (inclusive): events and ledger."""
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+        scenario = parse_scenario(scenario)
     return _Runner(scenario).run()

@@ -22,6 +22,8 @@ from domain.programme import LoanTerms, Outcome, Phase, ProgrammeVersion, Tranch
 DEFAULT_REPORT_EVERY = "P6M"
 ZERO = Decimal("0.00")
 
+TrancheStatus = Literal["pending", "released", "freed"]
+
 
 class _State(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -117,14 +119,22 @@ class LoanInstallment(_State):
     principal: Amount
     interest: Amount
     paid: Amount = ZERO
+    """Repaid so far; interest is paid first (rules 2), so the first `interest` of it is
+    interest and the rest principal."""
     reminder_at: datetime | None = None
     """None when the reminder would fall before the disbursement."""
     reminder_done: bool = False
     due_done: bool = False
+    overdue_done: bool = False
+    """`LoanInstallmentOverdue` was recorded, or (rules moved to 2 later) was already past."""
 
     @property
     def total(self) -> Decimal:
         return self.principal + self.interest
+
+    @property
+    def owed(self) -> Decimal:
+        return self.total - self.paid
 
     @property
     def repaid(self) -> bool:
@@ -137,15 +147,23 @@ class Loan(_State):
     terms: LoanTerms
     disbursed_at: datetime
     installments: list[LoanInstallment]
+    written_off: Amount | None = None
+    """What the schedule still expected when its funder wrote it off (rules 2)."""
+    written_off_at: datetime | None = None
+    repayments: list[str] = []
+    """Request ids of the repayments recorded (rules 2): a repayment is taken once, whenever
+    it is repeated."""
 
     @property
     def outstanding(self) -> Decimal:
-        return sum((i.total - i.paid for i in self.installments), ZERO)
+        return sum((i.owed for i in self.installments), ZERO)
 
-    @property
-    def settled(self) -> bool:
-        """Its clock has nothing left: every installment has fallen due."""
-        return all(i.due_done for i in self.installments)
+    def settled(self, rules_version: int) -> bool:
+        """Nothing of it falls due any more. Rules 2: repaid in full or written off; rules 1:
+        every installment has fallen due."""
+        if rules_version < 2:
+            return all(i.due_done for i in self.installments)
+        return self.written_off is not None or all(i.repaid for i in self.installments)
 
 
 class Line(_State):
@@ -209,14 +227,15 @@ class Line(_State):
                     total += tranche.amount
         return total
 
-    def tranche_statuses(self) -> list[tuple[str, int | None, str, Decimal]]:
+    def tranche_statuses(self) -> list[tuple[str, int | None, TrancheStatus, Decimal]]:
         """(tranche, occurrence, pending|released|freed, amount) for every occurrence."""
-        rows: list[tuple[str, int | None, str, Decimal]] = []
+        rows: list[tuple[str, int | None, TrancheStatus, Decimal]] = []
         for _, tranche in self.programme.spec.tranches():
             occurrences: list[int | None] = [None]
             if tranche.repeat is not None:
                 occurrences += list(range(1, tranche.repeat.times + 1))
             for occurrence in occurrences:
+                status: TrancheStatus
                 if self.has_released(tranche.id, occurrence):
                     status = "released"
                 else:
@@ -230,6 +249,13 @@ class Line(_State):
 
 class CooperationState(_State):
     id: str
+    name: str | None = None
+    """The cooperation's own name (a project's, not a person's); None in states recorded
+    before it was kept."""
+    rules_version: int = 1
+    """The version of the lifecycle rules this cooperation runs under (`domain.rules`): a
+    changed behaviour is gated on it, so a recorded decision is never decided differently.
+    States recorded before versions were kept ran under version 1."""
     kind: Kind
     model: str | None = None
     economic_model: EconomicModel

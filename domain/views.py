@@ -1,12 +1,92 @@
 """What readers see of a cooperation's state: the summary behind `GET /v1/cooperations/{id}`,
-the workflow's `state` query and the Postgres read model."""
+the workflow's `state` query and the PostgreSQL read model (`cooperations.state`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+
+from domain.cooperation import EconomicModel, Kind, Member
 from domain.events import instant
-from domain.state import CooperationState, next_check_in
+from domain.lifecycle import is_finished
+from domain.money import DecimalText
+from domain.programme import Outcome, Phase
+from domain.state import ZERO, CooperationState, next_check_in
+
+
+class _View(BaseModel):
+    # Read back from PostgreSQL rows written by older code: a field added later has a default,
+    # a field removed since is ignored rather than refused.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TrancheView(_View):
+    tranche: str
+    occurrence: int | None = None
+    status: Literal["pending", "released", "freed"]
+    amount: DecimalText
+
+
+class LoanView(_View):
+    tranche: str
+    principal: DecimalText
+    outstanding: DecimalText
+    """What the schedule still expects (principal and interest), nothing once written off."""
+    overdue: int
+    """Installments gone overdue and still not repaid in full."""
+    settled: bool
+    written_off: DecimalText | None = None
+
+
+class LineView(_View):
+    line: str
+    programme: str
+    version: int
+    funder: str
+    status: Literal["proposed", "active", "declined"]
+    currency: str
+    committed: DecimalText
+    released: DecimalText
+    freed: DecimalText
+    tranches: list[TrancheView]
+    loans: list[LoanView] = []
+
+
+class StintView(_View):
+    number: int
+    start: str
+
+
+class CheckInDue(_View):
+    period: int
+    due: str
+
+
+class CooperationSummary(_View):
+    """A cooperation as readers see it: ids, phases and amounts, never a person's data."""
+
+    id: str
+    name: str | None = None
+    kind: Kind
+    model: str | None = None
+    economic_model: EconomicModel
+    phase: Phase
+    stint: StintView
+    paused: bool
+    closed: bool
+    outcome: Outcome | None = None
+    closed_at: str | None = None
+    facilitator: str | None = None
+    fiscal_host: str | None = None
+    members: list[Member]
+    programmes: list[str]
+    overdue: bool
+    next_check_in: CheckInDue | None = None
+    lines: list[LineView]
+    rules_version: int = 1
+    finished: bool = False
+    """Closed with every loan settled: its workflow ends, nothing more happens to it."""
 
 
 def is_overdue(state: CooperationState) -> bool:
@@ -25,50 +105,59 @@ def is_overdue(state: CooperationState) -> bool:
     return max(overdue) > max(checked_in, default=0)
 
 
-def summary(state: CooperationState) -> dict[str, Any]:
-    """The state as JSON for readers; ids and amounts only, never a person's data."""
+def summary(state: CooperationState) -> CooperationSummary:
     upcoming = next_check_in(state)
-    return {
-        "id": state.id,
-        "kind": state.kind,
-        "model": state.model,
-        "economic_model": state.economic_model,
-        "phase": state.phase.value,
-        "stint": {"number": state.stint.number, "start": instant(state.stint.start)},
-        "paused": state.paused,
-        "closed": state.closed,
-        "outcome": state.outcome.value if state.outcome else None,
-        "closed_at": instant(state.closed_at) if state.closed_at else None,
-        "facilitator": state.facilitator,
-        "fiscal_host": state.fiscal_host,
-        "members": [m.model_dump(mode="json") for m in state.members],
-        "programmes": [line.id for line in state.lines if line.status != "declined"],
-        "overdue": is_overdue(state),
-        "next_check_in": (
-            {"period": upcoming[0], "due": instant(upcoming[1])} if upcoming else None
+    return CooperationSummary(
+        id=state.id,
+        name=state.name,
+        kind=state.kind,
+        model=state.model,
+        economic_model=state.economic_model,
+        phase=state.phase,
+        stint=StintView(number=state.stint.number, start=instant(state.stint.start)),
+        paused=state.paused,
+        closed=state.closed,
+        outcome=state.outcome,
+        closed_at=instant(state.closed_at) if state.closed_at else None,
+        facilitator=state.facilitator,
+        fiscal_host=state.fiscal_host,
+        members=list(state.members),
+        programmes=[line.id for line in state.lines if line.status != "declined"],
+        overdue=is_overdue(state),
+        next_check_in=(
+            CheckInDue(period=upcoming[0], due=instant(upcoming[1])) if upcoming else None
         ),
-        "lines": [
-            {
-                "line": line.id,
-                "programme": line.programme.spec.id,
-                "version": line.programme.version,
-                "funder": line.funder,
-                "status": line.status,
-                "currency": line.currency,
-                "committed": format(line.committed, "f"),
-                "released": format(line.released, "f"),
-                "freed": format(line.freed, "f"),
-                "tranches": [
-                    {
-                        "tranche": tranche,
-                        "occurrence": occurrence,
-                        "status": status,
-                        "amount": format(amount, "f"),
-                    }
-                    for tranche, occurrence, status, amount in line.tranche_statuses()
+        lines=[
+            LineView(
+                line=line.id,
+                programme=line.programme.spec.id,
+                version=line.programme.version,
+                funder=line.funder,
+                status=line.status,
+                currency=line.currency,
+                committed=line.committed,
+                released=line.released,
+                freed=line.freed,
+                tranches=[
+                    TrancheView(tranche=t, occurrence=o, status=s, amount=a)
+                    for t, o, s, a in line.tranche_statuses()
                 ],
-            }
+                loans=[
+                    LoanView(
+                        tranche=loan.tranche,
+                        principal=loan.principal,
+                        outstanding=ZERO if loan.written_off is not None else loan.outstanding,
+                        overdue=sum(1 for i in loan.installments if i.overdue_done and not i.repaid)
+                        if loan.written_off is None
+                        else 0,
+                        settled=loan.settled(state.rules_version),
+                        written_off=loan.written_off,
+                    )
+                    for loan in line.loans
+                ],
+            )
             for line in state.lines
         ],
-        "last_seq": state.next_seq - 1,
-    }
+        rules_version=state.rules_version,
+        finished=is_finished(state),
+    )

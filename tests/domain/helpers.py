@@ -1,18 +1,26 @@
-"""Builders shared by the lifecycle tests: programmes, cooperations, a tiny shell."""
+"""Builders shared by the lifecycle tests: programmes, cooperations, scenarios, a tiny shell.
+
+Every expectation in the tests is worked out by hand from DESIGN.md's text, the reasoning
+beside it. Phases built here keep the programme defaults the reasoning relies on:
+check_in_grace P14D, reminder_before P7D, report_every P6M.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from domain import commands as c
 from domain.cooperation import CooperationSpec
 from domain.effects import Effect
 from domain.events import Event
-from domain.lifecycle import decide, next_wakeup, tick
+from domain.lifecycle import Decision, Driver
 from domain.programme import ProgrammeSpec, ProgrammeVersion
+from domain.rules import RULES_VERSION
 from domain.simulation import SimulationResult, run_scenario
-from domain.state import CooperationState
+
+GRANT = "1000.00"
 
 
 def at(y: int, m: int, d: int) -> datetime:
@@ -43,6 +51,30 @@ def programme(
             }
         },
     }
+
+
+def grant(tid: str, when: Any, amount: str = GRANT, **extra: Any) -> dict[str, Any]:
+    return {"id": tid, "amount": amount, "purpose": "animation", "when": when, **extra}
+
+
+def loan(tid: str, amount: str, **terms: str) -> dict[str, Any]:
+    """A loan tranche released on approval."""
+    return {
+        "id": tid,
+        "amount": amount,
+        "purpose": "investment",
+        "when": "approval",
+        "instrument": {"loan": terms},
+    }
+
+
+def phase(tranches: list[dict[str, Any]], every: str = "P1M", **extra: Any) -> dict[str, Any]:
+    return {"check_in_every": every, "tranches": tranches, **extra}
+
+
+def phases(**by_phase: list[dict[str, Any]]) -> dict[str, Any]:
+    """Monthly check-ins in each phase named, with its tranches."""
+    return {name: phase(tranches) for name, tranches in by_phase.items()}
 
 
 def version(spec: dict[str, Any], number: int = 1) -> ProgrammeVersion:
@@ -91,6 +123,22 @@ def dates(events: list[Event], *types: str) -> list[str]:
     return [e.at.date().isoformat() for e in of_type(events, *types)]
 
 
+def timeline(result: SimulationResult, *types: str) -> list[tuple[str, str]]:
+    return [(e.type, e.at.date().isoformat()) for e in of_type(result.events, *types)]
+
+
+def periods(result: SimulationResult, *types: str) -> list[tuple[str, int]]:
+    return [(e.at.date().isoformat(), e.data["period"]) for e in of_type(result.events, *types)]
+
+
+def types_at(result: SimulationResult, day: str) -> list[str]:
+    return [e.type for e in result.events if e.at.date().isoformat() == day]
+
+
+def in_time_order(events: list[Event]) -> bool:
+    return all(a.at <= b.at for a, b in pairwise(events))
+
+
 def releases(events: list[Event]) -> list[tuple[str, str, str, str]]:
     """(line, tranche[:occurrence], date, amount) of every release."""
     return [
@@ -104,8 +152,9 @@ def releases(events: list[Event]) -> list[tuple[str, str, str, str]]:
     ]
 
 
-class Shell:
-    """What a workflow does: one timer on next_wakeup, commands after the earlier clock."""
+class Shell(Driver):
+    """What a workflow does, through the domain's own driver (rule 14): one timer on
+    next_wakeup, commands after the earlier clock; keeps every event and effect."""
 
     def __init__(
         self,
@@ -113,30 +162,26 @@ class Shell:
         programmes: list[ProgrammeVersion],
         when: datetime,
         accepted: bool = True,
+        rules_version: int = RULES_VERSION,
     ) -> None:
+        super().__init__()
+        self.events: list[Event] = []
+        self.effects: list[Effect] = []
         command = c.Register(
             cooperation=CooperationSpec.model_validate(spec),
             programmes=programmes,
             lines_accepted=accepted,
+            rules_version=rules_version,
         )
-        decision = decide(None, command, when)
-        self.state: CooperationState = decision.state
-        self.events: list[Event] = list(decision.events)
-        self.effects: list[Effect] = list(decision.effects)
+        self.apply(command, when)
+
+    def record(self, decision: Decision) -> None:
+        self.events += decision.events
+        self.effects += decision.effects
 
     def clock(self, until: datetime, inclusive: bool = True) -> None:
-        wakeup = next_wakeup(self.state)
-        if wakeup is None or wakeup > until or (wakeup == until and not inclusive):
-            return
-        decision = tick(self.state, until, inclusive)
-        self.state = decision.state
-        self.events += decision.events
-        self.effects += decision.effects
+        self.run_clock(until, inclusive)
 
     def do(self, command: c.Command, when: datetime) -> list[Event]:
-        self.clock(when, inclusive=False)
-        decision = decide(self.state, command, when)
-        self.state = decision.state
-        self.events += decision.events
-        self.effects += decision.effects
-        return decision.events
+        """The command's own events (the clock's before it are in `events`)."""
+        return self.apply(command, when).events

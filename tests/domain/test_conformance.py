@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from domain.simulation import SimulationResult, load_scenario, run_scenario
+from cli.scenario_files import load_scenario_file
+from domain.simulation import SimulationResult, run_scenario
 from tests.domain.helpers import dates, of_type
 
 _SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
@@ -22,7 +23,7 @@ VECTORS = _SHARED if (_SHARED / "jardin.yaml").is_file() else _COPY
 
 @pytest.fixture(scope="module")
 def result() -> SimulationResult:
-    return run_scenario(load_scenario(VECTORS / "jardin.yaml"))
+    return run_scenario(load_scenario_file(VECTORS / "jardin.yaml"))
 
 
 @pytest.fixture(scope="module")

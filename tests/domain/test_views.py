@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from domain.simulation import load_scenario, run_scenario
-from domain.views import is_overdue, summary
+from decimal import Decimal
+
+from domain.simulation import parse_scenario, run_scenario
+from domain.views import CooperationSummary, is_overdue, summary
 from tests.domain.test_conformance import VECTORS
 
 
@@ -15,7 +17,7 @@ def _state_at(until: str):  # type: ignore[no-untyped-def]
     raw["until"] = until
     for p in raw["programmes"]:
         assert isinstance(p, dict)
-    result = run_scenario(load_scenario(raw))
+    result = run_scenario(parse_scenario(raw))
     assert result.state is not None
     return result.state
 
@@ -29,10 +31,10 @@ def test_overdue_until_the_collective_checks_in_again() -> None:
 
 def test_summary_shows_lines_with_tranche_statuses() -> None:
     view = summary(_state_at("2027-08-13"))
-    assert view["phase"] == "emergence" and view["paused"] is False
-    (line,) = view["lines"]
-    assert line["committed"] == "24000.00" and line["released"] == "5000.00"
-    statuses = {t["tranche"]: t["status"] for t in line["tranches"]}
+    assert view.phase == "emergence" and view.paused is False
+    (line,) = view.lines
+    assert line.committed == Decimal("24000.00") and line.released == Decimal("5000.00")
+    statuses = {t.tranche: t.status for t in line.tranches}
     assert statuses == {
         "t-entry": "released",
         "t-count": "released",
@@ -40,4 +42,14 @@ def test_summary_shows_lines_with_tranche_statuses() -> None:
         "x-entry": "pending",
         "x-equipment": "pending",
     }
-    assert view["next_check_in"] == {"period": 4, "due": "2027-09-30T00:00:00Z"}
+    assert view.next_check_in is not None
+    assert view.next_check_in.model_dump() == {"period": 4, "due": "2027-09-30T00:00:00Z"}
+
+
+def test_summary_as_json_keeps_amounts_as_decimal_strings_and_reads_back() -> None:
+    view = summary(_state_at("2027-08-13"))
+    shown = view.model_dump(mode="json")
+    assert shown["lines"][0]["committed"] == "24000.00"
+    assert shown["name"] == "Jardin des Lilas"
+    # Read back from the read model, with a field an older writer had and a newer one lacks.
+    assert CooperationSummary.model_validate({**shown, "last_seq": 12}) == view

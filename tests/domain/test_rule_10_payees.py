@@ -1,4 +1,6 @@
-"""Rule 10: a release split between payees, each part rounded down, the rest to the last."""
+"""Rule 10: a release split between payees, each part rounded down, the rest to the last: the
+split itself, and the ledger rows of a release (one per payee, the cooperation the
+beneficiary)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pydantic import ValidationError
 
 from domain.allocation import Share, split
 from domain.money import cents
+from tests.domain.helpers import grant, of_type, phase, phases, programme, simulate
 
 
 def _shares(*pairs: tuple[str, str]) -> list[Share]:
@@ -112,3 +115,57 @@ def test_rule_10_split_properties(amount: Decimal, allocation: list[Share]) -> N
     assert [payee for payee, _ in parts] == [s.payee for s in allocation]
     assert [part for _, part in parts[:-1]] == [cents(amount * s.share) for s in allocation[:-1]]
     assert all(part == part.quantize(Decimal("0.01")) for _, part in parts)
+
+
+# ---------------------------------------------------------------------------------------
+# A release in a cooperation's ledger
+
+
+def test_rule_10_release_split_between_payees() -> None:
+    prog = programme(phases=phases(emergence=[grant("e", "entry", amount="1000.00")]))
+    allocation = [
+        {"payee": "asso", "share": "0.3333"},
+        {"payee": "scop", "share": "0.3333"},
+        {"payee": "hote", "share": "0.3334"},
+    ]
+    result = simulate(
+        [prog],
+        [],
+        until="P1D",
+        fiscal_host="hote",
+        members=[
+            {"id": "asso", "name": "A", "legal_form": "association"},
+            {"id": "scop", "name": "S", "legal_form": "cooperative"},
+        ],
+        funding_lines=[{"programme": "prog", "allocation": allocation}],
+    )
+    assert [(r.payee, str(r.amount), r.beneficiary) for r in result.ledger] == [
+        ("asso", "333.30", "ruche"),
+        ("scop", "333.30", "ruche"),
+        ("hote", "333.40", "ruche"),
+    ]
+    (released,) = of_type(result.events, "TrancheReleased")
+    assert sum(Decimal(p["amount"]) for p in released.data["parts"]) == Decimal("1000.00")
+
+
+def test_rule_10_split_rounds_down_and_gives_remainder_to_last() -> None:
+    prog = programme(phases={"emergence": phase([grant("e", "entry", "1000.01")])})
+    members = [{"id": f"m{i}", "name": f"M{i}", "legal_form": "association"} for i in (1, 2, 3)]
+    allocation = [
+        {"payee": "m1", "share": "0.333"},
+        {"payee": "m2", "share": "0.333"},
+        {"payee": "m3", "share": "0.334"},
+    ]
+    result = simulate(
+        [prog],
+        [],
+        members=members,
+        funding_lines=[{"programme": "prog", "allocation": allocation}],
+        until="P1D",
+    )
+    # 1000.01 × 0.333 = 333.00333 → 333.00 (down), twice; the last: 1000.01 − 666.00.
+    assert [(r.payee, str(r.amount), r.beneficiary) for r in result.ledger] == [
+        ("m1", "333.00", "ruche"),
+        ("m2", "333.00", "ruche"),
+        ("m3", "334.01", "ruche"),
+    ]

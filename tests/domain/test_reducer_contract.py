@@ -1,4 +1,5 @@
-"""Typed rejections, registration validation, scenario errors and the state's JSON round-trip."""
+"""What the reducer promises beside the rules: typed rejections, registration validation,
+scenario errors, a state that round-trips through JSON, an input state never changed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pydantic import TypeAdapter, ValidationError
 from domain import commands as c
 from domain.cooperation import CooperationSpec
 from domain.errors import Conflict, DomainError, InvalidInput
-from domain.simulation import ScenarioError, load_scenario, run_scenario
+from domain.lifecycle import decide, tick
+from domain.simulation import ScenarioError, parse_scenario, run_scenario
 from domain.state import CooperationState
 from tests.domain.helpers import Shell, at, cooperation, programme, version
 
@@ -189,10 +191,10 @@ def test_scenario_errors() -> None:
         "until": "P1Y",
     }
     with pytest.raises(ScenarioError) as unknown:
-        load_scenario(base | {"steps": [{"at": "P1D", "dance": {}}]})
+        parse_scenario(base | {"steps": [{"at": "P1D", "dance": {}}]})
     assert unknown.value.step_index == 0 and "unknown step kind" in unknown.value.message
     with pytest.raises(ScenarioError) as order:
-        load_scenario(base | {"steps": [{"at": "P2D", "pause": {}}, {"at": "P1D", "resume": {}}]})
+        parse_scenario(base | {"steps": [{"at": "P2D", "pause": {}}, {"at": "P1D", "resume": {}}]})
     assert order.value.step_index == 1
     with pytest.raises(ScenarioError) as rejected:
         run_scenario(base | {"steps": [{"at": "P1D", "resume": {}}]})
@@ -200,3 +202,11 @@ def test_scenario_errors() -> None:
     with pytest.raises(ScenarioError) as missing:
         run_scenario(base | {"steps": [{"at": "P1D", "restart": {}}]})
     assert missing.value.step_index == 0 and "reason" in missing.value.message
+
+
+def test_decide_never_mutates_its_input() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4))
+    before = shell.state.model_dump_json()
+    decide(shell.state, c.Pause(), at(2027, 3, 1))
+    tick(shell.state, at(2027, 6, 1))
+    assert shell.state.model_dump_json() == before

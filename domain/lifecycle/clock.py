@@ -1,0 +1,79 @@
+"""The clock: what the rules make happen by time alone, each event dated at its rule's
+instant (not when a timer happened to wake).
+
+Rule 14 (same instant): at an instant T, commands apply first, in their order, then the
+clock's events dated T whose condition still holds. So a shell applies the clock strictly
+before T (`tick(state, T, inclusive=False)`; `decide` also does it first, as a safety net),
+then the commands at T in their order, then the clock at T (`tick(state, T)`); `Driver`
+(driver.py) is that shell for a state held in memory.
+
+At one instant the clock's own occurrences go in a fixed order: check-in reminders and
+overdues (by period), releases (by line, then tranche in spec order, then occurrence), phase
+overrun, loan installments due, loan installments overdue, loan reminders, reports (last, so
+a report includes what happened at its end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from domain.lifecycle.checkins import check_in_occurrences
+from domain.lifecycle.context import SCAN_LIMIT, Context, Decision, Occurrence, copy_state, utc
+from domain.lifecycle.loans import (
+    loan_due_occurrences,
+    loan_overdue_occurrences,
+    loan_reminder_occurrences,
+)
+from domain.lifecycle.overrun import overrun_occurrences
+from domain.lifecycle.releases import release_occurrences
+from domain.lifecycle.reports import report_occurrences
+from domain.state import CooperationState
+
+# The order of the kinds at one instant (the module docstring says why reports are last).
+_IN_ORDER: tuple[Callable[[CooperationState], list[Occurrence]], ...] = (
+    check_in_occurrences,
+    release_occurrences,
+    overrun_occurrences,
+    loan_due_occurrences,
+    loan_overdue_occurrences,
+    loan_reminder_occurrences,
+    report_occurrences,
+)
+
+
+def _earliest(s: CooperationState) -> Occurrence | None:
+    best: tuple[datetime, int, tuple[int, ...]] | None = None
+    first: Occurrence | None = None
+    for kind, occurrences in enumerate(_IN_ORDER):
+        for occurrence in occurrences(s):
+            key = (occurrence.at, kind, occurrence.rank)
+            if best is None or key < best:
+                best, first = key, occurrence
+    return first
+
+
+def next_wakeup(state: CooperationState) -> datetime | None:
+    """The earliest instant the clock has something to do; None when nothing is scheduled."""
+    first = _earliest(state)
+    return first.at if first is not None else None
+
+
+def run_clock(ctx: Context, until: datetime, inclusive: bool) -> datetime | None:
+    """Apply the clock's occurrences up to `until`, one at a time, earliest first; the next
+    wakeup after them."""
+    for _ in range(SCAN_LIMIT):
+        first = _earliest(ctx.state)
+        if first is None or first.at > until or (first.at == until and not inclusive):
+            return first.at if first is not None else None
+        first.apply(ctx)
+        ctx.state.last_at = max(ctx.state.last_at, first.at)
+    raise AssertionError("the clock does not settle")
+
+
+def tick(state: CooperationState, now: datetime, inclusive: bool = True) -> Decision:
+    """Apply every clock occurrence dated up to `now` (strictly before it when not
+    `inclusive`), in chronological order, each event dated at its rule's instant."""
+    ctx = Context(copy_state(state))
+    run_clock(ctx, utc(now), inclusive)
+    return ctx.decision()

@@ -1,0 +1,63 @@
+"""`decide`: one command at an instant, handed to its rule's handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from domain import commands as c
+from domain.errors import Conflict, InvalidInput
+from domain.events import instant
+from domain.lifecycle import checkins, lines, loans, moves, releases
+from domain.lifecycle.clock import tick
+from domain.lifecycle.context import Context, Decision, utc
+from domain.state import CooperationState
+
+_HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
+    "propose_line": lines.propose_line,
+    "accept_line": lines.accept_line,
+    "commitment_committed": lines.commitment_committed,
+    "commitment_refused": lines.commitment_refused,
+    "decline_line": lines.decline_line,
+    "advance": moves.advance,
+    "restart": moves.restart,
+    "pivot": moves.pivot,
+    "pause": moves.pause,
+    "resume": moves.resume,
+    "close": moves.close,
+    "submit_check_in": checkins.submit_check_in,
+    "review_check_in": checkins.review_check_in,
+    "approve_tranche": releases.approve_tranche,
+    "record_repayment": loans.record_repayment,
+    "write_off": loans.write_off,
+    "request_transition": lines.request_transition,
+    "member_join": lines.member_join,
+    "member_leave": lines.member_leave,
+}
+
+
+def decide(state: CooperationState | None, command: c.Command, now: datetime) -> Decision:
+    """Apply one command at `now`; raise DomainError when the rules refuse it.
+
+    The input state is never changed. Clock occurrences dated strictly before `now` that the
+    shell has not applied yet are applied first, so events stay in time order.
+    """
+    now = utc(now)
+    if isinstance(command, c.Register):
+        if state is not None:
+            raise Conflict(f"cooperation {state.id!r} is already registered")
+        return moves.register(command, now)
+    if state is None:
+        raise Conflict("no cooperation is registered yet")
+    if now < state.last_at:
+        raise InvalidInput(
+            f"{instant(now)} is before {instant(state.last_at)}, already recorded: time only "
+            "moves forward",
+            "at",
+        )
+    flushed = tick(state, now, inclusive=False)
+    ctx = Context(flushed.state, flushed.events, flushed.effects)
+    _HANDLERS[command.kind](ctx, command, now)
+    ctx.state.last_at = max(ctx.state.last_at, now)
+    return ctx.decision()

@@ -1,0 +1,280 @@
+"""Rules 9 and 15: funding lines and their commitments. A facilitator proposes a line, its
+funder accepts it, which commits the line's whole potential (rule 9), or declines it; lines
+given at registration by a scenario are taken as accepted. Closing frees what was committed
+but not released. Rule 15's other shared powers: transition requests, members joining and
+leaving."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain import commands as c
+from domain.allocation import Share
+from domain.cooperation import LineRequest, Member, resolve_line
+from domain.effects import FreeCommitment, RequestCommitment
+from domain.errors import Conflict, InvalidInput
+from domain.lifecycle.checkins import choose_schedule
+from domain.lifecycle.context import Context, known_line, money_text, require_open
+from domain.lifecycle.overrun import choose_overrun_limit
+from domain.lifecycle.releases import release_due
+from domain.lifecycle.reports import report_every
+from domain.programme import Phase, ProgrammeVersion
+from domain.state import CooperationState, Line, ReportClock
+
+
+def _attach(line: Line, at: datetime, phase: Phase) -> None:
+    line.status = "active"
+    line.awaiting_commitment = False
+    line.attached_at = at
+    line.committed = line.programme.spec.potential
+    cadence = report_every(line, phase)
+    line.report = ReportClock(start=at, anchor=at, cadence=cadence)
+
+
+def _line_data(line: Line) -> dict[str, Any]:
+    spec = line.programme.spec
+    return {
+        "line": line.id,
+        "programme": spec.id,
+        "version": line.programme.version,
+        "funder": spec.funder,
+        "amount": money_text(spec.potential),
+        "currency": spec.currency,
+        "allocation": [{"payee": a.payee, "share": money_text(a.share)} for a in line.allocation],
+        "angle": line.angle.model_dump() if line.angle is not None else None,
+    }
+
+
+def _new_line(
+    request: LineRequest, version: ProgrammeVersion, allocation: list[Share], now: datetime
+) -> Line:
+    return Line(
+        id=request.programme,
+        programme=version,
+        status="proposed",
+        proposed_at=now,
+        allocation=allocation,
+        angle=request.angle,
+    )
+
+
+def registered_lines(cmd: c.Register, members: list[Member], now: datetime) -> list[Line]:
+    """The lines a registration brings: proposed, or attached when taken as accepted."""
+    spec = cmd.cooperation
+    versions = {v.spec.id: v for v in cmd.programmes}
+    lines: list[Line] = []
+    for i, request in enumerate(spec.funding_lines):
+        version = versions.get(request.programme)
+        if version is None:
+            raise InvalidInput(
+                f"programme {request.programme!r} is unknown", f"funding_lines[{i}].programme"
+            )
+        allocation = resolve_line(
+            request, version.spec, members, spec.fiscal_host, spec.lead, f"funding_lines[{i}]."
+        )
+        line = _new_line(request, version, allocation, now)
+        if cmd.lines_accepted:
+            _attach(line, now, spec.start_phase)
+        lines.append(line)
+    return lines
+
+
+def announce_registered_lines(ctx: Context, now: datetime) -> None:
+    """Per line of a registration: `FundingLineAttached` (taken as accepted) or
+    `FundingLineProposed`, its funder notified (rule 14's order)."""
+    for line in ctx.state.lines:
+        if line.status == "active":
+            ctx.emit("FundingLineAttached", now, **_line_data(line))
+        else:
+            seq = ctx.emit("FundingLineProposed", now, **_line_data(line))
+            ctx.notify("funder", line.funder, "FundingLineProposed", seq)
+
+
+def propose_line(ctx: Context, cmd: c.ProposeLine, now: datetime) -> None:
+    s = ctx.state
+    require_open(s, "propose a funding line")
+    request, version = cmd.line, cmd.programme
+    if request.programme != version.spec.id:
+        raise InvalidInput(
+            f"the programme given ({version.spec.id}) is not the one asked ({request.programme})",
+            "programme",
+        )
+    existing = s.line(request.programme)
+    if existing is not None and existing.status != "declined":
+        raise Conflict(f"the cooperation already has a {existing.status} line for {existing.id!r}")
+    allocation = resolve_line(request, version.spec, s.members, s.fiscal_host, s.lead)
+    s.lines = [x for x in s.lines if x.id != request.programme]
+    line = _new_line(request, version, allocation, now)
+    s.lines.append(line)
+    seq = ctx.emit("FundingLineProposed", now, **_line_data(line))
+    ctx.notify("funder", line.funder, "FundingLineProposed", seq)
+
+
+def _proposed(s: CooperationState, line_id: str, action: str) -> Line:
+    line = known_line(s, line_id)
+    if line.status != "proposed":
+        raise Conflict(f"cannot {action} line {line_id!r}: it is {line.status}")
+    if line.awaiting_commitment:
+        raise Conflict(f"cannot {action} line {line_id!r}: its commitment is being made")
+    return line
+
+
+# ---------------------------------------------------------------------------------------
+# Commitments (rule 9)
+
+
+def _commitment(
+    cooperation_id: str, line_id: str, programme: ProgrammeVersion
+) -> RequestCommitment:
+    """Rule 9: a line commits its programme version's whole potential."""
+    spec = programme.spec
+    return RequestCommitment(
+        line=line_id,
+        programme=spec.id,
+        version=programme.version,
+        amount=spec.potential,
+        currency=spec.currency,
+        cap=spec.cap_per_cooperation,
+        key=f"{cooperation_id}:{line_id}:commitment",
+    )
+
+
+def registration_commitments(register: c.Register) -> list[RequestCommitment]:
+    """What a registration whose lines are taken as accepted (a scenario's, rule 15) must
+    commit before it is recorded: each line's whole potential (rule 9)."""
+    if not register.lines_accepted:
+        return []
+    versions = {p.spec.id: p for p in register.programmes}
+    return [
+        _commitment(register.cooperation.id, line.programme, versions[line.programme])
+        for line in register.cooperation.funding_lines
+    ]
+
+
+def _free(ctx: Context, line: Line, amount: Decimal) -> None:
+    ctx.effects.append(
+        FreeCommitment(
+            line=line.id,
+            programme=line.programme.spec.id,
+            amount=amount,
+            currency=line.currency,
+            key=f"{ctx.state.id}:{line.id}:commitment:free",
+        )
+    )
+
+
+def accept_line(ctx: Context, cmd: c.AcceptLine, now: datetime) -> None:
+    s = ctx.state
+    require_open(s, "accept a funding line")
+    line = _proposed(s, cmd.line, "accept")
+    line.awaiting_commitment = True
+    ctx.effects.append(_commitment(s.id, line.id, line.programme))
+
+
+def _awaiting(s: CooperationState, line_id: str) -> Line:
+    line = known_line(s, line_id)
+    if not line.awaiting_commitment:
+        raise Conflict(f"line {line_id!r} is not waiting for a commitment")
+    return line
+
+
+def commitment_committed(ctx: Context, cmd: c.CommitmentCommitted, now: datetime) -> None:
+    s = ctx.state
+    line = _awaiting(s, cmd.line)
+    if s.closed:
+        # Closed while the budget was being committed: give it straight back.
+        line.awaiting_commitment = False
+        _free(ctx, line, line.programme.spec.potential)
+        return
+    _attach(line, now, s.phase)
+    ctx.emit("FundingLineAttached", now, **_line_data(line))
+    # A stint no line's programme gave a schedule or a limit until now gets them here.
+    choose_schedule(s, now)
+    choose_overrun_limit(s, now)
+    release_due(ctx, now)
+
+
+def commitment_refused(ctx: Context, cmd: c.CommitmentRefused, now: datetime) -> None:
+    # Nothing was committed and nothing changes but the wait: the shell answers 409 with
+    # what remains and what is needed, and the funder may accept again.
+    _awaiting(ctx.state, cmd.line).awaiting_commitment = False
+
+
+def decline_line(ctx: Context, cmd: c.DeclineLine, now: datetime) -> None:
+    s = ctx.state
+    require_open(s, "decline a funding line")
+    line = _proposed(s, cmd.line, "decline")
+    line.status = "declined"
+    line.declined_at = now
+    ctx.emit(
+        "FundingLineDeclined", now, line=line.id, programme=line.programme.spec.id, note=cmd.note
+    )
+
+
+def close_line(ctx: Context, line: Line, now: datetime) -> None:
+    """At the close: nothing more is released, and what was committed but not released is
+    freed (`CommitmentReleased`, rule 9)."""
+    left = line.committed - line.released
+    line.closed = True
+    if left > 0:
+        line.freed = left
+        ctx.emit(
+            "CommitmentReleased",
+            now,
+            line=line.id,
+            programme=line.programme.spec.id,
+            amount=money_text(left),
+            currency=line.currency,
+        )
+        _free(ctx, line, left)
+
+
+# ---------------------------------------------------------------------------------------
+# Rule 15: requests and members
+
+
+def request_transition(ctx: Context, cmd: c.RequestTransition, now: datetime) -> None:
+    s = ctx.state
+    require_open(s, "request a transition")
+    seq = ctx.emit(
+        "TransitionRequested",
+        now,
+        action=cmd.action,
+        to=cmd.to.value if cmd.to is not None else None,
+        reason=cmd.reason,
+        phase=s.phase.value,
+    )
+    ctx.notify("facilitator", s.facilitator, "TransitionRequested", seq)
+
+
+def member_join(ctx: Context, cmd: c.MemberJoin, now: datetime) -> None:
+    s = ctx.state
+    require_open(s, "add a member")
+    if s.member(cmd.member.id) is not None:
+        raise Conflict(f"{cmd.member.id!r} is already a member")
+    member = Member.of(cmd.member)
+    s.members.append(member)
+    ctx.emit("MemberJoined", now, **member.model_dump())
+
+
+def member_leave(ctx: Context, cmd: c.MemberLeave, now: datetime) -> None:
+    s = ctx.state
+    require_open(s, "remove a member")
+    if s.member(cmd.member_id) is None:
+        raise InvalidInput(f"{cmd.member_id!r} is not a member", "member_id")
+    for line in s.lines:
+        if line.status != "declined" and any(a.payee == cmd.member_id for a in line.allocation):
+            raise Conflict(f"{cmd.member_id!r} is a payee of line {line.id!r}: it cannot leave")
+    if cmd.member_id == s.lead:
+        raise Conflict(f"{cmd.member_id!r} is the lead: it cannot leave")
+    rest = [m for m in s.members if m.id != cmd.member_id]
+    if not rest:
+        raise Conflict("the last member cannot leave: close the cooperation instead")
+    if s.fiscal_host is None and all(m.informal for m in rest):
+        raise Conflict(
+            f"without {cmd.member_id!r} every member is informal and there is no fiscal host"
+        )
+    s.members = rest
+    ctx.emit("MemberLeft", now, member=cmd.member_id)

@@ -1,0 +1,37 @@
+"""Versions of the lifecycle rules.
+
+A cooperation lives for years while the code that decides for it changes. Its state carries
+the version of the rules it runs under (`CooperationState.rules_version`); every changed
+behaviour is gated on that version, so a decision already recorded is decided the same way
+whenever it is replayed, and a cooperation moves to newer rules only through `upgrade`, at
+an instant the shell records (docs/versioning.md says how to add a version).
+
+1. The rules as first released.
+2. Rule 11 settled in the contract: repayments go to the oldest installment still owed,
+   interest first, and are idempotent by their request id; an installment not repaid in
+   full at due + P30D is `LoanInstallmentOverdue`; a loan is settled when repaid in full or
+   written off (`LoanWrittenOff`), and nothing of it falls due after that; a cooperation
+   stays open until every loan is settled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.lifecycle.loans import adopt_overdues
+from domain.state import CooperationState
+
+RULES_VERSION = 2
+"""The newest version: what a new registration runs under."""
+
+
+def upgrade(state: CooperationState, to: int, at: datetime) -> CooperationState:
+    """The state moved to rules `to` at `at`: what the newer rules would have kept differently
+    is set so that nothing is decided retroactively (no event dated before `at`)."""
+    if not state.rules_version < to <= RULES_VERSION:
+        raise ValueError(f"cannot move rules from {state.rules_version} to {to}")
+    moved = state.model_copy(deep=True)
+    if moved.rules_version < 2 <= to:
+        adopt_overdues(moved, at)
+    moved.rules_version = to
+    return moved

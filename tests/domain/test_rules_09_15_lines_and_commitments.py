@@ -1,0 +1,238 @@
+"""Rules 9 and 15: funding lines proposed by the facilitator and accepted or declined by the
+funder; an acceptance commits the line's whole potential, refused when the budget or the cap
+cannot cover it; the close frees what was not released; transition requests and members."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain import commands as c
+from domain.effects import FreeCommitment, Notify, RequestCommitment
+from domain.errors import Conflict
+from domain.simulation import ScenarioError
+from tests.domain.helpers import (
+    GRANT,
+    Shell,
+    at,
+    cooperation,
+    grant,
+    loan,
+    of_type,
+    phase,
+    phases,
+    programme,
+    releases,
+    simulate,
+    timeline,
+    types_at,
+    version,
+)
+
+# ---------------------------------------------------------------------------------------
+# Rule 9: commitments
+
+
+def test_rule_9_commitment_on_acceptance_and_freeing_at_close() -> None:
+    loan = {
+        "id": "pret",
+        "amount": "5000.00",
+        "purpose": "investment",
+        "when": "approval",
+        "instrument": {
+            "loan": {
+                "annual_rate": "0.01",
+                "grace": "P6M",
+                "term": "P12M",
+                "installment_every": "P6M",
+            }
+        },
+    }
+    spec = programme(
+        phases=phases(
+            emergence=[
+                grant("e", "entry"),
+                grant("r", {"elapsed": "P1M"}, repeat={"every": "P1M", "times": 2}),
+                loan,
+            ]
+        ),
+        cap_per_cooperation="9000.00",
+    )
+    shell = Shell(cooperation(), [version(spec)], at(2027, 1, 4), accepted=False)
+    assert [e.type for e in shell.events] == [
+        "CooperationRegistered",
+        "FundingLineProposed",
+        "PhaseEntered",
+    ]
+    assert shell.do(c.AcceptLine(line="prog"), at(2027, 1, 5)) == []
+    (request,) = [x for x in shell.effects if isinstance(x, RequestCommitment)]
+    # 1000 + 3 × 1000 + 5000: every tranche, each repeat occurrence and the loan principal.
+    assert (request.amount, request.cap) == (Decimal("9000.00"), Decimal("9000.00"))
+    with pytest.raises(Conflict, match="being made"):
+        shell.do(c.AcceptLine(line="prog"), at(2027, 1, 5))
+    assert shell.do(c.CommitmentRefused(line="prog", reason="budget"), at(2027, 1, 5)) == []
+    assert shell.state.lines[0].status == "proposed"
+    shell.do(c.AcceptLine(line="prog"), at(2027, 1, 6))
+    events = shell.do(c.CommitmentCommitted(line="prog"), at(2027, 1, 6))
+    assert [e.type for e in events] == ["FundingLineAttached", "TrancheReleased"]
+    assert shell.state.lines[0].committed == Decimal("9000.00")
+    events = shell.do(c.Close(outcome="completed"), at(2027, 2, 10))
+    # Released: e (01-06) and r (02-06): 9000 − 2000 left.
+    assert [(e.type, e.data.get("amount")) for e in events] == [
+        ("CommitmentReleased", "7000.00"),
+        ("ReportIssued", None),
+        ("Closed", None),
+    ]
+    (free,) = [x for x in shell.effects if isinstance(x, FreeCommitment)]
+    assert free.amount == Decimal("7000.00")
+
+
+def test_rule_9_commits_whole_potential_and_frees_per_line_at_close() -> None:
+    a = programme(
+        "a",
+        phases={
+            "emergence": phase(
+                [
+                    grant("a-entry", "entry"),
+                    grant("a-rep", "entry", "200.00", repeat={"every": "P1Y", "times": 2}),
+                ]
+            ),
+            "experimentation": phase(
+                [
+                    loan(
+                        "a-loan",
+                        "5000.00",
+                        annual_rate="0.01",
+                        grace="P6M",
+                        term="P12M",
+                        installment_every="P6M",
+                    )
+                ]
+            ),
+        },
+    )
+    b = programme("b", phases={"emergence": phase([grant("b-entry", "entry", "300.00")])})
+    result = simulate(
+        [a, b],
+        [{"at": "2027-03-01", "close": {"outcome": "completed"}}],
+        funding_lines=["a", "b"],
+    )
+    # a: 1000 + 200 × (1 + 2 repeats) + 5000 loan principal = 6600; b: 300.
+    attached = of_type(result.events, "FundingLineAttached")
+    assert [(e.data["line"], e.data["amount"]) for e in attached] == [
+        ("a", "6600.00"),
+        ("b", "300.00"),
+    ]
+    # Released a: 1000 + 200 (01-04), so 5400 left; b: nothing left, no CommitmentReleased.
+    # close → CommitmentReleased (per line with something left), ReportIssued, Closed.
+    closing = [e for e in result.events if e.at.date().isoformat() == "2027-03-01"]
+    assert [(e.type, e.data.get("line"), e.data.get("amount")) for e in closing] == [
+        ("CommitmentReleased", "a", "5400.00"),
+        ("ReportIssued", "a", None),
+        ("ReportIssued", "b", None),
+        ("Closed", None, None),
+    ]
+    # The budget must cover the whole potential, or the scenario is refused.
+    with pytest.raises(ScenarioError, match="6600"):
+        simulate([{**a, "budget": "6599.99"}, b], [], funding_lines=["a", "b"])
+
+
+def test_rule_9_budget_refuses_then_raised() -> None:
+    small = programme("small", budget="500.00")
+    with pytest.raises(ScenarioError, match=r"500\.00 EUR left, 1000\.00 needed"):
+        simulate([small], [], funding_lines=["small"])
+    other = programme("other", budget="1500.00")
+    attach: dict[str, Any] = {"at": "P1D", "attach": {"programme": "small"}}
+    with pytest.raises(ScenarioError, match=r"500\.00 EUR left") as refused:
+        simulate([small, other], [attach], funding_lines=["other"])
+    assert refused.value.step_index == 0
+    raise_budget = {"at": "P1D", "raise_budget": {"programme": "small", "amount": "500.00"}}
+    raised = simulate([small, other], [raise_budget, attach], funding_lines=["other"])
+    assert releases(raised.events) == [
+        ("other", "entry", "2027-01-04", GRANT),
+        ("small", "entry", "2027-01-05", GRANT),
+    ]
+    with pytest.raises(ScenarioError, match="already has"):
+        simulate(
+            [other], [{"at": "P1D", "attach": {"programme": "other"}}], funding_lines=["other"]
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Rule 15: power is shared
+
+
+def test_rule_15_proposals_requests_members_and_declines_are_recorded_without_names() -> None:
+    spec = cooperation()
+    shell = Shell(spec, [version(programme())], at(2027, 1, 4), accepted=False)
+    proposed = [x for x in shell.effects if isinstance(x, Notify)]
+    assert [(n.to_role, n.to, n.about) for n in proposed] == [
+        ("funder", "fondation", "FundingLineProposed")
+    ]
+    events = shell.do(c.RequestTransition(action="advance", reason="prêts"), at(2027, 1, 5))
+    assert events[0].data == {"action": "advance", "reason": "prêts", "phase": "emergence"}
+    assert shell.effects[-1] == Notify(
+        to_role="facilitator", to="tiers", about="TransitionRequested", seq=events[0].seq
+    )
+    joined = shell.do(
+        c.MemberJoin(
+            member={"id": "mairie", "name": "Mairie de Lilas", "legal_form": "local_authority"}
+        ),
+        at(2027, 1, 6),
+    )
+    assert joined[0].data == {"id": "mairie", "legal_form": "local_authority", "informal": False}
+    left = shell.do(c.MemberLeave(member_id="habitants"), at(2027, 1, 7))
+    assert left[0].data == {"member": "habitants"}
+    with pytest.raises(Conflict, match="payee"):
+        shell.do(c.MemberLeave(member_id="asso"), at(2027, 1, 8))
+    # No names in the state or the events.
+    dumped = shell.state.model_dump_json() + "".join(e.model_dump_json() for e in shell.events)
+    assert "Mairie de Lilas" not in dumped and "Habitants" not in dumped
+    shell.do(c.DeclineLine(line="prog", note="hors cible"), at(2027, 1, 9))
+    assert shell.events[-1].type == "FundingLineDeclined"
+
+
+def test_rule_15_attach_records_proposed_then_attached_and_twice_is_refused() -> None:
+    a = programme("a", phases={"emergence": phase([])})
+    b = programme("b", phases={"emergence": phase([grant("b-entry", "entry")])})
+    result = simulate([a, b], [{"at": "P1D", "attach": {"programme": "b"}}], funding_lines=["a"])
+    assert types_at(result, "2027-01-05") == [
+        "FundingLineProposed",
+        "FundingLineAttached",
+        "TrancheReleased",
+    ]
+    with pytest.raises(ScenarioError, match="already has"):
+        simulate(
+            [a, b],
+            [
+                {"at": "P1D", "attach": {"programme": "b"}},
+                {"at": "P2D", "attach": {"programme": "b"}},
+            ],
+            funding_lines=["a"],
+        )
+
+
+def test_rule_15_request_join_and_leave_are_recorded_when_made() -> None:
+    a = programme("a", phases={"emergence": phase([])})
+    b = programme("b", phases={"emergence": phase([], report_every="P2M")})
+    result = simulate(
+        [a, b],
+        [
+            {"at": "2027-01-10", "request": {"action": "advance", "reason": "prêts"}},
+            {
+                "at": "2027-01-11",
+                "join": {"id": "voisins", "name": "Voisins", "legal_form": "informal"},
+            },
+            {"at": "2027-01-12", "leave": {"member": "habitants"}},
+            {"at": "2027-01-31", "attach": {"programme": "b"}},
+        ],
+        funding_lines=["a"],
+        until="2027-07-31",
+    )
+    assert timeline(result, "TransitionRequested", "MemberJoined", "MemberLeft") == [
+        ("TransitionRequested", "2027-01-10"),
+        ("MemberJoined", "2027-01-11"),
+        ("MemberLeft", "2027-01-12"),
+    ]
