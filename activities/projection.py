@@ -1,5 +1,6 @@
-"""One activity per decision: project its events into PostgreSQL and carry out its effects,
-in one transaction, each part keyed so that a retried activity changes nothing twice."""
+"""One activity per batch of decisions: project their events into PostgreSQL and carry out
+their effects, in one transaction, each part keyed so that a retried activity changes
+nothing twice."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.models import ApplyEffects, CommitResult, EffectsResult
 from activities.reports import render_report
@@ -20,9 +22,17 @@ from domain.effects import (
     StartLoan,
 )
 from domain.ledger import ledger_rows
+from domain.views import CooperationSummary
+from runtime.logging import get_logger
 from store import money
 from store.db import Conn
-from store.events import append_events
+from store.events import EventConflict, append_events
+
+log = get_logger("coopflow.effects")
+
+
+class _Refused(Exception):
+    """Rolls back a registration's commitments when one of its lines cannot be committed."""
 
 
 class EffectActivities:
@@ -32,16 +42,36 @@ class EffectActivities:
     @activity.defn(name="apply_effects")
     async def apply_effects(self, request: ApplyEffects) -> EffectsResult:
         commitments: list[CommitResult] = []
-        async with self.pool.acquire() as conn, conn.transaction():
-            if request.summary is not None:
-                await upsert_summary(conn, request.cooperation_id, request.summary)
-            new = await append_events(
-                conn, request.cooperation_id, [e.model_dump() for e in request.events]
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if request.summary is not None:
+                    await upsert_summary(conn, request.summary)
+                new = await append_events(
+                    conn, request.cooperation_id, [e.model_dump() for e in request.events]
+                )
+                if request.rules_version is not None:
+                    await record_rules(conn, request)
+                for effect in request.effects:
+                    result = await _carry_out(conn, request.cooperation_id, effect)
+                    if result is not None:
+                        commitments.append(result)
+                if request.all_or_nothing and not all(r.committed for r in commitments):
+                    raise _Refused
+        except _Refused:
+            # Rolled back: the lines that could be committed are not committed either.
+            return EffectsResult(
+                new_events=0,
+                commitments=[r.model_copy(update={"committed": False}) for r in commitments],
             )
-            for effect in request.effects:
-                result = await _carry_out(conn, request.cooperation_id, effect)
-                if result is not None:
-                    commitments.append(result)
+        except EventConflict as conflict:
+            log.error(
+                "event conflict: a past decision came out differently",
+                cooperation=conflict.cooperation_id,
+                seq=conflict.seq,
+                recorded=conflict.recorded,
+                incoming=conflict.incoming,
+            )
+            raise ApplicationError(str(conflict), type="EventConflict") from None
         return EffectsResult(new_events=new, commitments=commitments)
 
 
@@ -91,23 +121,47 @@ async def _carry_out(conn: Conn, cooperation_id: str, effect: Any) -> CommitResu
     return None
 
 
-async def upsert_summary(conn: Conn, cooperation_id: str, s: dict[str, Any]) -> None:
+async def upsert_summary(conn: Conn, view: CooperationSummary) -> None:
     await conn.execute(
         "INSERT INTO cooperations (id, name, facilitator, fiscal_host, phase, paused,"
-        " outcome, overdue, programmes, state)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        " ON CONFLICT (id) DO UPDATE SET facilitator = EXCLUDED.facilitator,"
+        " outcome, overdue, programmes, rules_version, state)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (id) DO UPDATE SET name = coalesce(EXCLUDED.name, cooperations.name),"
+        " facilitator = EXCLUDED.facilitator,"
         " fiscal_host = EXCLUDED.fiscal_host, phase = EXCLUDED.phase,"
         " paused = EXCLUDED.paused, outcome = EXCLUDED.outcome, overdue = EXCLUDED.overdue,"
-        " programmes = EXCLUDED.programmes, state = EXCLUDED.state, updated_at = now()",
-        cooperation_id,
-        s.get("name") or cooperation_id,
-        s.get("facilitator"),
-        s.get("fiscal_host"),
-        s.get("phase"),
-        bool(s.get("paused", False)),
-        s.get("outcome"),
-        bool(s.get("overdue", False)),
-        list(s.get("programmes", [])),
-        s,
+        " programmes = EXCLUDED.programmes, rules_version = EXCLUDED.rules_version,"
+        " state = EXCLUDED.state, updated_at = now()",
+        view.id,
+        view.name or view.id,
+        view.facilitator,
+        view.fiscal_host,
+        view.phase.value,
+        view.paused,
+        view.outcome.value if view.outcome else None,
+        view.overdue,
+        view.programmes,
+        view.rules_version,
+        view.model_dump(mode="json"),
+    )
+
+
+async def record_rules(conn: Conn, request: ApplyEffects) -> None:
+    """Where the cooperation began to run under `request.rules_version`: the first event
+    decided under it (or the next seq to come, when the batch has none)."""
+    first = request.events[0] if request.events else None
+    await conn.execute(
+        "INSERT INTO rules_history (cooperation_id, rules_version, from_seq, at)"
+        " SELECT $1, $2, coalesce($3, last_seq + 1), coalesce($4, now())"
+        " FROM cooperations WHERE id = $1"
+        " ON CONFLICT (cooperation_id, rules_version) DO NOTHING",
+        request.cooperation_id,
+        request.rules_version,
+        first.seq if first else None,
+        first.at if first else None,
+    )
+    await conn.execute(
+        "UPDATE cooperations SET rules_version = greatest(rules_version, $2) WHERE id = $1",
+        request.cooperation_id,
+        request.rules_version,
     )

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from workflows.client import CommandRefused
+
 PROBLEM = "application/problem+json"
 
 TITLES = {
@@ -19,10 +21,14 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict",
+    413: "Content too large",
     415: "Unsupported media type",
     422: "Invalid input",
+    500: "Internal error",
     503: "Service unavailable",
 }
+
+_REFUSAL_STATUS = {"Conflict": 409, "Forbidden": 403, "InvalidInput": 422}
 
 
 class Problem(Exception):
@@ -65,6 +71,24 @@ def invalid(exc: ValidationError, prefix: Sequence[str | int] = ()) -> Problem:
     errors = field_errors(exc.errors(), prefix)
     paths = ", ".join(e["path"] or "(body)" for e in errors)
     return Problem(422, f"invalid fields: {paths}", errors=errors)
+
+
+def refusal(refused: CommandRefused) -> Problem:
+    """A command the rules (or the budget) refused: 409, 403 or 422 naming the field; a bug
+    in the rules is a 500, said as such."""
+    status = _REFUSAL_STATUS.get(refused.kind, 500)
+    errors = []
+    if refused.field:
+        errors.append(
+            {
+                "path": refused.field,
+                "pointer": "/" + refused.field.replace(".", "/"),
+                "message": refused.message,
+                "type": refused.kind,
+            }
+        )
+    extra = refused.details if isinstance(refused.details, dict) else None
+    return Problem(status, str(refused), errors=errors, extra=extra)
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:

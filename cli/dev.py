@@ -15,14 +15,25 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 
 import asyncpg
 
 from runtime.config import Settings
 from runtime.connect import StartupError, connect_temporal
-from runtime.localstack import EmbeddedPostgres, StackError, TemporalDevServer, spawn, stop
+from runtime.localstack import (
+    EmbeddedPostgres,
+    StackError,
+    TemporalDevServer,
+    port_in_use,
+    spawn,
+    stop,
+)
 from runtime.temporal import SEARCH_ATTRIBUTES
 from store.db import ensure_database, migrate
+
+# The worker's Prometheus metrics under `make run` (COOPFLOW_METRICS_ADDRESS overrides).
+DEV_METRICS_PORT = 9464
 
 RESTARTS_PER_MINUTE = 5
 
@@ -80,6 +91,11 @@ def run_dev(settings: Settings) -> int:
             "COOPFLOW_DATABASE_URL": db_url,
             "COOPFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
         }
+        metrics = settings.metrics_address
+        if metrics is None and not port_in_use("127.0.0.1", DEV_METRICS_PORT):
+            metrics = f"127.0.0.1:{DEV_METRICS_PORT}"
+        if metrics:
+            env["COOPFLOW_METRICS_ADDRESS"] = metrics
         commands = {
             "worker": [sys.executable, "-m", "worker"],
             "api": [sys.executable, "-m", "api"],
@@ -96,6 +112,8 @@ def run_dev(settings: Settings) -> int:
                 f"  Temporal     {settings.temporal_address}"
                 f" (namespace {settings.temporal_namespace})"
             )
+            if metrics:
+                _say(f"  metrics      http://{metrics}/metrics  (worker, Prometheus)")
             _say(f"  logs         {logs}")
             _say("Ctrl-C stops everything.")
 
@@ -153,6 +171,24 @@ async def migrate_database(db_url: str) -> list[str]:
         return await migrate(conn)
     finally:
         await conn.close()
+
+
+async def list_faults(db_url: str) -> list[tuple[str, str, datetime]]:
+    """(cooperation, fault, since) of every cooperation the fault watch flagged."""
+    try:
+        conn = await asyncpg.connect(db_url, timeout=10)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise StartupError(
+            f"PostgreSQL is unreachable at {db_url.split('@')[-1]} ({exc})"
+        ) from None
+    try:
+        rows = await conn.fetch(
+            "SELECT id, fault, fault_since FROM cooperations WHERE fault IS NOT NULL"
+            " ORDER BY fault_since"
+        )
+    finally:
+        await conn.close()
+    return [(r["id"], r["fault"], r["fault_since"]) for r in rows]
 
 
 async def _wait_temporal(settings: Settings) -> None:

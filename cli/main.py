@@ -71,6 +71,27 @@ def migrate() -> None:
 
 
 @app.command()
+def faults() -> None:
+    """List the cooperations in fault (effects or workflow tasks that keep failing)."""
+    from cli.dev import list_faults
+    from runtime.connect import StartupError
+
+    settings = get_settings()
+    if not settings.database_url:
+        print("coopflow faults: set COOPFLOW_DATABASE_URL", file=sys.stderr)
+        raise typer.Exit(2)
+    try:
+        rows = asyncio.run(list_faults(settings.database_url))
+    except StartupError as exc:
+        print(f"coopflow faults: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    for cooperation_id, fault, since in rows:
+        print(f"{cooperation_id}\t{since:%Y-%m-%dT%H:%M:%SZ}\t{fault}")
+    if not rows:
+        print("no cooperation in fault", file=sys.stderr)
+
+
+@app.command()
 def simulate(
     scenario: Path = typer.Argument(..., help="the scenario file (YAML or JSON)"),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),
@@ -82,15 +103,16 @@ def simulate(
     ),
 ) -> None:
     """Run one cooperation's scenario through the real workflow on a time-skipping server."""
+    from cli.scenario_files import load_scenario_file
     from cli.simulate import render_table
     from cli.simulate import simulate as run
-    from domain.simulation import ScenarioError, load_scenario
+    from domain.simulation import ScenarioError
 
     settings = get_settings()
     # stdout carries the result alone; the SDK's chatter about the test server stays quiet.
     configure_logging(settings.log_format, "ERROR")
     try:
-        result = asyncio.run(run(load_scenario(scenario), database_server=database_server))
+        result = asyncio.run(run(load_scenario_file(scenario), database_server=database_server))
     except ScenarioError as exc:
         print(f"coopflow simulate: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None

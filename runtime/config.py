@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.console
     log_level: str = "INFO"
     state_dir: Path = Path(".state")
+    # Prometheus metrics of the worker (SDK metrics, coopflow's fault counters); unset: none.
+    metrics_address: str | None = None
+    # How often the worker looks for cooperations in fault (seconds).
+    fault_watch_every: float = 30.0
 
 
 @lru_cache(maxsize=1)

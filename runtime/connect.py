@@ -19,11 +19,13 @@ class StartupError(RuntimeError):
     """Printed as one line by the entry points: what is down and how to fix it."""
 
 
-async def connect_temporal(settings: Settings, *, wait: float = 10.0) -> Client:
+async def connect_temporal(
+    settings: Settings, *, wait: float = 10.0, metrics_address: str | None = None
+) -> Client:
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         try:
-            return await connect(settings)
+            return await connect(settings, metrics_address=metrics_address)
         except Exception as exc:  # the SDK raises RuntimeError with the gRPC reason
             if asyncio.get_running_loop().time() >= deadline:
                 raise StartupError(

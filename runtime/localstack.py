@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from runtime.temporal import SERVER_DYNAMIC_CONFIG
+
 PG_SYSTEM_USER = "embedded_postgres"
 
 
@@ -229,7 +231,7 @@ class TemporalDevServer:
         self.ui_port = ui_port
         self.search_attributes = search_attributes
         self.log = log
-        self.dynamic_config = dynamic_config or {}
+        self.dynamic_config = {**SERVER_DYNAMIC_CONFIG, **(dynamic_config or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

@@ -35,7 +35,9 @@ def configure_logging(fmt: LogFormat = LogFormat.console, level: str = "INFO") -
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            # Extras given to stdlib loggers (workflow.logger's cooperation ids, errors) are
+            # kept as fields.
+            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info if fmt == LogFormat.json else _identity,

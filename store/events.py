@@ -1,41 +1,89 @@
-"""The append-only event log and the cooperations read model."""
+"""The append-only event log: each (cooperation, seq) written once, never rewritten."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from store.db import Conn
 
 
+class EventConflict(Exception):
+    """An event arrived for a (cooperation, seq) already recorded with other content: the
+    workflow decided a past instant differently than it did then (a rule changed without a
+    rules version). Never skipped: both versions travel with the error."""
+
+    def __init__(self, cooperation_id: str, seq: int, recorded: Any, incoming: Any) -> None:
+        super().__init__(
+            f"event {seq} of cooperation {cooperation_id!r} is already recorded with other "
+            f"content: recorded {_canonical(recorded)}, now {_canonical(incoming)}"
+        )
+        self.cooperation_id = cooperation_id
+        self.seq = seq
+        self.recorded = recorded
+        self.incoming = incoming
+
+
 async def append_events(conn: Conn, cooperation_id: str, events: Sequence[dict[str, Any]]) -> int:
-    """Insert events once each (a retried activity re-sends them); returns how many were new."""
+    """Insert events once each; returns how many were new. A retried activity re-sends the
+    same events (skipped); an event that differs from the one recorded raises
+    EventConflict."""
     if not events:
         return 0
     rows = [
-        (cooperation_id, e["seq"], e["type"], _aware(e["at"]), e.get("data") or {}) for e in events
+        {"seq": e["seq"], "type": e["type"], "at": _aware(e["at"]), "data": e.get("data") or {}}
+        for e in events
     ]
     async with conn.transaction():
-        # One statement for the whole decision; a retried activity's rows are skipped.
-        inserted: int = await conn.fetchval(
-            "WITH new AS (INSERT INTO events (cooperation_id, seq, type, at, data)"
-            " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])"
-            " ON CONFLICT (cooperation_id, seq) DO NOTHING RETURNING 1)"
-            " SELECT count(*) FROM new",
-            cooperation_id,
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-            [r[3] for r in rows],
-            [r[4] for r in rows],
-        )
+        # One statement for the whole batch.
+        inserted = {
+            r["seq"]
+            for r in await conn.fetch(
+                "INSERT INTO events (cooperation_id, seq, type, at, data)"
+                " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[],"
+                " $5::jsonb[])"
+                " ON CONFLICT (cooperation_id, seq) DO NOTHING RETURNING seq",
+                cooperation_id,
+                [r["seq"] for r in rows],
+                [r["type"] for r in rows],
+                [r["at"] for r in rows],
+                [r["data"] for r in rows],
+            )
+        }
+        again = [r for r in rows if r["seq"] not in inserted]
+        if again:
+            recorded = {
+                r["seq"]: {"seq": r["seq"], "type": r["type"], "at": r["at"], "data": r["data"]}
+                for r in await conn.fetch(
+                    "SELECT seq, type, at, data FROM events"
+                    " WHERE cooperation_id = $1 AND seq = ANY($2::bigint[])",
+                    cooperation_id,
+                    [r["seq"] for r in again],
+                )
+            }
+            for row in again:
+                if _canonical(recorded[row["seq"]]) != _canonical(row):
+                    raise EventConflict(cooperation_id, row["seq"], recorded[row["seq"]], row)
         await conn.execute(
             "UPDATE cooperations SET last_seq = greatest(last_seq, $2), updated_at = now()"
             " WHERE id = $1",
             cooperation_id,
-            max(r[1] for r in rows),
+            max(r["seq"] for r in rows),
         )
-    return inserted
+    return len(inserted)
+
+
+def _canonical(event: Any) -> str:
+    at = event["at"]
+    if isinstance(at, datetime):
+        at = at.astimezone(UTC).isoformat()
+    # Through JSON as PostgreSQL's jsonb gives it back: key order is not content.
+    data = json.loads(json.dumps(event.get("data") or {}, default=str))
+    return json.dumps(
+        {"type": event["type"], "at": at, "data": data}, sort_keys=True, ensure_ascii=False
+    )
 
 
 def _aware(value: datetime | str) -> datetime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.commitments import budget_raise_refusal, commitment_refusal
 from domain.ledger import LedgerRow
-from domain.lifecycle import commitment_refusal
 from store.db import Conn
 
 
@@ -88,14 +88,27 @@ async def free(conn: Conn, *, cooperation_id: str, programme_id: str, amount: De
         return True
 
 
+class BudgetTooLarge(ValueError):
+    """The raised budget would pass the largest amount coopflow holds (domain.limits)."""
+
+
 async def raise_budget(conn: Conn, programme_id: str, increase: Decimal) -> Decimal | None:
     """Raise a programme's budget; returns what remains uncommitted, None if unknown."""
-    remaining: Decimal | None = await conn.fetchval(
-        "UPDATE programmes SET budget = budget + $2, updated_at = now() WHERE id = $1"
-        " RETURNING budget - committed",
-        programme_id,
-        increase,
-    )
+    async with conn.transaction():
+        budget: Decimal | None = await conn.fetchval(
+            "SELECT budget FROM programmes WHERE id = $1 FOR UPDATE", programme_id
+        )
+        if budget is None:
+            return None
+        refusal = budget_raise_refusal(budget, increase)
+        if refusal is not None:
+            raise BudgetTooLarge(f"programme {programme_id!r}: {refusal}")
+        remaining: Decimal = await conn.fetchval(
+            "UPDATE programmes SET budget = budget + $2, updated_at = now() WHERE id = $1"
+            " RETURNING budget - committed",
+            programme_id,
+            increase,
+        )
     return remaining
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 
 import asyncpg
@@ -19,6 +20,8 @@ from runtime.connect import (
     exit_on_startup_error,
 )
 from runtime.logging import configure_logging, get_logger
+from runtime.temporal import sdk_runtime
+from worker.faults import watch
 from workflows.cooperation import CooperationWorkflow
 from workflows.loan import LoanWorkflow
 
@@ -47,7 +50,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options:
 
 async def run(settings: Settings) -> None:
     log = get_logger("coopflow.worker")
-    client = await connect_temporal(settings)
+    client = await connect_temporal(settings, metrics_address=settings.metrics_address)
     pool = await connect_postgres(settings)
     try:
         worker = build_worker(client, pool, settings.task_queue)
@@ -56,10 +59,20 @@ async def run(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info(
-            "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
+            "worker started",
+            task_queue=settings.task_queue,
+            temporal=settings.temporal_address,
+            metrics=settings.metrics_address,
         )
-        async with worker:
-            await stop.wait()
+        meter = sdk_runtime(settings.metrics_address).metric_meter
+        faults = asyncio.create_task(watch(client, pool, settings.fault_watch_every, meter))
+        try:
+            async with worker:
+                await stop.wait()
+        finally:
+            faults.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await faults
     finally:
         await pool.close()
     log.info("worker stopped")

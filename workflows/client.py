@@ -1,41 +1,146 @@
-"""What callers of the cooperation workflow (API, CLI, tests) share."""
+"""What callers of the cooperation workflow (API, CLI, tests) share: registration by
+update-with-start, commands by request id, and the rules' answer once a workflow has ended."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from domain import commands as c
+from domain.errors import DomainError
+from domain.lifecycle import decide
+from runtime.temporal import cooperation_workflow_id
 from workflows.cooperation import CooperationWorkflow
+from workflows.models import CommandAnswer, CommandRequest, CooperationInput
 
 
-class RegistrationRefused(Exception):
-    """The registration failed (e.g. a scenario line the budget cannot cover)."""
+class CommandRefused(Exception):
+    """The rules (or the budget) refused a command: `kind` is Conflict, Forbidden,
+    InvalidInput (HTTP 409, 403, 422) or InternalError (a bug, 500)."""
+
+    def __init__(
+        self, kind: str, message: str, field: str | None = None, details: Any = None
+    ) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.kind = kind
+        self.message = message
+        self.field = field
+        self.details = details
 
 
-async def wait_registered(handle: WorkflowHandle[Any, Any], within: float = 60) -> dict[str, Any]:
-    """The cooperation's state once its registration is decided and recorded."""
-    deadline = asyncio.get_running_loop().time() + within
-    while asyncio.get_running_loop().time() < deadline:
-        description = await handle.describe()
-        if description.status == WorkflowExecutionStatus.FAILED:
-            try:
-                await handle.result()
-            except WorkflowFailureError as failure:
-                cause = failure.cause
-                message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-                raise RegistrationRefused(f"registration refused: {message}") from None
-        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
-            state: dict[str, Any] = await handle.query(CooperationWorkflow.state)
-            return state
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"{handle.id} was not registered within {within}s")
+class UnknownCooperation(Exception):
+    pass
+
+
+def request_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def register(
+    client: Client,
+    command: c.Register,
+    *,
+    task_queue: str,
+    request: str | None = None,
+    simulation: bool = False,
+    clock_offset_seconds: float = 0.0,
+    at: datetime | None = None,
+    **options: Any,
+) -> CommandAnswer:
+    """Start the cooperation's workflow and register it in one step (update-with-start): a
+    registration the rules or the budget refuse raises CommandRefused and leaves no
+    cooperation behind; the same request id registers once."""
+    cooperation_id = command.cooperation.id
+    # `options`: the run's tunables (history_budget, effects_attempts, …), small in tests.
+    start = CooperationInput(
+        cooperation_id=cooperation_id,
+        simulation=simulation,
+        clock_offset_seconds=clock_offset_seconds,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+    operation = WithStartWorkflowOperation(
+        CooperationWorkflow.run,
+        start,
+        id=cooperation_workflow_id(cooperation_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    update_id = request or request_id()
+    try:
+        answer: CommandAnswer = await client.execute_update_with_start_workflow(
+            "apply",
+            CommandRequest(command=command, request_id=update_id, at=at),
+            start_workflow_operation=operation,
+            id=update_id,
+            result_type=CommandAnswer,
+        )
+    except WorkflowUpdateFailedError as failure:
+        raise _refused(failure) from None
+    return answer
+
+
+async def send(handle: WorkflowHandle[Any, Any], request: CommandRequest) -> CommandAnswer:
+    """Apply a command; its request id is the update id, so a retry is answered once.
+
+    A cooperation whose workflow has ended is closed with its loans settled: the command
+    gets the rules' answer for that state (a conflict), as it would have while running.
+    """
+    if request.request_id is None:
+        request = request.model_copy(update={"request_id": request_id()})
+    try:
+        answer: CommandAnswer = await handle.execute_update(
+            "apply", request, id=request.request_id, result_type=CommandAnswer
+        )
+    except WorkflowUpdateFailedError as failure:
+        raise _refused(failure) from None
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise await _ended(handle, request.command) from None
+    return answer
+
+
+async def _ended(handle: WorkflowHandle[Any, Any], command: c.Command) -> Exception:
+    try:
+        status = (await handle.describe()).status
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return UnknownCooperation(handle.id.removeprefix("cooperation:"))
+        raise
+    if status == WorkflowExecutionStatus.RUNNING:
+        return CommandRefused("Conflict", "the cooperation is busy: try again")
+    try:
+        state = await handle.query(CooperationWorkflow.full_state)
+        decide(state, command, max(state.last_at, datetime.now(UTC)))
+    except DomainError as error:
+        return refused_by(error)
+    except (RPCError, WorkflowQueryFailedError, ApplicationError):
+        pass  # its history is gone (retention): what remains true is that it is closed
+    return CommandRefused("Conflict", "the cooperation is closed and its loans are settled")
+
+
+def refused_by(error: DomainError) -> CommandRefused:
+    return CommandRefused(error.kind, error.message, error.field)
+
+
+def _refused(failure: WorkflowUpdateFailedError) -> CommandRefused:
+    cause = failure.cause
+    if isinstance(cause, ApplicationError):
+        details = cause.details
+        field = details[0] if details and isinstance(details[0], str) else None
+        extra = details[0] if details and isinstance(details[0], dict) else None
+        return CommandRefused(cause.type or "Conflict", cause.message, field, extra)
+    return CommandRefused("InternalError", str(cause or failure))

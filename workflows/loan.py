@@ -15,7 +15,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.loans import loan_schedule
-    from workflows.models import LoanInput, LoanRepayment
+    from workflows.models import LoanInput, LoanRepayment, LoanWriteOff
 
 
 def loan_workflow_id(cooperation_id: str, line: str, tranche: str) -> str:
@@ -30,6 +30,8 @@ class LoanWorkflow:
         self._schedule = loan_schedule(loan.principal, loan.terms, loan.disbursed)
         self._paid: dict[int, Decimal] = {int(k): v for k, v in loan.paid.items()}
         self._settled = False
+        self._seen: set[int] = set()
+        self._written_off: LoanWriteOff | None = None
 
     @workflow.run
     async def run(self, loan: LoanInput) -> dict[str, Any]:
@@ -41,10 +43,20 @@ class LoanWorkflow:
 
     @workflow.signal
     def settle(self) -> None:
+        """Repaid in full (or, under rules 1, its schedule over): the loan's record ends."""
+        self._settled = True
+
+    @workflow.signal
+    def written_off(self, write_off: LoanWriteOff) -> None:
+        self._written_off = write_off
         self._settled = True
 
     @workflow.signal
     def repayment(self, repayment: LoanRepayment) -> None:
+        if repayment.seq:
+            if repayment.seq in self._seen:
+                return
+            self._seen.add(repayment.seq)
         for part in repayment.installments:
             self._paid[part.installment] = self._paid.get(part.installment, Decimal(0)) + (
                 part.amount
@@ -76,4 +88,13 @@ class LoanWorkflow:
             "currency": self._loan.currency,
             "installments": rows,
             "outstanding": format(outstanding, "f"),
+            "written_off": (
+                {
+                    "amount": format(self._written_off.amount, "f"),
+                    "at": self._written_off.at.isoformat(),
+                }
+                if self._written_off
+                else None
+            ),
+            "settled": self._settled,
         }

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from api.deps import DocumentDep, PoolDep
 from api.problems import Problem, invalid
+from domain.limits import at_door
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from store.programmes import ProgrammeConflict, get_programme, list_versions, put_programme
 
@@ -27,7 +28,7 @@ _SPEC_BODY = {
 
 def _spec(body: Any) -> ProgrammeSpec:
     try:
-        return ProgrammeSpec.model_validate(body)
+        return at_door(ProgrammeSpec, body)
     except ValidationError as exc:
         raise invalid(exc) from None
 

@@ -8,12 +8,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from cli.scenario_files import load_scenario_file
 from cli.simulate import simulate as simulate_in_process
-from domain.simulation import SimulationResult, load_scenario, run_scenario
+from domain.simulation import SimulationResult, run_scenario
 from tests.domain.test_conformance import (  # noqa: F401 - the same assertions, run again
     VECTORS,
     expected,
@@ -56,7 +58,7 @@ def result(output: dict[str, object]) -> SimulationResult:
 
 
 def test_workflow_and_reducer_agree_on_jardin(output: dict[str, object]) -> None:
-    assert output == run_scenario(VECTORS / "jardin.yaml").to_json()
+    assert output == run_scenario(load_scenario_file(VECTORS / "jardin.yaml")).to_json()
 
 
 def test_table_output_is_readable() -> None:
@@ -87,6 +89,21 @@ def _scenario(tmp_path: Path, steps: list[dict[str, object]]) -> Path:
             [{"at": "P1M", "pause": {}}, {"at": "P2M", "restart": {"reason": "x"}}],
             "step 1: restart:",
         ),
+        # The cooperation's workflow has ended with its close: the rules' answer, not an RPC
+        # error.
+        (
+            [{"at": "P1M", "close": {"outcome": "completed"}}, {"at": "P2M", "check_in": {}}],
+            "step 1: check_in: cannot submit a check-in: the cooperation is closed (completed)",
+        ),
+        (
+            [
+                {
+                    "at": "P1M",
+                    "write_off": {"line": "jardin-prog", "tranche": "t-entry", "reason": "x"},
+                }
+            ],
+            "step 0: write_off: tranche: tranche 't-entry' is a grant, not a loan",
+        ),
     ],
 )
 def test_bad_scenarios_name_the_step_and_exit_2(
@@ -110,7 +127,7 @@ EXAMPLES = sorted(
 async def test_examples_run_through_the_workflow_as_the_rules_say(
     path: Path, postgres_server_url: str
 ) -> None:
-    scenario = load_scenario(path)
+    scenario = load_scenario_file(path)
     result = await simulate_in_process(scenario, database_server=postgres_server_url)
     assert result.to_json() == run_scenario(scenario).to_json()
     assert result.events and result.ledger
@@ -125,3 +142,71 @@ def test_a_line_the_budget_cannot_cover_refuses_the_scenario(tmp_path: Path) -> 
     assert done.returncode == 2, done.stdout + done.stderr
     assert "registration refused" in done.stderr
     assert "20000.00 left" in done.stderr and "24000.00" in done.stderr
+
+
+def _jardin(tmp_path: Path, change: Any) -> Path:
+    scenario = yaml.safe_load((VECTORS / "jardin.yaml").read_text())
+    change(scenario)
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    return path
+
+
+def _loan_without_installment(s: dict[str, Any]) -> None:
+    s["programmes"][0]["phases"]["emergence"]["tranches"][0]["instrument"] = {
+        "loan": {"annual_rate": "0.01", "grace": "P1M", "term": "P1M", "installment_every": "P1M"}
+    }
+
+
+def _shares_one_only_at_28_digits(s: dict[str, Any]) -> None:
+    s["cooperation"]["funding_lines"] = [
+        {
+            "programme": "jardin-prog",
+            "allocation": [
+                {"payee": "centre-social", "share": "0.3333333333333333333333333333"},
+                {"payee": "ressourcerie", "share": "0.6666666666666666666666666667"},
+            ],
+        }
+    ]
+    s["cooperation"]["members"].append(
+        {"id": "ressourcerie", "name": "Ressourcerie", "legal_form": "association"}
+    )
+
+
+def _budget_past_the_largest_amount(s: dict[str, Any]) -> None:
+    s["steps"] = [
+        {"at": "P1M", "raise_budget": {"programme": "jardin-prog", "amount": "9999999999999.99"}}
+    ]
+
+
+def _start_at_the_end_of_the_calendar(s: dict[str, Any]) -> None:
+    s["start"] = "9999-06-01"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            _loan_without_installment,
+            "programmes[0]: phases.emergence.tranches.0.instrument.loan.loan: term P1M ends "
+            "before the first installment",
+        ),
+        (
+            _shares_one_only_at_28_digits,
+            "cooperation: funding_lines.0.allocation.0.share: a share has at most 10 decimal",
+        ),
+        (
+            _budget_past_the_largest_amount,
+            "step 0: raise_budget: programme 'jardin-prog': the budget would be",
+        ),
+        (_start_at_the_end_of_the_calendar, "scenario: start: 9999-06-01 is not between"),
+    ],
+    ids=lambda x: getattr(x, "__name__", "")[1:],
+)
+def test_input_that_would_poison_a_cooperation_is_refused_naming_the_field(
+    tmp_path: Path, change: Any, message: str
+) -> None:
+    done = simulate(_jardin(tmp_path, change), "--format", "json")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""

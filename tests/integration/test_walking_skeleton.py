@@ -182,6 +182,31 @@ async def test_cooperation_runs_its_workflow_and_records_the_registration(
     assert kept == "Collectif des habitants"
 
 
+async def test_a_registration_the_rules_refuse_leaves_no_cooperation_behind(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, temporal_client: Client
+) -> None:
+    # A programme that asks for a lead (chef de file), a cooperation that names none.
+    spec = programme(id="avec-chef", requires_lead=True)
+    assert (await api.post("/v1/programmes", json=spec)).status_code == 201
+    coop = f"ruche-{uuid.uuid4().hex[:6]}"
+    response = await api.post(
+        "/v1/cooperations", json=cooperation(coop, funding_lines=["avec-chef"])
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["path"] for e in response.json()["errors"]] == ["lead"]
+    assert "requires a lead" in response.json()["detail"]
+    # No workflow, failed or otherwise, and no stored names.
+    assert [
+        w async for w in temporal_client.list_workflows(f"WorkflowId = 'cooperation:{coop}'")
+    ] == []
+    async with pool.acquire() as conn:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM people WHERE cooperation_id = $1", coop) == 0
+        )
+    assert (await api.get(f"/v1/cooperations/{coop}")).status_code == 404
+
+
 async def test_cooperation_with_unknown_programme_is_refused(api: httpx.AsyncClient) -> None:
     coop = f"ruche-{uuid.uuid4().hex[:6]}"
     response = await api.post("/v1/cooperations", json=cooperation(coop, funding_lines=["nope"]))

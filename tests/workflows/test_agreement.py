@@ -11,7 +11,7 @@ import pytest
 
 from cli.simulate import simulate
 from domain.errors import DomainError
-from domain.simulation import ScenarioError, load_scenario, run_scenario
+from domain.simulation import ScenarioError, parse_scenario, run_scenario
 from tests.workflows.scenarios import multi_year
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -50,7 +50,7 @@ def random_scenario(seed: int) -> dict[str, Any]:
                 step[action] = {}
         candidate = {**raw, "steps": [*raw["steps"], step], "until": day.isoformat()}
         try:
-            run_scenario(load_scenario(candidate))
+            run_scenario(parse_scenario(candidate))
         except (ScenarioError, DomainError):
             continue
         raw["steps"].append(step)
@@ -62,6 +62,6 @@ def random_scenario(seed: int) -> dict[str, Any]:
 async def test_random_scenarios_agree_with_the_reducer(seed: int, postgres_server_url: str) -> None:
     raw = random_scenario(seed)
     assert len(raw["steps"]) >= 10
-    scenario = load_scenario(raw)
+    scenario = parse_scenario(raw)
     result = await simulate(scenario, database_server=postgres_server_url)
     assert result.to_json() == run_scenario(scenario).to_json()

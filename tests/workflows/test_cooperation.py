@@ -11,7 +11,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from cli.simulate import simulation
 from domain.events import Event
-from domain.simulation import SimulationResult, load_scenario, run_scenario
+from domain.simulation import SimulationResult, parse_scenario, run_scenario
 from tests.workflows.scenarios import loan, multi_year
 from workflows.loan import LoanWorkflow, loan_workflow_id
 
@@ -25,7 +25,7 @@ def days(events: list[Event], event_type: str) -> list[date]:
 async def run(
     raw: dict[str, Any], server: str, **options: Any
 ) -> tuple[SimulationResult, dict[str, Any]]:
-    scenario = load_scenario(raw)
+    scenario = parse_scenario(raw)
     async with simulation(scenario, database_server=server, **options) as sim:
         result = await sim.run()
         description = await sim.handle.describe()
@@ -57,7 +57,7 @@ async def run(
 async def test_years_of_a_cooperation_match_the_reducer(postgres_server_url: str) -> None:
     raw = multi_year()
     result, facts = await run(raw, postgres_server_url)
-    assert result.to_json() == run_scenario(load_scenario(raw)).to_json()
+    assert result.to_json() == run_scenario(parse_scenario(raw)).to_json()
 
     events = result.events
     # Elapsed time skips the pause: 01-31 + P6M = 07-31, + 61 days paused (05-10 → 07-10).
@@ -90,7 +90,7 @@ async def test_continue_as_new_under_a_tiny_budget_loses_and_doubles_nothing(
     raw = multi_year()
     result, facts = await run(raw, postgres_server_url, history_budget=60)
     assert facts["run_id"] != facts["first_run"]
-    assert result.to_json() == run_scenario(load_scenario(raw)).to_json()
+    assert result.to_json() == run_scenario(parse_scenario(raw)).to_json()
     seqs = [e.seq for e in result.events]
     assert seqs == list(range(1, len(seqs) + 1))
 
@@ -98,15 +98,22 @@ async def test_continue_as_new_under_a_tiny_budget_loses_and_doubles_nothing(
 async def test_closing_with_a_live_loan_keeps_the_loan_running(postgres_server_url: str) -> None:
     raw = loan()
     result, facts = await run(raw, postgres_server_url)
-    assert result.to_json() == run_scenario(load_scenario(raw)).to_json()
+    assert result.to_json() == run_scenario(parse_scenario(raw)).to_json()
     events = result.events
     closed = next(e for e in events if e.type == "Closed")
     after = [e.type for e in events if e.seq > closed.seq]
     assert after.count("LoanInstallmentDue") == 9
     assert days(events, "LoanInstallmentDue")[-1] == date(2030, 6, 15)
-    # The cooperation stayed open in its terminal state until its loan was settled.
+    # Installments 2 to 9 were not repaid at due + P30D; the 10th was, 5 days after its due.
+    overdue = [e.data["installment"] for e in events if e.type == "LoanInstallmentOverdue"]
+    assert overdue == list(range(2, 10))
+    final = [e for e in events if e.type == "RepaymentRecorded"][-1]
+    assert final.data["settled"] is True and final.data["outstanding"] == "0.00"
+    # The cooperation stayed open in its terminal state until its loan was settled, then
+    # ended, and so did the loan's own workflow.
     assert facts["status"] == WorkflowExecutionStatus.COMPLETED
     assert facts["loan_status"] == WorkflowExecutionStatus.COMPLETED
     assert facts["loan"]["installments"][0]["paid"] == "2670.25"
-    assert facts["loan"]["installments"][0]["repaid"] is True
-    assert [row.kind for row in result.ledger] == ["loan", "repayment"]
+    assert all(row["repaid"] for row in facts["loan"]["installments"])
+    assert facts["loan"]["settled"] is True
+    assert [row.kind for row in result.ledger] == ["loan", "repayment", "repayment"]

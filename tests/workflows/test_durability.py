@@ -20,11 +20,13 @@ from temporalio.client import Client, WorkflowHandle
 from domain import commands as c
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec, ProgrammeVersion
+from domain.rules import RULES_VERSION
 from runtime.localstack import TemporalDevServer
 from store.programmes import put_programme
 from worker.main import build_worker
+from workflows.client import register, send
 from workflows.cooperation import CooperationWorkflow
-from workflows.models import CommandAnswer, CommandRequest, CooperationInput
+from workflows.models import CommandAnswer, CommandRequest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -64,29 +66,26 @@ def cooperation(coop_id: str) -> CooperationSpec:
 async def start(
     client: Client, pool: asyncpg.Pool, task_queue: str, **options: Any
 ) -> tuple[str, WorkflowHandle[Any, Any]]:
+    """A registered cooperation (update-with-start); a worker must be polling `task_queue`."""
     async with pool.acquire() as conn:
         await put_programme(conn, PROGRAMME)
     coop = f"ruche-{uuid.uuid4().hex[:8]}"
-    handle = await client.start_workflow(
-        CooperationWorkflow.run,
-        CooperationInput(
-            cooperation_id=coop,
-            registration=c.Register(
-                cooperation=cooperation(coop),
-                programmes=[ProgrammeVersion(version=1, spec=PROGRAMME)],
-                lines_accepted=True,
-            ),
-            **options,
+    await register(
+        client,
+        c.Register(
+            cooperation=cooperation(coop),
+            programmes=[ProgrammeVersion(version=1, spec=PROGRAMME)],
+            lines_accepted=True,
+            rules_version=RULES_VERSION,
         ),
-        id=f"cooperation:{coop}",
         task_queue=task_queue,
+        **options,
     )
-    return coop, handle
+    return coop, client.get_workflow_handle(f"cooperation:{coop}")
 
 
 async def apply(handle: WorkflowHandle[Any, Any], request: CommandRequest) -> CommandAnswer:
-    answer: CommandAnswer = await handle.execute_update("apply", request, result_type=CommandAnswer)
-    return answer
+    return await send(handle, request)
 
 
 async def recorded(pool: asyncpg.Pool, coop: str) -> list[asyncpg.Record]:
@@ -101,30 +100,59 @@ async def recorded(pool: asyncpg.Pool, coop: str) -> list[asyncpg.Record]:
 async def test_check_ins_in_flight_across_continue_as_new(
     temporal_client: Client, pool: asyncpg.Pool, task_queue: str
 ) -> None:
-    coop, handle = await start(temporal_client, pool, task_queue, history_budget=40)
-    first_run = handle.result_run_id
     requests = [
         CommandRequest(command=c.SubmitCheckIn(check_in_id=f"ci-{i}"), request_id=f"req-{i}")
         for i in range(24)
     ]
     async with build_worker(temporal_client, pool, task_queue):
+        coop, handle = await start(temporal_client, pool, task_queue, history_budget=40)
+        first_run = (await handle.describe()).run_id
         answers = []
         for batch in range(0, len(requests), 6):  # a few at a time: at most 10 in flight
             answers += await asyncio.gather(
                 *(apply(handle, r) for r in requests[batch : batch + 6])
             )
-        # The same requests again, after several continue-as-new: the first answers.
+        description = await _continued(handle, first_run)
+        # The same requests again, in a later run: answered from what the run carried.
         again = await asyncio.gather(*(apply(handle, r) for r in requests[:6]))
-        state = await handle.query(CooperationWorkflow.state)
-        description = await handle.describe()
+        last_seq = await handle.query(CooperationWorkflow.last_seq)
+        await _projected(pool, coop, last_seq)
 
     assert description.run_id != first_run
-    assert [a.events for a in again] == [a.events for a in answers[:6]]
+    assert all(a.repeated for a in again)
+    assert [(a.first_seq, a.last_seq) for a in again] == [
+        (a.first_seq, a.last_seq) for a in answers[:6]
+    ]
     events = await recorded(pool, coop)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     submitted = Counter(e["data"]["check_in"] for e in events if e["type"] == "CheckInSubmitted")
     assert submitted == {f"ci-{i}": 1 for i in range(24)}
-    assert state["last_seq"] == len(events)
+    assert last_seq == len(events)
+
+
+async def _continued(handle: WorkflowHandle[Any, Any], first_run: str | None) -> Any:
+    for _ in range(100):
+        description = await handle.describe()
+        if description.run_id != first_run:
+            return description
+        await asyncio.sleep(0.1)
+    raise AssertionError("the run never continued as new")
+
+
+async def _projected(pool: asyncpg.Pool, coop: str, last_seq: int) -> None:
+    """Effects follow the answers: wait until the event log holds `last_seq` (a batch a
+    killed worker held is retried after the effects' timeout)."""
+    for _ in range(1200):
+        async with pool.acquire() as conn:
+            if (
+                await conn.fetchval(
+                    "SELECT coalesce(max(seq), 0) FROM events WHERE cooperation_id = $1", coop
+                )
+                >= last_seq
+            ):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{coop}: events up to {last_seq} never reached PostgreSQL")
 
 
 def _worker(
@@ -170,11 +198,13 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
         reviewed = await asyncio.wait_for(apply(handle, review), timeout=60)
         repeated = await apply(handle, one)
         pause = await apply(handle, CommandRequest(command=c.Pause(reason="été")))
+        await _projected(pool, coop, pause.last_seq)
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)
 
     assert [e.type for e in reviewed.events] == ["CheckInReviewed"]
+    # The same request id in the same run: Temporal answers the first outcome again.
     assert repeated.events == answer.events
     assert [e.type for e in pause.events] == ["Paused"]
     events = await recorded(pool, coop)
