@@ -1,4 +1,4 @@
-"""`python -m bench` (`make bench`): the three benchmarks one after the other, each report
+"""`python -m bench` (`make bench`): the benchmarks one after the other, each report
 as it comes, then a summary table; exits 1 when a target is missed.
 
     python -m bench [--runs 3] [--workflows 200]
@@ -10,13 +10,18 @@ import argparse
 import asyncio
 import sys
 
-from bench import history, memory, simulate_ratio
+from bench import history, memory, payloads, simulate_ratio
 from bench.support import Report, exit_code, quiet
 
 
 async def run_all(runs: int, workflows: int) -> list[Report]:
     reports = []
-    for bench in (simulate_ratio.run(runs), history.run(), memory.run(workflows)):
+    for bench in (
+        simulate_ratio.run(runs),
+        history.run(),
+        payloads.run(),
+        memory.run(workflows),
+    ):
         report = await bench
         report.show()
         reports.append(report)

@@ -39,18 +39,23 @@ async def simulate_keeping_history(scenario: Scenario, database_server: str) -> 
 
 
 async def continue_as_new_chain(client: Client, workflow_id: str) -> list[Run]:
-    """Every run of the workflow, first to latest. The time-skipping server has no list
-    query, so the chain is walked back from the latest run: each run's first event names
-    the run it continues."""
-    runs: list[Run] = []
+    """Every run of the workflow, first to latest."""
+    return [_run(history) for history in await chain_histories(client, workflow_id)]
+
+
+async def chain_histories(client: Client, workflow_id: str) -> list[WorkflowHistory]:
+    """The history of every run of the workflow, first to latest. The time-skipping server
+    has no list query, so the chain is walked back from the latest run: each run's first
+    event names the run it continues."""
+    histories: list[WorkflowHistory] = []
     run_id: str | None = None
     while True:
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        runs.append(_run(history))
+        histories.append(history)
         started = history.events[0].workflow_execution_started_event_attributes
         run_id = started.continued_execution_run_id or None
         if run_id is None:
-            return runs[::-1]
+            return histories[::-1]
 
 
 def _run(history: WorkflowHistory) -> Run:

@@ -32,6 +32,7 @@ from cli.simulate import temporary_database
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec
+from domain.rules import RULES_VERSION
 from runtime.config import Settings
 from runtime.connect import connect_temporal
 from runtime.localstack import TemporalDevServer, free_port
@@ -39,8 +40,7 @@ from runtime.temporal import SEARCH_ATTRIBUTES, cooperation_workflow_id
 from store.db import create_pool
 from store.people import nameless
 from store.programmes import put_programme
-from workflows.cooperation import CooperationWorkflow
-from workflows.models import CooperationInput
+from workflows.client import register
 
 TARGET_RATIO = 2.0
 # Started before the first reading, so that what only the first workflows cost (imports,
@@ -163,17 +163,17 @@ async def run(workflows: int = 200) -> Report:
 
             async def cooperation(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
                 spec = CooperationSpec.model_validate(COOPERATION | {"id": name})
-                return await client.start_workflow(
-                    CooperationWorkflow.run,
-                    CooperationInput(
-                        cooperation_id=spec.id,
-                        registration=Register(
-                            cooperation=nameless(spec), programmes=[version], lines_accepted=True
-                        ),
+                await register(
+                    client,
+                    Register(
+                        cooperation=nameless(spec),
+                        programmes=[version],
+                        lines_accepted=True,
+                        rules_version=RULES_VERSION,
                     ),
-                    id=cooperation_workflow_id(spec.id),
                     task_queue=task_queue,
                 )
+                return client.get_workflow_handle(cooperation_workflow_id(spec.id))
 
             async def bare(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
                 return await client.start_workflow(
@@ -181,7 +181,7 @@ async def run(workflows: int = 200) -> Report:
                 )
 
             coopflow = await measure("coopflow", address, url, workflows, cooperation, "state")
-            # A refused registration fails its workflow, which then is not cached: check.
+            # A refused registration leaves no cooperation to cache: check.
             db = await asyncpg.connect(url)
             try:
                 registered = await db.fetchval(

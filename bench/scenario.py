@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.programme import ProgrammeVersion
-from domain.simulation import BudgetRaise, Scenario, load_scenario, run_scenario, step_actions
+from domain.simulation import BudgetRaise, Scenario, parse_scenario, run_scenario, step_actions
 
 YEARS = 10
 START = "2027-01-04"
@@ -99,7 +99,7 @@ def empty_scenario() -> Scenario:
 
 
 def _scenario(steps: list[dict[str, Any]], until: str) -> Scenario:
-    return load_scenario(
+    return parse_scenario(
         {
             "start": START,
             "programmes": [PROGRAMME],
