@@ -31,7 +31,13 @@ WORKFLOWS = [CooperationWorkflow, LoanWorkflow]
 # one copy of each pydantic model class, so values cross between workflow and converter.
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "domain", "activities.models", "workflows.models", "runtime.temporal", "pydantic"
+        "domain",
+        "activities.models",
+        "workflows.models",
+        "workflows.shell",
+        "workflows.shape_one",
+        "runtime.temporal",
+        "pydantic",
     )
 )
 

@@ -7,28 +7,27 @@ them out in order, batched, in one activity at a time. It continues as new befor
 history grows large, carrying the whole state, and ends once the cooperation is closed and
 every loan settled.
 
-Two shapes live here: runs started before the patch `coopflow-shape-2` awaited each
-decision's effects inside the command and registered from their input; their code paths
-(marked "shape 1") stay until no such run is open (docs/versioning.md).
+The mechanics (deciding, adopting, answering, the courier, search attributes) are in
+workflows/shell.py; the code paths of runs started before the patch `coopflow-shape-2`, in
+workflows/shape_one.py, stay until no such run is open (docs/versioning.md). Both live
+outside the sandbox, so this module, the one re-imported for every workflow, stays small.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import ApplyEffects, CommitResult, EffectsResult
+    from activities.models import ApplyEffects, CommitResult
     from domain import commands as c
-    from domain.effects import RequestCommitment, StartLoan
+    from domain.effects import RequestCommitment
     from domain.errors import Conflict, DomainError
     from domain.events import Event
     from domain.lifecycle import (
@@ -39,88 +38,31 @@ with workflow.unsafe.imports_passed_through():
         registration_commitments,
         tick,
     )
-    from domain.rules import RULES_VERSION, upgrade
     from domain.state import CooperationState, next_check_in
-    from domain.views import CooperationSummary, is_overdue, summary
-    from runtime.temporal import FACILITATOR, FAULT, OVERDUE, PHASE, PROGRAMMES
-    from workflows.loan import LoanWorkflow, loan_workflow_id
+    from domain.views import CooperationSummary, summary
     from workflows.models import (
         CommandAnswer,
         CommandRequest,
         CooperationInput,
-        LoanInput,
-        LoanRepayment,
-        LoanWriteOff,
         Remembered,
         TimelineAnswer,
         TimelinePage,
     )
-
-SHAPE_2 = "coopflow-shape-2"
-"""Registration by update-with-start, commands answered at once, effects carried out by the
-courier, a fault flag when they keep failing; no fixed sleep before the end."""
-
-# Updates per run (the server caps a run at 2,000).
-UPDATE_BUDGET = 500
-# A quiet cooperation (say, closed and waiting for its loan) still starts a fresh run every
-# few years: servers may bound a run's duration (the time-skipping one to ten years).
-RUN_AGE_LIMIT = timedelta(days=5 * 365)
-# Past this many history events a run continues even with effects still failing, carrying
-# them (Temporal refuses a history past 51,200 events).
-HISTORY_HARD_LIMIT = 20_000
-# Request ids remembered for idempotency across continue-as-new: a window, not forever
-# (repayments are idempotent for ever by the loan's own record of them).
-ANSWER_WINDOW = 200
-RECENT_EVENTS = 100
-# A registration update that never comes (a client gone between start and update) ends
-# the run rather than leaving it open for ever.
-REGISTRATION_WAIT = timedelta(hours=1)
-
-# One batch is one PostgreSQL transaction of milliseconds; a worker killed in the middle of
-# one is noticed after this long, and the batch runs again.
-EFFECTS_TIMEOUT = timedelta(seconds=20)
-EFFECTS_TIMEOUT_SHAPE_1 = timedelta(minutes=2)
-# Effects are retried with backoff (CooperationInput.effects_attempts); past that the
-# cooperation is flagged (search attribute CoopFault, an error log, a counter) and the
-# courier tries again every `fault_retry_seconds` until they succeed: nothing is lost, and
-# commands are still answered meanwhile.
-EFFECTS_BACKOFF = timedelta(seconds=1)
-EFFECTS_BACKOFF_MAX = timedelta(minutes=1)
-# Shape 1 retried effects for ever, inside the command.
-EFFECTS_RETRY_SHAPE_1 = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5)
-)
-
-
-def rejection(error: DomainError) -> ApplicationError:
-    """A domain rejection as the update's failure: the API maps the type to 409/403/422."""
-    return ApplicationError(error.message, error.field, type=error.kind, non_retryable=True)
-
-
-def budget_refusal(refused: CommitResult) -> ApplicationError:
-    """Rule 9's refusal as the update's failure: 409 with what remains and what is needed."""
-    return ApplicationError(
-        f"the budget cannot cover line {refused.line}: {refused.reason}",
-        {"remaining": str(refused.remaining), "needed": str(refused.needed)},
-        type="Conflict",
-        non_retryable=True,
+    from workflows.shape_one import ShapeOne
+    from workflows.shell import (
+        EFFECTS_BACKOFF,
+        EFFECTS_BACKOFF_MAX,
+        REGISTRATION_WAIT,
+        SETTLE_SIGNAL,
+        Delivery,
+        budget_refusal,
+        loan_workflow_id,
+        rejection,
     )
 
 
-@dataclass
-class _Delivery:
-    """One decision's consequences waiting for the courier."""
-
-    request: ApplyEffects
-    result: EffectsResult | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.result is not None
-
-
 @workflow.defn(name="CooperationWorkflow")
-class CooperationWorkflow:
+class CooperationWorkflow(ShapeOne):
     @workflow.init
     def __init__(self, start: CooperationInput) -> None:
         # Handlers can run before `run` (update-with-start, right after continue-as-new).
@@ -144,7 +86,7 @@ class CooperationWorkflow:
             )
         self._answers_v1 = dict(start.answers)
         self._recent: list[Event] = list(start.recent_events)
-        self._outbox: list[_Delivery] = [_Delivery(p) for p in start.pending]
+        self._outbox: list[Delivery] = [Delivery(p) for p in start.pending]
         self._lock = asyncio.Lock()
         self._updates = 0
         self._woken = False
@@ -238,7 +180,7 @@ class CooperationWorkflow:
                 for loan in line.loans:
                     await workflow.get_external_workflow_handle(
                         loan_workflow_id(self._id, line.id, loan.tranche)
-                    ).signal(LoanWorkflow.settle)
+                    ).signal(SETTLE_SIGNAL)
 
     # -- commands -------------------------------------------------------------------------
 
@@ -353,7 +295,7 @@ class CooperationWorkflow:
             return self._answer(request, list(decision.events))
 
     async def _answer_commitments(
-        self, delivery: _Delivery, decision: Decision, now: datetime
+        self, delivery: Delivery, decision: Decision, now: datetime
     ) -> tuple[list[Event], CommitResult | None]:
         """Commitments (rule 9) depend on the budget in PostgreSQL: wait for the courier, then
         let the rules take the answer at the same instant."""
@@ -415,450 +357,3 @@ class CooperationWorkflow:
         whole log is in PostgreSQL (`GET /v1/cooperations/{id}/events`)."""
         items = [e for e in self._recent if e.seq > page.after][: page.limit]
         return TimelineAnswer(items=items, next_after=items[-1].seq if items else page.after)
-
-    # -- the shell's mechanics ------------------------------------------------------------
-
-    def _shape_2(self) -> bool:
-        # Memoised by the SDK per run: the first call decides the whole run's shape.
-        if self._shape is None:
-            self._shape = workflow.patched(SHAPE_2)
-        return self._shape
-
-    def _rules_available(self) -> int:
-        """The newest rules this run may use: each version is a patch, recorded in history
-        the first time a run meets it, so a replay finds the same version at the same
-        decision."""
-        version = 1
-        for number in range(2, RULES_VERSION + 1):
-            if not workflow.patched(f"coopflow-rules-{number}"):
-                break
-            version = number
-        return version
-
-    def _move_rules(self, now: datetime) -> None:
-        """Move to newer rules before deciding, at a point the history records."""
-        state = self._require_state()
-        if state.rules_version >= RULES_VERSION:
-            return
-        target = self._rules_available()
-        if target <= state.rules_version:
-            return
-        workflow.logger.info(
-            "rules upgraded",
-            extra={"cooperation": self._id, "from": state.rules_version, "to": target},
-        )
-        self._state = upgrade(state, target, now)
-        self._rules_moved = target
-
-    def _now(self) -> datetime:
-        return workflow.now() + self._offset
-
-    def _command_instant(self, request: CommandRequest) -> datetime:
-        if self._simulation and request.at is not None:
-            return max(request.at, self._require_state().last_at)
-        return self._now()
-
-    def _decide(self, command: c.Command, now: datetime) -> Decision:
-        try:
-            return decide(self._require_state(), command, now)
-        except DomainError as error:
-            raise rejection(error) from None
-
-    def _current_summary(self) -> CooperationSummary:
-        if not self._registered:
-            # Readers see a cooperation once its registration is recorded, not before.
-            raise ApplicationError("the cooperation is being registered", type="Conflict")
-        if self._summary is None:
-            self._summary = summary(self._require_state())
-        return self._summary
-
-    def _require_state(self) -> CooperationState:
-        if self._state is None:
-            raise ApplicationError("the cooperation is not registered yet", type="Conflict")
-        return self._state
-
-    def _adopt(self, decision: Decision) -> _Delivery | None:
-        """Take a decision as the new state and give its consequences to the courier."""
-        self._state = decision.state
-        self._summary = None
-        wake = next_wakeup(decision.state)
-        # Move the timer only when the decision moved the clock's next instant.
-        self._woken = self._woken or wake != self._next
-        self._next = wake
-        if not decision.events and not decision.effects and self._rules_moved is None:
-            return None
-        view = self._current_summary() if self._registered else summary(decision.state)
-        delivery = _Delivery(
-            ApplyEffects(
-                cooperation_id=self._id,
-                events=decision.events,
-                summary=view if view != self._sent else None,
-                effects=decision.effects,
-                rules_version=self._rules_moved,
-            )
-        )
-        self._sent = view
-        self._rules_moved = None
-        self._outbox.append(delivery)
-        self._recent = (self._recent + decision.events)[-RECENT_EVENTS:]
-        self._upsert_search_attributes()
-        return delivery
-
-    def _answer(self, request: CommandRequest, events: list[Event]) -> CommandAnswer:
-        first = events[0].seq if events else 0
-        last = events[-1].seq if events else 0
-        if request.request_id:
-            self._remembered[request.request_id] = Remembered(first_seq=first, last_seq=last)
-            while len(self._remembered) > ANSWER_WINDOW:
-                self._remembered.pop(next(iter(self._remembered)))
-        return CommandAnswer(
-            events=events, state=self._current_summary(), first_seq=first, last_seq=last
-        )
-
-    def _repeated(self, request: CommandRequest) -> CommandAnswer | None:
-        if not request.request_id or request.request_id not in self._remembered:
-            return None
-        seen = self._remembered[request.request_id]
-        events = [e for e in self._recent if seen.first_seq <= e.seq <= seen.last_seq]
-        return CommandAnswer(
-            events=events,
-            state=self._current_summary(),
-            first_seq=seen.first_seq,
-            last_seq=seen.last_seq,
-            repeated=True,
-        )
-
-    # -- the courier: effects in order, batched, retried, flagged when stuck --------------
-
-    async def _carry_effects(self) -> None:
-        while True:
-            await workflow.wait_condition(lambda: bool(self._outbox) or self._closing)
-            if not self._outbox:
-                return
-            batch = list(self._outbox)
-            result = await self._carry_out(_merge(self._id, [d.request for d in batch]))
-            for delivery in batch:
-                delivery.result = result
-            for delivery in batch:
-                await self._follow_loans(delivery.request)
-            # Out of the outbox only once wholly done: a run that continues meanwhile carries
-            # it, and the next run repeats what is idempotent (activity, signals by seq).
-            del self._outbox[: len(batch)]
-
-    async def _carry_out(self, request: ApplyEffects) -> EffectsResult:
-        while True:
-            try:
-                result: EffectsResult = await workflow.execute_activity(
-                    "apply_effects",
-                    request,
-                    result_type=EffectsResult,
-                    start_to_close_timeout=EFFECTS_TIMEOUT,
-                    retry_policy=self._effects_retry,
-                )
-            except ActivityError as error:
-                self._flag_fault(error)
-                await workflow.sleep(self._fault_retry)
-                continue
-            if self._fault is not None:
-                workflow.logger.warning(
-                    "effects carried out again", extra={"cooperation": self._id}
-                )
-                self._fault = None
-                workflow.upsert_search_attributes([FAULT.value_unset()])
-            return result
-
-    def _flag_fault(self, error: ActivityError) -> None:
-        cause = error.cause
-        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
-        message = str(cause or error)
-        workflow.logger.error(
-            "effects keep failing: the cooperation is flagged and retried",
-            extra={"cooperation": self._id, "error": kind, "detail": message},
-        )
-        workflow.metric_meter().create_counter(
-            "coopflow_effects_faults", "Effects that failed past their retries"
-        ).add(1)
-        fault = f"effects:{kind}"
-        if fault != self._fault:
-            self._fault = fault
-            workflow.upsert_search_attributes([FAULT.value_set(fault)])
-
-    async def _follow_loans(self, request: ApplyEffects) -> None:
-        """Each disbursed loan runs as its own workflow, told of repayments and settlement."""
-        for effect in request.effects:
-            if isinstance(effect, StartLoan):
-                await self._start_loan(effect)
-        for event in request.events:
-            if event.type not in ("RepaymentRecorded", "LoanWrittenOff"):
-                continue
-            loan = workflow.get_external_workflow_handle(
-                loan_workflow_id(self._id, event.data["line"], event.data["tranche"])
-            )
-            if event.type == "RepaymentRecorded":
-                await loan.signal(
-                    LoanWorkflow.repayment,
-                    LoanRepayment(
-                        seq=event.seq,
-                        at=event.at,
-                        amount=event.data["amount"],
-                        installments=event.data["installments"],
-                    ),
-                )
-                if event.data.get("settled"):
-                    await loan.signal(LoanWorkflow.settle)
-            else:
-                await loan.signal(
-                    LoanWorkflow.written_off,
-                    LoanWriteOff(
-                        at=event.at, amount=event.data["amount"], reason=event.data["reason"]
-                    ),
-                )
-
-    async def _start_loan(self, effect: StartLoan) -> None:
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await self._start_loan_once(effect)
-
-    async def _start_loan_once(self, effect: StartLoan) -> None:
-        await workflow.start_child_workflow(
-            LoanWorkflow.run,
-            LoanInput(
-                cooperation_id=self._id,
-                line=effect.line,
-                tranche=effect.tranche,
-                principal=effect.principal,
-                currency=self._currency_of(effect.line),
-                terms=effect.terms,
-                disbursed=effect.disbursed,
-                clock_offset_seconds=self._offset.total_seconds(),
-            ),
-            id=loan_workflow_id(self._id, effect.line, effect.tranche),
-            parent_close_policy=ParentClosePolicy.ABANDON,
-        )
-
-    def _currency_of(self, line_id: str) -> str:
-        line = self._require_state().line(line_id)
-        assert line is not None, line_id
-        return line.currency
-
-    def _upsert_search_attributes(self) -> None:
-        state = self._require_state()
-        phase = state.outcome.value if state.outcome else state.phase.value
-        programmes = [line.id for line in state.lines if line.status != "declined"]
-        current = (phase, tuple(programmes), is_overdue(state), state.facilitator)
-        if current == self._search:
-            return
-        self._search = current
-        updates: list[SearchAttributeUpdate[Any]] = [
-            PHASE.value_set(phase),
-            PROGRAMMES.value_set(programmes),
-            OVERDUE.value_set(current[2]),
-        ]
-        if state.facilitator:
-            updates.append(FACILITATOR.value_set(state.facilitator))
-        workflow.upsert_search_attributes(updates)
-
-    def _history_too_long(self) -> bool:
-        return workflow.info().get_current_history_length() > HISTORY_HARD_LIMIT
-
-    def _should_continue_as_new(self) -> bool:
-        info = workflow.info()
-        return (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() > self._history_budget
-            or self._updates >= UPDATE_BUDGET
-            or workflow.now() - self._run_started > RUN_AGE_LIMIT
-        )
-
-    def _carry(self) -> CooperationInput:
-        return self._carried.model_copy(
-            update={
-                "registration": None,
-                "registered_at": None,
-                "state": self._require_state(),
-                "answers": {},
-                "recent_events": [],
-                "remembered": self._remembered,
-                "pending": [d.request for d in self._outbox],
-            }
-        )
-
-    # -- shape 1: runs started before `coopflow-shape-2` (remove once none is open) ---------
-
-    async def _run_shape_1(self, start: CooperationInput) -> dict[str, Any]:
-        if self._state is None:
-            if start.registration is None:
-                raise ApplicationError("no registration and no state", non_retryable=True)
-            async with self._lock:
-                await self._register_shape_1(start.registration, start.registered_at)
-            self._registered = True
-        while True:
-            state = self._require_state()
-            if is_finished(state):
-                workflow.logger.info("cooperation finished", extra={"outcome": state.outcome})
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._settle_loans_shape_1()
-                return summary(self._require_state()).model_dump(mode="json")
-            if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.logger.info(
-                    "continuing as new",
-                    extra={
-                        "history_length": workflow.info().get_current_history_length(),
-                        "updates": self._updates,
-                        "last_seq": state.next_seq - 1,
-                    },
-                )
-                workflow.continue_as_new(
-                    CooperationInput(
-                        cooperation_id=self._id,
-                        state=self._require_state(),
-                        clock_offset_seconds=self._offset.total_seconds(),
-                        answers=self._answers_v1,
-                        recent_events=self._recent,
-                        simulation=self._simulation,
-                        history_budget=self._history_budget,
-                    )
-                )
-            wake = self._next
-            if wake is None or wake > self._now():
-                self._woken = False
-                timeout = None if wake is None else wake - self._now()
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(
-                        lambda: self._woken or self._should_continue_as_new(),
-                        timeout=timeout,
-                    )
-            async with self._lock:
-                now = self._now()
-                if self._next is not None and self._next <= now:
-                    await self._apply_decision_shape_1(tick(self._require_state(), now), now)
-
-    async def _register_shape_1(self, register: c.Register, at: datetime | None) -> None:
-        now = at if self._simulation and at is not None else self._now()
-        try:
-            decision = decide(None, register, now)
-        except DomainError as error:
-            raise rejection(error) from None
-        commitments = registration_commitments(register)
-        if commitments:
-            result = await self._effects_shape_1(
-                ApplyEffects(cooperation_id=self._id, events=[], effects=list(commitments))
-            )
-            for refused in (r for r in result.commitments if not r.committed):
-                raise ApplicationError(
-                    f"funding line {refused.line}: {refused.reason}",
-                    type="Conflict",
-                    non_retryable=True,
-                )
-        await self._apply_decision_shape_1(decision, now)
-
-    async def _apply_shape_1(self, request: CommandRequest) -> CommandAnswer:
-        await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
-            if request.request_id and request.request_id in self._answers_v1:
-                return self._answers_v1[request.request_id]
-            now = self._command_instant(request)
-            wake = self._next
-            decision = self._decide(request.command, now)
-            events, refused = await self._apply_decision_shape_1(decision, now)
-            self._updates += 1
-            self._woken = self._next != wake
-            if refused:
-                raise budget_refusal(refused)
-            answer = CommandAnswer(events=events, state=self._current_summary())
-            if request.request_id:
-                self._answers_v1[request.request_id] = answer
-                self._remembered[request.request_id] = Remembered(
-                    first_seq=events[0].seq if events else 0,
-                    last_seq=events[-1].seq if events else 0,
-                )
-                while len(self._answers_v1) > ANSWER_WINDOW:
-                    self._answers_v1.pop(next(iter(self._answers_v1)))
-            return answer
-
-    async def _apply_decision_shape_1(
-        self, decision: Decision, now: datetime
-    ) -> tuple[list[Event], CommitResult | None]:
-        self._state = decision.state
-        self._next = next_wakeup(decision.state)
-        self._summary = None
-        if not decision.events and not decision.effects:
-            return [], None
-        result = await self._effects_shape_1(
-            ApplyEffects(
-                cooperation_id=self._id,
-                events=decision.events,
-                summary=summary(decision.state),
-                effects=decision.effects,
-            )
-        )
-        self._recent = (self._recent + decision.events)[-RECENT_EVENTS:]
-        self._upsert_search_attributes()
-        for effect in decision.effects:
-            if isinstance(effect, StartLoan):
-                await self._start_loan(effect)
-        for event in decision.events:
-            if event.type == "RepaymentRecorded":
-                loan = workflow.get_external_workflow_handle(
-                    loan_workflow_id(self._id, event.data["line"], event.data["tranche"])
-                )
-                await loan.signal(
-                    LoanWorkflow.repayment,
-                    LoanRepayment(
-                        at=event.at,
-                        amount=event.data["amount"],
-                        installments=event.data["installments"],
-                    ),
-                )
-        events = list(decision.events)
-        refused: CommitResult | None = None
-        for outcome in result.commitments:
-            answer: c.Command = (
-                c.CommitmentCommitted(line=outcome.line)
-                if outcome.committed
-                else c.CommitmentRefused(line=outcome.line, reason=outcome.reason)
-            )
-            more, _ = await self._apply_decision_shape_1(
-                decide(self._require_state(), answer, now), now
-            )
-            events += more
-            if not outcome.committed:
-                refused = outcome
-        return events, refused
-
-    async def _settle_loans_shape_1(self) -> None:
-        loans = [
-            (line.id, loan.tranche) for line in self._require_state().lines for loan in line.loans
-        ]
-        for line_id, tranche in loans:
-            handle = workflow.get_external_workflow_handle(
-                loan_workflow_id(self._id, line_id, tranche)
-            )
-            await handle.signal(LoanWorkflow.settle)
-        if loans:
-            await workflow.sleep(timedelta(seconds=5))
-
-    async def _effects_shape_1(self, request: ApplyEffects) -> EffectsResult:
-        result: EffectsResult = await workflow.execute_activity(
-            "apply_effects",
-            request,
-            result_type=EffectsResult,
-            start_to_close_timeout=EFFECTS_TIMEOUT_SHAPE_1,
-            retry_policy=EFFECTS_RETRY_SHAPE_1,
-        )
-        return result
-
-
-def _merge(cooperation_id: str, requests: list[ApplyEffects]) -> ApplyEffects:
-    """Several decisions' consequences as one, in order: one activity for all that waits."""
-    if len(requests) == 1:
-        return requests[0]
-    return ApplyEffects(
-        cooperation_id=cooperation_id,
-        events=[e for r in requests for e in r.events],
-        summary=next((r.summary for r in reversed(requests) if r.summary is not None), None),
-        effects=[e for r in requests for e in r.effects],
-        rules_version=next(
-            (r.rules_version for r in reversed(requests) if r.rules_version is not None), None
-        ),
-    )

@@ -18,10 +18,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import LoanInput, LoanRepayment, LoanWriteOff
 
 
-def loan_workflow_id(cooperation_id: str, line: str, tranche: str) -> str:
-    return f"loan:{cooperation_id}:{line}:{tranche}"
-
-
 @workflow.defn(name="LoanWorkflow")
 class LoanWorkflow:
     @workflow.init

@@ -13,7 +13,8 @@ from cli.simulate import simulation
 from domain.events import Event
 from domain.simulation import SimulationResult, parse_scenario, run_scenario
 from tests.workflows.scenarios import loan, multi_year
-from workflows.loan import LoanWorkflow, loan_workflow_id
+from workflows.loan import LoanWorkflow
+from workflows.shell import loan_workflow_id
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
