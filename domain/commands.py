@@ -197,6 +197,13 @@ class RequestTransition(_Command):
     reason: Text
 
 
+class DeclineTransitionRequest(_Command):
+    kind: Literal["decline_transition_request"] = "decline_transition_request"
+    request: PositiveInt
+    """The request's id: the seq of its `TransitionRequested` event."""
+    reason: Text
+
+
 class MemberJoin(_Command):
     kind: Literal["member_join"] = "member_join"
     member: MemberSpec
@@ -226,6 +233,7 @@ Command = Annotated[
     | RecordRepayment
     | WriteOff
     | RequestTransition
+    | DeclineTransitionRequest
     | MemberJoin
     | MemberLeave,
     Field(discriminator="kind"),
@@ -242,6 +250,7 @@ __all__ = [
     "CommitmentCommitted",
     "CommitmentRefused",
     "DeclineLine",
+    "DeclineTransitionRequest",
     "MemberJoin",
     "MemberLeave",
     "Pause",

@@ -31,6 +31,7 @@ EventType = Literal[
     "Resumed",
     "PhaseOverran",
     "TransitionRequested",
+    "TransitionRequestDeclined",
     "MemberJoined",
     "MemberLeft",
     "ReportIssued",

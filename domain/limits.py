@@ -147,3 +147,11 @@ def storable(value: Any, info: ValidationInfo) -> Any:
         if problem:
             raise ValueError(problem)
     return value
+
+
+def always_storable(value: Any) -> Any:
+    """`storable` without the context: for models that are only ever input (API bodies)."""
+    problem = _problem_in(value, "")
+    if problem:
+        raise ValueError(problem)
+    return value

@@ -247,6 +247,18 @@ class Line(_State):
         return self.programme.spec.tranche(tranche_id)
 
 
+class TransitionRequestMark(_State):
+    """A collective's request for a transition (rule 15), named by its event's seq."""
+
+    seq: int
+    action: Literal["advance", "restart", "pivot", "pause", "resume", "close"]
+    to: Phase | None = None
+    reason: str
+    at: datetime
+    status: Literal["open", "answered", "declined"] = "open"
+    decided_at: datetime | None = None
+
+
 class CooperationState(_State):
     id: str
     name: str | None = None
@@ -273,6 +285,8 @@ class CooperationState(_State):
     objectives: str | None = None
     check_ins: list[CheckIn] = []
     lines: list[Line] = []
+    requests: list[TransitionRequestMark] = []
+    """Transition requests (states recorded before they were kept have none)."""
     next_seq: int = 1
     last_at: datetime
     """The latest instant a command or the clock was applied at: time never goes back."""

@@ -12,7 +12,7 @@ from domain.events import instant
 from domain.lifecycle import is_finished
 from domain.money import DecimalText
 from domain.programme import Outcome, Phase
-from domain.state import ZERO, CooperationState, next_check_in
+from domain.state import ZERO, CooperationState, Line, next_check_in
 
 
 class _View(BaseModel):
@@ -51,6 +51,20 @@ class LineView(_View):
     freed: DecimalText
     tranches: list[TrancheView]
     loans: list[LoanView] = []
+    awaiting_approval: list[str] = []
+    """Tranches of the current phase released on approval and not yet approved (rule 3)."""
+
+
+class RequestView(_View):
+    """A transition request of the collective (rule 15): `seq` is its id."""
+
+    seq: int
+    action: str
+    to: Phase | None = None
+    reason: str
+    at: str
+    status: Literal["open", "answered", "declined"]
+    decided_at: str | None = None
 
 
 class StintView(_View):
@@ -84,9 +98,23 @@ class CooperationSummary(_View):
     overdue: bool
     next_check_in: CheckInDue | None = None
     lines: list[LineView]
+    requests: list[RequestView] = []
     rules_version: int = 1
     finished: bool = False
     """Closed with every loan settled: its workflow ends, nothing more happens to it."""
+
+
+def awaiting_approval(state: CooperationState, line: Line) -> list[str]:
+    """Approval tranches of the current phase that an approval would release now."""
+    if line.status != "active" or state.closed:
+        return []
+    spec = line.programme.spec.phase(state.phase)
+    approved = {a.tranche for a in line.approvals if a.stint == state.stint.number}
+    return [
+        t.id
+        for t in (spec.tranches if spec else [])
+        if t.when == "approval" and not line.has_released(t.id) and t.id not in approved
+    ]
 
 
 def is_overdue(state: CooperationState) -> bool:
@@ -155,8 +183,21 @@ def summary(state: CooperationState) -> CooperationSummary:
                     )
                     for loan in line.loans
                 ],
+                awaiting_approval=awaiting_approval(state, line),
             )
             for line in state.lines
+        ],
+        requests=[
+            RequestView(
+                seq=r.seq,
+                action=r.action,
+                to=r.to,
+                reason=r.reason,
+                at=instant(r.at),
+                status=r.status,
+                decided_at=instant(r.decided_at) if r.decided_at else None,
+            )
+            for r in state.requests
         ],
         rules_version=state.rules_version,
         finished=is_finished(state),

@@ -32,6 +32,7 @@ _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
     "record_repayment": loans.record_repayment,
     "write_off": loans.write_off,
     "request_transition": lines.request_transition,
+    "decline_transition_request": lines.decline_transition_request,
     "member_join": lines.member_join,
     "member_leave": lines.member_leave,
 }
@@ -59,5 +60,7 @@ def decide(state: CooperationState | None, command: c.Command, now: datetime) ->
     flushed = tick(state, now, inclusive=False)
     ctx = Context(flushed.state, flushed.events, flushed.effects)
     _HANDLERS[command.kind](ctx, command, now)
+    if command.kind in lines.TRANSITIONS:
+        lines.answer_requests(ctx.state, command.kind, now)
     ctx.state.last_at = max(ctx.state.last_at, now)
     return ctx.decision()

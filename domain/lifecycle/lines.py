@@ -21,7 +21,7 @@ from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
 from domain.lifecycle.reports import report_every
 from domain.programme import Phase, ProgrammeVersion
-from domain.state import CooperationState, Line, ReportClock
+from domain.state import CooperationState, Line, ReportClock, TransitionRequestMark
 
 
 def _attach(line: Line, at: datetime, phase: Phase) -> None:
@@ -236,6 +236,7 @@ def close_line(ctx: Context, line: Line, now: datetime) -> None:
 
 
 def request_transition(ctx: Context, cmd: c.RequestTransition, now: datetime) -> None:
+    """Rule 15: a collective asks, the facilitator decides (acts, or declines)."""
     s = ctx.state
     require_open(s, "request a transition")
     seq = ctx.emit(
@@ -246,7 +247,43 @@ def request_transition(ctx: Context, cmd: c.RequestTransition, now: datetime) ->
         reason=cmd.reason,
         phase=s.phase.value,
     )
+    s.requests.append(
+        TransitionRequestMark(seq=seq, action=cmd.action, to=cmd.to, reason=cmd.reason, at=now)
+    )
     ctx.notify("facilitator", s.facilitator, "TransitionRequested", seq)
+
+
+TRANSITIONS = frozenset({"advance", "restart", "pivot", "pause", "resume", "close"})
+
+
+def answer_requests(s: CooperationState, action: str, now: datetime) -> None:
+    """A transition of the requested action answers the open requests for it."""
+    for request in s.requests:
+        if request.status == "open" and request.action == action:
+            request.status = "answered"
+            request.decided_at = now
+
+
+def decline_transition_request(
+    ctx: Context, cmd: c.DeclineTransitionRequest, now: datetime
+) -> None:
+    s = ctx.state
+    require_open(s, "decline a transition request")
+    request = next((r for r in s.requests if r.seq == cmd.request), None)
+    if request is None:
+        raise InvalidInput(f"no transition request {cmd.request}", "request")
+    if request.status != "open":
+        raise Conflict(f"transition request {cmd.request} is already {request.status}")
+    request.status = "declined"
+    request.decided_at = now
+    seq = ctx.emit(
+        "TransitionRequestDeclined",
+        now,
+        request=request.seq,
+        action=request.action,
+        reason=cmd.reason,
+    )
+    ctx.notify("collective", s.id, "TransitionRequestDeclined", seq)
 
 
 def member_join(ctx: Context, cmd: c.MemberJoin, now: datetime) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from domain import commands as c
 from domain.effects import FreeCommitment, Notify, RequestCommitment
-from domain.errors import Conflict
+from domain.errors import Conflict, InvalidInput
 from domain.simulation import ScenarioError
 from tests.domain.helpers import (
     GRANT,
@@ -236,3 +236,27 @@ def test_rule_15_request_join_and_leave_are_recorded_when_made() -> None:
         ("MemberJoined", "2027-01-11"),
         ("MemberLeft", "2027-01-12"),
     ]
+
+
+def test_rule_15_the_facilitator_answers_a_request_by_acting_or_declines_it() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4))
+    (paused,) = shell.do(c.RequestTransition(action="pause", reason="été"), at(2027, 2, 1))
+    (closing,) = shell.do(c.RequestTransition(action="close", reason="fin"), at(2027, 2, 2))
+    # The facilitator pauses: the open pause request is answered, the close one stays open.
+    shell.do(c.Pause(), at(2027, 2, 3))
+    assert [(r.seq, r.status) for r in shell.state.requests] == [
+        (paused.seq, "answered"),
+        (closing.seq, "open"),
+    ]
+    (declined,) = shell.do(
+        c.DeclineTransitionRequest(request=closing.seq, reason="pas encore"), at(2027, 2, 4)
+    )
+    assert declined.type == "TransitionRequestDeclined"
+    assert declined.data == {"request": closing.seq, "action": "close", "reason": "pas encore"}
+    told = [(n.to_role, n.to) for n in shell.effects if isinstance(n, Notify)]
+    assert ("collective", "ruche") in told
+    with pytest.raises(Conflict, match="already declined"):
+        shell.do(c.DeclineTransitionRequest(request=closing.seq, reason="x"), at(2027, 2, 5))
+    with pytest.raises(InvalidInput) as unknown:
+        shell.do(c.DeclineTransitionRequest(request=999, reason="x"), at(2027, 2, 5))
+    assert unknown.value.field == "request"
