@@ -22,11 +22,11 @@ from domain.effects import (
     StartLoan,
 )
 from domain.ledger import ledger_rows
-from domain.views import CooperationSummary
 from runtime.logging import get_logger
 from store import money
 from store.db import Conn
 from store.events import EventConflict, append_events
+from store.readmodel import project_events, project_summary
 
 log = get_logger("coopflow.effects")
 
@@ -45,10 +45,11 @@ class EffectActivities:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if request.summary is not None:
-                    await upsert_summary(conn, request.summary)
+                    await project_summary(conn, request.summary)
                 new = await append_events(
                     conn, request.cooperation_id, [e.model_dump() for e in request.events]
                 )
+                await project_events(conn, request.cooperation_id, request.events)
                 if request.rules_version is not None:
                     await record_rules(conn, request)
                 for effect in request.effects:
@@ -119,31 +120,6 @@ async def _carry_out(conn: Conn, cooperation_id: str, effect: Any) -> CommitResu
             # its disbursement was posted with the release.
             pass
     return None
-
-
-async def upsert_summary(conn: Conn, view: CooperationSummary) -> None:
-    await conn.execute(
-        "INSERT INTO cooperations (id, name, facilitator, fiscal_host, phase, paused,"
-        " outcome, overdue, programmes, rules_version, state)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT (id) DO UPDATE SET name = coalesce(EXCLUDED.name, cooperations.name),"
-        " facilitator = EXCLUDED.facilitator,"
-        " fiscal_host = EXCLUDED.fiscal_host, phase = EXCLUDED.phase,"
-        " paused = EXCLUDED.paused, outcome = EXCLUDED.outcome, overdue = EXCLUDED.overdue,"
-        " programmes = EXCLUDED.programmes, rules_version = EXCLUDED.rules_version,"
-        " state = EXCLUDED.state, updated_at = now()",
-        view.id,
-        view.name or view.id,
-        view.facilitator,
-        view.fiscal_host,
-        view.phase.value,
-        view.paused,
-        view.outcome.value if view.outcome else None,
-        view.overdue,
-        view.programmes,
-        view.rules_version,
-        view.model_dump(mode="json"),
-    )
 
 
 async def record_rules(conn: Conn, request: ApplyEffects) -> None:

@@ -134,3 +134,22 @@ async def list_versions(conn: Conn, programme_id: str) -> list[ProgrammeVersion]
         ProgrammeVersion(version=r["version"], spec=ProgrammeSpec.model_validate(r["spec"]))
         for r in rows
     ]
+
+
+async def list_programmes(
+    conn: Conn, *, funder: str | None = None, after: str | None = None, limit: int = 50
+) -> list[ProgrammeVersion]:
+    """Current versions by id, after the id `after`."""
+    rows = await conn.fetch(
+        "SELECT v.version, v.spec FROM programmes p JOIN programme_versions v"
+        " ON v.programme_id = p.id AND v.version = p.current_version"
+        " WHERE ($1::text IS NULL OR p.funder = $1) AND ($2::text IS NULL OR p.id > $2)"
+        " ORDER BY p.id LIMIT $3",
+        funder,
+        after,
+        limit,
+    )
+    return [
+        ProgrammeVersion(version=r["version"], spec=ProgrammeSpec.model_validate(r["spec"]))
+        for r in rows
+    ]

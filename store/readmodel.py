@@ -1,0 +1,149 @@
+"""The read models the API lists, filters and aggregates, projected from each decision's
+summary and events (in the effects activity's transaction, so they move with the log)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from domain.events import Event
+from domain.views import CooperationSummary
+from store.checkins import record_reviewed, record_submitted
+from store.db import Conn
+
+
+async def project_summary(conn: Conn, view: CooperationSummary) -> None:
+    funders = sorted({line.funder for line in view.lines if line.status != "declined"})
+    await conn.execute(
+        "INSERT INTO cooperations (id, name, facilitator, fiscal_host, phase, paused,"
+        " outcome, overdue, programmes, funders, rules_version, state)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " ON CONFLICT (id) DO UPDATE SET name = coalesce(EXCLUDED.name, cooperations.name),"
+        " facilitator = EXCLUDED.facilitator,"
+        " fiscal_host = EXCLUDED.fiscal_host, phase = EXCLUDED.phase,"
+        " paused = EXCLUDED.paused, outcome = EXCLUDED.outcome, overdue = EXCLUDED.overdue,"
+        " programmes = EXCLUDED.programmes, funders = EXCLUDED.funders,"
+        " rules_version = EXCLUDED.rules_version, state = EXCLUDED.state, updated_at = now()",
+        view.id,
+        view.name or view.id,
+        view.facilitator,
+        view.fiscal_host,
+        view.phase.value,
+        view.paused,
+        view.outcome.value if view.outcome else None,
+        view.overdue,
+        view.programmes,
+        funders,
+        view.rules_version,
+        view.model_dump(mode="json"),
+    )
+    if view.lines:
+        await conn.executemany(
+            "INSERT INTO lines (cooperation_id, line, programme, funder, status, version,"
+            " currency, committed, released, freed, awaiting_approval)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " ON CONFLICT (cooperation_id, line) DO UPDATE SET programme = EXCLUDED.programme,"
+            " funder = EXCLUDED.funder, status = EXCLUDED.status, version = EXCLUDED.version,"
+            " currency = EXCLUDED.currency, committed = EXCLUDED.committed,"
+            " released = EXCLUDED.released, freed = EXCLUDED.freed,"
+            " awaiting_approval = EXCLUDED.awaiting_approval, updated_at = now()",
+            [
+                (
+                    view.id,
+                    line.line,
+                    line.programme,
+                    line.funder,
+                    line.status,
+                    line.version,
+                    line.currency,
+                    line.committed,
+                    line.released,
+                    line.freed,
+                    line.awaiting_approval,
+                )
+                for line in view.lines
+            ],
+        )
+    loans = [(line, loan) for line in view.lines for loan in line.loans]
+    if loans:
+        await conn.executemany(
+            "INSERT INTO loans (cooperation_id, line, programme, tranche, currency, principal,"
+            " outstanding, overdue, settled, written_off)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " ON CONFLICT (cooperation_id, line, tranche) DO UPDATE SET"
+            " outstanding = EXCLUDED.outstanding, overdue = EXCLUDED.overdue,"
+            " settled = EXCLUDED.settled, written_off = EXCLUDED.written_off",
+            [
+                (
+                    view.id,
+                    line.line,
+                    line.programme,
+                    loan.tranche,
+                    line.currency,
+                    loan.principal,
+                    loan.outstanding,
+                    loan.overdue,
+                    loan.settled,
+                    loan.written_off,
+                )
+                for line, loan in loans
+            ],
+        )
+    if view.requests:
+        await conn.executemany(
+            "INSERT INTO transition_requests (cooperation_id, seq, action, to_phase, reason,"
+            " status, requested_at, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (cooperation_id, seq) DO UPDATE SET status = EXCLUDED.status,"
+            " decided_at = EXCLUDED.decided_at",
+            [
+                (
+                    view.id,
+                    r.seq,
+                    r.action,
+                    r.to.value if r.to else None,
+                    r.reason,
+                    r.status,
+                    _instant(r.at),
+                    _instant(r.decided_at) if r.decided_at else None,
+                )
+                for r in view.requests
+            ],
+        )
+
+
+async def project_events(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> None:
+    """Releases and check-ins as their events say (idempotent: a retry writes the same)."""
+    released = [e for e in events if e.type == "TrancheReleased"]
+    if released:
+        await conn.executemany(
+            "INSERT INTO releases (cooperation_id, seq, line, programme, tranche, occurrence,"
+            " phase, purpose, kind, amount, currency, at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11, $12)"
+            " ON CONFLICT (cooperation_id, seq) DO NOTHING",
+            [
+                (
+                    cooperation_id,
+                    e.seq,
+                    e.data["line"],
+                    e.data["programme"],
+                    e.data["tranche"],
+                    e.data.get("occurrence"),
+                    e.data["phase"],
+                    e.data["purpose"],
+                    e.data["kind"],
+                    e.data["amount"],
+                    e.data["currency"],
+                    e.at,
+                )
+                for e in released
+            ],
+        )
+    for event in events:
+        if event.type == "CheckInSubmitted":
+            await record_submitted(conn, cooperation_id, event)
+        elif event.type == "CheckInReviewed":
+            await record_reviewed(conn, cooperation_id, event)
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
