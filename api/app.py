@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import problems
-from api.routes import cooperations, health, programmes
+from api.middleware import RequestGate
+from api.routes import actions, cooperations, health, me, programmes, queues, reports
+from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec
 from runtime.config import Settings, get_settings
 from runtime.connect import connect_postgres, connect_temporal
@@ -42,28 +44,44 @@ def create_app(
         title="coopflow",
         version="1",
         summary="Funding-lifecycle engine for territorial cooperations",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     problems.install(app)
-    app.include_router(health.router)
-    app.include_router(programmes.router)
-    app.include_router(cooperations.router)
+    app.add_middleware(RequestGate)
+    for module in (health, me, programmes, cooperations, actions, queues, reports):
+        app.include_router(module.router)
     _document_raw_bodies(app)
     return app
 
 
+DESCRIPTION = """
+Funders configure staged programmes and accept the funding lines proposed to them;
+facilitators register cooperations, propose lines, review check-ins and move cooperations
+through phases; collectives check in and ask for transitions.
+
+Every call but `/healthz` carries `Authorization: Bearer <token>` (`coopflow token create
+--role funder|facilitator|collective --subject ID`). What is out of the caller's scope is not
+found (404); a forbidden action on something in scope is 403. Errors are
+`application/problem+json` with the path of every bad field. Every POST may carry an
+`Idempotency-Key`: the same key and body give the first answer again.
+"""
+
+
 def _document_raw_bodies(app: FastAPI) -> None:
-    # Programme specs are read from JSON or YAML by hand, so FastAPI cannot see their schema.
+    # Programme and cooperation specs are read from JSON or YAML by hand, so FastAPI cannot
+    # see their schema.
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         from fastapi.openapi.utils import get_openapi
 
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-        spec_schema = ProgrammeSpec.model_json_schema(ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(spec_schema.pop("$defs", {}))
-        components["ProgrammeSpec"] = spec_schema
+        for model in (ProgrammeSpec, CooperationSpec):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
         app.openapi_schema = schema
         return schema
 

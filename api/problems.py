@@ -1,4 +1,4 @@
-"""Errors as application/problem+json (RFC 9457), with field-level details."""
+"""Errors as application/problem+json (RFC 9457), with the path of every bad field."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from runtime.logging import get_logger
 from workflows.client import CommandRefused
 
 PROBLEM = "application/problem+json"
@@ -20,6 +21,7 @@ TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
+    405: "Method not allowed",
     409: "Conflict",
     413: "Content too large",
     415: "Unsupported media type",
@@ -29,6 +31,8 @@ TITLES = {
 }
 
 _REFUSAL_STATUS = {"Conflict": 409, "Forbidden": 403, "InvalidInput": 422}
+
+log = get_logger("coopflow.api")
 
 
 class Problem(Exception):
@@ -40,6 +44,7 @@ class Problem(Exception):
         errors: Sequence[dict[str, Any]] | None = None,
         type_: str = "about:blank",
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -47,6 +52,7 @@ class Problem(Exception):
         self.errors = list(errors or [])
         self.type = type_
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 def field_errors(errors: Iterable[Any], prefix: Sequence[str | int] = ()) -> list[dict[str, Any]]:
@@ -91,18 +97,27 @@ def refusal(refused: CommandRefused) -> Problem:
     return Problem(status, str(refused), errors=errors, extra=extra)
 
 
-def problem_response(request: Request, problem: Problem) -> JSONResponse:
+def problem_body(problem: Problem, instance: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": problem.type,
         "title": TITLES.get(problem.status, "Error"),
         "status": problem.status,
         "detail": problem.detail,
-        "instance": request.url.path,
+        "instance": instance,
     }
     if problem.errors:
         body["errors"] = problem.errors
     body.update(problem.extra)
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM)
+    return body
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem_body(problem, request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM,
+        headers=problem.headers,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -112,14 +127,26 @@ def install(app: FastAPI) -> None:
 
     async def on_request_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            first = next(e for e in exc.errors() if e.get("type") == "json_invalid")
+            detail = first.get("ctx", {}).get("error", "invalid JSON")
+            return problem_response(request, Problem(400, f"the body is not JSON: {detail}"))
         errors = field_errors(exc.errors())
         paths = ", ".join(e["path"] or "(body)" for e in errors)
         return problem_response(request, Problem(422, f"invalid fields: {paths}", errors=errors))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(request, Problem(exc.status_code, str(exc.detail)))
+        return problem_response(
+            request, Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+        )
+
+    async def on_anything(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the caller's fault: said as such, logged with what to look for.
+        log.exception("unhandled error", path=request.url.path, method=request.method)
+        return problem_response(request, Problem(500, f"internal error: {type(exc).__name__}"))
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_anything)

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from datetime import datetime
+from pathlib import Path
 
 import asyncpg
 
@@ -105,6 +106,8 @@ def run_dev(settings: Settings) -> int:
             children[name] = spawn(args, env=env)
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         if _wait_http(f"{api_url}/healthz", lambda: stopping or children["api"].poll() is not None):
+            if settings.demo:
+                _show_demo(api_url, db_url, state)
             _say("ready:")
             _say(f"  API          {api_url}  (docs {api_url}/docs, health {api_url}/healthz)")
             _say(f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}")
@@ -171,6 +174,21 @@ async def migrate_database(db_url: str) -> list[str]:
         return await migrate(conn)
     finally:
         await conn.close()
+
+
+def _show_demo(api_url: str, db_url: str, state: Path) -> None:
+    from cli.demo import run_demo
+
+    try:
+        tokens, done = run_demo(api_url, db_url, state)
+    except Exception as exc:  # the stack runs without its demo; say why
+        _say(f"demo not seeded: {exc}")
+        return
+    for what in done:
+        _say(f"demo: {what}")
+    _say("demo tokens (the same at every start; -H 'Authorization: Bearer <token>'):")
+    for (role, subject), token in tokens.items():
+        _say(f"  {role:<12} {subject:<24} {token}")
 
 
 async def list_faults(db_url: str) -> list[tuple[str, str, datetime]]:

@@ -26,6 +26,15 @@ app = typer.Typer(
 )
 
 
+def _tokens() -> typer.Typer:
+    from cli.tokens import app as tokens
+
+    return tokens
+
+
+app.add_typer(_tokens(), name="token")
+
+
 @app.command()
 def dev() -> None:
     """Run the whole stack locally (PostgreSQL, Temporal, worker, API) until Ctrl-C."""

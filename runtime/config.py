@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     metrics_address: str | None = None
     # How often the worker looks for cooperations in fault (seconds).
     fault_watch_every: float = 30.0
+    # `make run` seeds a demo (programmes, cooperations, a token per role) at its first start.
+    demo: bool = True
+
+
+def database_url_or_local(settings: Settings) -> str:
+    """The configured database, else the one `make run` serves on this machine."""
+    return (
+        settings.database_url
+        or f"postgresql://postgres@127.0.0.1:{settings.embedded_postgres_port}/coopflow"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,31 +1,89 @@
-"""Cooperations: registered by facilitators, each followed by its own workflow."""
+"""Cooperations: registered by facilitators, each followed by its own workflow; read by
+everyone in scope, from the workflow while it runs and from PostgreSQL's read models."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 from temporalio.client import WorkflowQueryRejectedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
+from api.access import EVERYONE, Seen, cooperation_seen, reads, scope_condition, shown, shown_event
+from api.auth import Caller, CallerDep
+from api.commands import request_id
 from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
+from api.models import EventFeed, Page
 from api.problems import Problem, invalid, refusal
+from api.reading import QUERY_TIMEOUT, current_summary, no, recent_event
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.errors import DomainError
+from domain.events import Event
+from domain.ledger import LedgerRow
 from domain.lifecycle import decide
 from domain.limits import at_door
-from domain.programme import ProgrammeVersion
+from domain.programme import Phase, ProgrammeVersion
 from domain.rules import RULES_VERSION
 from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
+from store import money
+from store.events import list_events
 from store.people import keep_names, nameless
 from store.programmes import get_programme
 from workflows.client import CommandRefused, refused_by, register
 from workflows.cooperation import CooperationWorkflow
 
 router = APIRouter(prefix="/v1/cooperations", tags=["cooperations"])
+
+_COOPERATION_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/CooperationSpec"},
+                "examples": {
+                    "informal collective hosted by its facilitator, two funders": {
+                        "value": {
+                            "id": "ressourcerie-du-bourg",
+                            "name": "Ressourcerie du Bourg",
+                            "kind": "non_modelled",
+                            "economic_model": "hybrid",
+                            "members": [
+                                {
+                                    "id": "habitants-bourg",
+                                    "name": "Collectif des habitants du Bourg",
+                                    "legal_form": "informal",
+                                },
+                                {
+                                    "id": "repair-cafe",
+                                    "name": "Repair café",
+                                    "legal_form": "informal",
+                                },
+                            ],
+                            "fiscal_host": "pole-107",
+                            "funding_lines": [
+                                "fondation-territoires-2027",
+                                {
+                                    "programme": "region-cooperations",
+                                    "angle": {
+                                        "summary": "Réemploi et emplois locaux",
+                                        "indicators": ["tonnes_reemployees"],
+                                    },
+                                },
+                            ],
+                        }
+                    }
+                },
+            },
+            "application/yaml": {"schema": {"$ref": "#/components/schemas/CooperationSpec"}},
+        },
+    }
+}
 
 
 def _unknown_programme(index: int, programme_id: str) -> Problem:
@@ -43,18 +101,33 @@ def _unknown_programme(index: int, programme_id: str) -> Problem:
     )
 
 
-@router.post("", status_code=201)
+@router.post(
+    "", status_code=201, response_model=CooperationSummary, openapi_extra=_COOPERATION_BODY
+)
 async def register_cooperation(
     body: DocumentDep,
+    request: Request,
+    caller: CallerDep,
     pool: PoolDep,
     client: TemporalDep,
     settings: SettingsDep,
     response: Response,
 ) -> CooperationSummary:
+    """A facilitator registers a cooperation (its own unless it says otherwise: 403); its
+    workflow starts and registers in one step. Lines given here are proposals to their
+    funders (rule 15)."""
+    if caller.role != "facilitator":
+        raise Problem(403, f"a {caller.role} may not register a cooperation (facilitators do)")
+    if isinstance(body, dict) and "facilitator" not in body:
+        body = body | {"facilitator": caller.subject}
     try:
         spec = at_door(CooperationSpec, body)
     except ValidationError as exc:
         raise invalid(exc) from None
+    if spec.facilitator != caller.subject:
+        raise Problem(
+            403, f"you register as facilitator {caller.subject!r}, not {spec.facilitator!r}"
+        )
     versions: list[ProgrammeVersion] = []
     async with pool.acquire() as conn:
         for i, line in enumerate(spec.funding_lines):
@@ -64,8 +137,7 @@ async def register_cooperation(
             versions.append(found)
         if await conn.fetchval("SELECT 1 FROM cooperations WHERE id = $1", spec.id):
             raise Problem(409, f"cooperation {spec.id!r} is already registered")
-    # Lines given at registration through the API are proposals (rule 15). Names stay out
-    # of the workflow's history; they are stored once the cooperation exists.
+    # Names stay out of the workflow's history; they are stored once the cooperation exists.
     command = Register(
         cooperation=nameless(spec),
         programmes=versions,
@@ -75,7 +147,9 @@ async def register_cooperation(
     try:
         # The rules first, here: a registration they refuse starts no workflow at all.
         decide(None, command, datetime.now(UTC))
-        answer = await register(client, command, task_queue=settings.task_queue)
+        answer = await register(
+            client, command, task_queue=settings.task_queue, request=request_id(request, caller)
+        )
     except DomainError as error:
         raise refusal(refused_by(error)) from None
     except CommandRefused as refused:
@@ -86,24 +160,189 @@ async def register_cooperation(
     return answer.state
 
 
-@router.get("/{cooperation_id}")
+@router.get("", response_model=Page[CooperationSummary])
+async def list_cooperations(
+    caller: CallerDep,
+    pool: PoolDep,
+    phase: Annotated[
+        Phase | None, Query(description="emergence, experimentation or structuring")
+    ] = None,
+    outcome: Annotated[
+        str | None, Query(pattern="^(completed|abandoned|open)$", description="or open")
+    ] = None,
+    programme: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[CooperationSummary]:
+    """A page of the cooperations in the caller's scope, by id, from the read model."""
+    where, params = scope_condition(caller, 1)
+    conditions = [where]
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    if phase is not None:
+        conditions.append(f"c.phase = {param(phase.value)}")
+    if outcome == "open":
+        conditions.append("c.outcome IS NULL")
+    elif outcome is not None:
+        conditions.append(f"c.outcome = {param(outcome)}")
+    if programme is not None:
+        conditions.append(f"{param(programme)} = ANY(c.programmes)")
+        if caller.role == "funder":
+            # Only its own programmes: another's would tell who else funds.
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM programmes p WHERE p.id = {param(programme)}"
+                f" AND p.funder = {param(caller.subject)})"
+            )
+    if overdue is not None:
+        conditions.append(f"c.overdue = {param(overdue)}")
+    if cursor is not None:
+        conditions.append(f"c.id > {param(_decode(cursor))}")
+    sql = (
+        "SELECT c.id, c.state::text AS state FROM cooperations c WHERE "
+        + " AND ".join(conditions)
+        + f" ORDER BY c.id LIMIT {param(limit + 1)}"
+    )
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(sql, *params)
+    items = [_shown_row(row["state"], caller) for row in rows[:limit] if row["state"]]
+    more = len(rows) > limit
+    return Page(items=items, next_cursor=_encode(rows[limit - 1]["id"]) if more else None)
+
+
+def _shown_row(state: str, caller: Caller) -> CooperationSummary:
+    summary = CooperationSummary.model_validate_json(state)
+    own = frozenset(line.line for line in summary.lines if line.funder == caller.subject)
+    if caller.role != "funder":
+        return summary
+    return shown(summary, Seen(summary.id, "funder", caller, own, all_lines=False))
+
+
+def _encode(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Problem(
+            400,
+            "cursor: not a cursor this API gave (use next_cursor as it came)",
+            errors=[
+                {
+                    "path": "cursor",
+                    "pointer": "/cursor",
+                    "message": "not a cursor",
+                    "type": "cursor",
+                }
+            ],
+        ) from None
+
+
+async def _seen(pool: PoolDep, caller: Caller, cooperation_id: str) -> Seen:
+    async with pool.acquire() as conn:
+        return await cooperation_seen(conn, caller, cooperation_id)
+
+
+@router.get("/{cooperation_id}", response_model=CooperationSummary)
 async def read_cooperation(
-    cooperation_id: str, client: TemporalDep, pool: PoolDep
+    cooperation_id: str, caller: CallerDep, client: TemporalDep, pool: PoolDep
 ) -> CooperationSummary:
-    # The live workflow is the source of truth; its Postgres projection answers when the
-    # workflow cannot (ended past retention, or no worker polling right now).
+    """Phase, stint, pause, members, lines (a funder's own), tranches and next check-in:
+    from the workflow, or from PostgreSQL once the workflow has ended."""
+    seen = await _seen(pool, caller, cooperation_id)
+    return await current_summary(client, pool, seen)
+
+
+@router.get("/{cooperation_id}/schedule")
+async def read_schedule(
+    cooperation_id: str, caller: CallerDep, client: TemporalDep, pool: PoolDep
+) -> dict[str, Any]:
+    """The next check-in, the clock's next instant, the tranches still to release and the
+    loans' outstanding amounts."""
+    seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, EVERYONE, "schedule")
+    summary = await current_summary(client, pool, seen)
     handle = client.get_workflow_handle(cooperation_workflow_id(cooperation_id))
     try:
-        return await handle.query(CooperationWorkflow.state, rpc_timeout=timedelta(seconds=5))
-    except (RPCError, WorkflowQueryRejectedError) as exc:
-        async with pool.acquire() as conn:
-            projected = await conn.fetchval(
-                "SELECT state FROM cooperations WHERE id = $1", cooperation_id
-            )
-        if projected is not None:
-            return CooperationSummary.model_validate(projected)
-        if isinstance(exc, RPCError) and exc.status != RPCStatusCode.NOT_FOUND:
-            raise Problem(
-                503, f"cooperation {cooperation_id!r} cannot be read now: {exc}"
-            ) from None
-        raise Problem(404, f"no cooperation {cooperation_id!r}") from None
+        running: dict[str, Any] = await handle.query(
+            CooperationWorkflow.schedule, rpc_timeout=QUERY_TIMEOUT
+        )
+        next_wakeup = running.get("next_wakeup")
+    except (RPCError, WorkflowQueryRejectedError):
+        next_wakeup = None
+    return {
+        "next_check_in": summary.next_check_in.model_dump() if summary.next_check_in else None,
+        "next_wakeup": next_wakeup,
+        "pending_tranches": [
+            {
+                "line": line.line,
+                "tranche": t.tranche,
+                "occurrence": t.occurrence,
+                "amount": format(t.amount, "f"),
+                "currency": line.currency,
+            }
+            for line in summary.lines
+            for t in line.tranches
+            if t.status == "pending"
+        ],
+        "awaiting_approval": [
+            {"line": line.line, "tranche": tranche}
+            for line in summary.lines
+            for tranche in line.awaiting_approval
+        ],
+        "loans": [
+            {"line": line.line, **loan.model_dump(mode="json")}
+            for line in summary.lines
+            for loan in line.loans
+        ],
+    }
+
+
+@router.get("/{cooperation_id}/ledger", response_model=list[LedgerRow])
+async def read_ledger(cooperation_id: str, caller: CallerDep, pool: PoolDep) -> list[LedgerRow]:
+    """Postings: releases to payees, loan disbursements, repayments (a funder's lines)."""
+    seen = await _seen(pool, caller, cooperation_id)
+    async with pool.acquire() as conn:
+        rows = await money.ledger(conn, cooperation_id)
+    return [LedgerRow.model_validate(row) for row in rows if seen.sees_line(str(row["line"]))]
+
+
+@router.get("/{cooperation_id}/events", response_model=EventFeed)
+async def read_events(
+    cooperation_id: str,
+    caller: CallerDep,
+    pool: PoolDep,
+    after: Annotated[int, Query(ge=0, le=2**53)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> EventFeed:
+    """The event log after `after`, gapless; an event about a line the caller may not see
+    keeps its seq, type and date, its data withheld."""
+    seen = await _seen(pool, caller, cooperation_id)
+    async with pool.acquire() as conn:
+        rows = await list_events(conn, cooperation_id, after, limit)
+    items = [shown_event(Event.model_validate(row), seen) for row in rows]
+    return EventFeed(items=items, next_after=items[-1].seq if items else after)
+
+
+@router.get("/{cooperation_id}/events/{seq}", response_model=Event)
+async def read_event(
+    cooperation_id: str,
+    seq: Annotated[int, Path(ge=1, le=2**53)],
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> Event:
+    seen = await _seen(pool, caller, cooperation_id)
+    async with pool.acquire() as conn:
+        rows = await list_events(conn, cooperation_id, seq - 1, 1)
+    event = Event.model_validate(rows[0]) if rows and rows[0]["seq"] == seq else None
+    if event is None:
+        event = await recent_event(client, cooperation_id, seq)
+    if event is None:
+        raise no("event", seq, cooperation_id)
+    return shown_event(event, seen)

@@ -1,17 +1,30 @@
-"""Programmes: specs configured by funders, versioned."""
+"""Programmes: specs configured by funders, versioned; read by everyone (budgets and amounts
+by their funder only); each funder's inbox and dashboard."""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
+from api.auth import Caller, CallerDep
 from api.deps import DocumentDep, PoolDep
+from api.models import BudgetRaise, Page, Remaining
 from api.problems import Problem, invalid
+from domain.events import instant
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec, ProgrammeVersion
-from store.programmes import ProgrammeConflict, get_programme, list_versions, put_programme
+from store import money
+from store.db import Conn
+from store.programmes import (
+    ProgrammeConflict,
+    get_programme,
+    list_programmes,
+    list_versions,
+    put_programme,
+)
 
 router = APIRouter(prefix="/v1/programmes", tags=["programmes"])
 
@@ -19,27 +32,99 @@ _SPEC_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ProgrammeSpec"}},
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/ProgrammeSpec"},
+                "examples": {
+                    "emergence funded before any result": {
+                        "value": {
+                            "id": "fondation-territoires-2027",
+                            "name": "Coopérations territoriales 2027",
+                            "funder": "fondation-territoires",
+                            "currency": "EUR",
+                            "budget": "500000.00",
+                            "locale": "fr",
+                            "phases": {
+                                "emergence": {
+                                    "check_in_every": "P1M",
+                                    "report_every": "P3M",
+                                    "max_duration": "P12M",
+                                    "tranches": [
+                                        {
+                                            "id": "amorcage",
+                                            "amount": "8000.00",
+                                            "purpose": "animation",
+                                            "when": "entry",
+                                        },
+                                        {
+                                            "id": "emergence-2",
+                                            "amount": "7000.00",
+                                            "purpose": "animation",
+                                            "when": {"accepted_check_ins": 3},
+                                        },
+                                    ],
+                                }
+                            },
+                        }
+                    }
+                },
+            },
             "application/yaml": {"schema": {"$ref": "#/components/schemas/ProgrammeSpec"}},
         },
     }
 }
 
 
-def _spec(body: Any) -> ProgrammeSpec:
+def _spec(body: Any, caller: Caller) -> ProgrammeSpec:
+    if caller.role != "funder":
+        raise Problem(403, f"a {caller.role} may not configure programmes (funders do)")
     try:
-        return at_door(ProgrammeSpec, body)
+        spec = at_door(ProgrammeSpec, body)
     except ValidationError as exc:
         raise invalid(exc) from None
+    if spec.funder != caller.subject:
+        raise Problem(
+            403,
+            f"funder: you are funder {caller.subject!r}, not {spec.funder!r}",
+            errors=[
+                {
+                    "path": "funder",
+                    "pointer": "/funder",
+                    "message": "must be the caller",
+                    "type": "forbidden",
+                }
+            ],
+        )
+    return spec
 
 
-def _shown(version: ProgrammeVersion) -> dict[str, Any]:
-    return {"version": version.version, **version.spec.model_dump(mode="json")}
+def _shown(version: ProgrammeVersion, caller: Caller) -> dict[str, Any]:
+    """The spec with its version; budgets and amounts for its funder only."""
+    spec = version.spec.model_dump(mode="json")
+    if version.spec.funder != caller.subject:
+        spec.pop("budget", None)
+        spec.pop("cap_per_cooperation", None)
+        for phase in spec.get("phases", {}).values():
+            for tranche in phase.get("tranches", []):
+                tranche.pop("amount", None)
+    return {"version": version.version, **spec}
+
+
+async def _own(conn: Conn, programme_id: str, caller: Caller, what: str) -> ProgrammeVersion:
+    found = await get_programme(conn, programme_id)
+    if found is None:
+        raise Problem(404, f"no programme {programme_id!r}")
+    if found.spec.funder != caller.subject:
+        raise Problem(403, f"only the programme's funder may {what}")
+    return found
 
 
 @router.post("", status_code=201, openapi_extra=_SPEC_BODY)
-async def create_programme(body: DocumentDep, pool: PoolDep, response: Response) -> dict[str, Any]:
-    spec = _spec(body)
+async def create_programme(
+    body: DocumentDep, caller: CallerDep, pool: PoolDep, response: Response
+) -> dict[str, Any]:
+    """A funder's new programme (`funder` must be the caller); the identical spec again
+    answers 200."""
+    spec = _spec(body, caller)
     async with pool.acquire() as conn:
         try:
             stored = await put_programme(conn, spec, new_version=False)
@@ -48,16 +133,32 @@ async def create_programme(body: DocumentDep, pool: PoolDep, response: Response)
     response.headers["Location"] = f"/v1/programmes/{spec.id}"
     if stored.outcome == "unchanged":
         response.status_code = 200
-    return _shown(stored.version)
+    return _shown(stored.version, caller)
+
+
+@router.get("")
+async def list_all(
+    caller: CallerDep,
+    pool: PoolDep,
+    funder: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[dict[str, Any]]:
+    """Every programme (its current version), by id."""
+    async with pool.acquire() as conn:
+        found = await list_programmes(conn, funder=funder, after=cursor, limit=limit + 1)
+    items = [_shown(v, caller) for v in found[:limit]]
+    more = len(found) > limit
+    return Page(items=items, next_cursor=found[limit - 1].spec.id if more else None)
 
 
 @router.put("/{programme_id}", openapi_extra=_SPEC_BODY)
 async def publish_version(
-    programme_id: str, body: DocumentDep, pool: PoolDep, response: Response
+    programme_id: str, body: DocumentDep, caller: CallerDep, pool: PoolDep, response: Response
 ) -> dict[str, Any]:
     """A new version of the programme; funding lines keep the version they were attached
     with. An identical spec changes nothing."""
-    spec = _spec(body)
+    spec = _spec(body, caller)
     if spec.id != programme_id:
         raise Problem(
             422,
@@ -74,22 +175,193 @@ async def publish_version(
     if stored.outcome == "created":
         response.status_code = 201
         response.headers["Location"] = f"/v1/programmes/{spec.id}"
-    return _shown(stored.version)
+    return _shown(stored.version, caller)
 
 
 @router.get("/{programme_id}")
-async def read_programme(programme_id: str, pool: PoolDep) -> dict[str, Any]:
+async def read_programme(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
     async with pool.acquire() as conn:
         found = await get_programme(conn, programme_id)
     if found is None:
         raise Problem(404, f"no programme {programme_id!r}")
-    return _shown(found)
+    return _shown(found, caller)
 
 
 @router.get("/{programme_id}/versions")
-async def read_versions(programme_id: str, pool: PoolDep) -> list[dict[str, Any]]:
+async def read_versions(
+    programme_id: str, caller: CallerDep, pool: PoolDep
+) -> list[dict[str, Any]]:
     async with pool.acquire() as conn:
+        await _own(conn, programme_id, caller, "read its versions")
         versions = await list_versions(conn, programme_id)
-    if not versions:
-        raise Problem(404, f"no programme {programme_id!r}")
-    return [_shown(v) for v in versions]
+    return [_shown(v, caller) for v in versions]
+
+
+@router.post("/{programme_id}/budget", response_model=Remaining)
+async def raise_budget(
+    programme_id: str, body: BudgetRaise, caller: CallerDep, pool: PoolDep
+) -> Remaining:
+    """Raise the budget by `amount`: later acceptances can commit more (rule 9)."""
+    async with pool.acquire() as conn:
+        version = await _own(conn, programme_id, caller, "raise its budget")
+        try:
+            await money.raise_budget(conn, programme_id, body.amount)
+        except money.BudgetTooLarge as error:
+            raise Problem(
+                422,
+                f"amount: {error}",
+                errors=[
+                    {"path": "amount", "pointer": "/amount", "message": str(error), "type": "max"}
+                ],
+            ) from None
+        row = await conn.fetchrow(
+            "SELECT budget, committed FROM programmes WHERE id = $1", programme_id
+        )
+    assert row is not None
+    return Remaining(
+        programme=programme_id,
+        budget=row["budget"],
+        committed=row["committed"],
+        remaining=row["budget"] - row["committed"],
+        currency=version.spec.currency,
+    )
+
+
+@router.get("/{programme_id}/dashboard")
+async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    """Budget, committed, released, freed; releases by purpose and phase (animation apart);
+    cooperations per phase; overdue check-ins; loans outstanding and in arrears."""
+    async with pool.acquire() as conn:
+        version = await _own(conn, programme_id, caller, "read its dashboard")
+        budget = await conn.fetchrow(
+            "SELECT budget, committed FROM programmes WHERE id = $1", programme_id
+        )
+        freed = await conn.fetchval(
+            "SELECT coalesce(sum(freed), 0) FROM commitments WHERE programme_id = $1",
+            programme_id,
+        )
+        by = await conn.fetch(
+            "SELECT purpose, phase, kind, sum(amount) AS amount FROM releases"
+            " WHERE programme = $1 GROUP BY purpose, phase, kind ORDER BY purpose, phase, kind",
+            programme_id,
+        )
+        phases = await conn.fetch(
+            "SELECT coalesce(c.outcome, c.phase) AS phase, count(*) AS n,"
+            " count(*) FILTER (WHERE c.overdue) AS overdue"
+            " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
+            " WHERE l.programme = $1 AND l.status = 'active' GROUP BY 1 ORDER BY 1",
+            programme_id,
+        )
+        lines = await conn.fetch(
+            "SELECT status, count(*) AS n FROM lines WHERE programme = $1 GROUP BY status",
+            programme_id,
+        )
+        loans = await conn.fetchrow(
+            "SELECT count(*) AS n, coalesce(sum(outstanding), 0) AS outstanding,"
+            " count(*) FILTER (WHERE overdue > 0) AS in_arrears,"
+            " coalesce(sum(outstanding) FILTER (WHERE overdue > 0), 0) AS arrears_outstanding,"
+            " coalesce(sum(written_off), 0) AS written_off"
+            " FROM loans WHERE programme = $1 AND NOT settled",
+            programme_id,
+        )
+    assert budget is not None and loans is not None
+    released = sum((r["amount"] for r in by), Decimal("0.00"))
+    by_purpose: dict[str, Decimal] = {}
+    for r in by:
+        by_purpose[r["purpose"]] = by_purpose.get(r["purpose"], Decimal("0.00")) + r["amount"]
+    return {
+        "programme": programme_id,
+        "version": version.version,
+        "currency": version.spec.currency,
+        "budget": _money(budget["budget"]),
+        "committed": _money(budget["committed"]),
+        "remaining": _money(budget["budget"] - budget["committed"]),
+        "released": _money(released),
+        "freed": _money(freed),
+        "released_by_purpose": {k: _money(v) for k, v in sorted(by_purpose.items())},
+        "animation": _money(by_purpose.get("animation", Decimal("0.00"))),
+        "released_by_purpose_and_phase": [
+            {
+                "purpose": r["purpose"],
+                "phase": r["phase"],
+                "kind": r["kind"],
+                "amount": _money(r["amount"]),
+            }
+            for r in by
+        ],
+        "lines": {r["status"]: r["n"] for r in lines},
+        "cooperations_per_phase": {r["phase"]: r["n"] for r in phases},
+        "overdue_check_ins": sum(r["overdue"] for r in phases),
+        "loans": {
+            "open": loans["n"],
+            "outstanding": _money(loans["outstanding"]),
+            "in_arrears": loans["in_arrears"],
+            "outstanding_in_arrears": _money(loans["arrears_outstanding"]),
+        },
+    }
+
+
+def _money(value: Decimal) -> str:
+    return format(value, "f")
+
+
+@router.get("/{programme_id}/inbox")
+async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    """What waits for the funder: lines proposed to it, approvals awaited (tranches released
+    on approval in the cooperation's current phase), and the collectives' open requests on
+    cooperations it funds."""
+    async with pool.acquire() as conn:
+        await _own(conn, programme_id, caller, "read its inbox")
+        proposed = await conn.fetch(
+            "SELECT l.cooperation_id, c.name, c.phase, c.facilitator, l.version,"
+            " l.committed, l.currency, c.updated_at"
+            " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
+            " WHERE l.programme = $1 AND l.status = 'proposed' ORDER BY c.updated_at, c.id",
+            programme_id,
+        )
+        approvals = await conn.fetch(
+            "SELECT l.cooperation_id, c.name, c.phase, l.awaiting_approval"
+            " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
+            " WHERE l.programme = $1 AND l.status = 'active' AND l.awaiting_approval <> '{}'"
+            " ORDER BY c.id",
+            programme_id,
+        )
+        requests = await conn.fetch(
+            "SELECT r.* FROM transition_requests r JOIN lines l"
+            " ON l.cooperation_id = r.cooperation_id AND l.programme = $1"
+            " AND l.status IN ('proposed', 'active')"
+            " WHERE r.status = 'open' ORDER BY r.requested_at",
+            programme_id,
+        )
+    return {
+        "programme": programme_id,
+        "proposed_lines": [
+            {
+                "cooperation": r["cooperation_id"],
+                "name": r["name"],
+                "phase": r["phase"],
+                "facilitator": r["facilitator"],
+                "version": r["version"],
+            }
+            for r in proposed
+        ],
+        "approvals_awaited": [
+            {
+                "cooperation": r["cooperation_id"],
+                "name": r["name"],
+                "phase": r["phase"],
+                "tranches": list(r["awaiting_approval"]),
+            }
+            for r in approvals
+        ],
+        "requests": [
+            {
+                "cooperation": r["cooperation_id"],
+                "seq": r["seq"],
+                "action": r["action"],
+                "reason": r["reason"],
+                "at": instant(r["requested_at"]),
+            }
+            for r in requests
+        ],
+    }

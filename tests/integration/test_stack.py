@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,11 +31,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 COOPFLOW = Path(sys.executable).parent / "coopflow"
 
 
-def _http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+def _http(
+    method: str, url: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
             return resp.status, json.loads(resp.read() or b"null")
@@ -103,6 +107,13 @@ def _stop_dev(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, _output(proc)
 
 
+def _demo_tokens(output: str) -> dict[tuple[str, str], str]:
+    found = re.findall(
+        r"^coopflow:\s+(funder|facilitator|collective)\s+(\S+)\s+(cf_\S+)$", output, re.M
+    )
+    return {(role, subject): token for role, subject, token in found}
+
+
 def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
     dev_env: dict[str, str],
 ) -> None:
@@ -113,19 +124,30 @@ def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
         _wait_printed(proc, "Ctrl-C stops everything")
         ui = urllib.request.urlopen(f"http://127.0.0.1:{dev_env['COOPFLOW_TEMPORAL_UI_PORT']}/")
         assert ui.status == 200
+        tokens = _demo_tokens(_output(proc))
+        funder = tokens["funder", "fondation-territoires"]
+        facilitator = tokens["facilitator", "pole-107"]
+        # The demo is there at the first start: a co-funded collective, a tiers-lieu's loan.
+        status, demo = _http(
+            "GET", f"{api}/v1/cooperations/ressourcerie-du-bourg", token=facilitator
+        )
+        assert status == 200, demo
+        assert [line["status"] for line in demo["lines"]] == ["active", "active"]
         status, _ = _http(
             "POST",
             f"{api}/v1/programmes",
             {
                 "id": "prog",
                 "name": "P",
-                "funder": "f",
+                "funder": "fondation-territoires",
                 "currency": "EUR",
                 "budget": "100.00",
                 "phases": {"emergence": {"check_in_every": "P1M", "tranches": []}},
             },
+            token=funder,
         )
         assert status == 201
+        assert _http("GET", f"{api}/v1/programmes/prog")[0] == 401
         status, _ = _http(
             "POST",
             f"{api}/v1/cooperations",
@@ -137,6 +159,7 @@ def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
                 "members": [{"id": "asso", "name": "Asso", "legal_form": "association"}],
                 "funding_lines": ["prog"],
             },
+            token=facilitator,
         )
         assert status == 201
     finally:
@@ -144,17 +167,26 @@ def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
     assert code == 0, output
     assert "Temporal UI" in output and "/healthz" in output
 
-    # A second start finds every workflow and row again.
+    # A second start finds every workflow and row again, and gives the same demo tokens.
     proc = _start_dev(dev_env)
     try:
         _wait_ready(f"{api}/healthz", proc)
-        status, state = _http("GET", f"{api}/v1/cooperations/ruche")
+        _wait_printed(proc, "Ctrl-C stops everything")
+        assert _demo_tokens(_output(proc)) == tokens
+        status, state = _http("GET", f"{api}/v1/cooperations/ruche", token=facilitator)
         assert status == 200, state
         assert state["phase"] == "emergence" and state["lines"][0]["status"] == "proposed"
-        assert _http("GET", f"{api}/v1/programmes/prog")[0] == 200
+        assert _http("GET", f"{api}/v1/programmes/prog", token=funder)[0] == 200
+        status, listed = _http("GET", f"{api}/v1/cooperations", token=facilitator)
+        assert sorted(c["id"] for c in listed["items"]) == [
+            "ressourcerie-du-bourg",
+            "ruche",
+            "tiers-lieu-des-forges",
+        ]
     finally:
         code, output = _stop_dev(proc)
     assert code == 0, output
+    assert "demo: cooperation" not in output  # seeded once
 
 
 def test_missing_postgres_is_one_clear_line(dev_env: dict[str, str]) -> None:

@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from runtime.config import Settings
+from store.tokens import create_token
 from worker.main import build_worker
 
 pytestmark = pytest.mark.integration
@@ -59,16 +60,37 @@ def programme(**changes: Any) -> dict[str, Any]:
     return spec
 
 
+class _AsTheirRole(httpx.Auth):
+    """Programmes as their funder, everything else as the cooperations' facilitator: the
+    skeleton's requests are each made by the role whose they are."""
+
+    def __init__(self, funder: str, facilitator: str) -> None:
+        self.funder = funder
+        self.facilitator = facilitator
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        token = self.funder if request.url.path.startswith("/v1/programmes") else self.facilitator
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
 @pytest_asyncio.fixture
 async def api(
     pool: asyncpg.Pool, temporal_client: Client, task_queue: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(task_queue=task_queue)
     app = create_app(settings, pool=pool, client=temporal_client)
+    async with pool.acquire() as conn:
+        _, funder = await create_token(conn, "funder", "fondation-exemple")
+        _, facilitator = await create_token(conn, "facilitator", "pole-107")
     async with (
         build_worker(temporal_client, pool, task_queue),
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://t",
+            auth=_AsTheirRole(funder, facilitator),
+        ) as http,
     ):
         yield http
 

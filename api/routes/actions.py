@@ -1,0 +1,489 @@
+"""What each role does to a cooperation (DESIGN.md, "HTTP API" and rule 15): the facilitator
+proposes lines, moves the cooperation, reviews, manages members and answers requests; the
+funder decides on its lines, approves, records repayments and write-offs; the collective
+checks in and asks for transitions."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from api.access import EVERYONE, SHARED, Seen, allow, cooperation_seen, reads, shown
+from api.auth import Caller, CallerDep
+from api.commands import apply, door
+from api.deps import PoolDep, TemporalDep
+from api.models import (
+    ApprovalAsked,
+    CheckInCreated,
+    CheckInSubmission,
+    Declining,
+    LineDecision,
+    LineProposal,
+    MemberJoining,
+    Repayment,
+    Review,
+    Transition,
+    TransitionAsked,
+    WriteOffAsked,
+    WrittenOff,
+)
+from api.problems import Problem
+from api.reading import current_summary, no
+from domain import commands as c
+from domain.cooperation import Member
+from domain.views import CooperationSummary, LineView, RequestView
+from store.checkins import (
+    CheckInShown,
+    check_in_shown,
+    forget_pending,
+    keep_comment,
+    keep_submission,
+    record_submitted,
+)
+from store.people import erase_member, keep_member, member_names
+from store.programmes import get_programme
+
+router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
+
+
+async def _seen(pool: PoolDep, caller: Caller, cooperation_id: str) -> Seen:
+    async with pool.acquire() as conn:
+        return await cooperation_seen(conn, caller, cooperation_id)
+
+
+# -- funding lines (rules 9, 15) ------------------------------------------------------------
+
+
+@router.post("/funding-lines", status_code=201, response_model=LineView)
+async def propose_line(
+    cooperation_id: str,
+    body: LineProposal,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> LineView:
+    """The facilitator proposes a funding line; its programme's funder accepts or declines."""
+    seen = await _seen(pool, caller, cooperation_id)
+    allow(seen, ("facilitator",), "propose a funding line")
+    async with pool.acquire() as conn:
+        version = await get_programme(conn, body.programme)
+    if version is None:
+        raise Problem(
+            422,
+            f"programme: no programme {body.programme!r}",
+            errors=[_error("programme", f"no programme {body.programme!r}")],
+        )
+    command = door(
+        c.ProposeLine,
+        {"line": body.model_dump(exclude_none=True), "programme": version.model_dump()},
+    )
+    answer = await apply(request, client, caller, cooperation_id, command)
+    response.headers["Location"] = (
+        f"/v1/cooperations/{cooperation_id}/funding-lines/{body.programme}"
+    )
+    return _line(answer.state, body.programme, cooperation_id)
+
+
+@router.get("/funding-lines", response_model=list[LineView])
+async def list_lines(
+    cooperation_id: str, caller: CallerDep, pool: PoolDep, client: TemporalDep
+) -> list[LineView]:
+    seen = await _seen(pool, caller, cooperation_id)
+    return (await current_summary(client, pool, seen)).lines
+
+
+@router.get("/funding-lines/{programme}", response_model=LineView)
+async def read_line(
+    cooperation_id: str, programme: str, caller: CallerDep, pool: PoolDep, client: TemporalDep
+) -> LineView:
+    seen = await _seen(pool, caller, cooperation_id)
+    return _line(await current_summary(client, pool, seen), programme, cooperation_id)
+
+
+@router.post("/funding-lines/{programme}/decision", response_model=LineView)
+async def decide_line(
+    cooperation_id: str,
+    programme: str,
+    body: LineDecision,
+    request: Request,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> LineView:
+    """The programme's funder accepts (commits the line's whole potential, rule 9: 409 with
+    what remains and what is needed when the budget cannot cover it) or declines."""
+    seen = await _seen(pool, caller, cooperation_id)
+    if not seen.sees_line(programme):
+        raise no("funding line", programme, cooperation_id)
+    allow(seen, ("funder",), "decide on a funding line")
+    command: c.Command = (
+        c.AcceptLine(line=programme)
+        if body.accept
+        else door(c.DeclineLine, {"line": programme, "note": body.note})
+    )
+    answer = await apply(request, client, caller, cooperation_id, command)
+    return _line(answer.state, programme, cooperation_id)
+
+
+def _line(summary: CooperationSummary, programme: str, cooperation_id: str) -> LineView:
+    line = next((x for x in summary.lines if x.line == programme), None)
+    if line is None:
+        raise no("funding line", programme, cooperation_id)
+    return line
+
+
+def _error(path: str, message: str) -> dict[str, Any]:
+    return {"path": path, "pointer": f"/{path}", "message": message, "type": "value_error"}
+
+
+# -- moves (rules 2, 5, 6, 7) and requests (rule 15) ----------------------------------------
+
+
+@router.post("/transitions", response_model=CooperationSummary)
+async def transition(
+    cooperation_id: str,
+    body: Transition,
+    request: Request,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> CooperationSummary:
+    """Advance, restart, pivot, pause, resume or close; a transition answers the collective's
+    open requests for it."""
+    seen = await _seen(pool, caller, cooperation_id)
+    allow(seen, ("facilitator",), "move the cooperation")
+    models: dict[str, type[c.Advance | c.Restart | c.Pivot | c.Pause | c.Resume | c.Close]] = {
+        "advance": c.Advance,
+        "restart": c.Restart,
+        "pivot": c.Pivot,
+        "pause": c.Pause,
+        "resume": c.Resume,
+        "close": c.Close,
+    }
+    fields = {
+        "advance": ("to",),
+        "restart": ("to", "reason"),
+        "pivot": ("objectives", "reason"),
+        "pause": ("reason",),
+        "resume": (),
+        "close": ("outcome",),
+    }[body.action]
+    given = body.model_dump(exclude_none=True, mode="json")
+    unused = sorted(set(given) - {"action", *fields})
+    if unused:
+        raise Problem(
+            422,
+            f"{', '.join(unused)}: not used by {body.action}",
+            errors=[_error(name, f"not used by {body.action}") for name in unused],
+        )
+    command = door(models[body.action], {k: given.get(k) for k in fields})
+    answer = await apply(request, client, caller, cooperation_id, command)
+    return answer.state
+
+
+@router.post("/transition-requests", status_code=201, response_model=RequestView)
+async def ask_transition(
+    cooperation_id: str,
+    body: TransitionAsked,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> RequestView:
+    seen = await _seen(pool, caller, cooperation_id)
+    allow(seen, ("collective",), "request a transition (the collective asks)")
+    command = door(c.RequestTransition, body.model_dump(mode="json"))
+    answer = await apply(request, client, caller, cooperation_id, command)
+    seq = next(e.seq for e in answer.events if e.type == "TransitionRequested")
+    response.headers["Location"] = f"/v1/cooperations/{cooperation_id}/transition-requests/{seq}"
+    return _request(answer.state, seq, cooperation_id)
+
+
+@router.get("/transition-requests", response_model=list[RequestView])
+async def list_requests(
+    cooperation_id: str, caller: CallerDep, pool: PoolDep, client: TemporalDep
+) -> list[RequestView]:
+    seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, SHARED, "transition requests")
+    return (await current_summary(client, pool, seen)).requests
+
+
+@router.get("/transition-requests/{seq}", response_model=RequestView)
+async def read_request(
+    cooperation_id: str, seq: int, caller: CallerDep, pool: PoolDep, client: TemporalDep
+) -> RequestView:
+    seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, SHARED, "transition requests")
+    return _request(await current_summary(client, pool, seen), seq, cooperation_id)
+
+
+@router.post("/transition-requests/{seq}/decline", response_model=RequestView)
+async def decline_request(
+    cooperation_id: str,
+    seq: int,
+    body: Declining,
+    request: Request,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> RequestView:
+    seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, SHARED, "transition requests")
+    allow(seen, ("facilitator",), "decline a transition request (the facilitator decides)")
+    command = door(c.DeclineTransitionRequest, {"request": seq, "reason": body.reason})
+    answer = await apply(request, client, caller, cooperation_id, command)
+    return _request(answer.state, seq, cooperation_id)
+
+
+def _request(summary: CooperationSummary, seq: int, cooperation_id: str) -> RequestView:
+    found = next((r for r in summary.requests if r.seq == seq), None)
+    if found is None:
+        raise no("transition request", seq, cooperation_id)
+    return found
+
+
+# -- members (rule 15) ----------------------------------------------------------------------
+
+
+@router.post("/members", status_code=201)
+async def add_member(
+    cooperation_id: str,
+    body: MemberJoining,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> dict[str, Any]:
+    seen = await _seen(pool, caller, cooperation_id)
+    allow(seen, ("facilitator",), "add a member")
+    # The name stays out of the workflow: stored here once the member has joined.
+    spec = body.model_dump()
+    command = door(c.MemberJoin, {"member": spec | {"name": spec["id"]}})
+    await apply(request, client, caller, cooperation_id, command)
+    async with pool.acquire() as conn:
+        await keep_member(conn, cooperation_id, body.id, body.name)
+    response.headers["Location"] = f"/v1/cooperations/{cooperation_id}/members/{body.id}"
+    return {**Member.of(command.member).model_dump(), "name": body.name}
+
+
+@router.get("/members")
+async def list_members(
+    cooperation_id: str, caller: CallerDep, pool: PoolDep, client: TemporalDep
+) -> list[dict[str, Any]]:
+    seen = await _seen(pool, caller, cooperation_id)
+    summary = await current_summary(client, pool, seen)
+    async with pool.acquire() as conn:
+        names = await member_names(conn, cooperation_id)
+    return [{**m.model_dump(), "name": names.get(m.id)} for m in summary.members]
+
+
+@router.get("/members/{member}")
+async def read_member(
+    cooperation_id: str, member: str, caller: CallerDep, pool: PoolDep, client: TemporalDep
+) -> dict[str, Any]:
+    found = [
+        m for m in await list_members(cooperation_id, caller, pool, client) if m["id"] == member
+    ]
+    if not found:
+        raise no("member", member, cooperation_id)
+    return found[0]
+
+
+@router.delete("/members/{member}")
+async def remove_member(
+    cooperation_id: str,
+    member: str,
+    request: Request,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> CooperationSummary:
+    seen = await _seen(pool, caller, cooperation_id)
+    allow(seen, ("facilitator",), "remove a member")
+    answer = await apply(
+        request, client, caller, cooperation_id, door(c.MemberLeave, {"member_id": member})
+    )
+    async with pool.acquire() as conn:
+        # A member who leaves is erased (RGPD): the events keep its id only.
+        await erase_member(conn, cooperation_id, member)
+    return answer.state
+
+
+# -- check-ins and reviews (rule 8) ---------------------------------------------------------
+
+
+@router.post("/check-ins", status_code=201, response_model=CheckInCreated)
+async def check_in(
+    cooperation_id: str,
+    body: CheckInSubmission,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> CheckInCreated:
+    seen = await _seen(pool, caller, cooperation_id)
+    allow(seen, ("collective",), "submit a check-in (the collective does)")
+    check_in_id = _check_in_id(request, caller)
+    command = door(
+        c.SubmitCheckIn,
+        {"check_in_id": check_in_id, "period": body.period, "indicators": body.indicators},
+    )
+    # The texts are kept first, so a lost answer loses nothing; a refusal takes them back.
+    async with pool.acquire() as conn:
+        await keep_submission(
+            conn, cooperation_id, check_in_id, body.narrative, body.needs, body.indicators
+        )
+    try:
+        answer = await apply(request, client, caller, cooperation_id, command)
+    except Problem:
+        async with pool.acquire() as conn:
+            await forget_pending(conn, cooperation_id, check_in_id)
+        raise
+    event = next(e for e in answer.events if e.type == "CheckInSubmitted")
+    async with pool.acquire() as conn:
+        # Readable at once (its Location), before the projection catches up.
+        await record_submitted(conn, cooperation_id, event)
+    response.headers["Location"] = f"/v1/cooperations/{cooperation_id}/check-ins/{check_in_id}"
+    return CheckInCreated(id=check_in_id, period=event.data["period"])
+
+
+def _check_in_id(request: Request, caller: Caller) -> str:
+    key = request.headers.get("idempotency-key")
+    if key:
+        # The same key names the same check-in, so a retry is the same submission.
+        return "ci-" + hashlib.sha256(f"{caller.subject}\n{key}".encode()).hexdigest()[:20]
+    return "ci-" + uuid.uuid4().hex[:20]
+
+
+@router.get("/check-ins", response_model=list[CheckInShown])
+async def list_check_ins(
+    cooperation_id: str, caller: CallerDep, pool: PoolDep
+) -> list[CheckInShown]:
+    seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, SHARED, "check-ins")
+    async with pool.acquire() as conn:
+        return await check_in_shown(conn, cooperation_id)
+
+
+@router.get("/check-ins/{check_in_id}", response_model=CheckInShown)
+async def read_check_in(
+    cooperation_id: str, check_in_id: str, caller: CallerDep, pool: PoolDep
+) -> CheckInShown:
+    seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, SHARED, "check-ins")
+    async with pool.acquire() as conn:
+        found = await check_in_shown(conn, cooperation_id, check_in_id)
+    if not found:
+        raise no("check-in", check_in_id, cooperation_id)
+    return found[0]
+
+
+@router.post("/check-ins/{check_in_id}/review", response_model=CheckInShown)
+async def review(
+    cooperation_id: str,
+    check_in_id: str,
+    body: Review,
+    request: Request,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> CheckInShown:
+    seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, SHARED, "check-ins")
+    allow(seen, ("facilitator",), "review a check-in (the facilitator does)")
+    command = door(c.ReviewCheckIn, {"check_in_id": check_in_id, "decision": body.decision})
+    answer = await apply(request, client, caller, cooperation_id, command)
+    reviewed = next(e for e in answer.events if e.type == "CheckInReviewed")
+    async with pool.acquire() as conn:
+        await keep_comment(conn, cooperation_id, reviewed, body.comment)
+        (shown_,) = await check_in_shown(conn, cooperation_id, check_in_id)
+    return shown_
+
+
+# -- approvals, repayments, write-offs (rules 3, 11) ----------------------------------------
+
+
+@router.post("/approvals", response_model=CooperationSummary)
+async def approve(
+    cooperation_id: str,
+    body: ApprovalAsked,
+    request: Request,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> CooperationSummary:
+    """The facilitator (a grant it is not paid by) or the line's funder approves a tranche."""
+    seen = await _seen(pool, caller, cooperation_id)
+    if not seen.sees_line(body.line):
+        raise no("funding line", body.line, cooperation_id)
+    allow(seen, ("facilitator", "funder"), "approve a tranche")
+    by = {"role": caller.role, "id": caller.subject}
+    command = door(c.ApproveTranche, body.model_dump() | {"by": by})
+    return shown((await apply(request, client, caller, cooperation_id, command)).state, seen)
+
+
+@router.post("/repayments", status_code=201)
+async def repay(
+    cooperation_id: str,
+    body: Repayment,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> dict[str, Any]:
+    """A repayment of a loan, recorded by its funder alone (rule 11)."""
+    seen = await _funders_line(pool, caller, cooperation_id, body.line, "record a repayment")
+    command = door(
+        c.RecordRepayment,
+        {"line": body.line, "tranche": body.tranche, "amount": body.amount, "on": body.date},
+    )
+    answer = await apply(request, client, caller, cooperation_id, command)
+    event = next((e for e in answer.events if e.type == "RepaymentRecorded"), None)
+    if event is None:  # the same repayment already taken (its request id seen)
+        raise Problem(409, "this repayment was already recorded")
+    response.headers["Location"] = f"/v1/cooperations/{seen.id}/events/{event.seq}"
+    return {"seq": event.seq, **event.data}
+
+
+@router.post("/write-offs", status_code=201, response_model=WrittenOff)
+async def write_off(
+    cooperation_id: str,
+    body: WriteOffAsked,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> WrittenOff:
+    """The loan's funder writes off what the schedule still expects: the loan is settled."""
+    seen = await _funders_line(pool, caller, cooperation_id, body.line, "write off a loan")
+    by = {"role": caller.role, "id": caller.subject}
+    command = door(c.WriteOff, body.model_dump() | {"by": by})
+    answer = await apply(request, client, caller, cooperation_id, command)
+    event = next(e for e in answer.events if e.type == "LoanWrittenOff")
+    response.headers["Location"] = f"/v1/cooperations/{seen.id}/events/{event.seq}"
+    return WrittenOff(
+        seq=event.seq, **{k: event.data[k] for k in WrittenOff.model_fields if k != "seq"}
+    )
+
+
+async def _funders_line(
+    pool: PoolDep, caller: Caller, cooperation_id: str, line: str, what: str
+) -> Seen:
+    seen = await _seen(pool, caller, cooperation_id)
+    if not seen.sees_line(line):
+        raise no("funding line", line, cooperation_id)
+    allow(seen, ("funder",), f"{what} (the line's funder does)")
+    return seen
+
+
+__all__ = ["EVERYONE", "router"]

@@ -1,0 +1,75 @@
+"""`coopflow token create|list|revoke`: bearer tokens for the API, stored hashed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import typer
+
+from runtime.config import database_url_or_local, get_settings
+from store import tokens
+from store.db import Conn
+
+app = typer.Typer(no_args_is_help=True, help="Bearer tokens of the API (stored hashed).")
+
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Conn], Awaitable[T]]) -> T:
+    url = database_url_or_local(get_settings())
+
+    async def go() -> T:
+        try:
+            conn = await asyncpg.connect(url, timeout=10)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            print(
+                f"coopflow token: PostgreSQL is unreachable at {url.split('@')[-1]} ({exc}):"
+                " start the stack (make run) or set COOPFLOW_DATABASE_URL",
+                file=sys.stderr,
+            )
+            raise typer.Exit(2) from None
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+@app.command()
+def create(
+    role: str = typer.Option(..., help="funder, facilitator or collective"),
+    subject: str = typer.Option(
+        ..., help="the funder id, facilitator id (or fiscal host's), or cooperation id"
+    ),
+) -> None:
+    """Create a token and print it alone (it is not shown again)."""
+    if role not in tokens.ROLES:
+        print(f"coopflow token: --role must be one of {', '.join(tokens.ROLES)}", file=sys.stderr)
+        raise typer.Exit(2)
+    if not subject.strip() or len(subject) > 100:
+        print("coopflow token: --subject must be an id (1 to 100 characters)", file=sys.stderr)
+        raise typer.Exit(2)
+    _, token = _run(lambda conn: tokens.create_token(conn, role, subject))
+    print(token)
+
+
+@app.command("list")
+def list_(subject: str | None = typer.Option(None, help="only this subject's")) -> None:
+    """Each token's id, role, subject and creation date (never the token)."""
+    for t in _run(lambda conn: tokens.list_tokens(conn, subject)):
+        revoked = f"  revoked {t.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if t.revoked_at else ""
+        print(f"{t.id}\t{t.role}\t{t.subject}\t{t.created_at:%Y-%m-%dT%H:%M:%SZ}{revoked}")
+
+
+@app.command()
+def revoke(token_id: str = typer.Argument(..., help="the token's id (from `list`)")) -> None:
+    """End a token at once."""
+    if not _run(lambda conn: tokens.revoke_token(conn, token_id)):
+        print(f"coopflow token: no live token {token_id!r}", file=sys.stderr)
+        raise typer.Exit(2)
+    print(f"revoked {token_id}")

@@ -1,0 +1,114 @@
+"""The API on the real stack: PostgreSQL, the Temporal dev server, a worker, and the app in
+process (ASGI), with a token per role and subject made as `coopflow token create` does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest_asyncio
+from temporalio.client import Client
+
+from api.app import create_app
+from runtime.config import Settings
+from store.tokens import create_token
+from worker.main import build_worker
+
+Auth = Callable[[str, str], Awaitable[dict[str, str]]]
+
+
+@pytest_asyncio.fixture
+async def http(
+    pool: asyncpg.Pool, temporal_client: Client, task_queue: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(task_queue=task_queue), pool=pool, client=temporal_client)
+    async with (
+        build_worker(temporal_client, pool, task_queue),
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        yield client
+
+
+@pytest_asyncio.fixture
+async def auth(pool: asyncpg.Pool) -> Auth:
+    """`await auth(role, subject)`: the headers of a new token for them."""
+    made: dict[tuple[str, str], dict[str, str]] = {}
+
+    async def headers(role: str, subject: str) -> dict[str, str]:
+        if (role, subject) not in made:
+            async with pool.acquire() as conn:
+                _, token = await create_token(conn, role, subject)  # type: ignore[arg-type]
+            made[role, subject] = {"Authorization": f"Bearer {token}"}
+        return made[role, subject]
+
+    return headers
+
+
+def programme(pid: str, funder: str, **changes: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "id": pid,
+        "name": f"Programme {pid}",
+        "funder": funder,
+        "currency": "EUR",
+        "budget": "500000.00",
+        "locale": "fr",
+        "phases": {
+            "emergence": {
+                "check_in_every": "P1M",
+                "report_every": "P3M",
+                "tranches": [
+                    {
+                        "id": "amorcage",
+                        "amount": "8000.00",
+                        "purpose": "animation",
+                        "when": "entry",
+                    },
+                    {
+                        "id": "emergence-2",
+                        "amount": "7000.00",
+                        "purpose": "animation",
+                        "when": {"accepted_check_ins": 1},
+                    },
+                    {
+                        "id": "feu-vert",
+                        "amount": "1000.00",
+                        "purpose": "operating",
+                        "when": "approval",
+                    },
+                ],
+            },
+            "experimentation": {
+                "check_in_every": "P2M",
+                "tranches": [
+                    {
+                        "id": "experimentation-1",
+                        "amount": "30000.00",
+                        "purpose": "investment",
+                        "when": "entry",
+                    }
+                ],
+            },
+        },
+    }
+    spec.update(changes)
+    return spec
+
+
+def cooperation(coop_id: str, lines: list[Any], **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": coop_id,
+        "name": "Ressourcerie du Bourg",
+        "kind": "non_modelled",
+        "economic_model": "hybrid",
+        "members": [
+            {"id": "habitants", "name": "Collectif des habitants", "legal_form": "informal"},
+            {"id": "repair-cafe", "name": "Repair café", "legal_form": "informal"},
+        ],
+        "fiscal_host": "pole-107",
+        "funding_lines": lines,
+    }
+    body.update(changes)
+    return body
