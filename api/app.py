@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api import problems
 from api.middleware import RequestGate
+from api.problems import PROBLEM
 from api.routes import actions, cooperations, health, me, programmes, queues, reports
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec
@@ -46,6 +47,9 @@ def create_app(
         summary="Funding-lifecycle engine for territorial cooperations",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # A body without a Content-Type is read as JSON on every route, as the specs' routes
+        # (JSON or YAML, read by hand) do; a declared media type not served is 415.
+        strict_content_type=False,
     )
     problems.install(app)
     app.add_middleware(RequestGate)
@@ -82,7 +86,54 @@ def _document_raw_bodies(app: FastAPI) -> None:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema
+        _document_problems(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `errors` gives the path of every bad field.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "pointer", "message"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "pointer": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+def _document_problems(schema: dict[str, Any]) -> None:
+    """Every error is application/problem+json (api/problems.py): said so for each operation,
+    in place of FastAPI's default 422 body, which this API never sends."""
+    components = schema["components"]["schemas"]
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    problem = {
+        "description": "A problem: 400, 401, 403, 404, 409, 413, 415 or 422 (see `detail`)",
+        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["4XX"] = problem

@@ -11,11 +11,11 @@ from temporalio.client import Client
 
 from api.access import not_found
 from api.auth import Caller
-from api.problems import invalid, refusal
+from api.problems import Problem, invalid, refusal
 from domain import commands as c
 from domain.limits import at_door
 from runtime.temporal import cooperation_workflow_id
-from workflows.client import CommandRefused, UnknownCooperation, send
+from workflows.client import CommandRefused, NoAnswer, UnknownCooperation, send
 from workflows.models import CommandAnswer, CommandRequest
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,3 +50,10 @@ async def apply(
         raise refusal(refused) from None
     except UnknownCooperation:
         raise not_found(cooperation_id) from None
+    except NoAnswer:
+        raise Problem(
+            503,
+            f"cooperation {cooperation_id!r} did not answer in time; the command may still be"
+            " applied: send it again with the same Idempotency-Key to learn its outcome",
+            headers={"Retry-After": "5"},
+        ) from None

@@ -97,6 +97,14 @@ def refusal(refused: CommandRefused) -> Problem:
     return Problem(status, str(refused), errors=errors, extra=extra)
 
 
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _whole_body_refused(exc: RequestValidationError) -> bool:
+    return any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+
+
 def problem_body(problem: Problem, instance: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": problem.type,
@@ -131,6 +139,13 @@ def install(app: FastAPI) -> None:
             first = next(e for e in exc.errors() if e.get("type") == "json_invalid")
             detail = first.get("ctx", {}).get("error", "invalid JSON")
             return problem_response(request, Problem(400, f"the body is not JSON: {detail}"))
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type and not _is_json(media_type) and _whole_body_refused(exc):
+            # FastAPI hands a body of another media type to the model as bytes: the model
+            # then refuses the whole body, which is the media type's fault (415), not a field's.
+            return problem_response(
+                request, Problem(415, f"send application/json, not {media_type}")
+            )
         errors = field_errors(exc.errors())
         paths = ", ".join(e["path"] or "(body)" for e in errors)
         return problem_response(request, Problem(422, f"invalid fields: {paths}", errors=errors))

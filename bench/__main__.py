@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import sys
 
-from bench import history, memory, payloads, simulate_ratio
+from bench import history, http_checkins, list_cooperations, memory, payloads, simulate_ratio
 from bench.support import Report, exit_code, quiet
 
 
@@ -21,6 +21,8 @@ async def run_all(runs: int, workflows: int) -> list[Report]:
         history.run(),
         payloads.run(),
         memory.run(workflows),
+        http_checkins.run(),
+        list_cooperations.run(),
     ):
         report = await bench
         report.show()

@@ -16,7 +16,7 @@ import contextlib
 import sys
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,21 +26,22 @@ from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from bench.bare import BareInput, BareWorkflow
-from bench.scenario import COOPERATION, PROGRAMME
-from bench.support import Report, Target, embedded_postgres, exit_code, quiet
+from bench.scenario import PROGRAMME, register_accepted
+from bench.support import (
+    Report,
+    Target,
+    embedded_postgres,
+    exit_code,
+    quiet,
+    temporal_server,
+)
 from cli.simulate import temporary_database
-from domain.commands import Register
-from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec
-from domain.rules import RULES_VERSION
 from runtime.config import Settings
 from runtime.connect import connect_temporal
-from runtime.localstack import TemporalDevServer, free_port
-from runtime.temporal import SEARCH_ATTRIBUTES, cooperation_workflow_id
+from runtime.temporal import cooperation_workflow_id
 from store.db import create_pool
-from store.people import nameless
 from store.programmes import put_programme
-from workflows.client import register
 
 TARGET_RATIO = 2.0
 # Started before the first reading, so that what only the first workflows cost (imports,
@@ -63,22 +64,6 @@ class Measure:
     @property
     def per_workflow_kib(self) -> float:
         return (self.after_kib - self.before_kib) / self.workflows
-
-
-@contextlib.contextmanager
-def temporal_dev_server(folder: Path) -> Iterator[str]:
-    server = TemporalDevServer(
-        db_file=None,
-        port=free_port(),
-        ui_port=None,
-        search_attributes=SEARCH_ATTRIBUTES,
-        log=folder / "temporal.log",
-    )
-    server.start()
-    try:
-        yield server.address
-    finally:
-        server.stop()
 
 
 async def cached(handle: WorkflowHandle[Any, Any], query: str) -> None:
@@ -150,8 +135,9 @@ async def run(workflows: int = 200) -> Report:
     with (
         tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder,
         embedded_postgres() as database_server,
-        temporal_dev_server(Path(folder)) as address,
+        temporal_server(Path(folder)) as temporal,
     ):
+        address = temporal.address
         async with temporary_database(database_server) as url:
             pool = await create_pool(url, max_size=2)
             try:
@@ -162,18 +148,8 @@ async def run(workflows: int = 200) -> Report:
             client = await connect_temporal(Settings(temporal_address=address), wait=30)
 
             async def cooperation(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
-                spec = CooperationSpec.model_validate(COOPERATION | {"id": name})
-                await register(
-                    client,
-                    Register(
-                        cooperation=nameless(spec),
-                        programmes=[version],
-                        lines_accepted=True,
-                        rules_version=RULES_VERSION,
-                    ),
-                    task_queue=task_queue,
-                )
-                return client.get_workflow_handle(cooperation_workflow_id(spec.id))
+                await register_accepted(client, name, version, task_queue)
+                return client.get_workflow_handle(cooperation_workflow_id(name))
 
             async def bare(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
                 return await client.start_workflow(

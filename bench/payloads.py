@@ -21,7 +21,8 @@ from bench.scenario import COOPERATION, PROGRAMME, START
 from bench.support import Report, Target, embedded_postgres, exit_code, quiet
 from cli.simulate import simulation
 from domain.simulation import Scenario, parse_scenario
-from workflows.cooperation import ANSWER_WINDOW, CooperationWorkflow
+from workflows.cooperation import CooperationWorkflow
+from workflows.shell import ANSWER_WINDOW
 
 YEARS = 10
 KB = 1024

@@ -10,8 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from temporalio.client import Client
+
+from domain.commands import Register
+from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeVersion
+from domain.rules import RULES_VERSION
 from domain.simulation import BudgetRaise, Scenario, parse_scenario, run_scenario, step_actions
+from store.people import nameless
+from workflows.client import register
 
 YEARS = 10
 START = "2027-01-04"
@@ -77,6 +84,25 @@ COOPERATION: dict[str, Any] = {
     "fiscal_host": "pole-107",
     "funding_lines": ["bench-coop"],
 }
+
+
+async def register_accepted(
+    client: Client, cooperation_id: str, version: ProgrammeVersion, task_queue: str
+) -> None:
+    """COOPERATION under its own id, registered as the API does but with its line taken as
+    accepted: the funder's decision is not what the benchmarks measure, and check-ins are
+    scheduled from the start."""
+    spec = CooperationSpec.model_validate(COOPERATION | {"id": cooperation_id})
+    await register(
+        client,
+        Register(
+            cooperation=nameless(spec),
+            programmes=[version],
+            lines_accepted=True,
+            rules_version=RULES_VERSION,
+        ),
+        task_queue=task_queue,
+    )
 
 
 def ten_year_scenario(years: int = YEARS) -> Scenario:

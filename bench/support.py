@@ -1,32 +1,37 @@
-"""What the benchmarks share: one embedded PostgreSQL, targets and their report."""
+"""What the benchmarks share: one embedded PostgreSQL, a Temporal dev server, latency
+percentiles, targets and their report."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runtime.config import LogFormat
-from runtime.localstack import EmbeddedPostgres, free_port
+from runtime.localstack import EmbeddedPostgres, TemporalDevServer, free_port
 from runtime.logging import configure_logging
+from runtime.temporal import SEARCH_ATTRIBUTES
 
 
 @dataclass(frozen=True)
 class Target:
-    """One figure a benchmark promises, e.g. ratio ≤ 2."""
+    """One figure a benchmark promises, e.g. ratio ≤ 2 (or, `at_least`, rate ratio ≥ 0.8)."""
 
     name: str
     value: float
     limit: float
     unit: str = ""
     digits: int = 2
+    at_least: bool = False
+    """The limit is a floor (throughput), not a ceiling (time, memory)."""
 
     @property
     def met(self) -> bool:
-        return self.value <= self.limit
+        return self.value >= self.limit if self.at_least else self.value <= self.limit
 
     @property
     def shown(self) -> str:
@@ -34,7 +39,7 @@ class Target:
 
     @property
     def bound(self) -> str:
-        return f"≤ {self.limit:,.{self.digits}f}{self.unit}"
+        return f"{'≥' if self.at_least else '≤'} {self.limit:,.{self.digits}f}{self.unit}"
 
     @property
     def verdict(self) -> str:
@@ -56,12 +61,43 @@ def postgres_mode() -> str:
 @contextlib.contextmanager
 def embedded_postgres() -> Iterator[str]:
     """One PostgreSQL server for a whole benchmark, so no run pays for starting its own."""
+    with postgres_server() as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[EmbeddedPostgres]:
     with tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder:
         server = EmbeddedPostgres(Path(folder) / "pg", free_port())
         try:
-            yield server.start()
+            server.start()
+            yield server
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def temporal_server(folder: Path) -> Iterator[TemporalDevServer]:
+    """A Temporal dev server in memory (real server semantics), for one benchmark."""
+    server = TemporalDevServer(
+        db_file=None,
+        port=free_port(),
+        ui_port=None,
+        search_attributes=SEARCH_ATTRIBUTES,
+        log=folder / "temporal.log",
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest rank: the smallest value with at least q % of the values at or below it (with
+    200 samples p99 is the second largest, never an interpolation between samples)."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
 
 
 @dataclass(frozen=True)

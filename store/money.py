@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -139,10 +140,15 @@ async def post(conn: Conn, postings: list[tuple[str, LedgerRow]]) -> int:
     return new
 
 
-async def ledger(conn: Conn, cooperation_id: str) -> list[dict[str, object]]:
+async def ledger(
+    conn: Conn, cooperation_id: str, lines: Collection[str] | None = None
+) -> list[dict[str, object]]:
+    """The cooperation's postings, in order; only those of `lines` when given."""
     rows = await conn.fetch(
         "SELECT line, tranche, occurrence, kind, purpose, amount, currency, payee,"
-        " beneficiary, at FROM ledger WHERE cooperation_id = $1 ORDER BY at, id",
+        " beneficiary, at FROM ledger WHERE cooperation_id = $1"
+        " AND ($2::text[] IS NULL OR line = ANY($2::text[])) ORDER BY at, id",
         cooperation_id,
+        list(lines) if lines is not None else None,
     )
     return [dict(r) for r in rows]

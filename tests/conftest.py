@@ -34,16 +34,21 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         server.stop()
 
 
-@pytest_asyncio.fixture
-async def database_url(postgres_server_url: str) -> str:
-    """A fresh, migrated database for one test."""
-    url = await ensure_database(postgres_server_url, f"t_{uuid.uuid4().hex[:12]}")
+async def fresh_database(server_url: str) -> str:
+    """A new, migrated database on the server; its URL."""
+    url = await ensure_database(server_url, f"t_{uuid.uuid4().hex[:12]}")
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn)
     finally:
         await conn.close()
     return url
+
+
+@pytest_asyncio.fixture
+async def database_url(postgres_server_url: str) -> str:
+    """A fresh, migrated database for one test."""
+    return await fresh_database(postgres_server_url)
 
 
 @pytest_asyncio.fixture

@@ -4,7 +4,7 @@ update-with-start, commands by request id, and the rules' answer once a workflow
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
@@ -14,6 +14,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
@@ -43,6 +44,15 @@ class CommandRefused(Exception):
 
 class UnknownCooperation(Exception):
     pass
+
+
+class NoAnswer(Exception):
+    """The cooperation's workflow did not answer in time (no worker polling, say): the
+    command may still be applied; the same request id retried gets its one outcome."""
+
+
+# How long a caller waits for a command's answer before saying so (an HTTP client waits).
+ANSWER_WITHIN = timedelta(seconds=30)
 
 
 def request_id() -> str:
@@ -86,13 +96,20 @@ async def register(
             start_workflow_operation=operation,
             id=update_id,
             result_type=CommandAnswer,
+            rpc_timeout=ANSWER_WITHIN,
         )
     except WorkflowUpdateFailedError as failure:
         raise _refused(failure) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise NoAnswer(f"cooperation {cooperation_id!r} did not answer in time") from None
     return answer
 
 
-async def send(handle: WorkflowHandle[Any, Any], request: CommandRequest) -> CommandAnswer:
+async def send(
+    handle: WorkflowHandle[Any, Any],
+    request: CommandRequest,
+    answer_within: timedelta | None = ANSWER_WITHIN,
+) -> CommandAnswer:
     """Apply a command; its request id is the update id, so a retry is answered once.
 
     A cooperation whose workflow has ended is closed with its loans settled: the command
@@ -102,10 +119,16 @@ async def send(handle: WorkflowHandle[Any, Any], request: CommandRequest) -> Com
         request = request.model_copy(update={"request_id": request_id()})
     try:
         answer: CommandAnswer = await handle.execute_update(
-            "apply", request, id=request.request_id, result_type=CommandAnswer
+            "apply",
+            request,
+            id=request.request_id,
+            result_type=CommandAnswer,
+            rpc_timeout=answer_within,
         )
     except WorkflowUpdateFailedError as failure:
         raise _refused(failure) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise NoAnswer(f"{handle.id} did not answer within {answer_within}") from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise

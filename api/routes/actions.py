@@ -197,6 +197,8 @@ async def ask_transition(
     client: TemporalDep,
 ) -> RequestView:
     seen = await _seen(pool, caller, cooperation_id)
+    # Requests are out of a fiscal host's scope: acting on them is not found, as reading is.
+    reads(seen, SHARED, "transition requests")
     allow(seen, ("collective",), "request a transition (the collective asks)")
     command = door(c.RequestTransition, body.model_dump(mode="json"))
     answer = await apply(request, client, caller, cooperation_id, command)
@@ -330,6 +332,7 @@ async def check_in(
     client: TemporalDep,
 ) -> CheckInCreated:
     seen = await _seen(pool, caller, cooperation_id)
+    reads(seen, SHARED, "check-ins")
     allow(seen, ("collective",), "submit a check-in (the collective does)")
     check_in_id = _check_in_id(request, caller)
     command = door(

@@ -35,7 +35,7 @@ from store import money
 from store.events import list_events
 from store.people import keep_names, nameless
 from store.programmes import get_programme
-from workflows.client import CommandRefused, refused_by, register
+from workflows.client import CommandRefused, NoAnswer, refused_by, register
 from workflows.cooperation import CooperationWorkflow
 
 router = APIRouter(prefix="/v1/cooperations", tags=["cooperations"])
@@ -154,6 +154,13 @@ async def register_cooperation(
         raise refusal(refused_by(error)) from None
     except CommandRefused as refused:
         raise refusal(refused) from None
+    except NoAnswer:
+        raise Problem(
+            503,
+            "the cooperation's workflow did not answer in time: send the registration again"
+            " with the same Idempotency-Key",
+            headers={"Retry-After": "5"},
+        ) from None
     async with pool.acquire() as conn:
         await keep_names(conn, spec)
     response.headers["Location"] = f"/v1/cooperations/{spec.id}"
@@ -190,7 +197,8 @@ async def list_cooperations(
     elif outcome is not None:
         conditions.append(f"c.outcome = {param(outcome)}")
     if programme is not None:
-        conditions.append(f"{param(programme)} = ANY(c.programmes)")
+        # Containment, not `= ANY`: the GIN index on programmes serves it.
+        conditions.append(f"c.programmes @> ARRAY[{param(programme)}]::text[]")
         if caller.role == "funder":
             # Only its own programmes: another's would tell who else funds.
             conditions.append(
@@ -201,12 +209,19 @@ async def list_cooperations(
         conditions.append(f"c.overdue = {param(overdue)}")
     if cursor is not None:
         conditions.append(f"c.id > {param(_decode(cursor))}")
+    # The page is chosen first, its states turned into text after: in one query level the
+    # cast runs on every row matched before the sort keeps the page (1,000 rows: 10 ms).
     sql = (
-        "SELECT c.id, c.state::text AS state FROM cooperations c WHERE "
+        "SELECT page.id, page.state::text AS state FROM"
+        " (SELECT c.id, c.state FROM cooperations c WHERE "
         + " AND ".join(conditions)
-        + f" ORDER BY c.id LIMIT {param(limit + 1)}"
+        + f" ORDER BY c.id LIMIT {param(limit + 1)}) page ORDER BY page.id"
     )
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        # Planned for these values every time: after five calls PostgreSQL may keep one plan
+        # for the connection, the one that suited those callers (mid-sized funders, say),
+        # which reads the whole table for a small one (100,000 rows: 20 ms).
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         rows = await conn.fetch(sql, *params)
     items = [_shown_row(row["state"], caller) for row in rows[:limit] if row["state"]]
     more = len(rows) > limit

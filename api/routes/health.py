@@ -13,7 +13,7 @@ from api.deps import PoolDep, TemporalDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "A component is down (named)"}})
 async def healthz(pool: PoolDep, client: TemporalDep) -> JSONResponse:
     async def postgres() -> str:
         async with pool.acquire(timeout=2) as conn:

@@ -168,6 +168,10 @@ async def publish_version(
             ],
         )
     async with pool.acquire() as conn:
+        existing = await get_programme(conn, programme_id)
+        if existing is not None and existing.spec.funder != caller.subject:
+            # Programmes are read by everyone: another funder's is visible, so forbidden.
+            raise Problem(403, "only the programme's funder may publish a version of it")
         try:
             stored = await put_programme(conn, spec)
         except ProgrammeConflict as exc:

@@ -42,10 +42,13 @@ async def list_reports(
         reads(seen, SHARED, "reports")
         rows = await conn.fetch(
             "SELECT id, cooperation_id, line, period, period_start, period_end, final, locale"
-            " FROM reports WHERE cooperation_id = $1 ORDER BY period_end, line, period",
+            " FROM reports WHERE cooperation_id = $1"
+            " AND ($2::text[] IS NULL OR line = ANY($2::text[]))"
+            " ORDER BY period_end, line, period",
             cooperation_id,
+            None if seen.all_lines else list(seen.own_lines),
         )
-    return [_listed(r) for r in rows if seen.sees_line(r["line"])]
+    return [_listed(r) for r in rows]
 
 
 @router.get(

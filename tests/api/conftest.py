@@ -3,7 +3,9 @@ process (ASGI), with a token per role and subject made as `coopflow token create
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -13,28 +15,30 @@ from temporalio.client import Client
 
 from api.app import create_app
 from runtime.config import Settings
+from store.db import create_pool
 from store.tokens import create_token
+from tests.conftest import fresh_database
 from worker.main import build_worker
 
 Auth = Callable[[str, str], Awaitable[dict[str, str]]]
 
 
-@pytest_asyncio.fixture
-async def http(
-    pool: asyncpg.Pool, temporal_client: Client, task_queue: str
+@asynccontextmanager
+async def served(
+    pool: asyncpg.Pool, client: Client, task_queue: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(task_queue=task_queue), pool=pool, client=temporal_client)
+    """The app in process with a worker on its task queue, and an HTTP client to it."""
+    app = create_app(Settings(task_queue=task_queue), pool=pool, client=client)
     async with (
-        build_worker(temporal_client, pool, task_queue),
+        build_worker(client, pool, task_queue),
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
-        yield client
+        yield http
 
 
-@pytest_asyncio.fixture
-async def auth(pool: asyncpg.Pool) -> Auth:
-    """`await auth(role, subject)`: the headers of a new token for them."""
+def tokens(pool: asyncpg.Pool) -> Auth:
+    """`await auth(role, subject)`: the headers of a new token for them (one per pair)."""
     made: dict[tuple[str, str], dict[str, str]] = {}
 
     async def headers(role: str, subject: str) -> dict[str, str]:
@@ -45,6 +49,50 @@ async def auth(pool: asyncpg.Pool) -> Auth:
         return made[role, subject]
 
     return headers
+
+
+@pytest_asyncio.fixture
+async def http(
+    pool: asyncpg.Pool, temporal_client: Client, task_queue: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with served(pool, temporal_client, task_queue) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def auth(pool: asyncpg.Pool) -> Auth:
+    return tokens(pool)
+
+
+# The same, once per module: a test file that shares one world builds it once (the world's
+# workflows and rows are set up in a few seconds, then read by many tests).
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_database_url(postgres_server_url: str) -> str:
+    return await fresh_database(postgres_server_url)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_pool(module_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(module_database_url, max_size=5)
+    try:
+        yield p
+    finally:
+        await p.close()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_http(
+    module_pool: asyncpg.Pool, temporal_client: Client
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with served(module_pool, temporal_client, f"tq-{uuid.uuid4().hex[:8]}") as client:
+        yield client
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_auth(module_pool: asyncpg.Pool) -> Auth:
+    return tokens(module_pool)
 
 
 def programme(pid: str, funder: str, **changes: Any) -> dict[str, Any]:

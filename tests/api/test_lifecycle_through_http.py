@@ -23,6 +23,16 @@ async def _ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
+async def _eventually(http: httpx.AsyncClient, path: str, headers: dict[str, str]) -> Any:
+    """A page of a queue once it holds something."""
+    for _ in range(200):
+        page = await _ok(await http.get(path, headers=headers))
+        if page["items"]:
+            return page
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} stayed empty")
+
+
 async def _until_closed(http: httpx.AsyncClient, headers: dict[str, str]) -> list[Any]:
     """The event log once it holds the close (effects follow the answers)."""
     for _ in range(200):
@@ -167,7 +177,8 @@ async def test_a_cooperation_lives_through_http_each_role_doing_its_part(
     assert (await _ok(await http.get(asked.headers["location"], headers=fondation)))[
         "status"
     ] == "open"
-    waiting = await _ok(await http.get("/v1/transition-requests?status=open", headers=pole))
+    # The facilitator's queue reads the read model, which follows the answer by a moment.
+    waiting = await _eventually(http, "/v1/transition-requests?status=open", pole)
     assert [(x["cooperation"], x["seq"]) for x in waiting["items"]] == [(COOP, request["seq"])]
     advanced = await _ok(
         await http.post(
