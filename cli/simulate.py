@@ -162,10 +162,12 @@ class Simulation:
         async def scenario_now() -> datetime:
             return await env.get_current_time() + offset
 
+        finished = False
         for step in scenario.steps:
             # Stop just short of the step's instant: its commands come before the clock's
             # own events of that instant (rule 14), and carry the exact instant with them.
-            await _sleep(env, step.at - JUST_BEFORE - await scenario_now(), handle)
+            if not finished:
+                await _sleep(env, step.at - JUST_BEFORE - await scenario_now(), handle)
             for action in step_actions(scenario, step, versions):
                 if isinstance(action, BudgetRaise):
                     async with self.pool.acquire() as conn:
@@ -179,11 +181,14 @@ class Simulation:
                 except CommandRefused as refused:
                     raise ScenarioError(step.index, f"{step.kind}: {refused}") from None
                 if answer.state.finished:
-                    # Let its workflow end before time moves on (see _sleep).
+                    # Let its workflow end before time moves on (see _sleep); nothing happens
+                    # to the cooperation after that, so time need not move at all.
+                    finished = True
                     await handle.result()
 
         # `until` is inclusive: run the clock just past it, then keep what is dated up to it.
-        await _sleep(env, scenario.until - await scenario_now() + timedelta(seconds=1), handle)
+        if not finished:
+            await _sleep(env, scenario.until - await scenario_now() + timedelta(seconds=1), handle)
         return await _result(handle, self.pool, scenario.cooperation.id, scenario.until)
 
 
@@ -217,19 +222,17 @@ async def simulate(scenario: Scenario, *, database_server: str | None = None) ->
 async def _sleep(
     env: WorkflowEnvironment, gap: timedelta, handle: WorkflowHandle[Any, Any]
 ) -> None:
-    """Skip `gap` of scenario time, unless the cooperation's workflow has ended: nothing
-    happens to it after that."""
+    """Skip `gap` of scenario time."""
     # One long skip across years has been seen to time out on the test server while
     # workflows finish during it; skips of at most a month each have not.
     while gap > timedelta(0):
-        if await _ended(handle):
-            return
         chunk = min(gap, MAX_SKIP)
         try:
             await env.sleep(chunk)
         except RPCError:
             # The test server stops skipping when a workflow and its abandoned child end at
             # the same instant (a cooperation settling its last loan): the skip times out.
+            # Nothing happens to an ended cooperation: the skip need not go on.
             if not await _ended(handle):
                 raise
             return
