@@ -3,9 +3,11 @@ update-with-start, commands by request id, and the rules' answer once a workflow
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -26,6 +28,8 @@ from domain.lifecycle import decide
 from runtime.temporal import cooperation_workflow_id
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import CommandAnswer, CommandRequest, CooperationInput
+
+T = TypeVar("T")
 
 
 class CommandRefused(Exception):
@@ -68,6 +72,7 @@ async def register(
     simulation: bool = False,
     clock_offset_seconds: float = 0.0,
     at: datetime | None = None,
+    answer_within: timedelta = ANSWER_WITHIN,
     **options: Any,
 ) -> CommandAnswer:
     """Start the cooperation's workflow and register it in one step (update-with-start): a
@@ -90,19 +95,31 @@ async def register(
     )
     update_id = request or request_id()
     try:
-        answer: CommandAnswer = await client.execute_update_with_start_workflow(
-            "apply",
-            CommandRequest(command=command, request_id=update_id, at=at),
-            start_workflow_operation=operation,
-            id=update_id,
-            result_type=CommandAnswer,
-            rpc_timeout=ANSWER_WITHIN,
+        answer: CommandAnswer = await within(
+            answer_within,
+            client.execute_update_with_start_workflow(
+                "apply",
+                CommandRequest(command=command, request_id=update_id, at=at),
+                start_workflow_operation=operation,
+                id=update_id,
+                result_type=CommandAnswer,
+                rpc_timeout=answer_within,
+            ),
         )
     except WorkflowUpdateFailedError as failure:
         raise _refused(failure) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise NoAnswer(f"cooperation {cooperation_id!r} did not answer in time") from None
     return answer
+
+
+async def within(deadline: timedelta | None, call: Awaitable[T]) -> T:
+    """`call` bounded by `deadline` (TimeoutError after it). The SDK's `rpc_timeout` bounds
+    each RPC, but it polls again while the update is not yet accepted: with no worker on the
+    task queue it would wait for ever."""
+    if deadline is None:
+        return await call
+    return await asyncio.wait_for(call, deadline.total_seconds())
 
 
 async def send(
@@ -118,16 +135,19 @@ async def send(
     if request.request_id is None:
         request = request.model_copy(update={"request_id": request_id()})
     try:
-        answer: CommandAnswer = await handle.execute_update(
-            "apply",
-            request,
-            id=request.request_id,
-            result_type=CommandAnswer,
-            rpc_timeout=answer_within,
+        answer: CommandAnswer = await within(
+            answer_within,
+            handle.execute_update(
+                "apply",
+                request,
+                id=request.request_id,
+                result_type=CommandAnswer,
+                rpc_timeout=answer_within,
+            ),
         )
     except WorkflowUpdateFailedError as failure:
         raise _refused(failure) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise NoAnswer(f"{handle.id} did not answer within {answer_within}") from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:

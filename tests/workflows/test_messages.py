@@ -4,6 +4,7 @@ trace, queries, search attributes, and commitments against the programme budget.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -18,7 +19,7 @@ from store import money
 from store.programmes import put_programme
 from tests.workflows.test_durability import PROGRAMME, apply, cooperation, recorded, start
 from worker.main import build_worker
-from workflows.client import CommandRefused, register
+from workflows.client import CommandRefused, NoAnswer, register, send
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import CommandRequest, TimelinePage
 
@@ -160,3 +161,43 @@ async def test_a_registration_the_budget_refuses_commits_nothing_and_fails_nothi
         assert await conn.fetchval("SELECT count(*) FROM commitments") == 0
         assert await conn.fetchval("SELECT sum(committed) FROM programmes") == 0
         assert await conn.fetchval("SELECT count(*) FROM events") == 0
+
+
+async def test_a_workflow_no_worker_answers_says_so_in_time_and_the_retry_registers_once(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    async with pool.acquire() as conn:
+        await put_programme(conn, PROGRAMME)
+    command = c.Register(
+        cooperation=cooperation("sans-reponse"),
+        programmes=[ProgrammeVersion(version=1, spec=PROGRAMME)],
+        lines_accepted=True,
+        rules_version=2,
+    )
+    began = asyncio.get_running_loop().time()
+    with pytest.raises(NoAnswer):
+        # Nobody polls the task queue: the SDK would poll for the update's acceptance for ever.
+        await register(
+            temporal_client,
+            command,
+            task_queue=task_queue,
+            request="inscription-1",
+            answer_within=timedelta(seconds=2),
+        )
+    assert asyncio.get_running_loop().time() - began < 10
+    handle = temporal_client.get_workflow_handle("cooperation:sans-reponse")
+    with pytest.raises(NoAnswer):
+        await send(
+            handle,
+            CommandRequest(command=c.SubmitCheckIn(check_in_id="ci-1"), request_id="ci-1"),
+            answer_within=timedelta(seconds=1),
+        )
+    async with build_worker(temporal_client, pool, task_queue):
+        again = await register(
+            temporal_client, command, task_queue=task_queue, request="inscription-1"
+        )
+        assert again.state.phase == "emergence"
+    registered = [
+        r for r in await recorded(pool, "sans-reponse") if r["type"] == "CooperationRegistered"
+    ]
+    assert len(registered) == 1
