@@ -1,21 +1,27 @@
-"""Reports per funding line and period (rule 12): JSON, or Markdown by `Accept`."""
+"""Reports per funding line and period (rule 12): JSON, or Markdown or HTML by `Accept`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from api.access import SHARED, cooperation_seen, reads
 from api.auth import CallerDep
 from api.deps import PoolDep
-from api.problems import Problem
+from api.problems import PROBLEM, Problem
 from domain.events import instant
+from notify.render import render_report
 
 router = APIRouter(tags=["reports"])
 
+JSON = "application/json"
 MARKDOWN = "text/markdown"
+HTML = "text/html"
+SERVED = (JSON, MARKDOWN, HTML)
+"""In the order preferred when the caller likes several equally: JSON first, so that no
+Accept, `*/*` and `text/markdown, application/json` all get JSON."""
 
 
 def _listed(row: Any) -> dict[str, Any]:
@@ -53,12 +59,30 @@ async def list_reports(
 
 @router.get(
     "/v1/reports/{report_id}",
-    responses={200: {"content": {"application/json": {}, MARKDOWN: {}}}},
+    responses={
+        200: {
+            "description": (
+                "The report: as JSON (the default) its listing and its content; for people, "
+                "with `Accept: text/markdown` or `Accept: text/html`, rendered in its "
+                "programme's locale (the HTML prints on A4)"
+            ),
+            "content": {
+                JSON: {"schema": {"type": "object"}},
+                MARKDOWN: {"schema": {"type": "string"}},
+                HTML: {"schema": {"type": "string"}},
+            },
+        },
+        406: {
+            "description": "`Accept` names none of application/json, text/markdown, text/html",
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    },
 )
 async def read_report(
     report_id: str, request: Request, caller: CallerDep, pool: PoolDep
 ) -> Response:
-    """One report: JSON, or Markdown with `Accept: text/markdown`."""
+    """One report: JSON, or Markdown with `Accept: text/markdown`, or HTML with
+    `Accept: text/html`."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", report_id)
         if row is None:
@@ -69,7 +93,55 @@ async def read_report(
             raise Problem(404, f"no report {report_id!r}") from None
     if seen.relation not in SHARED or not seen.sees_line(row["line"]):
         raise Problem(404, f"no report {report_id!r}")
-    accept = request.headers.get("accept", "")
-    if MARKDOWN in accept and "application/json" not in accept:
-        return PlainTextResponse(row["markdown"], media_type=f"{MARKDOWN}; charset=utf-8")
-    return JSONResponse({**_listed(row), "content": row["content"]})
+    media_type = negotiate(request.headers.get("accept"))
+    # The answer depends on Accept: caches must keep one per media type.
+    vary = {"Vary": "Accept"}
+    if media_type == JSON:
+        return JSONResponse({**_listed(row), "content": row["content"]}, headers=vary)
+    # Rendered now from the stored content, with today's templates and words.
+    fmt: Literal["markdown", "html"] = "markdown" if media_type == MARKDOWN else "html"
+    text = render_report(row["content"], row["locale"], fmt)
+    if media_type == MARKDOWN:
+        return PlainTextResponse(text, media_type=f"{MARKDOWN}; charset=utf-8", headers=vary)
+    return HTMLResponse(text, headers=vary)
+
+
+def negotiate(accept: str | None) -> str:
+    """The served media type the caller prefers (RFC 9110 §12.5.1): the highest `q` of the
+    most specific range naming it; 406 when it accepts none of them."""
+    if accept is None or not accept.strip():
+        return JSON
+    ranges: list[tuple[str, str, float]] = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        kind, _, subtype = media.lower().partition("/")
+        if not kind or not subtype:
+            continue  # not a media range: it names nothing served
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        ranges.append((kind, subtype, q))
+    best: tuple[float, str] | None = None
+    for served in SERVED:
+        kind, _, subtype = served.partition("/")
+        matching = [
+            (2 if (k, s) == (kind, subtype) else 1 if k == kind and s == "*" else 0, q)
+            for k, s, q in ranges
+            if (k, s) in ((kind, subtype), (kind, "*"), ("*", "*"))
+        ]
+        if matching:
+            q = max(matching)[1]
+            if q > 0 and (best is None or q > best[0]):
+                best = (q, served)
+    if best is None:
+        raise Problem(
+            406,
+            f"cannot answer {accept!r}: a report is served as {', '.join(SERVED)}",
+            extra={"title": "Not acceptable", "acceptable": list(SERVED)},
+        )
+    return best[1]

@@ -1,0 +1,488 @@
+"""What people read, in French and English: a funder's report (Markdown and HTML) compared
+with the expected files in `expected/` (read by eye once: correct French and English), the
+e-mail of every notified event, Babel's formats per locale, escaping of what users wrote, and
+French for any locale not supported. No database: the report is built from a log in memory.
+
+`COOPFLOW_WRITE_EXPECTED=1` rewrites the expected files from the current output, to be read
+again (`git diff tests/notify/expected`) before they are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import string
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markupsafe import escape
+
+from activities.reports import build_report
+from domain.events import EVENT_TYPES, Event
+from notify.render import Formats, catalog, render_email, render_report, supported_locale
+from tests.notify import sample
+
+EXPECTED = Path(__file__).parent / "expected"
+WRITE = bool(os.environ.get("COOPFLOW_WRITE_EXPECTED"))
+
+NNBSP, NBSP = "\u202f", "\xa0"
+"""Babel's spaces: the narrow one groups thousands in French, the other precedes €."""
+
+
+def content(**changes: Any) -> dict[str, Any]:
+    built = build_report(
+        "ressourcerie",
+        "fdt",
+        sample.START,
+        sample.END,
+        sample.events(),
+        name="Ressourcerie du Bourg",
+        programme=sample.PROGRAMME,
+    )
+    built.update(period=1, final=False)
+    built.update(changes)
+    # As the API reads it back: stored as jsonb.
+    result: dict[str, Any] = json.loads(json.dumps(built))
+    return result
+
+
+def expect(name: str, actual: str) -> None:
+    path = EXPECTED / name
+    if WRITE:
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8"), f"differs from {path}"
+
+
+# ---------------------------------------------------------------------------------------
+# Reports
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+@pytest.mark.parametrize(("fmt", "suffix"), [("markdown", "md"), ("html", "html")])
+def test_a_report_reads_as_expected(locale: str, fmt: Any, suffix: str) -> None:
+    expect(f"report.{locale}.{suffix}", render_report(content(), locale, fmt))
+
+
+def test_a_report_shows_only_its_own_lines_money_and_angle() -> None:
+    report = content()
+    stored = json.dumps(report, ensure_ascii=False)
+    for fmt in ("markdown", "html"):
+        for locale in ("fr", "en"):
+            text = render_report(report, locale, fmt)  # type: ignore[arg-type]
+            assert not [s for s in sample.OTHER_LINE_SECRETS if s in text], (locale, fmt)
+    assert not [s for s in sample.OTHER_LINE_SECRETS if s in stored]
+    # The shared parts are there: one check-in feeds every funder's report.
+    assert report["check_ins"]["submitted"] == 3
+    assert [r["tranche"] for r in report["releases"]["items"]] == [
+        "amorcage",
+        "emergence-2",
+        "pret",
+        "atelier",
+    ]
+
+
+def test_the_content_keeps_its_keys_and_adds_what_a_funder_reads() -> None:
+    report = content()
+    # The keys other readers rely on.
+    assert report["check_ins"] | {"items": None, "overdue_periods": None} == {
+        "submitted": 3,
+        "accepted": 1,
+        "changes_requested": 1,
+        "overdue": 1,
+        "items": None,
+        "overdue_periods": None,
+    }
+    assert report["releases"]["animation"] == "15000.00"
+    assert report["releases"]["other"] == {"investment": "20000.00", "operating": "6000.00"}
+    assert report["loans"]["installments_due"] == 2
+    assert report["loans"]["repaid"] == "1000.00"
+    assert [m["type"] for m in report["moves"]] == ["PhaseEntered", "Paused", "Resumed", "Pivoted"]
+    # The angle first: its indicators (even unreported), then the others as they came.
+    assert [(i["name"], i["featured"]) for i in report["indicators"]] == [
+        ("objets réparés", True),
+        ("bénévoles actifs", True),
+        ("tonnes évitées", True),
+        ("heures d'ouverture", False),
+    ]
+    # A replaced check-in's values are superseded.
+    assert [v["value"] for v in report["indicators"][0]["values"]] == [40, 1255]
+    assert [m["id"] for m in report["members"]] == ["repair-cafe", "habitants", "epicerie"]
+    assert report["members_left"] == ["mairie"]
+    (loan,) = report["loans"]["items"]
+    assert loan["outstanding"] == "19117.63"
+    assert loan["overdue"] == [{"installment": 1, "due": "2027-06-02", "owed": "2367.30"}]
+    assert loan["next"] == {"installment": 3, "due": "2027-08-02", "amount": "3355.98"}
+    assert report["commitment"] == {
+        "committed": "41000.00",
+        "released": "41000.00",
+        "freed": "0.00",
+    }
+
+
+def test_amounts_and_dates_take_the_locales_formats() -> None:
+    fr, en = Formats("fr"), Formats("en")
+    assert fr.money(Decimal("8000.00"), "EUR") == f"8{NNBSP}000,00{NBSP}€"
+    assert en.money(Decimal("8000.00"), "EUR") == "€8,000.00"
+    assert fr.day("2027-01-04T00:00:00Z") == "4 janvier 2027"
+    assert en.day("2027-01-04") == "January 4, 2027"
+    assert fr.duration("P1Y6M") == f"1{NBSP}an et 6{NBSP}mois"
+    assert en.duration("P1Y6M") == "1 year and 6 months"
+    assert fr.percent("0.015") == f"1,5{NBSP}%"
+    fr_md = render_report(content(), "fr", "markdown")
+    en_md = render_report(content(), "en", "markdown")
+    eight_thousand = f"8{NNBSP}000,00{NBSP}€"
+    assert (
+        f"| 4 janvier 2027 | amorcage | émergence | animation | subvention | {eight_thousand} |"
+        in (fr_md)
+    )
+    assert "| January 4, 2027 | amorcage | emergence | animation | grant | €8,000.00 |" in en_md
+    assert f"40 → 1{NNBSP}255" in fr_md and "40 → 1,255" in en_md
+
+
+def test_what_users_wrote_is_escaped() -> None:
+    hostile = {
+        "summary": '<script>alert("x")</script> | **gras** [lien](javascript:x)\n# titre',
+        "indicators": ["<img src=x onerror=alert(1)>"],
+        "members": [],
+    }
+    report = content(angle=hostile, name="<b>Coop</b>")
+    html = render_report(report, "fr", "html")
+    assert "<script>" not in html and "<img" not in html and "<b>Coop" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    md = render_report(report, "fr", "markdown")
+    assert not re.search(r"(?<!\\)<", md), "an unescaped < in Markdown"
+    assert r"\<script\>" in md
+    # One line, its pipes and brackets escaped: it can break neither a table nor a paragraph.
+    assert r'\<script\>alert("x")\</script\> \| \*\*gras\*\* \[lien\](javascript:x) # titre' in md
+    assert r"# Rapport de financement — \<b\>Coop\</b\>" in md
+
+
+def test_a_final_report_says_so() -> None:
+    assert "**Rapport final**" in render_report(content(final=True), "fr", "markdown")
+    assert '<span class="final">Final report</span>' in render_report(
+        content(final=True), "en", "html"
+    )
+
+
+def test_a_report_stored_before_this_content_still_renders() -> None:
+    old = {
+        "cooperation": "ruche",
+        "line": "coop-2027",
+        "from": "2027-01-04T00:00:00+00:00",
+        "to": "2027-04-04T00:00:00+00:00",
+        "angle": None,
+        "check_ins": {"submitted": 2, "accepted": 1, "overdue": 0},
+        "moves": [{"type": "Pivoted", "at": "2027-02-01T00:00:00+00:00", "phase": "emergence"}],
+        "releases": {"animation": "8000.00", "other": {"operating": "500.00"}},
+        "loans": {"installments_due": 0, "repaid": "0.00"},
+        "period": 1,
+        "final": False,
+    }
+    md = render_report(old, "en", "markdown")
+    assert "- **Animation (coordinating the collective): €8,000.00**" in md
+    assert "- Operating: €500.00" in md
+    assert "- Total released in the period: €8,500.00" in md
+    assert "The cooperation is pivoting: it stays in the emergence phase" in md
+    assert "</html>" in render_report(old, "fr", "html")
+
+
+def test_an_unknown_locale_is_french() -> None:
+    assert supported_locale("de") == supported_locale(None) == "fr"
+    assert supported_locale("en_GB") == supported_locale("EN-us") == "en"
+    assert render_report(content(), "de", "markdown") == render_report(content(), "fr", "markdown")
+
+
+# ---------------------------------------------------------------------------------------
+# E-mails
+
+
+def event(kind: str, data: dict[str, Any], day: str = "2027-04-18") -> Event:
+    at = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    return Event(seq=42, type=kind, at=at, data=data)  # type: ignore[arg-type]
+
+
+CHECK_IN = {"stint": 1, "phase": "emergence", "period": 3, "due": "2027-04-04T00:00:00Z"}
+INSTALLMENT = {
+    "line": "fdt",
+    "tranche": "pret",
+    "installment": 2,
+    "due": "2027-07-02",
+    "principal": "3333.33",
+    "interest": "27.40",
+    "paid": "0.00",
+    "currency": "EUR",
+}
+FR_EUR = f"{NBSP}€"
+
+# Who is told what (domain/lifecycle: `ctx.notify`), with the words they get: the data of
+# the event, then (subject, sentence) in French, then in English.
+NOTIFIED: dict[str, tuple[dict[str, Any], tuple[str, str], tuple[str, str]]] = {
+    "CheckInReminderSent": (
+        CHECK_IN,
+        (
+            "Point d'étape attendu le 4 avril 2027",
+            "Petit rappel : le point d'étape de la période 3 est attendu le 4 avril 2027. "
+            "Quelques lignes et vos indicateurs suffisent.",
+        ),
+        (
+            "Check-in due on April 4, 2027",
+            "A friendly reminder: the check-in for period 3 is due on April 4, 2027. "
+            "A few lines and your indicators are enough.",
+        ),
+    ),
+    "CheckInOverdue": (
+        CHECK_IN,
+        (
+            "Point d'étape en retard (période 3)",
+            "Le point d'étape de la période 3, attendu le 4 avril 2027, n'a pas été déposé. "
+            "Un échange avec le collectif est recommandé ; aucune pénalité n'est appliquée.",
+        ),
+        (
+            "Check-in overdue (period 3)",
+            "The check-in for period 3, due on April 4, 2027, has not been submitted. "
+            "A conversation with the collective is advised; no penalty applies.",
+        ),
+    ),
+    "CheckInSubmitted": (
+        {"check_in": "ci-3", "stint": 1, "phase": "emergence", "period": 2, "replaces": "ci-2"},
+        (
+            "Point d'étape à valider (période 2)",
+            "Le collectif a déposé son point d'étape de la période 2 ; il attend votre validation.",
+        ),
+        (
+            "Check-in to review (period 2)",
+            "The collective submitted its check-in for period 2; it awaits your review.",
+        ),
+    ),
+    "FundingLineProposed": (
+        {
+            "line": "fdt",
+            "programme": "fdt",
+            "funder": "fondation",
+            "amount": "41000.00",
+            "currency": "EUR",
+            "angle": {"summary": "Réparer ensemble"},
+        },
+        (
+            "Une ligne de financement attend votre décision",
+            "Une ligne de financement de votre programme fdt est proposée pour cette "
+            f"coopération, pour un montant possible de 41{NNBSP}000,00{FR_EUR}. Elle attend "
+            "votre décision : l'accepter engage ce montant sur votre budget.",
+        ),
+        (
+            "A funding line awaits your decision",
+            "A funding line of your programme fdt is proposed for this cooperation, for a "
+            "potential amount of €41,000.00. It awaits your decision: accepting it commits "
+            "this amount against your budget.",
+        ),
+    ),
+    "Pivoted": (
+        {"phase": "experimentation", "objectives": "Un atelier vélo", "reason": "le quartier"},
+        (
+            "La coopération se réoriente",
+            "La coopération se réoriente : elle reste dans la phase d'expérimentation et garde "
+            "ses financements, avec de nouveaux objectifs.",
+        ),
+        (
+            "The cooperation is pivoting",
+            "The cooperation is pivoting: it stays in the experimentation phase and keeps its "
+            "funding, with new objectives.",
+        ),
+    ),
+    "Restarted": (
+        {"from": "experimentation", "to": "emergence", "reason": "départ d'un membre"},
+        (
+            "La coopération redémarre",
+            "La coopération redémarre : retour à la phase d'émergence, depuis la phase "
+            "d'expérimentation.",
+        ),
+        (
+            "The cooperation restarts",
+            "The cooperation restarts: back to the emergence phase, from the experimentation "
+            "phase.",
+        ),
+    ),
+    "PhaseOverran": (
+        {
+            "stint": 1,
+            "phase": "emergence",
+            "max_duration": "P12M",
+            "since": "2027-01-04T00:00:00Z",
+        },
+        (
+            "Durée maximale de phase dépassée",
+            "La coopération est dans la phase d'émergence depuis le 4 janvier 2027, au-delà de "
+            f"la durée maximale prévue (12{NBSP}mois). Rien ne change automatiquement : à vous de "
+            "faire le point avec le collectif.",
+        ),
+        (
+            "Maximum phase duration exceeded",
+            "The cooperation has been in the emergence phase since January 4, 2027, beyond the "
+            "planned maximum (12 months). Nothing changes automatically: please take stock "
+            "with the collective.",
+        ),
+    ),
+    "TransitionRequested": (
+        {
+            "action": "advance",
+            "to": "structuring",
+            "reason": "prêts",
+            "phase": "experimentation",
+        },
+        (
+            "Le collectif demande une transition",
+            "Le collectif souhaite passer à la phase de structuration. À vous de décider : "
+            "agir, ou décliner la demande en donnant une raison.",
+        ),
+        (
+            "The collective requests a transition",
+            "The collective asks to move to the structuring phase. It is yours to decide: act "
+            "on it, or decline it with a reason.",
+        ),
+    ),
+    "TransitionRequestDeclined": (
+        {"request": 12, "action": "pause", "reason": "trop tôt"},
+        (
+            "Demande de pause non retenue",
+            "Votre demande de pause n'a pas été retenue par le tiers facilitateur.",
+        ),
+        ("Request to pause declined", "Your request to pause was declined by the facilitator."),
+    ),
+    "LoanInstallmentReminderSent": (
+        INSTALLMENT,
+        (
+            "Échéance de prêt le 2 juillet 2027",
+            f"L'échéance 2 du prêt pret tombe le 2 juillet 2027 : 3{NNBSP}360,73{FR_EUR}, "
+            f"dont 3{NNBSP}333,33{FR_EUR} de capital et 27,40{FR_EUR} d'intérêts.",
+        ),
+        (
+            "Loan installment due on July 2, 2027",
+            "Installment 2 of loan pret falls due on July 2, 2027: €3,360.73, of which "
+            "€3,333.33 principal and €27.40 interest.",
+        ),
+    ),
+    "LoanInstallmentOverdue": (
+        {**INSTALLMENT, "paid": "1000.00", "owed": "2360.73"},
+        (
+            "Échéance de prêt impayée",
+            "L'échéance 2 du prêt pret, due le 2 juillet 2027, n'est pas entièrement "
+            f"remboursée : il reste 2{NNBSP}360,73{FR_EUR} à régler.",
+        ),
+        (
+            "Loan installment overdue",
+            "Installment 2 of loan pret, due on July 2, 2027, is not fully repaid: €2,360.73 "
+            "is still owed.",
+        ),
+    ),
+    "LoanWrittenOff": (
+        {
+            "line": "fdt",
+            "tranche": "pret",
+            "amount": "19117.63",
+            "principal": "19000.00",
+            "interest": "117.63",
+            "currency": "EUR",
+            "reason": "fermeture du local",
+            "by": "fondation",
+        },
+        (
+            "Abandon de créance sur le prêt pret",
+            f"Le financeur renonce à ce qui restait dû sur le prêt pret : 19{NNBSP}117,63"
+            f"{FR_EUR}, dont 19{NNBSP}000,00{FR_EUR} de capital et 117,63{FR_EUR} "
+            "d'intérêts. Le prêt est soldé.",
+        ),
+        (
+            "Loan pret written off",
+            "The funder has written off what remained due on loan pret: €19,117.63, of which "
+            "€19,000.00 principal and €117.63 interest. The loan is settled.",
+        ),
+    ),
+}
+
+
+def test_every_notified_event_type_has_its_words() -> None:
+    # The domain's notifications (grep `ctx.notify(` in domain/lifecycle) are all here.
+    lifecycle = Path(__file__).resolve().parents[2] / "domain" / "lifecycle"
+    notified = {
+        found
+        for path in lifecycle.glob("*.py")
+        for found in re.findall(r'ctx\.notify\(\s*"\w+",[^,]+,\s*"(\w+)"', path.read_text())
+    }
+    assert notified == set(NOTIFIED)
+
+
+@pytest.mark.parametrize("kind", list(NOTIFIED))
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_an_email_says_what_happened(kind: str, locale: str) -> None:
+    data, fr, en = NOTIFIED[kind]
+    subject, sentence = fr if locale == "fr" else en
+    email = render_email(kind, event(kind, data), "ressourcerie", "Ressourcerie du Bourg", locale)
+    assert email.subject == f"Ressourcerie du Bourg — {subject}"
+    assert f"\n{sentence}\n" in email.text
+    assert str(escape(sentence)) in email.html
+    assert f'<html lang="{locale}">' in email.html
+
+
+def test_an_email_reads_as_expected() -> None:
+    overdue = event("LoanInstallmentOverdue", NOTIFIED["LoanInstallmentOverdue"][0], "2027-08-01")
+    pivot = event("Pivoted", NOTIFIED["Pivoted"][0], "2027-06-01")
+    link = "https://coopflow.example/v1/cooperations/ressourcerie"
+    for locale in ("fr", "en"):
+        email = render_email(
+            "LoanInstallmentOverdue", overdue, "ressourcerie", "Ressourcerie du Bourg", locale, link
+        )
+        expect(f"email.{locale}.txt", f"Subject: {email.subject}\n\n{email.text}")
+        expect(f"email.{locale}.html", email.html)
+        pivoted = render_email("Pivoted", pivot, "ressourcerie", None, locale)
+        expect(f"email.pivoted.{locale}.txt", f"Subject: {pivoted.subject}\n\n{pivoted.text}")
+
+
+@pytest.mark.parametrize("kind", EVENT_TYPES)
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_an_email_about_any_event_type_says_something(kind: str, locale: str) -> None:
+    # With its usual data, and with none (an event of older rules): never an error.
+    data = NOTIFIED[kind][0] if kind in NOTIFIED else {}
+    for given in (data, {}):
+        email = render_email(kind, event(kind, given), "ressourcerie", None, locale)
+        assert email.subject.startswith("ressourcerie — ")
+        assert email.text.strip() and "</html>" in email.html
+
+
+def test_an_email_escapes_what_users_wrote_and_keeps_its_subject_on_one_line() -> None:
+    data = {"phase": "emergence", "objectives": "<script>x</script>", "reason": "a & b"}
+    email = render_email("Pivoted", event("Pivoted", data), "c", "Nom\r\nBcc: x@y <i>", "fr")
+    assert email.subject == "Nom Bcc: x@y <i> — La coopération se réoriente"
+    assert "<script>" not in email.html and "&lt;script&gt;" in email.html
+    assert "a &amp; b" in email.html and "&lt;i&gt;" in email.html
+    assert "«\xa0<script>x</script>\xa0»" in email.text  # plain text is not HTML
+
+
+def test_an_unknown_locale_gets_the_french_email() -> None:
+    data, _, _ = NOTIFIED["CheckInOverdue"]
+    french = render_email("CheckInOverdue", event("CheckInOverdue", data), "c", "C", "fr")
+    for locale in ("de", "", "xx_YY"):
+        assert render_email("CheckInOverdue", event("CheckInOverdue", data), "c", "C", locale) == (
+            french
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# The catalogs
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_both_catalogs_hold_the_same_words_with_the_same_blanks() -> None:
+    fr, en = catalog("fr"), catalog("en")
+    assert set(fr) == set(en)
+    assert {k: _fields(v) for k, v in fr.items()} == {k: _fields(v) for k, v in en.items()}
+    for kind in EVENT_TYPES:
+        assert (
+            f"event.{kind}" in fr and f"event_text.{kind}" in fr and f"email.subject.{kind}" in fr
+        )
