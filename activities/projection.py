@@ -25,6 +25,7 @@ from domain.ledger import ledger_rows
 from runtime.logging import get_logger
 from store import money
 from store.db import Conn
+from store.delivery import fan_out
 from store.events import EventConflict, append_events
 from store.readmodel import project_events, project_summary
 
@@ -50,6 +51,7 @@ class EffectActivities:
                     conn, request.cooperation_id, [e.model_dump() for e in request.events]
                 )
                 await project_events(conn, request.cooperation_id, request.events)
+                await fan_out(conn, request.cooperation_id, request.events)
                 if request.rules_version is not None:
                     await record_rules(conn, request)
                 for effect in request.effects:
@@ -58,6 +60,9 @@ class EffectActivities:
                         commitments.append(result)
                 if request.all_or_nothing and not all(r.committed for r in commitments):
                     raise _Refused
+                if any(isinstance(e, Notify) for e in request.effects):
+                    # The outbox's loop wakes at the commit rather than at its next look.
+                    await conn.execute("NOTIFY coopflow_outbox")
         except _Refused:
             # Rolled back: the lines that could be committed are not committed either.
             return EffectsResult(

@@ -13,7 +13,16 @@ from temporalio.client import Client
 from api import problems
 from api.middleware import RequestGate
 from api.problems import PROBLEM
-from api.routes import actions, cooperations, health, me, programmes, queues, reports
+from api.routes import (
+    actions,
+    cooperations,
+    health,
+    me,
+    programmes,
+    queues,
+    reports,
+    webhooks,
+)
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec
 from runtime.config import Settings, get_settings
@@ -53,7 +62,7 @@ def create_app(
     )
     problems.install(app)
     app.add_middleware(RequestGate)
-    for module in (health, me, programmes, cooperations, actions, queues, reports):
+    for module in (health, me, programmes, cooperations, actions, queues, reports, webhooks):
         app.include_router(module.router)
     _document_raw_bodies(app)
     return app

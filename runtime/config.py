@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     fault_watch_every: float = 30.0
     # `make run` seeds a demo (programmes, cooperations, a token per role) at its first start.
     demo: bool = True
+    # E-mail: `smtp://[user:password@]host[:port]` or `smtps://…`; unset: logged, not sent.
+    smtp_url: str | None = None
+    mail_from: str = "coopflow <notifications@coopflow.invalid>"
+    # A webhook delivery or an e-mail is tried for this long (seconds), then given up.
+    delivery_give_up_after: float = 24 * 3600
 
 
 def database_url_or_local(settings: Settings) -> str:

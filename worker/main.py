@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from datetime import timedelta
 
 import asyncpg
 from temporalio.client import Client
@@ -12,7 +13,9 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.projection import EffectActivities
-from runtime.config import Settings, get_settings
+from notify import outbox
+from notify.mail import Mailer
+from runtime.config import Settings, database_url_or_local, get_settings
 from runtime.connect import (
     StartupError,
     connect_postgres,
@@ -71,14 +74,25 @@ async def run(settings: Settings) -> None:
             metrics=settings.metrics_address,
         )
         meter = sdk_runtime(settings.metrics_address).metric_meter
-        faults = asyncio.create_task(watch(client, pool, settings.fault_watch_every, meter))
+        beside = [
+            asyncio.create_task(watch(client, pool, settings.fault_watch_every, meter)),
+            asyncio.create_task(
+                outbox.run(
+                    pool,
+                    database_url_or_local(settings),
+                    Mailer(settings.smtp_url, settings.mail_from),
+                    timedelta(seconds=settings.delivery_give_up_after),
+                )
+            ),
+        ]
         try:
             async with worker:
                 await stop.wait()
         finally:
-            faults.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await faults
+            for task in beside:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
         await pool.close()
     log.info("worker stopped")

@@ -98,6 +98,7 @@ SHARED = "200 200 404 200 404 404 200 404 401 401"
 # The funder's own line: invisible to another funder.
 OWN_LINE = "200 404 404 200 404 200 200 404 401 401"
 NOTHING = "404 404 404 404 404 404 404 404 401 401"
+WEBHOOK_OWNER = "200 404 404 404 404 404 404 404 401 401"
 
 # fmt: off
 TABLE: tuple[Row, ...] = (
@@ -203,6 +204,17 @@ TABLE: tuple[Row, ...] = (
     # The funder's line's report: the co-funder's lines have their own.
     Row("GET", "/v1/reports/{report_id}",               "200 404 404 200 404 404 200 404 401 401",
         params={"cooperation_id": CLOSED}),
+    # -- notifications: contacts for every subject, webhooks for funders and facilitators -----
+    Row("PUT", "/v1/me/contacts", ANY_TOKEN, _const({"emails": ["suivi@example.org"]})),
+    Row("GET", "/v1/me/contacts", ANY_TOKEN),
+    Row("POST", "/v1/webhooks",                         "201 201 201 201 201 201 403 403 401 401",
+        lambda _world, _subject: w.webhook_body()),
+    Row("GET", "/v1/webhooks",                          "200 200 200 200 200 200 403 403 401 401"),
+    # One's own subscription only: another's is not found.
+    Row("GET", "/v1/webhooks/{webhook_id}", WEBHOOK_OWNER),
+    Row("GET", "/v1/webhooks/{webhook_id}/deliveries", WEBHOOK_OWNER),
+    Row("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", WEBHOOK_OWNER),
+    Row("DELETE", "/v1/webhooks/{webhook_id}", WEBHOOK_OWNER),
 )
 # fmt: on
 
@@ -216,6 +228,8 @@ def _url(row: Row, world: World) -> str:
         "check_in_id": world.check_in,
         "member": "habitants",
         "report_id": world.report,
+        "webhook_id": world.webhook,
+        "delivery_id": world.delivery,
     }
     if "transition-requests/{seq}" in row.path:
         values["seq"] = world.request

@@ -6,6 +6,8 @@ an open check-in and an open transition request; a token for each kind of caller
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +98,10 @@ class World:
     """The seq of an event about the funder's line fdt (data withheld from the co-funder)."""
     report: str
     """The final report of line fdt of CLOSED."""
+    webhook: str
+    """The funder's webhook subscription (to a port nobody listens on)."""
+    delivery: int
+    """A delivery of that webhook (nothing delivers in these tests: it waits)."""
     programmes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -111,6 +117,11 @@ class World:
             # An unknown cooperation's "collective" is COOP's: it must see nothing there either.
             return self.collectives.get(cooperation, self.collectives[COOP])
         return self.headers[column]
+
+
+def webhook_body(url: str = "http://127.0.0.1:9/hook") -> dict[str, str]:
+    """A subscription to every event, with a secret of the specification's form."""
+    return {"url": url, "secret": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()}
 
 
 async def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -154,6 +165,7 @@ async def build(
     }
     for spec, owner in specs.values():
         await ok(await http.post("/v1/programmes", json=spec, headers=owner), 201)
+    webhook = await ok(await http.post("/v1/webhooks", json=webhook_body(), headers=fondation), 201)
 
     members = [
         {"id": "habitants", "name": "Collectif des habitants", "legal_form": "informal"},
@@ -227,6 +239,16 @@ async def build(
             None,
         ),
     )
+    delivery = None
+    for _ in range(200):
+        async with pool.acquire() as conn:
+            delivery = await conn.fetchval(
+                "SELECT min(id) FROM webhook_deliveries WHERE webhook_id = $1", webhook["id"]
+            )
+        if delivery is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert delivery is not None, "no delivery for the funder's webhook"
     return World(
         ids=ids,
         headers=headers,
@@ -239,5 +261,7 @@ async def build(
         request=request["seq"],
         event=event,
         report=report,
+        webhook=webhook["id"],
+        delivery=delivery,
         programmes={pid: spec for pid, (spec, _) in specs.items()},
     )

@@ -1,0 +1,155 @@
+"""Webhook subscriptions of funders and facilitators (Standard Webhooks), within their scope:
+a subscriber never receives an event about a cooperation or a line it may not see. The
+secret is given once and never shown again; every delivery attempt is kept."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import Field, field_validator
+
+from api.auth import Caller, CallerDep
+from api.deps import PoolDep
+from api.models import Body
+from api.problems import Problem
+from domain.events import EVENT_TYPES, instant
+from notify.webhooks import secret_problem
+from store import delivery
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+class Subscription(Body):
+    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    events: list[str] | None = None
+    """Event types to receive (rule 13's names); all of them when left out."""
+    secret: Annotated[str, Field(min_length=1, max_length=200)]
+    """`whsec_` and 24 to 64 random bytes in base64; write-only."""
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http or https URL with a host")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        unknown = sorted(set(value) - set(EVENT_TYPES))
+        if unknown or not value:
+            raise ValueError(f"unknown event types {unknown}" if unknown else "empty: leave out")
+        return sorted(set(value))
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        problem = secret_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def _shown(hook: delivery.Webhook) -> dict[str, Any]:
+    return {
+        "id": hook.id,
+        "url": hook.url,
+        "events": hook.events,
+        "created_at": instant(hook.created_at),
+    }
+
+
+def _subscriber(caller: Caller) -> None:
+    if caller.role == "collective":
+        raise Problem(403, "webhooks are for funders and facilitators")
+
+
+async def _own(pool: PoolDep, caller: Caller, webhook_id: str) -> delivery.Webhook:
+    async with pool.acquire() as conn:
+        hook = await delivery.owned_webhook(conn, caller.role, caller.subject, webhook_id)
+    if hook is None:
+        raise Problem(404, f"no webhook {webhook_id!r}")
+    return hook
+
+
+@router.post("", status_code=201)
+async def subscribe(
+    body: Subscription, caller: CallerDep, pool: PoolDep, response: Response
+) -> dict[str, Any]:
+    _subscriber(caller)
+    async with pool.acquire() as conn:
+        hook = await delivery.create_webhook(
+            conn, caller.role, caller.subject, body.url, body.secret, body.events
+        )
+    response.headers["Location"] = f"/v1/webhooks/{hook.id}"
+    return _shown(hook)
+
+
+@router.get("")
+async def subscriptions(caller: CallerDep, pool: PoolDep) -> list[dict[str, Any]]:
+    _subscriber(caller)
+    async with pool.acquire() as conn:
+        return [_shown(h) for h in await delivery.owned_webhooks(conn, caller.role, caller.subject)]
+
+
+@router.get("/{webhook_id}")
+async def subscription(webhook_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    return _shown(await _own(pool, caller, webhook_id))
+
+
+@router.delete("/{webhook_id}")
+async def unsubscribe(webhook_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+    hook = await _own(pool, caller, webhook_id)
+    async with pool.acquire() as conn:
+        await delivery.delete_webhook(conn, hook.id)
+    return _shown(hook) | {"deleted": True}
+
+
+@router.get("/{webhook_id}/deliveries")
+async def deliveries(
+    webhook_id: str,
+    caller: CallerDep,
+    pool: PoolDep,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Every delivery of the subscription with each attempt (status code, error, duration)."""
+    hook = await _own(pool, caller, webhook_id)
+    async with pool.acquire() as conn:
+        rows = await delivery.deliveries_of(conn, hook.id, after, limit)
+    items = [
+        {
+            "id": r["id"],
+            "cooperation": r["cooperation_id"],
+            "seq": r["seq"],
+            "event_type": r["event_type"],
+            "status": r["status"],
+            "attempts": r["attempts"],
+            "next_attempt_at": instant(r["next_attempt_at"]) if r["status"] == "pending" else None,
+            "last_error": r["last_error"],
+            "delivered_at": instant(r["delivered_at"]) if r["delivered_at"] else None,
+            "tries": r["tries"],
+        }
+        for r in rows
+    ]
+    return {"items": items, "next_after": items[-1]["id"] if items else after}
+
+
+@router.post("/{webhook_id}/deliveries/{delivery_id}/retry")
+async def send_again(
+    webhook_id: str,
+    delivery_id: Annotated[int, Path(ge=1, le=2**62)],
+    caller: CallerDep,
+    pool: PoolDep,
+) -> dict[str, Any]:
+    """A delivery that failed (or still waits) is sent again now."""
+    hook = await _own(pool, caller, webhook_id)
+    async with pool.acquire() as conn:
+        if not await delivery.send_again(conn, hook.id, delivery_id):
+            raise Problem(404, f"no delivery {delivery_id} of webhook {webhook_id!r} to send again")
+    return {"id": delivery_id, "status": "pending"}

@@ -1,0 +1,49 @@
+"""E-mail over SMTP, configured by URL: `smtp://[user:password@]host[:port]` (STARTTLS when
+the server offers it) or `smtps://…` (TLS from the start). None configured: an e-mail is
+logged, not sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from runtime.logging import get_logger
+
+log = get_logger("coopflow.mail")
+
+
+@dataclass(frozen=True)
+class Mailer:
+    url: str | None
+    sender: str
+
+    async def send(self, to: list[str], subject: str, text: str, html: str) -> bool:
+        """True when handed to the SMTP server; False when only logged (no server set)."""
+        if not self.url:
+            log.info("e-mail not sent: no SMTP server configured", to=to, subject=subject)
+            return False
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = ", ".join(to)
+        message["Subject"] = subject
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(
+                f"COOPFLOW_SMTP_URL: scheme {parts.scheme!r} is neither smtp nor smtps"
+            )
+        await aiosmtplib.send(
+            message,
+            hostname=parts.hostname or "localhost",
+            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_tls=parts.scheme == "smtps",
+            start_tls=None if parts.scheme == "smtp" else False,
+            timeout=30,
+        )
+        return True

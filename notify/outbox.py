@@ -1,0 +1,160 @@
+"""Delivering the outbox, at least once, never blocking a cooperation: webhook deliveries and
+notification e-mails are rows in PostgreSQL, written with the events that cause them; this
+loop, beside the worker, claims what is due (leased, so several workers share the work and a
+process that dies leaves it to the others), sends it, records every attempt, retries with
+backoff and gives up after a bounded time, recording that too. It survives restarts because
+everything it needs is in the tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from notify import webhooks
+from notify.mail import Mailer
+from notify.render import render_email
+from runtime.logging import get_logger
+from store import delivery
+
+log = get_logger("coopflow.outbox")
+
+# After the first failure, then the second…: a receiver down for minutes gets everything
+# soon after it is back; one down for hours, within the hour.
+BACKOFF = (5, 30, 120, 600, 1800, 3600)
+LEASE = timedelta(minutes=2)
+BATCH = 50
+CHANNEL = "coopflow_outbox"
+
+
+def next_attempt(attempts: int, created_at: datetime, give_up_after: timedelta) -> datetime | None:
+    """When to try again after `attempts` failures; None once the bounded time is over."""
+    delay = BACKOFF[min(attempts, len(BACKOFF) - 1)]
+    moment = datetime.now(UTC) + timedelta(seconds=delay)
+    return None if moment - created_at > give_up_after else moment
+
+
+async def deliver_webhooks(
+    pool: asyncpg.Pool, http: httpx.AsyncClient, give_up_after: timedelta
+) -> int:
+    async with pool.acquire() as conn:
+        due = await delivery.claim_webhook_deliveries(conn, BATCH, LEASE)
+    if not due:
+        return 0
+
+    async def one(item: delivery.Due) -> None:
+        sent = await webhooks.send(
+            http, item.url, item.secret, webhooks.message_id(item.id), item.payload
+        )
+        following = None if sent.ok else next_attempt(item.attempts, item.created_at, give_up_after)
+        if not sent.ok and following is None:
+            log.warning(
+                "webhook delivery given up",
+                delivery=item.id,
+                webhook=item.webhook_id,
+                error=sent.error,
+            )
+        async with pool.acquire() as conn:
+            await delivery.record_attempt(
+                conn, item.id, sent.status_code, sent.error, sent.duration_ms, following, sent.ok
+            )
+
+    await asyncio.gather(*(one(item) for item in due))
+    return len(due)
+
+
+async def deliver_emails(pool: asyncpg.Pool, mailer: Mailer, give_up_after: timedelta) -> int:
+    async with pool.acquire() as conn:
+        due = await delivery.claim_notifications(conn, BATCH, LEASE)
+    for item in due:
+        await _email(pool, mailer, item, give_up_after)
+    return len(due)
+
+
+async def _email(
+    pool: asyncpg.Pool, mailer: Mailer, item: delivery.DueNotification, give_up_after: timedelta
+) -> None:
+    async with pool.acquire() as conn:
+        if item.to_subject is None:
+            await delivery.record_notification(conn, item.key, "no_recipient", None, None, None)
+            return
+        to = await delivery.contacts_of(conn, item.to_role, item.to_subject)
+        if not to:
+            await delivery.record_notification(conn, item.key, "no_contact", None, None, None)
+            return
+        event, name, locale = await delivery.notification_context(conn, item)
+    if event is None:  # the event is written with its notification: only a wiped log lacks it
+        async with pool.acquire() as conn:
+            await delivery.record_notification(conn, item.key, "failed", "no event", None, None)
+        return
+    email = render_email(item.about, event, item.cooperation_id, name, locale)
+    try:
+        sent = await mailer.send(to, email.subject, email.text, email.html)
+    except Exception as error:  # an SMTP server down or refusing: tried again later
+        following = next_attempt(item.attempts, item.created_at, give_up_after)
+        status = "pending" if following is not None else "failed"
+        log.warning("e-mail not sent", key=item.key, error=str(error), status=status)
+        async with pool.acquire() as conn:
+            await delivery.record_notification(
+                conn, item.key, status, str(error)[:500], None, following
+            )
+        return
+    async with pool.acquire() as conn:
+        await delivery.record_notification(
+            conn, item.key, "sent" if sent else "logged", None, to, None
+        )
+
+
+async def run(
+    pool: asyncpg.Pool,
+    database_url: str,
+    mailer: Mailer,
+    give_up_after: timedelta,
+    poll_every: float = 1.0,
+) -> None:
+    """Until cancelled: woken at once by the NOTIFY that comes with new deliveries, and every
+    `poll_every` seconds for retries that come due."""
+    async with httpx.AsyncClient() as http:
+        await _loop(pool, database_url, mailer, give_up_after, poll_every, http, asyncio.Event())
+
+
+async def _loop(
+    pool: asyncpg.Pool,
+    database_url: str,
+    mailer: Mailer,
+    give_up_after: timedelta,
+    poll_every: float,
+    http: httpx.AsyncClient,
+    woken: asyncio.Event,
+) -> None:
+    listener: Any = None
+    try:
+        while True:
+            try:
+                if listener is None or listener.is_closed():
+                    listener = await asyncpg.connect(database_url)
+                    await listener.add_listener(CHANNEL, lambda *_: woken.set())
+                busy = await deliver_webhooks(pool, http, give_up_after)
+                busy += await deliver_emails(pool, mailer, give_up_after)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                # PostgreSQL away: nothing is lost (the rows wait), look again later. A send
+                # whose attempt could not be recorded goes again once its lease ends, with
+                # the same webhook-id: receivers keep it once.
+                log.warning("outbox could not be read", error=str(error))
+                if listener is not None:
+                    listener.terminate()
+                listener = None
+                busy = 0
+            if busy:
+                continue
+            woken.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout=poll_every)
+    finally:
+        if listener is not None and not listener.is_closed():
+            await listener.close()
