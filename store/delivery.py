@@ -160,7 +160,8 @@ async def claim_webhook_deliveries(conn: Conn, limit: int, lease: timedelta) -> 
         " SELECT id FROM webhook_deliveries WHERE status = 'pending'"
         " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
         " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING d.id, d.webhook_id, w.url, w.secret, d.payload, d.attempts, d.created_at",
+        " RETURNING d.id, d.webhook_id, w.url, w.secret, d.payload, d.attempts,"
+        " coalesce(d.resent_at, d.created_at) AS created_at",
         limit,
         lease,
     )
@@ -234,10 +235,13 @@ async def deliveries_of(
 
 
 async def send_again(conn: Conn, webhook_id: str, delivery_id: int) -> bool:
-    """A failed (or pending) delivery is tried again now; False when there is none."""
+    """A failed (or pending) delivery is tried again now; False when there is none. One that
+    was given up gets a new bounded time from now."""
     done = await conn.fetchval(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(),"
-        " lease_until = NULL WHERE id = $1 AND webhook_id = $2 AND status <> 'delivered'"
+        " lease_until = NULL,"
+        " resent_at = CASE WHEN status = 'failed' THEN now() ELSE resent_at END"
+        " WHERE id = $1 AND webhook_id = $2 AND status <> 'delivered'"
         " RETURNING 1",
         delivery_id,
         webhook_id,

@@ -37,6 +37,8 @@ CREATE TABLE webhook_deliveries (
     last_error      text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     delivered_at    timestamptz,
+    -- Sent again by its owner after it was given up: a new bounded time starts then.
+    resent_at       timestamptz,
     UNIQUE (webhook_id, cooperation_id, seq)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)

@@ -34,6 +34,7 @@ from starlette.routing import Route
 from notify import outbox
 from notify.mail import Mailer
 from runtime.localstack import free_port
+from store import delivery
 from tests.api.conftest import Auth, cooperation, programme
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -313,3 +314,33 @@ async def test_emails_reach_each_subjects_contacts_in_the_programmes_language(
     assert "funding line" in english.lower()
     facilitator = by_recipient[("equipe@pole107.example", "astreinte@pole107.example")]
     assert "point d" in facilitator.lower()
+
+
+async def test_a_delivery_is_given_up_after_its_time_and_sent_again_for_a_new_one(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as conn:
+        # Nobody listens on port 9 (discard): every attempt fails.
+        hook = await delivery.create_webhook(
+            conn, "funder", "fondation", "http://127.0.0.1:9/", new_secret(), None
+        )
+        delivery_id = await conn.fetchval(
+            "INSERT INTO webhook_deliveries (webhook_id, cooperation_id, seq, event_type, payload)"
+            " VALUES ($1, 'ruche', 1, 'Paused', '{}') RETURNING id",
+            hook.id,
+        )
+    async with httpx.AsyncClient() as client:
+        # Past its bounded time at the first failure: given up, and that is recorded.
+        assert await outbox.deliver_webhooks(pool, client, timedelta(seconds=0)) == 1
+        async with pool.acquire() as conn:
+            [given_up] = await delivery.deliveries_of(conn, hook.id, 0, 10)
+            assert given_up["status"] == "failed" and given_up["attempts"] == 1
+            assert given_up["tries"][0]["status_code"] is None and given_up["last_error"]
+            # Nothing more is tried on its own.
+            assert await outbox.deliver_webhooks(pool, client, timedelta(hours=1)) == 0
+            # Sent again by its owner: tried at once, then retried within a new bounded time.
+            assert await delivery.send_again(conn, hook.id, delivery_id)
+        assert await outbox.deliver_webhooks(pool, client, timedelta(hours=1)) == 1
+        async with pool.acquire() as conn:
+            [again] = await delivery.deliveries_of(conn, hook.id, 0, 10)
+    assert again["status"] == "pending" and again["attempts"] == 2 and len(again["tries"]) == 2
