@@ -47,7 +47,7 @@ async def deliver_webhooks(
     if not due:
         return 0
 
-    async def one(item: delivery.Due) -> None:
+    async def one(item: delivery.Due) -> delivery.Attempt:
         sent = await webhooks.send(
             http, item.url, item.secret, webhooks.message_id(item.id), item.payload
         )
@@ -59,12 +59,13 @@ async def deliver_webhooks(
                 webhook=item.webhook_id,
                 error=sent.error,
             )
-        async with pool.acquire() as conn:
-            await delivery.record_attempt(
-                conn, item.id, sent.status_code, sent.error, sent.duration_ms, following, sent.ok
-            )
+        return delivery.Attempt(
+            item.id, sent.status_code, sent.error, sent.duration_ms, following, sent.ok
+        )
 
-    await asyncio.gather(*(one(item) for item in due))
+    attempts = await asyncio.gather(*(one(item) for item in due))
+    async with pool.acquire() as conn:
+        await delivery.record_attempts(conn, attempts)
     return len(due)
 
 
