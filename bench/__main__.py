@@ -10,7 +10,15 @@ import argparse
 import asyncio
 import sys
 
-from bench import history, http_checkins, list_cooperations, memory, payloads, simulate_ratio
+from bench import (
+    history,
+    http_checkins,
+    list_cooperations,
+    memory,
+    notifications,
+    payloads,
+    simulate_ratio,
+)
 from bench.support import Report, exit_code, quiet
 
 
@@ -22,6 +30,7 @@ async def run_all(runs: int, workflows: int) -> list[Report]:
         payloads.run(),
         memory.run(workflows),
         http_checkins.run(),
+        notifications.run(),
         list_cooperations.run(),
     ):
         report = await bench

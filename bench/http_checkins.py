@@ -123,7 +123,11 @@ async def open_loop(submit: Submit, cooperations: list[str], count: int, rate: f
     return Drive(count, time.perf_counter() - began, latencies, failures)
 
 
-def http_submit(http: HttpClient, tokens: dict[str, str]) -> Submit:
+def http_submit(
+    http: HttpClient, tokens: dict[str, str], created: Callable[[str, str], None] | None = None
+) -> Submit:
+    """`created` is told each check-in's cooperation and id as its 201 arrives."""
+
     async def submit(cooperation: str) -> str | None:
         try:
             answer = await http.request(
@@ -136,6 +140,8 @@ def http_submit(http: HttpClient, tokens: dict[str, str]) -> Submit:
             return f"HTTP: {type(error).__name__} {error}"
         if answer.status != 201:
             return f"HTTP {answer.status}: {answer.body[:200].decode(errors='replace')}"
+        if created is not None:
+            created(cooperation, str(answer.json()["id"]))
         return None
 
     return submit
@@ -155,13 +161,17 @@ def raw_submit(client: Client) -> Submit:
 
 
 async def register_all(
-    client: Client, task_queue: str, ids: list[str], version: ProgrammeVersion
+    client: Client,
+    task_queue: str,
+    ids: list[str],
+    version: ProgrammeVersion,
+    facilitator: str | None = None,
 ) -> None:
     limit = asyncio.Semaphore(REGISTERING)
 
     async def one(cooperation: str) -> None:
         async with limit:
-            await register_accepted(client, cooperation, version, task_queue)
+            await register_accepted(client, cooperation, version, task_queue, facilitator)
 
     await asyncio.gather(*(one(i) for i in ids))
 

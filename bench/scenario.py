@@ -87,12 +87,19 @@ COOPERATION: dict[str, Any] = {
 
 
 async def register_accepted(
-    client: Client, cooperation_id: str, version: ProgrammeVersion, task_queue: str
+    client: Client,
+    cooperation_id: str,
+    version: ProgrammeVersion,
+    task_queue: str,
+    facilitator: str | None = None,
 ) -> None:
     """COOPERATION under its own id, registered as the API does but with its line taken as
     accepted: the funder's decision is not what the benchmarks measure, and check-ins are
-    scheduled from the start."""
-    spec = CooperationSpec.model_validate(COOPERATION | {"id": cooperation_id})
+    scheduled from the start. With a `facilitator`, check-ins notify someone."""
+    changes: dict[str, Any] = {"id": cooperation_id}
+    if facilitator is not None:
+        changes["facilitator"] = facilitator
+    spec = CooperationSpec.model_validate(COOPERATION | changes)
     await register(
         client,
         Register(
