@@ -23,7 +23,10 @@ class Mailer:
     async def send(self, to: list[str], subject: str, text: str, html: str) -> bool:
         """True when handed to the SMTP server; False when only logged (no server set)."""
         if not self.url:
-            log.info("e-mail not sent: no SMTP server configured", to=to, subject=subject)
+            # Addresses are personal data: counted in logs, never written there.
+            log.info(
+                "e-mail not sent: no SMTP server configured", recipients=len(to), subject=subject
+            )
             return False
         message = EmailMessage()
         message["From"] = self.sender
