@@ -59,6 +59,18 @@ class NoAnswer(Exception):
 ANSWER_WITHIN = timedelta(seconds=30)
 
 
+PASSING = frozenset(
+    {
+        RPCStatusCode.FAILED_PRECONDITION,
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.ABORTED,
+    }
+)
+"""Server answers that say "not now" rather than "no": the command may be sent again."""
+
+
 def request_id() -> str:
     return str(uuid.uuid4())
 
@@ -110,6 +122,12 @@ async def register(
         raise _refused(failure) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise NoAnswer(f"cooperation {cooperation_id!r} did not answer in time") from None
+    except RPCError as error:
+        if error.status not in PASSING:
+            raise
+        raise NoAnswer(
+            f"cooperation {cooperation_id!r} cannot answer now: {error.message}"
+        ) from None
     return answer
 
 
@@ -150,6 +168,10 @@ async def send(
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
         raise NoAnswer(f"{handle.id} did not answer within {answer_within}") from None
     except RPCError as error:
+        if error.status in PASSING:
+            # E.g. "Workflow Task in failed state": a bug being fixed, a server busy. The
+            # caller sends the same request id again later and gets its one outcome.
+            raise NoAnswer(f"{handle.id} cannot answer now: {error.message}") from None
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
         raise await _ended(handle, request.command) from None

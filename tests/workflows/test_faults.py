@@ -7,7 +7,7 @@ Temporal and found by the fault watch; a bug in the rules refuses the command, l
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -22,7 +22,7 @@ from store.events import EventConflict, append_events
 from tests.workflows.test_durability import _projected, apply, start
 from worker.faults import faults_now, record_faults
 from worker.main import build_worker
-from workflows.client import CommandRefused
+from workflows.client import CommandRefused, NoAnswer, send
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import CommandRequest
 
@@ -147,7 +147,11 @@ async def test_a_workflow_task_that_keeps_failing_is_flagged_until_a_fix(
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await start(temporal_client, pool, task_queue)
         monkeypatch.setitem(dispatch._HANDLERS, "pause", fails_after_validation)
-        pending = asyncio.create_task(apply(handle, CommandRequest(command=c.Pause())))
+        # As an API client after a 503: the same request again until it is answered (the
+        # server turns updates away while the workflow task is failing).
+        pending = asyncio.create_task(
+            _until_answered(handle, CommandRequest(command=c.Pause(), request_id="pause-1"))
+        )
         flagged = await _watch_until(temporal_client, coop, present=True)
         new, _ = await record_faults(pool, flagged)
         # The fix is deployed: the task's next retry passes, the command is answered.
@@ -156,6 +160,14 @@ async def test_a_workflow_task_that_keeps_failing_is_flagged_until_a_fix(
         await _watch_until(temporal_client, coop, present=False)
     assert "WorkflowTaskFailed" in flagged[coop] and coop in new
     assert [e.type for e in answer.events] == ["Paused"]
+
+
+async def _until_answered(handle: Any, request: CommandRequest) -> Any:
+    while True:
+        try:
+            return await send(handle, request, answer_within=timedelta(seconds=10))
+        except NoAnswer:
+            await asyncio.sleep(0.5)
 
 
 async def _watch_until(client: Client, coop: str, present: bool) -> dict[str, str]:
