@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from temporalio import activity
+from temporalio.common import MetricMeter
 from temporalio.exceptions import ApplicationError
 
 from activities.models import ApplyEffects, CommitResult, EffectsResult
@@ -42,7 +43,13 @@ class EffectActivities:
 
     @activity.defn(name="apply_effects")
     async def apply_effects(self, request: ApplyEffects) -> EffectsResult:
+        meter = activity.metric_meter()
+        if activity.info().attempt > 1:
+            meter.create_counter(
+                "coopflow_effect_retries", "Effects carried out again after a failed attempt"
+            ).add(1)
         commitments: list[CommitResult] = []
+        released: list[Release] = []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if request.summary is not None:
@@ -55,7 +62,7 @@ class EffectActivities:
                 if request.rules_version is not None:
                     await record_rules(conn, request)
                 for effect in request.effects:
-                    result = await _carry_out(conn, request.cooperation_id, effect)
+                    result = await _carry_out(conn, request.cooperation_id, effect, released)
                     if result is not None:
                         commitments.append(result)
                 if request.all_or_nothing and not all(r.committed for r in commitments):
@@ -78,12 +85,38 @@ class EffectActivities:
                 incoming=conflict.incoming,
             )
             raise ApplicationError(str(conflict), type="EventConflict") from None
+        # Counted once committed, so a rolled-back or repeated attempt counts nothing.
+        _count_releases(meter, released)
         return EffectsResult(new_events=new, commitments=commitments)
 
 
-async def _carry_out(conn: Conn, cooperation_id: str, effect: Any) -> CommitResult | None:
+def _count_releases(meter: MetricMeter, released: list[Release]) -> None:
+    if not released:
+        return
+    count = meter.create_counter("coopflow_releases", "Tranches released, by purpose")
+    # Cents: the SDK's counters take integers.
+    amount = meter.create_counter(
+        "coopflow_released_cents", "Money released, in cents of its currency, by purpose"
+    )
+    for release in released:
+        labels = {
+            "purpose": release.purpose.value,
+            "kind": release.kind,
+            "currency": release.currency,
+        }
+        count.add(1, labels)
+        amount.add(int(release.amount * 100), labels)
+
+
+async def _carry_out(
+    conn: Conn, cooperation_id: str, effect: Any, released: list[Release]
+) -> CommitResult | None:
     match effect:
-        case Release() | PostRepayment():
+        case Release():
+            # A release's postings go in together or not at all: any new one means it is new.
+            if await money.post(conn, ledger_rows(effect)):
+                released.append(effect)
+        case PostRepayment():
             await money.post(conn, ledger_rows(effect))
         case RequestCommitment():
             outcome = await money.commit(

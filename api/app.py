@@ -27,6 +27,7 @@ from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec
 from runtime.config import Settings, get_settings
 from runtime.connect import connect_postgres, connect_temporal
+from runtime.tracing import API, tracer_provider
 
 
 def create_app(
@@ -43,12 +44,19 @@ def create_app(
         own_pool = pool is None
         app.state.settings = settings
         app.state.pool = pool or await connect_postgres(settings)
-        app.state.temporal = client or await connect_temporal(settings)
+        tracing = None if client else tracer_provider(settings.otel_endpoint, API)
+        # The API's own Prometheus endpoint (its commands, the SDK's client metrics), at this
+        # process's COOPFLOW_METRICS_ADDRESS.
+        app.state.temporal = client or await connect_temporal(
+            settings, metrics_address=settings.metrics_address, tracing=tracing
+        )
         try:
             yield
         finally:
             if own_pool:
                 await app.state.pool.close()
+            if tracing is not None:
+                tracing.shutdown()  # the last spans, flushed
 
     app = FastAPI(
         title="coopflow",

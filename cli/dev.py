@@ -33,8 +33,11 @@ from runtime.localstack import (
 from runtime.temporal import SEARCH_ATTRIBUTES
 from store.db import ensure_database, migrate
 
-# The worker's Prometheus metrics under `make run` (COOPFLOW_METRICS_ADDRESS overrides).
+# Under `make run`: the worker's Prometheus metrics (COOPFLOW_METRICS_ADDRESS overrides), the
+# API's (a process of its own, so a port of its own), the worker's health endpoint.
 DEV_METRICS_PORT = 9464
+DEV_API_METRICS_PORT = 9465
+DEV_HEALTH_PORT = 8081
 
 RESTARTS_PER_MINUTE = 5
 
@@ -92,18 +95,20 @@ def run_dev(settings: Settings) -> int:
             "COOPFLOW_DATABASE_URL": db_url,
             "COOPFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
         }
-        metrics = settings.metrics_address
-        if metrics is None and not port_in_use("127.0.0.1", DEV_METRICS_PORT):
-            metrics = f"127.0.0.1:{DEV_METRICS_PORT}"
-        if metrics:
-            env["COOPFLOW_METRICS_ADDRESS"] = metrics
+        metrics = settings.metrics_address or _free_local(DEV_METRICS_PORT)
+        api_metrics = _free_local(DEV_API_METRICS_PORT)
+        health = settings.health_address or _free_local(DEV_HEALTH_PORT)
+        envs = {
+            "worker": _with(env, COOPFLOW_METRICS_ADDRESS=metrics, COOPFLOW_HEALTH_ADDRESS=health),
+            "api": _with(env, COOPFLOW_METRICS_ADDRESS=api_metrics),
+        }
         commands = {
             "worker": [sys.executable, "-m", "worker"],
             "api": [sys.executable, "-m", "api"],
         }
         restarts: dict[str, list[float]] = {name: [] for name in commands}
         for name, args in commands.items():
-            children[name] = spawn(args, env=env)
+            children[name] = spawn(args, env=envs[name])
         api_url = f"http://{settings.api_host}:{settings.api_port}"
         if _wait_http(f"{api_url}/healthz", lambda: stopping or children["api"].poll() is not None):
             if settings.demo:
@@ -117,6 +122,10 @@ def run_dev(settings: Settings) -> int:
             )
             if metrics:
                 _say(f"  metrics      http://{metrics}/metrics  (worker, Prometheus)")
+            if api_metrics:
+                _say(f"               http://{api_metrics}/metrics  (API)")
+            if health:
+                _say(f"  worker       http://{health}/healthz")
             _say(f"  logs         {logs}")
             _say("Ctrl-C stops everything.")
 
@@ -137,7 +146,7 @@ def run_dev(settings: Settings) -> int:
                     )
                 _say(f"the {name} exited ({proc.returncode}); restarting it")
                 restarts[name] = [*recent, now]
-                children[name] = spawn(commands[name], env=env)
+                children[name] = spawn(commands[name], env=envs[name])
         return 0
     except _Stop:
         return 0
@@ -233,3 +242,20 @@ def _say(text: str) -> None:
 
 
 __all__ = ["run_dev"]
+
+
+def _free_local(port: int) -> str | None:
+    """127.0.0.1:port when nothing listens there (another stack may be running)."""
+    return None if port_in_use("127.0.0.1", port) else f"127.0.0.1:{port}"
+
+
+def _with(env: dict[str, str], **values: str | None) -> dict[str, str]:
+    """`env` with these variables set, or removed where None (a child must not inherit an
+    address another child binds)."""
+    out = dict(env)
+    for name, value in values.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out

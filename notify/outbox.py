@@ -20,6 +20,7 @@ from notify import webhooks
 from notify.mail import Mailer
 from notify.render import render_email
 from runtime.logging import get_logger
+from runtime.metrics import DeliveryMetrics
 from store import delivery
 
 log = get_logger("coopflow.outbox")
@@ -40,8 +41,12 @@ def next_attempt(attempts: int, created_at: datetime, give_up_after: timedelta) 
 
 
 async def deliver_webhooks(
-    pool: asyncpg.Pool, http: httpx.AsyncClient, give_up_after: timedelta
+    pool: asyncpg.Pool,
+    http: httpx.AsyncClient,
+    give_up_after: timedelta,
+    metrics: DeliveryMetrics | None = None,
 ) -> int:
+    metrics = metrics or DeliveryMetrics()
     async with pool.acquire() as conn:
         due = await delivery.claim_webhook_deliveries(conn, BATCH, LEASE)
     if not due:
@@ -52,6 +57,8 @@ async def deliver_webhooks(
             http, item.url, item.secret, webhooks.message_id(item.id), item.payload
         )
         following = None if sent.ok else next_attempt(item.attempts, item.created_at, give_up_after)
+        if not sent.ok:
+            metrics.failed("webhook", given_up=following is None)
         if not sent.ok and following is None:
             log.warning(
                 "webhook delivery given up",
@@ -69,16 +76,26 @@ async def deliver_webhooks(
     return len(due)
 
 
-async def deliver_emails(pool: asyncpg.Pool, mailer: Mailer, give_up_after: timedelta) -> int:
+async def deliver_emails(
+    pool: asyncpg.Pool,
+    mailer: Mailer,
+    give_up_after: timedelta,
+    metrics: DeliveryMetrics | None = None,
+) -> int:
+    metrics = metrics or DeliveryMetrics()
     async with pool.acquire() as conn:
         due = await delivery.claim_notifications(conn, BATCH, LEASE)
     for item in due:
-        await _email(pool, mailer, item, give_up_after)
+        await _email(pool, mailer, item, give_up_after, metrics)
     return len(due)
 
 
 async def _email(
-    pool: asyncpg.Pool, mailer: Mailer, item: delivery.DueNotification, give_up_after: timedelta
+    pool: asyncpg.Pool,
+    mailer: Mailer,
+    item: delivery.DueNotification,
+    give_up_after: timedelta,
+    metrics: DeliveryMetrics,
 ) -> None:
     async with pool.acquire() as conn:
         if item.to_subject is None:
@@ -99,6 +116,7 @@ async def _email(
     except Exception as error:  # an SMTP server down or refusing: tried again later
         following = next_attempt(item.attempts, item.created_at, give_up_after)
         status = "pending" if following is not None else "failed"
+        metrics.failed("email", given_up=following is None)
         log.warning("e-mail not sent", key=item.key, error=str(error), status=status)
         async with pool.acquire() as conn:
             await delivery.record_notification(
@@ -117,11 +135,22 @@ async def run(
     mailer: Mailer,
     give_up_after: timedelta,
     poll_every: float = 1.0,
+    metrics: DeliveryMetrics | None = None,
 ) -> None:
     """Until cancelled: woken at once by the NOTIFY that comes with new deliveries, and every
-    `poll_every` seconds for retries that come due."""
+    `poll_every` seconds for retries that come due. `metrics` counts failed attempts and
+    deliveries given up."""
     async with httpx.AsyncClient() as http:
-        await _loop(pool, database_url, mailer, give_up_after, poll_every, http, asyncio.Event())
+        await _loop(
+            pool,
+            database_url,
+            mailer,
+            give_up_after,
+            poll_every,
+            http,
+            asyncio.Event(),
+            metrics or DeliveryMetrics(),
+        )
 
 
 async def _loop(
@@ -132,6 +161,7 @@ async def _loop(
     poll_every: float,
     http: httpx.AsyncClient,
     woken: asyncio.Event,
+    metrics: DeliveryMetrics,
 ) -> None:
     listener: Any = None
     try:
@@ -140,8 +170,8 @@ async def _loop(
                 if listener is None or listener.is_closed():
                     listener = await asyncpg.connect(database_url)
                     await listener.add_listener(CHANNEL, lambda *_: woken.set())
-                busy = await deliver_webhooks(pool, http, give_up_after)
-                busy += await deliver_emails(pool, mailer, give_up_after)
+                busy = await deliver_webhooks(pool, http, give_up_after, metrics)
+                busy += await deliver_emails(pool, mailer, give_up_after, metrics)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 # PostgreSQL away: nothing is lost (the rows wait), look again later. A send
                 # whose attempt could not be recorded goes again once its lease ends, with

@@ -6,6 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +41,38 @@ class Settings(BaseSettings):
     mail_from: str = "coopflow <notifications@coopflow.invalid>"
     # A webhook delivery or an e-mail is tried for this long (seconds), then given up.
     delivery_give_up_after: float = 24 * 3600
+    # Secured Temporal clusters: TLS (the server's certificate checked against `temporal_tls_ca`,
+    # else the system's roots), mTLS with a client certificate and key (PEM files), or a
+    # Temporal Cloud API key (TLS implied). A certificate or CA file given implies TLS.
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_api_key: SecretStr | None = None
+    # On SIGTERM the worker stops polling and lets running activities finish for this long
+    # (seconds), then cancels them: Temporal hands them to another worker.
+    graceful_shutdown: float = 30.0
+    # The worker's sticky cache (workflows kept in memory between tasks); unset: the SDK's.
+    max_cached_workflows: int | None = None
+    # `host:port` where the worker answers GET /healthz; unset: no health endpoint.
+    health_address: str | None = None
+    # OTLP/HTTP collector (`http://collector:4318`) for OpenTelemetry traces; unset: no tracing.
+    otel_endpoint: str | None = None
+
+    @field_validator(
+        "temporal_tls_cert",
+        "temporal_tls_key",
+        "temporal_tls_ca",
+        "temporal_api_key",
+        "max_cached_workflows",
+        "health_address",
+        "otel_endpoint",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Manifests often carry every variable, the unused ones empty.
+        return None if value == "" else value
 
 
 def database_url_or_local(settings: Settings) -> str:

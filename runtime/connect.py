@@ -5,27 +5,87 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import NoReturn
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import asyncpg
 from temporalio.client import Client
+from temporalio.service import TLSConfig
 
 from runtime.config import Settings
 from runtime.temporal import connect
 from store.db import create_pool
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 
 class StartupError(RuntimeError):
     """Printed as one line by the entry points: what is down and how to fix it."""
 
 
+@dataclass(frozen=True)
+class TemporalSecurity:
+    """How to reach a secured cluster: `Client.connect`'s `tls` and `api_key`."""
+
+    tls: bool | TLSConfig
+    api_key: str | None
+
+
+def temporal_security(settings: Settings) -> TemporalSecurity:
+    """The settings' TLS and API key as connection arguments, the PEM files read. A file
+    that cannot be read is a StartupError naming its setting; so is half a client pair."""
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if (cert is None) != (key is None):
+        given, missing = ("CERT", "KEY") if key is None else ("KEY", "CERT")
+        raise StartupError(
+            f"COOPFLOW_TEMPORAL_TLS_{given} is set without COOPFLOW_TEMPORAL_TLS_{missing}: "
+            "mTLS needs the client certificate and its private key"
+        )
+    files = (cert, key, settings.temporal_tls_ca)
+    if not any(files):
+        # A Temporal Cloud API key travels only over TLS.
+        return TemporalSecurity(tls=settings.temporal_tls or api_key is not None, api_key=api_key)
+    return TemporalSecurity(
+        tls=TLSConfig(
+            client_cert=_pem(cert, "COOPFLOW_TEMPORAL_TLS_CERT"),
+            client_private_key=_pem(key, "COOPFLOW_TEMPORAL_TLS_KEY"),
+            server_root_ca_cert=_pem(settings.temporal_tls_ca, "COOPFLOW_TEMPORAL_TLS_CA"),
+        ),
+        api_key=api_key,
+    )
+
+
+def _pem(path: Path | None, setting: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise StartupError(f"{setting}: cannot read {path} ({exc.strerror or exc})") from None
+
+
 async def connect_temporal(
-    settings: Settings, *, wait: float = 10.0, metrics_address: str | None = None
+    settings: Settings,
+    *,
+    wait: float = 10.0,
+    metrics_address: str | None = None,
+    tracing: TracerProvider | None = None,
 ) -> Client:
+    security = temporal_security(settings)  # a bad file is said at once, not retried
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         try:
-            return await connect(settings, metrics_address=metrics_address)
+            return await connect(
+                settings,
+                metrics_address=metrics_address,
+                tls=security.tls,
+                api_key=security.api_key,
+                tracing=tracing,
+            )
         except Exception as exc:  # the SDK raises RuntimeError with the gRPC reason
             if asyncio.get_running_loop().time() >= deadline:
                 raise StartupError(
@@ -53,6 +113,28 @@ async def connect_postgres(settings: Settings, *, wait: float = 10.0) -> asyncpg
                     "`make run` for the embedded one"
                 ) from None
             await asyncio.sleep(0.5)
+
+
+async def stack_health(pool: asyncpg.Pool, client: Client) -> tuple[bool, dict[str, str]]:
+    """Whether Temporal and PostgreSQL answer now: (healthy, component → "up" or "down: why").
+    The worker's /healthz; the API's answers the same (api/routes/health.py)."""
+
+    async def postgres() -> str:
+        async with pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+        return "up"
+
+    async def temporal() -> str:
+        ok = await client.service_client.check_health(timeout=timedelta(seconds=2))
+        return "up" if ok else "down"
+
+    checks: dict[str, str] = {}
+    for name, probe in (("temporal", temporal), ("postgres", postgres)):
+        try:
+            checks[name] = await asyncio.wait_for(probe(), timeout=3)
+        except Exception as exc:  # any failure means down; the reason helps the operator
+            checks[name] = f"down: {_reason(exc)}"
+    return all(v == "up" for v in checks.values()), checks
 
 
 def _reason(exc: BaseException) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import cache
+from typing import TYPE_CHECKING
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import (
@@ -16,8 +18,13 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
+from temporalio.service import TLSConfig
 
 from runtime.config import Settings
+from runtime.metrics import CommandMetrics
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 # Typed keys; values are ids and flags only, never personal data (they are not encrypted).
 PHASE = SearchAttributeKey.for_keyword("CoopPhase")
@@ -46,7 +53,22 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
 @cache
 def sdk_runtime(metrics_address: str | None = None) -> Runtime:
     """The SDK's native core logs through Python logging (stderr, our format), never stdout;
-    with `metrics_address`, its metrics and coopflow's are served for Prometheus there."""
+    with `metrics_address`, its metrics and coopflow's are served for Prometheus there.
+
+    An address already taken is a warning, not a failure: metrics watch the process, they
+    must not stop it (two processes given the same address, say)."""
+    try:
+        return _runtime(metrics_address)
+    except ValueError as error:  # the core's "Failed starting Prometheus exporter: …"
+        if metrics_address is None:
+            raise
+        logging.getLogger("coopflow.metrics").warning(
+            "metrics not served at %s (COOPFLOW_METRICS_ADDRESS): %s", metrics_address, error
+        )
+        return sdk_runtime(None)
+
+
+def _runtime(metrics_address: str | None) -> Runtime:
     return Runtime(
         telemetry=TelemetryConfig(
             logging=LoggingConfig(
@@ -58,12 +80,30 @@ def sdk_runtime(metrics_address: str | None = None) -> Runtime:
     )
 
 
-async def connect(settings: Settings, *, metrics_address: str | None = None) -> Client:
+async def connect(
+    settings: Settings,
+    *,
+    metrics_address: str | None = None,
+    tls: bool | TLSConfig | None = None,
+    api_key: str | None = None,
+    tracing: TracerProvider | None = None,
+) -> Client:
+    runtime = sdk_runtime(metrics_address)
+    interceptors: Sequence[Interceptor] = [CommandMetrics(runtime.metric_meter)]
+    if tracing is not None:
+        # Imported here: workflows import this module, and need none of OpenTelemetry.
+        from runtime.tracing import tracing_interceptor
+
+        # On the client, it reaches workers made from it too.
+        interceptors = [*interceptors, tracing_interceptor(tracing)]
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
-        runtime=sdk_runtime(metrics_address),
+        runtime=runtime,
+        tls=tls,
+        api_key=api_key,
+        interceptors=interceptors,
     )
 
 

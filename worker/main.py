@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from contextlib import AsyncExitStack
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from temporalio.client import Client
@@ -23,7 +25,10 @@ from runtime.connect import (
     exit_on_startup_error,
 )
 from runtime.logging import configure_logging, get_logger
+from runtime.metrics import DeliveryMetrics
 from runtime.temporal import sdk_runtime
+from runtime.tracing import WORKER, tracer_provider
+from worker import health
 from worker.faults import watch
 from workflows.cooperation import CooperationWorkflow
 from workflows.loan import LoanWorkflow
@@ -41,8 +46,23 @@ SANDBOX = SandboxedWorkflowRunner(
         "workflows.shape_one",
         "runtime.temporal",
         "pydantic",
+        # Temporal's tracing interceptor runs in the workflow; one copy of OpenTelemetry's
+        # context and tracer, outside, carries a span from the client to the workflow.
+        "opentelemetry",
     )
 )
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """The Worker's tunables from the settings."""
+    options: dict[str, Any] = {
+        # Stop polling at once, let running activities finish this long, then cancel them:
+        # Temporal retries what was cancelled on another worker.
+        "graceful_shutdown_timeout": timedelta(seconds=settings.graceful_shutdown),
+    }
+    if settings.max_cached_workflows is not None:
+        options["max_cached_workflows"] = settings.max_cached_workflows
+    return options
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options: object) -> Worker:
@@ -57,22 +77,21 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options:
     )
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Until SIGINT or SIGTERM (or `stop`, for tests): then polling stops, running activities
+    get `graceful_shutdown` seconds, and the loops beside the worker end."""
     log = get_logger("coopflow.worker")
-    client = await connect_temporal(settings, metrics_address=settings.metrics_address)
+    tracing = tracer_provider(settings.otel_endpoint, WORKER)
+    client = await connect_temporal(
+        settings, metrics_address=settings.metrics_address, tracing=tracing
+    )
     pool = await connect_postgres(settings)
     try:
-        worker = build_worker(client, pool, settings.task_queue)
-        stop = asyncio.Event()
+        worker = build_worker(client, pool, settings.task_queue, **worker_options(settings))
+        stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        log.info(
-            "worker started",
-            task_queue=settings.task_queue,
-            temporal=settings.temporal_address,
-            metrics=settings.metrics_address,
-        )
         meter = sdk_runtime(settings.metrics_address).metric_meter
         beside = [
             asyncio.create_task(watch(client, pool, settings.fault_watch_every, meter)),
@@ -82,19 +101,38 @@ async def run(settings: Settings) -> None:
                     database_url_or_local(settings),
                     Mailer(settings.smtp_url, settings.mail_from),
                     timedelta(seconds=settings.delivery_give_up_after),
+                    metrics=DeliveryMetrics(meter),
                 )
             ),
         ]
         try:
-            async with worker:
+            async with AsyncExitStack() as running:
+                if settings.health_address:
+                    await running.enter_async_context(
+                        health.serving(settings.health_address, pool, client)
+                    )
+                await running.enter_async_context(worker)
+                log.info(
+                    "worker started",
+                    task_queue=settings.task_queue,
+                    temporal=settings.temporal_address,
+                    metrics=settings.metrics_address,
+                    health=settings.health_address,
+                    tracing=settings.otel_endpoint,
+                )
                 await stop.wait()
+                log.info("worker stopping", graceful_shutdown=settings.graceful_shutdown)
         finally:
             for task in beside:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
     finally:
         await pool.close()
+        if tracing is not None:
+            tracing.shutdown()  # the last spans, flushed
     log.info("worker stopped")
 
 

@@ -104,6 +104,7 @@ WEBHOOK_OWNER = "200 404 404 404 404 404 404 404 401 401"
 TABLE: tuple[Row, ...] = (
     # Columns:                                          fnd co  out fac ofa hst col oco -   rev
     Row("GET", "/healthz", PUBLIC),
+    Row("GET", "/livez", PUBLIC),
     Row("GET", "/openapi.json", PUBLIC),
     Row("GET", "/docs", PUBLIC),
     Row("GET", "/docs/oauth2-redirect", PUBLIC),
