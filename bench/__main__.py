@@ -18,6 +18,7 @@ from bench import (
     notifications,
     payloads,
     simulate_ratio,
+    workers,
 )
 from bench.support import Report, exit_code, quiet
 
@@ -32,6 +33,7 @@ async def run_all(runs: int, workflows: int) -> list[Report]:
         http_checkins.run(),
         notifications.run(),
         list_cooperations.run(),
+        workers.run(),
     ):
         report = await bench
         report.show()

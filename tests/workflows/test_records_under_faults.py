@@ -59,7 +59,8 @@ from workflows.models import CommandAnswer, CommandRequest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def _programme(pid: str, funder: str) -> ProgrammeSpec:
+def _programme(pid: str, funder: str, *more: dict[str, Any]) -> ProgrammeSpec:
+    """An entry tranche and one after an accepted check-in; `more` tranches after them."""
     return ProgrammeSpec.model_validate(
         {
             "id": pid,
@@ -83,6 +84,7 @@ def _programme(pid: str, funder: str) -> ProgrammeSpec:
                             "purpose": "operating",
                             "when": {"accepted_check_ins": 1},
                         },
+                        *more,
                     ],
                 }
             },
