@@ -18,6 +18,7 @@ from api.problems import Problem
 from domain.events import Event
 from domain.views import CooperationSummary
 from store.db import Conn
+from store.scope import cooperations_of
 
 Relation = Literal["facilitator", "host", "collective", "funder"]
 
@@ -102,12 +103,7 @@ def _named(relation: Relation) -> str:
 def scope_condition(caller: Caller, first: int) -> tuple[str, list[Any]]:
     """The SQL condition (on `cooperations c`) of the cooperations a caller sees, with its
     parameters numbered from `first`: filtering happens in the query."""
-    if caller.role == "collective":
-        return f"c.id = ${first}", [caller.subject]
-    if caller.role == "facilitator":
-        return f"(c.facilitator = ${first} OR c.fiscal_host = ${first})", [caller.subject]
-    # Containment rather than `= ANY`: the GIN index on funders serves it.
-    return f"c.funders @> ARRAY[${first}]::text[]", [caller.subject]
+    return cooperations_of(caller.role, f"${first}"), [caller.subject]
 
 
 def shown(summary: CooperationSummary, seen: Seen) -> CooperationSummary:

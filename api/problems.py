@@ -73,6 +73,25 @@ def field_errors(errors: Iterable[Any], prefix: Sequence[str | int] = ()) -> lis
     return out
 
 
+def field_error(path: str, message: str, type: str) -> dict[str, Any]:
+    """One bad field of a problem, as `field_errors` gives pydantic's: a dotted path and
+    its JSON pointer."""
+    return {
+        "path": path,
+        "pointer": "/" + path.replace(".", "/"),
+        "message": message,
+        "type": type,
+    }
+
+
+def bad_cursor() -> Problem:
+    return Problem(
+        400,
+        "cursor: not a cursor this API gave (use next_cursor as it came)",
+        errors=[field_error("cursor", "not a cursor", "cursor")],
+    )
+
+
 def invalid(exc: ValidationError, prefix: Sequence[str | int] = ()) -> Problem:
     errors = field_errors(exc.errors(), prefix)
     paths = ", ".join(e["path"] or "(body)" for e in errors)
@@ -85,14 +104,7 @@ def refusal(refused: CommandRefused) -> Problem:
     status = _REFUSAL_STATUS.get(refused.kind, 500)
     errors = []
     if refused.field:
-        errors.append(
-            {
-                "path": refused.field,
-                "pointer": "/" + refused.field.replace(".", "/"),
-                "message": refused.message,
-                "type": refused.kind,
-            }
-        )
+        errors.append(field_error(refused.field, refused.message, refused.kind))
     extra = refused.details if isinstance(refused.details, dict) else None
     return Problem(status, str(refused), errors=errors, extra=extra)
 

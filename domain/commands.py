@@ -214,6 +214,12 @@ class MemberLeave(_Command):
     member_id: str
 
 
+MOVES: dict[str, type[Advance | Restart | Pivot | Pause | Resume | Close]] = {
+    model.model_fields["kind"].default: model
+    for model in (Advance, Restart, Pivot, Pause, Resume, Close)
+}
+"""The facilitator's transitions by action (rule 15: what a collective may request)."""
+
 Command = Annotated[
     Register
     | ProposeLine
@@ -240,6 +246,7 @@ Command = Annotated[
 ]
 
 __all__ = [
+    "MOVES",
     "AcceptLine",
     "Actor",
     "Advance",

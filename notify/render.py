@@ -29,15 +29,17 @@ from jinja2.runtime import Context
 from domain.durations import DurationError
 from domain.durations import parse as parse_duration
 from domain.events import EVENT_TYPES, Event
+from domain.programme import Locale, Purpose
 
-LOCALES = ("fr", "en")
+LOCALES = tuple(locale.value for locale in Locale)
 DEFAULT_LOCALE = "fr"
 """Programmes speak French unless they say otherwise (ProgrammeSpec.locale): so does any
 locale this module does not know."""
 
 _BABEL_LOCALES = {"fr": "fr_FR", "en": "en"}
 
-PURPOSES = ("animation", "investment", "operating")
+PURPOSES = tuple(purpose.value for purpose in Purpose)
+"""In the programme's order of purposes: reports list them so."""
 
 
 def supported_locale(locale: str | None) -> str:

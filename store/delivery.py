@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.events import Event, instant
 from store.db import Conn
+from store.scope import cooperations_of
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,9 @@ async def delete_webhook(conn: Conn, webhook_id: str) -> None:
 async def fan_out(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> int:
     """A delivery per event for each subscription whose owner's scope covers it, created in
     the events' transaction: each event is fanned out once. A subscriber never gets an event
-    about a cooperation or a line outside its scope (the API's scope rules, api/access.py):
-    its cooperations as facilitator or fiscal host; as funder, the cooperations it funds and,
-    of their line events, only its own lines'."""
+    about a cooperation or a line outside its scope (the API's, `store.scope`): its
+    cooperations as facilitator or fiscal host; as funder, the cooperations it funds and, of
+    their line events, only its own lines'."""
     if not events:
         return 0
     hooks = await conn.fetch(
@@ -97,9 +98,8 @@ async def fan_out(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> i
         " WHERE l->>'funder' = w.owner_subject) AS own_lines"
         " FROM webhooks w JOIN cooperations c ON c.id = $1"
         " WHERE w.deleted_at IS NULL AND ("
-        " (w.owner_role = 'facilitator'"
-        " AND (c.facilitator = w.owner_subject OR c.fiscal_host = w.owner_subject))"
-        " OR (w.owner_role = 'funder' AND w.owner_subject = ANY(c.funders)))",
+        f" (w.owner_role = 'facilitator' AND {cooperations_of('facilitator', 'w.owner_subject')})"
+        f" OR (w.owner_role = 'funder' AND {cooperations_of('funder', 'w.owner_subject')}))",
         cooperation_id,
     )
     rows = []

@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -28,8 +28,6 @@ from domain.lifecycle import decide
 from runtime.temporal import cooperation_workflow_id
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import CommandAnswer, CommandRequest, CooperationInput
-
-T = TypeVar("T")
 
 
 class CommandRefused(Exception):
@@ -106,38 +104,41 @@ async def register(
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
     update_id = request or request_id()
+    return await _answer(
+        f"cooperation {cooperation_id!r}",
+        answer_within,
+        client.execute_update_with_start_workflow(
+            "apply",
+            CommandRequest(command=command, request_id=update_id, at=at),
+            start_workflow_operation=operation,
+            id=update_id,
+            result_type=CommandAnswer,
+            rpc_timeout=answer_within,
+        ),
+    )
+
+
+async def _answer(
+    who: str, deadline: timedelta | None, call: Awaitable[CommandAnswer]
+) -> CommandAnswer:
+    """A command's answer, bounded by `deadline`: a refusal raises CommandRefused; no answer
+    in time, or a server saying "not now" (e.g. "Workflow Task in failed state": a bug being
+    fixed, a server busy), raises NoAnswer, and the caller sends the same request id again
+    later to get its one outcome. The SDK's `rpc_timeout` bounds each RPC, but it polls again
+    while the update is not yet accepted: with no worker on the task queue it would wait for
+    ever, hence `wait_for` around the whole call."""
     try:
-        answer: CommandAnswer = await within(
-            answer_within,
-            client.execute_update_with_start_workflow(
-                "apply",
-                CommandRequest(command=command, request_id=update_id, at=at),
-                start_workflow_operation=operation,
-                id=update_id,
-                result_type=CommandAnswer,
-                rpc_timeout=answer_within,
-            ),
-        )
+        if deadline is None:
+            return await call
+        return await asyncio.wait_for(call, deadline.total_seconds())
     except WorkflowUpdateFailedError as failure:
         raise _refused(failure) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
-        raise NoAnswer(f"cooperation {cooperation_id!r} did not answer in time") from None
+        raise NoAnswer(f"{who} did not answer within {deadline}") from None
     except RPCError as error:
         if error.status not in PASSING:
             raise
-        raise NoAnswer(
-            f"cooperation {cooperation_id!r} cannot answer now: {error.message}"
-        ) from None
-    return answer
-
-
-async def within(deadline: timedelta | None, call: Awaitable[T]) -> T:
-    """`call` bounded by `deadline` (TimeoutError after it). The SDK's `rpc_timeout` bounds
-    each RPC, but it polls again while the update is not yet accepted: with no worker on the
-    task queue it would wait for ever."""
-    if deadline is None:
-        return await call
-    return await asyncio.wait_for(call, deadline.total_seconds())
+        raise NoAnswer(f"{who} cannot answer now: {error.message}") from None
 
 
 async def send(
@@ -153,7 +154,8 @@ async def send(
     if request.request_id is None:
         request = request.model_copy(update={"request_id": request_id()})
     try:
-        answer: CommandAnswer = await within(
+        return await _answer(
+            handle.id,
             answer_within,
             handle.execute_update(
                 "apply",
@@ -163,19 +165,10 @@ async def send(
                 rpc_timeout=answer_within,
             ),
         )
-    except WorkflowUpdateFailedError as failure:
-        raise _refused(failure) from None
-    except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
-        raise NoAnswer(f"{handle.id} did not answer within {answer_within}") from None
     except RPCError as error:
-        if error.status in PASSING:
-            # E.g. "Workflow Task in failed state": a bug being fixed, a server busy. The
-            # caller sends the same request id again later and gets its one outcome.
-            raise NoAnswer(f"{handle.id} cannot answer now: {error.message}") from None
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
         raise await _ended(handle, request.command) from None
-    return answer
 
 
 async def _ended(handle: WorkflowHandle[Any, Any], command: c.Command) -> Exception:

@@ -30,7 +30,7 @@ from api.models import (
     WriteOffAsked,
     WrittenOff,
 )
-from api.problems import Problem
+from api.problems import Problem, field_error
 from api.reading import current_summary, no
 from domain import commands as c
 from domain.cooperation import Member
@@ -76,7 +76,7 @@ async def propose_line(
         raise Problem(
             422,
             f"programme: no programme {body.programme!r}",
-            errors=[_error("programme", f"no programme {body.programme!r}")],
+            errors=[field_error("programme", f"no programme {body.programme!r}", "value_error")],
         )
     command = door(
         c.ProposeLine,
@@ -137,10 +137,6 @@ def _line(summary: CooperationSummary, programme: str, cooperation_id: str) -> L
     return line
 
 
-def _error(path: str, message: str) -> dict[str, Any]:
-    return {"path": path, "pointer": f"/{path}", "message": message, "type": "value_error"}
-
-
 # -- moves (rules 2, 5, 6, 7) and requests (rule 15) ----------------------------------------
 
 
@@ -157,31 +153,19 @@ async def transition(
     open requests for it."""
     seen = await _seen(pool, caller, cooperation_id)
     allow(seen, ("facilitator",), "move the cooperation")
-    models: dict[str, type[c.Advance | c.Restart | c.Pivot | c.Pause | c.Resume | c.Close]] = {
-        "advance": c.Advance,
-        "restart": c.Restart,
-        "pivot": c.Pivot,
-        "pause": c.Pause,
-        "resume": c.Resume,
-        "close": c.Close,
-    }
-    fields = {
-        "advance": ("to",),
-        "restart": ("to", "reason"),
-        "pivot": ("objectives", "reason"),
-        "pause": ("reason",),
-        "resume": (),
-        "close": ("outcome",),
-    }[body.action]
+    model = c.MOVES[body.action]
+    fields = [name for name in model.model_fields if name not in ("kind", "request_id")]
     given = body.model_dump(exclude_none=True, mode="json")
     unused = sorted(set(given) - {"action", *fields})
     if unused:
         raise Problem(
             422,
             f"{', '.join(unused)}: not used by {body.action}",
-            errors=[_error(name, f"not used by {body.action}") for name in unused],
+            errors=[
+                field_error(name, f"not used by {body.action}", "value_error") for name in unused
+            ],
         )
-    command = door(models[body.action], {k: given.get(k) for k in fields})
+    command = door(model, {k: given.get(k) for k in fields})
     answer = await apply(request, client, caller, cooperation_id, command)
     return answer.state
 

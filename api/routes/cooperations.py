@@ -18,7 +18,7 @@ from api.auth import Caller, CallerDep
 from api.commands import request_id
 from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
 from api.models import EventFeed, Page
-from api.problems import Problem, invalid, refusal
+from api.problems import Problem, bad_cursor, field_error, invalid, refusal
 from api.reading import QUERY_TIMEOUT, current_summary, no, recent_event
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
@@ -91,12 +91,9 @@ def _unknown_programme(index: int, programme_id: str) -> Problem:
         422,
         f"funding_lines.{index}: no programme {programme_id!r}",
         errors=[
-            {
-                "path": f"funding_lines.{index}",
-                "pointer": f"/funding_lines/{index}",
-                "message": f"no programme {programme_id!r}",
-                "type": "unknown_programme",
-            }
+            field_error(
+                f"funding_lines.{index}", f"no programme {programme_id!r}", "unknown_programme"
+            )
         ],
     )
 
@@ -244,18 +241,7 @@ def _decode(cursor: str) -> str:
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Problem(
-            400,
-            "cursor: not a cursor this API gave (use next_cursor as it came)",
-            errors=[
-                {
-                    "path": "cursor",
-                    "pointer": "/cursor",
-                    "message": "not a cursor",
-                    "type": "cursor",
-                }
-            ],
-        ) from None
+        raise bad_cursor() from None
 
 
 async def _seen(pool: PoolDep, caller: Caller, cooperation_id: str) -> Seen:

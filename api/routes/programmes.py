@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from api.auth import Caller, CallerDep
 from api.deps import DocumentDep, PoolDep
 from api.models import BudgetRaise, Page, Remaining
-from api.problems import Problem, invalid
+from api.problems import Problem, field_error, invalid
 from domain.events import instant
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec, ProgrammeVersion
@@ -85,14 +85,7 @@ def _spec(body: Any, caller: Caller) -> ProgrammeSpec:
         raise Problem(
             403,
             f"funder: you are funder {caller.subject!r}, not {spec.funder!r}",
-            errors=[
-                {
-                    "path": "funder",
-                    "pointer": "/funder",
-                    "message": "must be the caller",
-                    "type": "forbidden",
-                }
-            ],
+            errors=[field_error("funder", "must be the caller", "forbidden")],
         )
     return spec
 
@@ -163,9 +156,7 @@ async def publish_version(
         raise Problem(
             422,
             f"id: the spec is {spec.id!r}, the path {programme_id!r}",
-            errors=[
-                {"path": "id", "pointer": "/id", "message": "must match the path", "type": "id"}
-            ],
+            errors=[field_error("id", "must match the path", "id")],
         )
     async with pool.acquire() as conn:
         existing = await get_programme(conn, programme_id)
@@ -214,9 +205,7 @@ async def raise_budget(
             raise Problem(
                 422,
                 f"amount: {error}",
-                errors=[
-                    {"path": "amount", "pointer": "/amount", "message": str(error), "type": "max"}
-                ],
+                errors=[field_error("amount", str(error), "max")],
             ) from None
         row = await conn.fetchrow(
             "SELECT budget, committed FROM programmes WHERE id = $1", programme_id

@@ -16,7 +16,7 @@ from api.access import scope_condition
 from api.auth import CallerDep
 from api.deps import PoolDep
 from api.models import Page
-from api.problems import Problem
+from api.problems import Problem, bad_cursor
 from domain.events import instant
 from store.checkins import CheckInShown, shown
 
@@ -108,11 +108,7 @@ def _decode(cursor: str | None) -> tuple[datetime, str, str]:
         at, cooperation, item = json.loads(base64.urlsafe_b64decode(cursor + "=="))
         return datetime.fromisoformat(at), str(cooperation), str(item)
     except (binascii.Error, ValueError, TypeError):
-        raise Problem(
-            400,
-            "cursor: not a cursor this API gave (use next_cursor as it came)",
-            errors=[{"path": "cursor", "pointer": "/cursor", "message": "not a cursor"}],
-        ) from None
+        raise bad_cursor() from None
 
 
 def _page(items: list[Any], rows: list[Any], limit: int, at: str, item: str) -> Page[Any]:

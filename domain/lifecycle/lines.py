@@ -253,7 +253,7 @@ def request_transition(ctx: Context, cmd: c.RequestTransition, now: datetime) ->
     ctx.notify("facilitator", s.facilitator, "TransitionRequested", seq)
 
 
-TRANSITIONS = frozenset({"advance", "restart", "pivot", "pause", "resume", "close"})
+TRANSITIONS = frozenset(c.MOVES)
 
 
 def answer_requests(s: CooperationState, action: str, now: datetime) -> None:

@@ -13,25 +13,16 @@ webhook deliveries: exactly once, sequences gapless), on the real dev server and
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import secrets
 import signal
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-import uvicorn
-from standardwebhooks.webhooks import Webhook
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import (
@@ -51,6 +42,7 @@ from store import delivery
 from store.db import create_pool
 from store.programmes import put_programme
 from tests.conftest import fresh_database
+from tests.notify.test_delivery import Receiver, new_secret, serving
 from tests.workflows.test_durability import _projected, _worker, recorded
 from worker.main import build_worker
 from workflows.client import NoAnswer, register, send
@@ -310,39 +302,6 @@ async def test_a_worker_killed_with_check_ins_in_flight_records_each_once(
     assert sorted(r["tranche"] for r in ledger) == ["amorcage", "amorcage"]
 
 
-class Receiver:
-    """A Standard Webhooks receiver: verifies each request with the reference code."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.port = free_port()
-        self.received: list[tuple[str, int]] = []
-
-    async def handle(self, request: Request) -> Response:
-        body = await request.body()
-        payload = Webhook(self.secret).verify(body, dict(request.headers))
-        self.received.append((request.headers["webhook-id"], payload["data"]["seq"]))
-        return Response(status_code=204)
-
-
-@contextlib.asynccontextmanager
-async def serving(receiver: Receiver) -> AsyncIterator[None]:
-    app = Starlette(routes=[Route("/", receiver.handle, methods=["POST"])])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=receiver.port, log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(600):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task
-
-
 async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
     temporal_client: Client, task_queue: str, tmp_path: Path
 ) -> None:
@@ -350,8 +309,9 @@ async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
     server = EmbeddedPostgres(tmp_path / "data", free_port())
     url = await fresh_database(server.start())
     pool = await create_pool(url, max_size=5)
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    receiver = Receiver(secret)
+    secret = new_secret()
+    receiver = Receiver({"/": secret})
+    receiver.up = True
     mailer = Mailer(None, "coopflow <noreply@example.org>")
     outbox_loop = None
     try:
@@ -360,7 +320,7 @@ async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
                 conn,
                 "facilitator",
                 "pole-107",
-                f"http://127.0.0.1:{receiver.port}/",
+                receiver.url("/"),
                 secret,
                 None,
             )
@@ -385,7 +345,7 @@ async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
             last = answers[-1].last_seq
             await _projected(pool, coop, last)
             for _ in range(600):
-                if {seq for _, seq in receiver.received} >= set(range(1, last + 1)):
+                if set(_seqs(receiver)) >= set(range(1, last + 1)):
                     break
                 await asyncio.sleep(0.05)
     finally:
@@ -403,8 +363,12 @@ async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
     assert Counter(t for _, t in events)["CheckInSubmitted"] == 30
     # Every event reached the receiver; a repeat (a send whose record was lost with
     # PostgreSQL) carries the same webhook-id, so that the receiver keeps it once.
-    assert {seq for _, seq in receiver.received} == set(range(1, last + 1))
-    assert len({msg for msg, _ in receiver.received}) == last
+    assert set(_seqs(receiver)) == set(range(1, last + 1))
+    assert len(set(receiver.ids["/"])) == last
+
+
+def _seqs(receiver: Receiver) -> list[int]:
+    return [payload["data"]["seq"] for payload in receiver.received["/"]]
 
 
 async def _records_after_restart(
