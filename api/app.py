@@ -16,6 +16,7 @@ from api.problems import PROBLEM
 from api.routes import (
     actions,
     cooperations,
+    fiscal_host,
     health,
     me,
     programmes,
@@ -70,7 +71,17 @@ def create_app(
     )
     problems.install(app)
     app.add_middleware(RequestGate)
-    for module in (health, me, programmes, cooperations, actions, queues, reports, webhooks):
+    for module in (
+        health,
+        me,
+        programmes,
+        cooperations,
+        actions,
+        queues,
+        reports,
+        webhooks,
+        fiscal_host,
+    ):
         app.include_router(module.router)
     _document_raw_bodies(app)
     return app

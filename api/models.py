@@ -15,7 +15,8 @@ from domain.cooperation import Angle
 from domain.events import Event
 from domain.limits import MAX_PERIOD, always_storable
 from domain.money import Amount, DecimalText
-from domain.programme import Outcome, Phase, Slug
+from domain.programme import Outcome, Phase, Purpose, Slug
+from domain.views import CheckInDue
 
 T = TypeVar("T")
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -204,6 +205,189 @@ class WrittenOff(BaseModel):
     interest: DecimalText
     currency: str
     seq: int
+
+
+class ForeseenRelease(BaseModel):
+    """A release a command would make: the tranche's whole amount, to the line's payees."""
+
+    line: str
+    programme: str
+    tranche: str
+    occurrence: int | None = None
+    kind: Literal["release", "loan"]
+    purpose: Purpose
+    amount: DecimalText
+    currency: str
+
+
+class TransitionPreview(BaseModel):
+    """What a transition would do if sent now; nothing is changed by asking."""
+
+    action: Action
+    phase_after: Phase
+    paused_after: bool
+    outcome_after: Outcome | None = None
+    """Set when the move closes the cooperation."""
+    events: list[Event]
+    """The events the move would record, numbered as they would be."""
+    releases: list[ForeseenRelease]
+    next_check_in_before: CheckInDue | None = None
+    next_check_in: CheckInDue | None = None
+    """After the move: what `GET …/schedule` would then say."""
+    reanchored: bool
+    """The next check-in's due date moves (a schedule that ends or starts is not a move)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "advance",
+                    "phase_after": "experimentation",
+                    "paused_after": False,
+                    "outcome_after": None,
+                    "events": [
+                        {
+                            "seq": 12,
+                            "type": "PhaseEntered",
+                            "at": "2027-03-01T09:00:00Z",
+                            "data": {"phase": "experimentation", "stint": 2},
+                        }
+                    ],
+                    "releases": [
+                        {
+                            "line": "fondation-territoires-2027",
+                            "programme": "fondation-territoires-2027",
+                            "tranche": "experimentation-1",
+                            "occurrence": None,
+                            "kind": "release",
+                            "purpose": "investment",
+                            "amount": "30000.00",
+                            "currency": "EUR",
+                        }
+                    ],
+                    "next_check_in_before": {"period": 3, "due": "2027-04-01T09:00:00Z"},
+                    "next_check_in": {"period": 1, "due": "2027-05-01T09:00:00Z"},
+                    "reanchored": True,
+                }
+            ]
+        }
+    )
+
+
+class MonthlyRelease(BaseModel):
+    month: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
+    """YYYY-MM, in UTC."""
+    purpose: Purpose
+    amount: DecimalText
+
+
+class DashboardLoans(BaseModel):
+    open: int
+    outstanding: DecimalText
+    in_arrears: int
+    outstanding_in_arrears: DecimalText
+
+
+class ReleasedByPurposeAndPhase(BaseModel):
+    purpose: Purpose
+    phase: Phase
+    kind: Literal["release", "loan"]
+    amount: DecimalText
+
+
+class Dashboard(BaseModel):
+    """A programme as its funder follows it; amounts in the programme's currency."""
+
+    programme: str
+    version: int
+    currency: str
+    budget: DecimalText
+    committed: DecimalText
+    remaining: DecimalText
+    released: DecimalText
+    freed: DecimalText
+    released_by_purpose: dict[str, DecimalText]
+    animation: DecimalText
+    released_by_purpose_and_phase: list[ReleasedByPurposeAndPhase]
+    releases_over_time: list[MonthlyRelease]
+    """Released per month (UTC) and purpose, by month then purpose: a month or a purpose with
+    nothing released is left out."""
+    lines: dict[str, int]
+    """Lines by status (proposed, active, declined)."""
+    cooperations_per_phase: dict[str, int]
+    """Cooperations with an active line, by phase (by outcome once closed)."""
+    overdue_check_ins: int
+    loans: DashboardLoans
+
+
+class HostedLine(BaseModel):
+    line: str
+    released: DecimalText
+    loans: DecimalText
+    repaid: DecimalText
+
+
+class CarriedMember(BaseModel):
+    member: str
+    name: str | None = None
+    """None once erased."""
+
+
+class HostedFunds(BaseModel):
+    """What a fiscal host received for one cooperation it carries, in one currency."""
+
+    cooperation: str
+    name: str
+    phase: Phase
+    outcome: Outcome | None = None
+    currency: str | None
+    """None for a cooperation with no funding line yet (nothing received)."""
+    received: DecimalText
+    """Grants released plus loans disbursed to the host."""
+    released: DecimalText
+    loans: DecimalText
+    repaid: DecimalText
+    """Repayments recorded on the loans the host received (all of each repayment, also when
+    the loan was split with another payee)."""
+    by_line: list[HostedLine]
+    informal_members: list[CarriedMember]
+    """The members the host receives for: the ledger credits the cooperation as a whole
+    (rule 10), never one member, so amounts are not split between them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cooperation": "ressourcerie-du-bourg",
+                    "name": "Ressourcerie du Bourg",
+                    "phase": "emergence",
+                    "outcome": None,
+                    "currency": "EUR",
+                    "received": "28000.00",
+                    "released": "8000.00",
+                    "loans": "20000.00",
+                    "repaid": "100.00",
+                    "by_line": [
+                        {
+                            "line": "fondation-territoires-2027",
+                            "released": "8000.00",
+                            "loans": "0.00",
+                            "repaid": "0.00",
+                        },
+                        {
+                            "line": "capital-patient",
+                            "released": "0.00",
+                            "loans": "20000.00",
+                            "repaid": "100.00",
+                        },
+                    ],
+                    "informal_members": [
+                        {"member": "habitants-bourg", "name": "Collectif des habitants"}
+                    ],
+                }
+            ]
+        }
+    )
 
 
 def decimal_text(value: Decimal) -> str:

@@ -168,10 +168,10 @@ async def send(
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise await _ended(handle, request.command) from None
+        raise await answer_of_ended(handle, request.command) from None
 
 
-async def _ended(handle: WorkflowHandle[Any, Any], command: c.Command) -> Exception:
+async def answer_of_ended(handle: WorkflowHandle[Any, Any], command: c.Command) -> Exception:
     try:
         status = (await handle.describe()).status
     except RPCError as error:

@@ -20,6 +20,7 @@ from api.models import (
     CheckInCreated,
     CheckInSubmission,
     Declining,
+    ForeseenRelease,
     LineDecision,
     LineProposal,
     MemberJoining,
@@ -27,14 +28,16 @@ from api.models import (
     Review,
     Transition,
     TransitionAsked,
+    TransitionPreview,
     WriteOffAsked,
     WrittenOff,
 )
 from api.problems import Problem, field_error
-from api.reading import current_summary, no
+from api.reading import current_summary, foresee, no, state_for
 from domain import commands as c
 from domain.cooperation import Member
-from domain.views import CooperationSummary, LineView, RequestView
+from domain.effects import Release
+from domain.views import CooperationSummary, LineView, RequestView, summary
 from store.checkins import (
     CheckInShown,
     check_in_shown,
@@ -153,6 +156,54 @@ async def transition(
     open requests for it."""
     seen = await _seen(pool, caller, cooperation_id)
     allow(seen, ("facilitator",), "move the cooperation")
+    answer = await apply(request, client, caller, cooperation_id, _move(body))
+    return answer.state
+
+
+@router.post("/transitions/preview", response_model=TransitionPreview)
+async def preview_transition(
+    cooperation_id: str,
+    body: Transition,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> TransitionPreview:
+    """What `POST …/transitions` with this body would do if sent now, changing nothing: the
+    phase and pause after it, the events it would record, the releases it would make and the
+    next check-in. The rules decide on a copy of the workflow's state, so a move they would
+    refuse gets the very problem (status, detail, fields) the move itself would get."""
+    seen = await _seen(pool, caller, cooperation_id)
+    allow(seen, ("facilitator",), "move the cooperation")
+    command = _move(body)
+    foreseen = foresee(await state_for(client, cooperation_id, command), command)
+    after = foreseen.decision.state
+    # The next check-in as every reader sees it (the summary's, the schedule query's).
+    before_due, after_due = summary(foreseen.before).next_check_in, summary(after).next_check_in
+    return TransitionPreview(
+        action=body.action,
+        phase_after=after.phase,
+        paused_after=after.paused,
+        outcome_after=after.outcome,
+        events=foreseen.decision.events,
+        releases=[
+            ForeseenRelease.model_validate(effect.model_dump(include=_RELEASED))
+            for effect in foreseen.decision.effects
+            if isinstance(effect, Release)
+        ],
+        next_check_in_before=before_due,
+        next_check_in=after_due,
+        reanchored=(
+            before_due is not None and after_due is not None and before_due.due != after_due.due
+        ),
+    )
+
+
+_RELEASED = set(ForeseenRelease.model_fields)
+
+
+def _move(body: Transition) -> c.Command:
+    """The move a transition body names: a field its action does not take is refused (422)
+    rather than dropped, so nobody believes a reason or an outcome was recorded."""
     model = c.MOVES[body.action]
     fields = [name for name in model.model_fields if name not in ("kind", "request_id")]
     given = body.model_dump(exclude_none=True, mode="json")
@@ -165,9 +216,7 @@ async def transition(
                 field_error(name, f"not used by {body.action}", "value_error") for name in unused
             ],
         )
-    command = door(model, {k: given.get(k) for k in fields})
-    answer = await apply(request, client, caller, cooperation_id, command)
-    return answer.state
+    return door(model, {k: given.get(k) for k in fields})
 
 
 @router.post("/transition-requests", status_code=201, response_model=RequestView)

@@ -11,11 +11,19 @@ from pydantic import ValidationError
 
 from api.auth import Caller, CallerDep
 from api.deps import DocumentDep, PoolDep
-from api.models import BudgetRaise, Page, Remaining
+from api.models import (
+    BudgetRaise,
+    Dashboard,
+    DashboardLoans,
+    MonthlyRelease,
+    Page,
+    ReleasedByPurposeAndPhase,
+    Remaining,
+)
 from api.problems import Problem, field_error, invalid
 from domain.events import instant
 from domain.limits import at_door
-from domain.programme import ProgrammeSpec, ProgrammeVersion
+from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
 from store import money
 from store.db import Conn
 from store.programmes import (
@@ -27,6 +35,9 @@ from store.programmes import (
 )
 
 router = APIRouter(prefix="/v1/programmes", tags=["programmes"])
+
+PURPOSES = [purpose.value for purpose in Purpose]
+"""The purposes in the order the domain declares them, the order dashboards show them in."""
 
 _SPEC_BODY = {
     "requestBody": {
@@ -220,10 +231,11 @@ async def raise_budget(
     )
 
 
-@router.get("/{programme_id}/dashboard")
-async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
-    """Budget, committed, released, freed; releases by purpose and phase (animation apart);
-    cooperations per phase; overdue check-ins; loans outstanding and in arrears."""
+@router.get("/{programme_id}/dashboard", response_model=Dashboard)
+async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dashboard:
+    """Budget, committed, released, freed; releases by purpose and phase (animation apart)
+    and month by month; cooperations per phase; overdue check-ins; loans outstanding and in
+    arrears."""
     async with pool.acquire() as conn:
         version = await _own(conn, programme_id, caller, "read its dashboard")
         budget = await conn.fetchrow(
@@ -237,6 +249,14 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict
             "SELECT purpose, phase, kind, sum(amount) AS amount FROM releases"
             " WHERE programme = $1 GROUP BY purpose, phase, kind ORDER BY purpose, phase, kind",
             programme_id,
+        )
+        # Months in UTC, as every instant of the API is: not the session's time zone.
+        monthly = await conn.fetch(
+            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, purpose,"
+            " sum(amount) AS amount FROM releases WHERE programme = $1"
+            " GROUP BY 1, 2 ORDER BY 1, array_position($2::text[], purpose), 2",
+            programme_id,
+            PURPOSES,
         )
         phases = await conn.fetch(
             "SELECT coalesce(c.outcome, c.phase) AS phase, count(*) AS n,"
@@ -262,40 +282,37 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict
     by_purpose: dict[str, Decimal] = {}
     for r in by:
         by_purpose[r["purpose"]] = by_purpose.get(r["purpose"], Decimal("0.00")) + r["amount"]
-    return {
-        "programme": programme_id,
-        "version": version.version,
-        "currency": version.spec.currency,
-        "budget": _money(budget["budget"]),
-        "committed": _money(budget["committed"]),
-        "remaining": _money(budget["budget"] - budget["committed"]),
-        "released": _money(released),
-        "freed": _money(freed),
-        "released_by_purpose": {k: _money(v) for k, v in sorted(by_purpose.items())},
-        "animation": _money(by_purpose.get("animation", Decimal("0.00"))),
-        "released_by_purpose_and_phase": [
-            {
-                "purpose": r["purpose"],
-                "phase": r["phase"],
-                "kind": r["kind"],
-                "amount": _money(r["amount"]),
-            }
+    return Dashboard(
+        programme=programme_id,
+        version=version.version,
+        currency=version.spec.currency,
+        budget=budget["budget"],
+        committed=budget["committed"],
+        remaining=budget["budget"] - budget["committed"],
+        released=released,
+        freed=freed,
+        released_by_purpose=dict(sorted(by_purpose.items())),
+        animation=by_purpose.get("animation", Decimal("0.00")),
+        released_by_purpose_and_phase=[
+            ReleasedByPurposeAndPhase(
+                purpose=r["purpose"], phase=r["phase"], kind=r["kind"], amount=r["amount"]
+            )
             for r in by
         ],
-        "lines": {r["status"]: r["n"] for r in lines},
-        "cooperations_per_phase": {r["phase"]: r["n"] for r in phases},
-        "overdue_check_ins": sum(r["overdue"] for r in phases),
-        "loans": {
-            "open": loans["n"],
-            "outstanding": _money(loans["outstanding"]),
-            "in_arrears": loans["in_arrears"],
-            "outstanding_in_arrears": _money(loans["arrears_outstanding"]),
-        },
-    }
-
-
-def _money(value: Decimal) -> str:
-    return format(value, "f")
+        releases_over_time=[
+            MonthlyRelease(month=r["month"], purpose=r["purpose"], amount=r["amount"])
+            for r in monthly
+        ],
+        lines={r["status"]: r["n"] for r in lines},
+        cooperations_per_phase={r["phase"]: r["n"] for r in phases},
+        overdue_check_ins=sum(r["overdue"] for r in phases),
+        loans=DashboardLoans(
+            open=loans["n"],
+            outstanding=loans["outstanding"],
+            in_arrears=loans["in_arrears"],
+            outstanding_in_arrears=loans["arrears_outstanding"],
+        ),
+    )
 
 
 @router.get("/{programme_id}/inbox")

@@ -153,6 +153,16 @@ TABLE: tuple[Row, ...] = (
                                                         "ok  404 404 403 404 403 403 404 401 401",
         _const({"accept": True})),
     # -- moves and requests -------------------------------------------------------------------
+    # Foreseen by whoever may make the move, changing nothing.
+    Row("POST", "/v1/cooperations/{cooperation_id}/transitions/preview",
+                                                        "403 403 404 200 404 403 403 404 401 401",
+        _const({"action": "advance"})),
+    Row("POST", "/v1/cooperations/{cooperation_id}/transitions/preview", NOTHING,
+        _const({"action": "advance"}), params={"cooperation_id": "inconnue"}),
+    # Closed, its workflow ended: the rules' refusal, as the move itself would get.
+    Row("POST", "/v1/cooperations/{cooperation_id}/transitions/preview",
+                                                        "403 403 404 409 404 403 403 404 401 401",
+        _const({"action": "advance"}), params={"cooperation_id": CLOSED}),
     Row("POST", "/v1/cooperations/{cooperation_id}/transitions",
                                                         "403 403 404 200 404 403 403 404 401 401",
         _const({"action": "pivot", "objectives": "Atelier vélo", "reason": "Nouveau local"})),
@@ -184,6 +194,8 @@ TABLE: tuple[Row, ...] = (
                                                         "403 403 404 403 404 404 409 404 401 401",
         _const({"narrative": "Encore un atelier."})),
     Row("GET", "/v1/check-ins",                         "403 403 403 200 200 200 403 403 401 401"),
+    # Facilitator tokens only; a facilitator hosting nothing gets an empty list.
+    Row("GET", "/v1/fiscal-host/funds",                 "403 403 403 200 200 200 403 403 401 401"),
     Row("GET", "/v1/transition-requests",               "200 200 200 200 200 200 403 403 401 401"),
     # -- approvals, repayments, write-offs ----------------------------------------------------
     # A grant's approval tranche: its funder or the facilitator (not paid by the line).
@@ -334,6 +346,16 @@ async def test_each_list_shows_what_is_in_the_callers_scope_only(
     assert await ids("host", requests, "cooperation") == set()
     assert await ids("outside_funder", requests, "cooperation") == set()
 
+    # What a fiscal host received: the cooperations it hosts only, not those it accompanies.
+    async def hosted(column: str) -> set[str]:
+        answer = await http.get("/v1/fiscal-host/funds", headers=world.caller(column))
+        assert answer.status_code == 200, answer.text
+        return {item["cooperation"] for item in answer.json()}
+
+    assert await hosted("host") == {world.coop, world.id(CLOSED)}
+    assert await hosted("facilitator") == set()
+    assert await hosted("other_facilitator") == set()
+
     # Budgets and amounts of a programme for its funder only.
     seen = (await http.get("/v1/programmes/fdt", headers=world.caller("co_funder"))).json()
     assert "budget" not in seen
@@ -366,15 +388,21 @@ async def test_each_caller_gets_the_status_the_table_says(
         assert answer.headers["www-authenticate"].startswith("Bearer")
 
 
+def web_page(path: str) -> bool:
+    """A page of the web interface (api/web), rather than an endpoint of the API."""
+    return not path.startswith(("/v1/", "/healthz", "/livez", "/docs", "/openapi", "/redoc"))
+
+
 def test_every_route_of_the_app_is_in_the_table() -> None:
-    """A new endpoint cannot be forgotten: each (method, path) the app serves has a row (HEAD
-    comes with GET)."""
+    """A new endpoint cannot be forgotten: each (method, path) of the API has a row (HEAD
+    comes with GET). The web pages, which call these endpoints, have a table of their own
+    (tests/web/test_pages.py)."""
     app = create_app(Settings())
     served = {
         (method, route.path)
         for route in iter_route_contexts(app.routes)
         for method in route.methods or ()
-        if method != "HEAD"
+        if method != "HEAD" and not web_page(route.path)
     }
     tabled = {(row.method, row.path) for row in TABLE}
     assert served - tabled == set(), "routes without a row in TABLE"
