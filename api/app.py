@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import problems
+from api import problems, web
 from api.middleware import RequestGate
 from api.problems import PROBLEM
 from api.routes import (
@@ -83,6 +83,7 @@ def create_app(
         fiscal_host,
     ):
         app.include_router(module.router)
+    web.install(app)
     _document_raw_bodies(app)
     return app
 

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     health_address: str | None = None
     # OTLP/HTTP collector (`http://collector:4318`) for OpenTelemetry traces; unset: no tracing.
     otel_endpoint: str | None = None
+    # The web interface: the address people reach it at, for the links e-mailed to sign in
+    # (unset: the request's own, fine on one machine, not behind a proxy that rewrites Host);
+    # how long a session and a sign-in link last; cookies marked Secure (browsers keep them
+    # on https and on http://localhost only).
+    public_url: str | None = None
+    web_session_hours: float = 12.0
+    web_link_minutes: float = 20.0
+    web_secure_cookies: bool = True
 
     @field_validator(
         "temporal_tls_cert",
@@ -67,6 +75,7 @@ class Settings(BaseSettings):
         "max_cached_workflows",
         "health_address",
         "otel_endpoint",
+        "public_url",
         mode="before",
     )
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from store.db import Conn
@@ -22,6 +22,7 @@ class Token:
     subject: str
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
 
 
 def token_hash(token: str) -> str:
@@ -29,20 +30,30 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_COLUMNS = "id, role, subject, created_at, revoked_at, expires_at"
+
+
 async def create_token(
-    conn: Conn, role: Role, subject: str, token: str | None = None
+    conn: Conn,
+    role: Role,
+    subject: str,
+    token: str | None = None,
+    expires_in: timedelta | None = None,
 ) -> tuple[Token, str]:
     """A new token for `role` and `subject`: its record, and the token itself (never stored).
-    `token` is given only to re-create a known one (the local demo)."""
+    `token` is given only to re-create a known one (the local demo); `expires_in` bounds a web
+    session's token."""
     token = token or PREFIX + secrets.token_urlsafe(32)
     row = await conn.fetchrow(
-        "INSERT INTO tokens (id, role, subject, hash) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO tokens (id, role, subject, hash, expires_at)"
+        " VALUES ($1, $2, $3, $4, now() + $5::interval)"
         " ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL"
-        " RETURNING id, role, subject, created_at, revoked_at",
+        f" RETURNING {_COLUMNS}",
         "tok_" + secrets.token_hex(6),
         role,
         subject,
         token_hash(token),
+        expires_in,
     )
     assert row is not None
     return Token(**dict(row)), token
@@ -51,8 +62,8 @@ async def create_token(
 async def find_token(conn: Conn, token: str) -> Token | None:
     """The live token a bearer presents, if any."""
     row = await conn.fetchrow(
-        "SELECT id, role, subject, created_at, revoked_at FROM tokens"
-        " WHERE hash = $1 AND revoked_at IS NULL",
+        f"SELECT {_COLUMNS} FROM tokens"
+        " WHERE hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
         token_hash(token),
     )
     return Token(**dict(row)) if row is not None else None
@@ -60,7 +71,7 @@ async def find_token(conn: Conn, token: str) -> Token | None:
 
 async def list_tokens(conn: Conn, subject: str | None = None) -> list[Token]:
     rows = await conn.fetch(
-        "SELECT id, role, subject, created_at, revoked_at FROM tokens"
+        f"SELECT {_COLUMNS} FROM tokens"
         " WHERE $1::text IS NULL OR subject = $1 ORDER BY created_at, id",
         subject,
     )

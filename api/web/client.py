@@ -1,0 +1,79 @@
+"""The web interface's only way to the data: the JSON API itself, called in process with the
+session's own bearer token. Scope, rules and refusals are the API's; a page shows them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.types import ASGIApp
+
+
+@dataclass
+class ApiProblem(Exception):
+    """A problem+json answer of the API: its status, detail and the bad fields by path."""
+
+    status: int
+    detail: str
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> ApiProblem:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        errors = {
+            str(e.get("path", "")): str(e.get("message", ""))
+            for e in body.get("errors") or []
+            if isinstance(e, dict)
+        }
+        return cls(response.status_code, str(body.get("detail") or response.reason_phrase), errors)
+
+
+class Api:
+    """`await api.get("/v1/…")`, `await api.post("/v1/…", body, key=…)`: the decoded answer,
+    or ApiProblem. `key` is the form's Idempotency-Key: a form sent twice acts once."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api", headers=headers
+        )
+
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.aclose()
+
+    async def get(self, path: str, **params: Any) -> Any:
+        query = {k: v for k, v in params.items() if v is not None}
+        return self._answer(await self._http.get(path, params=query))
+
+    async def text(self, path: str, accept: str) -> str:
+        response = await self._http.get(path, headers={"accept": accept})
+        if response.is_error:
+            raise ApiProblem.of(response)
+        return response.text
+
+    async def post(self, path: str, body: Any, key: str | None = None) -> Any:
+        headers = {"idempotency-key": f"web-{key}"} if key else {}
+        return self._answer(await self._http.post(path, json=body, headers=headers))
+
+    async def put(self, path: str, body: Any) -> Any:
+        return self._answer(await self._http.put(path, json=body))
+
+    async def delete(self, path: str) -> Any:
+        return self._answer(await self._http.delete(path))
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> Any:
+        if response.is_error:
+            raise ApiProblem.of(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()

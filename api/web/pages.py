@@ -1,0 +1,796 @@
+"""The web interface: pages for collectives, facilitators and funders, served by the API
+process. Every read and every action is a call of the JSON API (api/web/client.py) with the
+session's token: what a page shows and what it may do are the API's answers, rules and
+refusals included. This module only turns forms into API bodies and answers into pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from api.web import charts
+from api.web.client import Api, ApiProblem
+from api.web.render import ENV, SECURITY_HEADERS, page
+from api.web.session import (
+    LANG_COOKIE,
+    Session,
+    base_url,
+    close_session,
+    csrf_ok,
+    current_session,
+    locale_of,
+    open_session,
+    settings_of,
+)
+from domain import commands as c
+from domain.programme import Outcome, Phase
+from notify.mail import Mailer
+from notify.render import LOCALES, Words
+from store.signin import create_links, link_is_valid, use_link
+from store.tokens import find_token
+
+router = APIRouter(include_in_schema=False)
+
+MOVES = tuple(c.MOVES)
+REASONED = {"restart", "pivot", "pause"}
+"""Transitions whose command carries a reason: the web asks for it every time."""
+MOVE_FIELDS = {
+    action: [
+        (name, field.is_required() or (name == "reason" and action in REASONED))
+        for name, field in model.model_fields.items()
+        if name not in ("kind", "request_id")
+    ]
+    for action, model in c.MOVES.items()
+}
+"""The fields each transition takes and whether they must be given, from the domain's
+commands: the form asks for these."""
+
+
+class SignInNeeded(Exception):
+    """No valid session: the page sends the browser to the sign-in page, then back."""
+
+
+async def _session(request: Request) -> Session:
+    session = await current_session(request)
+    if session is None:
+        raise SignInNeeded(request.url.path)
+    return session
+
+
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+def api_of(request: Request, session: Session | None) -> Api:
+    return Api(request.app, session.token if session else None)
+
+
+def _see(path: str, done: str | None = None) -> RedirectResponse:
+    """After a POST, the page to read (303: a reload does not send the form again)."""
+    target = f"{path}?{urlencode({'done': done})}" if done else path
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+async def _form(request: Request) -> FormData:
+    form = await request.form()
+    if not csrf_ok(request, _text(form, "csrf")):
+        raise ApiProblem(403, Words(locale_of(request))("web.error.csrf"))
+    return form
+
+
+def _text(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()
+
+
+def _back(form: FormData) -> str:
+    """The page a form came from, if it is one of ours."""
+    back = _text(form, "back") or "/"
+    return back if back.startswith("/") and not back.startswith("//") else "/"
+
+
+def _problem_page(request: Request, session: Session | None, problem: ApiProblem) -> HTMLResponse:
+    return page(request, session, "error.html", status=problem.status, problem=problem)
+
+
+async def _guarded(
+    request: Request, session: Session | None, build: Callable[[Api], Awaitable[Response]]
+) -> Response:
+    """A page built from API calls; an API problem (404, 403, 503…) is shown as a page."""
+    async with api_of(request, session) as api:
+        try:
+            return await build(api)
+        except ApiProblem as problem:
+            return _problem_page(request, session, problem)
+
+
+# -- signing in and out ---------------------------------------------------------------------
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    session = await current_session(request)
+    if session is None:
+        return RedirectResponse("/signin", status_code=303)
+    if session.role == "collective":
+        return RedirectResponse(f"/cooperations/{quote(session.subject)}", status_code=303)
+
+    async def build(api: Api) -> Response:
+        if session.role == "facilitator":
+            overdue = request.query_params.get("overdue") == "1"
+            listed = await api.get(
+                "/v1/cooperations",
+                overdue="true" if overdue else None,
+                cursor=request.query_params.get("cursor"),
+                limit=50,
+            )
+            requests = await api.get("/v1/transition-requests", limit=200)
+            return page(
+                request,
+                session,
+                "facilitator_home.html",
+                cooperations=listed["items"],
+                next_cursor=listed["next_cursor"],
+                overdue_only=overdue,
+                requests=requests["items"],
+            )
+        programmes = await api.get("/v1/programmes", funder=session.subject, limit=200)
+        return page(request, session, "funder_home.html", programmes=programmes["items"])
+
+    return await _guarded(request, session, build)
+
+
+@router.get("/signin")
+async def signin_page(request: Request) -> Response:
+    return page(request, await current_session(request), "signin.html", email="", errors={})
+
+
+@router.post("/signin")
+async def signin_by_email(request: Request) -> Response:
+    """A link to each subject the address is a contact of. The answer is the same whether
+    the address is known or not: the page tells nobody who is a contact of what."""
+    try:
+        form = await _form(request)
+    except ApiProblem as problem:
+        return _problem_page(request, None, problem)
+    email = _text(form, "email") or ""
+    words = Words(locale_of(request))
+    if "@" not in email or len(email) > 320:
+        return page(
+            request,
+            None,
+            "signin.html",
+            status=422,
+            email=email,
+            errors={"email": words("web.signin.email_invalid")},
+        )
+    settings = settings_of(request)
+    async with request.app.state.pool.acquire() as conn:
+        links = await create_links(conn, email, timedelta(minutes=settings.web_link_minutes))
+    if links:
+        root = base_url(request)
+        context = {
+            "t": words,
+            "links": [
+                (words(f"web.role.{link.role}"), link.subject, f"{root}/signin/{link.token}")
+                for link in links
+            ],
+            "minutes": int(settings.web_link_minutes),
+        }
+        await Mailer(settings.smtp_url, settings.mail_from).send(
+            [email],
+            words("web.signin.mail_subject"),
+            ENV.get_template("signin_mail.txt").render(**context),
+            ENV.get_template("signin_mail.html").render(lang=words.locale, **context),
+        )
+    return page(request, None, "signin_sent.html", email=email)
+
+
+@router.post("/signin/token")
+async def signin_by_token(request: Request) -> Response:
+    """An operator's API token opens a session of its own (the token itself stays out of the
+    browser, and signing out does not revoke it)."""
+    try:
+        form = await _form(request)
+    except ApiProblem as problem:
+        return _problem_page(request, None, problem)
+    token = _text(form, "token") or ""
+    async with request.app.state.pool.acquire() as conn:
+        record = await find_token(conn, token) if 0 < len(token) < 200 else None
+    if record is None:
+        words = Words(locale_of(request))
+        return page(
+            request,
+            None,
+            "signin.html",
+            status=401,
+            email="",
+            errors={"token": words("web.signin.token_invalid")},
+        )
+    response = _see("/")
+    await open_session(request, response, record.role, record.subject)
+    return response
+
+
+@router.get("/signin/{link}")
+async def signin_link_page(link: str, request: Request) -> Response:
+    """The e-mailed link shows a button: mail scanners that open links do not use them up."""
+    async with request.app.state.pool.acquire() as conn:
+        valid = len(link) < 100 and await link_is_valid(conn, link)
+    return page(request, None, "signin_link.html", status=200 if valid else 410, valid=valid)
+
+
+@router.post("/signin/{link}")
+async def signin_with_link(link: str, request: Request) -> Response:
+    try:
+        await _form(request)
+    except ApiProblem as problem:
+        return _problem_page(request, None, problem)
+    async with request.app.state.pool.acquire() as conn:
+        who = await use_link(conn, link) if len(link) < 100 else None
+    if who is None:
+        return page(request, None, "signin_link.html", status=410, valid=False)
+    response = _see("/")
+    await open_session(request, response, *who)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    session = await current_session(request)
+    try:
+        await _form(request)
+    except ApiProblem as problem:
+        return _problem_page(request, session, problem)
+    response = _see("/signin", "signed_out")
+    await close_session(request, response, session)
+    return response
+
+
+@router.get("/language/{locale}")
+async def choose_language(locale: str, request: Request) -> Response:
+    back = request.query_params.get("next") or "/"
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"  # only a page of ours
+    response = RedirectResponse(back, status_code=303, headers=SECURITY_HEADERS)
+    if locale in LOCALES:
+        response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.get("/accessibility")
+async def accessibility(request: Request) -> Response:
+    return page(request, await current_session(request), "accessibility.html")
+
+
+# -- a cooperation --------------------------------------------------------------------------
+
+
+@router.get("/cooperations/{cooperation_id}")
+async def cooperation(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        base = f"/v1/cooperations/{quote(cooperation_id)}"
+        summary = await api.get(base)
+        timeline = await _timeline(api, base)
+        # What the caller may not read (a fiscal host reads no check-ins) is left out.
+        check_ins = await _if_in_scope(api.get(f"{base}/check-ins"))
+        reports = await _if_in_scope(api.get(f"{base}/reports"))
+        return page(
+            request,
+            session,
+            "cooperation.html",
+            c=summary,
+            timeline=timeline,
+            check_ins=sorted(check_ins, key=lambda k: k.get("submitted_at") or "", reverse=True),
+            reports=reports,
+            moves=MOVES,
+        )
+
+    return await _guarded(request, session, build)
+
+
+async def _if_in_scope(reading: Awaitable[Any]) -> Any:
+    try:
+        return await reading
+    except ApiProblem as problem:
+        if problem.status in (403, 404):
+            return []
+        raise
+
+
+async def _timeline(api: Api, base: str) -> list[dict[str, Any]]:
+    """The whole event log, newest first (a cooperation records a few hundred in years)."""
+    events: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        feed = await api.get(f"{base}/events", after=after, limit=500)
+        events.extend(feed["items"])
+        if len(feed["items"]) < 500:
+            return events[::-1]
+        after = feed["next_after"]
+
+
+# check-in (the collective)
+
+
+# -- forms: a page read from the API beside the form, the form sent to one endpoint ---------
+
+Reader = Callable[[Api], Awaitable[dict[str, Any]]]
+"""What a form's page shows beside the form, read from the API."""
+BodyOf = Callable[[FormData, Words], tuple[dict[str, Any], dict[str, str]]]
+"""A form turned into the API's body, and what is wrong with it before sending (by field)."""
+
+
+def _reading(cooperation_id: str, **more: str) -> Reader:
+    """The cooperation (`c`), and more API reads by name (paths under the cooperation's)."""
+    base = f"/v1/cooperations/{quote(cooperation_id)}"
+
+    async def read(api: Api) -> dict[str, Any]:
+        context = {"c": await api.get(base)}
+        for name, path in more.items():
+            context[name] = await api.get(path if path.startswith("/v1/") else base + path)
+        return context
+
+    return read
+
+
+async def _show_form(
+    request: Request, session: Session, template: str, read: Reader, **choices: Any
+) -> Response:
+    async def build(api: Api) -> Response:
+        context = await read(api)
+        return page(request, session, template, values={}, errors={}, **choices, **context)
+
+    return await _guarded(request, session, build)
+
+
+async def _send_form(
+    request: Request,
+    session: Session,
+    *,
+    template: str,
+    read: Reader,
+    endpoint: str,
+    body_of: BodyOf,
+    then: str,
+    done: str,
+    fields: dict[str, str] | None = None,
+    **choices: Any,
+) -> Response:
+    """The form sent to `endpoint`; then the page `then` saying `done`. A refusal shows the
+    form again with everything typed and each error by its field (`fields` maps the API's
+    names to the form's); forbidden or out of scope is a page of its own."""
+
+    async def build(api: Api) -> Response:
+        form = await _form(request)
+        body, errors = body_of(form, Words(locale_of(request)))
+        if not errors:
+            try:
+                await api.post(endpoint, body, _text(form, "form_key"))
+                return _see(then, done)
+            except ApiProblem as problem:
+                if problem.status in (403, 404):
+                    raise
+                errors = _field_errors(problem, fields)
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        context = await read(api)
+        return page(
+            request,
+            session,
+            template,
+            status=422,
+            values=values,
+            errors=errors,
+            **choices,
+            **context,
+        )
+
+    return await _guarded(request, session, build)
+
+
+def _given(form: FormData, *names: str) -> dict[str, Any]:
+    return {name: _text(form, name) for name in names if _text(form, name) is not None}
+
+
+def _field_errors(problem: ApiProblem, fields: dict[str, str] | None = None) -> dict[str, str]:
+    """The API's bad fields by the form's field names; what names no field goes on top."""
+    errors: dict[str, str] = {}
+    for path, message in problem.errors.items():
+        top = path.split(".")[0].split("[")[0]
+        errors[(fields or {}).get(top, top)] = message
+    errors.setdefault("_", problem.detail)
+    return errors
+
+
+# check-in (the collective) and review (the facilitator)
+
+
+@router.get("/cooperations/{cooperation_id}/check-in")
+async def check_in_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    return await _show_form(request, session, "check_in.html", _reading(cooperation_id))
+
+
+@router.post("/cooperations/{cooperation_id}/check-in")
+async def submit_check_in(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    return await _send_form(
+        request,
+        session,
+        template="check_in.html",
+        read=_reading(cooperation_id),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/check-ins",
+        body_of=_check_in,
+        then=f"/cooperations/{quote(cooperation_id)}",
+        done="check_in",
+        fields={"indicators": "indicator_name_0"},
+    )
+
+
+def _check_in(form: FormData, words: Words) -> tuple[dict[str, Any], dict[str, str]]:
+    indicators, bad = indicators_of(form)
+    errors = {field: words(key) for field, key in bad.items()}
+    body = {**_given(form, "narrative", "needs"), "indicators": indicators}
+    if "narrative" not in body:
+        errors["narrative"] = words("web.form.required")
+    return body, errors
+
+
+INDICATOR_ROWS = 6
+
+
+def indicators_of(form: FormData) -> tuple[dict[str, int | float | str], dict[str, str]]:
+    """The indicator rows (name, value) as the API takes them: numbers where they read as
+    numbers (a French decimal comma too), text otherwise; a value without a name, or a name
+    without a value, is an error named by its row (a catalog key)."""
+    indicators: dict[str, int | float | str] = {}
+    errors: dict[str, str] = {}
+    for i in range(INDICATOR_ROWS):
+        name, value = _text(form, f"indicator_name_{i}"), _text(form, f"indicator_value_{i}")
+        if name is None and value is None:
+            continue
+        if name is None:
+            errors[f"indicator_name_{i}"] = "web.check_in.indicator_unnamed"
+        elif value is None:
+            errors[f"indicator_value_{i}"] = "web.check_in.indicator_empty"
+        else:
+            indicators[name] = _number(value)
+    return indicators, errors
+
+
+def _number(text: str) -> int | float | str:
+    compact = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    try:
+        return int(compact)
+    except ValueError:
+        pass
+    try:
+        return float(compact.replace(",", "."))
+    except ValueError:
+        return text
+
+
+@router.get("/cooperations/{cooperation_id}/check-ins/{check_in_id}")
+async def check_in_page(
+    cooperation_id: str, check_in_id: str, request: Request, session: SessionDep
+) -> Response:
+    read = _reading(cooperation_id, k=f"/check-ins/{quote(check_in_id)}")
+    return await _show_form(request, session, "review.html", read)
+
+
+@router.post("/cooperations/{cooperation_id}/check-ins/{check_in_id}")
+async def review(
+    cooperation_id: str, check_in_id: str, request: Request, session: SessionDep
+) -> Response:
+    return await _send_form(
+        request,
+        session,
+        template="review.html",
+        read=_reading(cooperation_id, k=f"/check-ins/{quote(check_in_id)}"),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/check-ins/{quote(check_in_id)}/review",
+        body_of=lambda form, _: (_given(form, "decision", "comment"), {}),
+        then=f"/cooperations/{quote(cooperation_id)}",
+        done="review",
+    )
+
+
+@router.get("/review-queue")
+async def review_queue(request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        queue = await api.get("/v1/check-ins", limit=200)
+        return page(request, session, "review_queue.html", items=queue["items"])
+
+    return await _guarded(request, session, build)
+
+
+# transitions (the facilitator) and requests (the collective)
+
+
+def _move_body(form: FormData) -> dict[str, Any]:
+    action = _text(form, "action") or ""
+    body: dict[str, Any] = {"action": action}
+    for name, _ in MOVE_FIELDS.get(action, []):
+        if _text(form, name):
+            body[name] = _text(form, name)
+    return body
+
+
+def _missing_reason(body: dict[str, Any], words: Words) -> dict[str, str]:
+    if body.get("action") in REASONED and not body.get("reason"):
+        return {"reason": words("web.move.reason_required")}
+    return {}
+
+
+@router.get("/cooperations/{cooperation_id}/move")
+async def move_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        summary = await api.get(f"/v1/cooperations/{quote(cooperation_id)}")
+        action = request.query_params.get("action")
+        return page(
+            request,
+            session,
+            "move.html",
+            c=summary,
+            action=action if action in MOVES else "advance",
+            values={},
+            errors={},
+            **_move_choices(),
+        )
+
+    return await _guarded(request, session, build)
+
+
+def _move_choices() -> dict[str, Any]:
+    return {
+        "moves": MOVES,
+        "move_fields": MOVE_FIELDS,
+        "phases": [p.value for p in Phase],
+        "outcomes": [o.value for o in Outcome],
+    }
+
+
+@router.post("/cooperations/{cooperation_id}/move")
+async def move(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    """Two steps: the preview (what will happen, from the API's dry run), then the move."""
+
+    async def build(api: Api) -> Response:
+        form = await _form(request)
+        base = f"/v1/cooperations/{quote(cooperation_id)}"
+        body = _move_body(form)
+        words = Words(locale_of(request))
+        errors = _missing_reason(body, words)
+        confirmed = _text(form, "step") == "confirm"
+        if not errors:
+            try:
+                if confirmed:
+                    await api.post(f"{base}/transitions", body, _text(form, "form_key"))
+                    return _see(f"/cooperations/{quote(cooperation_id)}", "move")
+                preview = await api.post(f"{base}/transitions/preview", body)
+                summary = await api.get(base)
+                return page(
+                    request, session, "move_confirm.html", c=summary, body=body, preview=preview
+                )
+            except ApiProblem as problem:
+                if problem.status in (403, 404):
+                    raise
+                errors = _field_errors(problem)
+        summary = await api.get(base)
+        return page(
+            request,
+            session,
+            "move.html",
+            status=422,
+            c=summary,
+            action=body["action"] if body["action"] in MOVES else "advance",
+            values=body,
+            errors=errors,
+            **_move_choices(),
+        )
+
+    return await _guarded(request, session, build)
+
+
+@router.get("/cooperations/{cooperation_id}/request")
+async def request_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    return await _show_form(
+        request, session, "request.html", _reading(cooperation_id), **_move_choices()
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/request")
+async def ask_transition(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    def body_of(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
+        body = _given(form, "action", "reason", "to")
+        if body.get("action") != "restart":
+            body.pop("to", None)  # the phase is asked of a restart only
+        return body, {}
+
+    return await _send_form(
+        request,
+        session,
+        template="request.html",
+        read=_reading(cooperation_id),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/transition-requests",
+        body_of=body_of,
+        then=f"/cooperations/{quote(cooperation_id)}",
+        done="request",
+        **_move_choices(),
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/requests/{seq}/decline")
+async def decline_request(
+    cooperation_id: str, seq: int, request: Request, session: SessionDep
+) -> Response:
+    async def build(api: Api) -> Response:
+        form = await _form(request)
+        base = f"/v1/cooperations/{quote(cooperation_id)}"
+        await api.post(
+            f"{base}/transition-requests/{seq}/decline",
+            {"reason": _text(form, "reason")},
+            _text(form, "form_key"),
+        )
+        return _see(f"/cooperations/{quote(cooperation_id)}", "declined")
+
+    return await _guarded(request, session, build)
+
+
+# funding lines, approvals, members
+
+
+@router.get("/cooperations/{cooperation_id}/lines")
+async def line_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    read = _reading(cooperation_id, programmes="/v1/programmes?limit=200")
+    return await _show_form(request, session, "lines.html", read)
+
+
+@router.post("/cooperations/{cooperation_id}/lines")
+async def propose_line(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    def body_of(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
+        body = _given(form, "programme")
+        if _text(form, "angle"):
+            body["angle"] = {"summary": _text(form, "angle")}
+        return body, {}
+
+    return await _send_form(
+        request,
+        session,
+        template="lines.html",
+        read=_reading(cooperation_id, programmes="/v1/programmes?limit=200"),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/funding-lines",
+        body_of=body_of,
+        then=f"/cooperations/{quote(cooperation_id)}",
+        done="line",
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/lines/{programme}/decision")
+async def decide_line(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    async def build(api: Api) -> Response:
+        form = await _form(request)
+        accept = _text(form, "accept") == "true"
+        await api.post(
+            f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}/decision",
+            {"accept": accept},
+            _text(form, "form_key"),
+        )
+        return _see(_back(form), "accepted" if accept else "declined")
+
+    return await _guarded(request, session, build)
+
+
+@router.post("/cooperations/{cooperation_id}/approvals")
+async def approve(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        form = await _form(request)
+        await api.post(
+            f"/v1/cooperations/{quote(cooperation_id)}/approvals",
+            {"line": _text(form, "line"), "tranche": _text(form, "tranche")},
+            _text(form, "form_key"),
+        )
+        return _see(_back(form), "approved")
+
+    return await _guarded(request, session, build)
+
+
+@router.get("/cooperations/{cooperation_id}/members")
+async def members_page(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    read = _reading(cooperation_id, members="/members")
+    return await _show_form(request, session, "members.html", read)
+
+
+@router.post("/cooperations/{cooperation_id}/members")
+async def add_member(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    return await _send_form(
+        request,
+        session,
+        template="members.html",
+        read=_reading(cooperation_id, members="/members"),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/members",
+        body_of=lambda form, _: (_given(form, "id", "name", "legal_form"), {}),
+        then=f"/cooperations/{quote(cooperation_id)}/members",
+        done="member_added",
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/members/{member}/leave")
+async def remove_member(
+    cooperation_id: str, member: str, request: Request, session: SessionDep
+) -> Response:
+    async def build(api: Api) -> Response:
+        await _form(request)
+        await api.delete(f"/v1/cooperations/{quote(cooperation_id)}/members/{quote(member)}")
+        return _see(f"/cooperations/{quote(cooperation_id)}/members", "member_left")
+
+    return await _guarded(request, session, build)
+
+
+# -- the fiscal host, the funder ------------------------------------------------------------
+
+
+@router.get("/funds")
+async def funds(request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        held = await api.get("/v1/fiscal-host/funds")
+        return page(request, session, "funds.html", funds=held)
+
+    return await _guarded(request, session, build)
+
+
+@router.get("/programmes/{programme_id}")
+async def programme(programme_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        base = f"/v1/programmes/{quote(programme_id)}"
+        dashboard = await api.get(f"{base}/dashboard")
+        inbox = await api.get(f"{base}/inbox")
+        funded = await api.get("/v1/cooperations", programme=programme_id, limit=200)
+        return page(
+            request,
+            session,
+            "programme.html",
+            programme_id=programme_id,
+            d=dashboard,
+            inbox=inbox,
+            plots=charts.dashboard_charts(dashboard, Words(locale_of(request))),
+            cooperations=funded["items"],
+        )
+
+    return await _guarded(request, session, build)
+
+
+@router.get("/cooperations/{cooperation_id}/reports/{report_id}")
+async def report(
+    cooperation_id: str, report_id: str, request: Request, session: SessionDep
+) -> Response:
+    """A report as the API renders it for people: HTML to read and print, or Markdown to
+    download (`?format=markdown`)."""
+
+    async def build(api: Api) -> Response:
+        markdown = request.query_params.get("format") == "markdown"
+        text = await api.text(
+            f"/v1/reports/{quote(report_id)}", "text/markdown" if markdown else "text/html"
+        )
+        if markdown:
+            return Response(
+                text,
+                media_type="text/markdown; charset=utf-8",
+                headers={
+                    **SECURITY_HEADERS,
+                    "Content-Disposition": f'attachment; filename="{report_id}.md"',
+                },
+            )
+        # The report page carries its own stylesheet in a <style> element.
+        headers = dict(SECURITY_HEADERS)
+        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+            "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+        )
+        return HTMLResponse(text, headers=headers)
+
+    return await _guarded(request, session, build)

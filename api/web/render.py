@@ -1,0 +1,101 @@
+"""Pages: Jinja templates (autoescaped) with the words of the one catalog the reports and
+e-mails use (notify/templates/catalog), Babel's formats, and the headers every page gets."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from api.web.session import Session, csrf_token, keep_csrf_cookie, locale_of
+from notify.render import Formats, Words, event_args, event_label, event_text
+
+ENV = Environment(
+    loader=PackageLoader("api.web", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Nothing from elsewhere, no inline script; styles inline only as attributes of the plots'
+# SVG. `form-action 'self'` keeps a tampered page from posting a form away.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self';"
+        " script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none';"
+        " object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def timeline_text(event: dict[str, Any], fmt: Formats, words: Words) -> tuple[str, list[str]]:
+    """An event told in a cooperation's story. The e-mails' sentences speak to the one told
+    ("it awaits your decision"); where the catalog has a plainer one for everyone
+    (`web.timeline.<type>`), the story says that instead."""
+    kind, data = event["type"], event.get("data") or {}
+    sentence, details = event_text(kind, event["at"], data, fmt, words)
+    plain = f"web.timeline.{kind}"
+    if words.has(plain):
+        # Data withheld from this reader lacks a part: the e-mail's sentence fell back already.
+        with contextlib.suppress(KeyError, IndexError):
+            sentence = words(plain, **event_args(data, fmt, words))
+    return sentence, details
+
+
+def nav(session: Session | None, words: Words) -> list[tuple[str, str]]:
+    """The role's places: (href, label)."""
+    if session is None:
+        return []
+    if session.role == "collective":
+        return [
+            (f"/cooperations/{session.subject}", words("web.nav.my_cooperation")),
+            (f"/cooperations/{session.subject}/check-in", words("web.nav.check_in")),
+            (f"/cooperations/{session.subject}/request", words("web.nav.request")),
+        ]
+    if session.role == "facilitator":
+        return [
+            ("/", words("web.nav.cooperations")),
+            ("/review-queue", words("web.nav.review_queue")),
+            ("/funds", words("web.nav.funds")),
+        ]
+    return [("/", words("web.nav.programmes"))]
+
+
+def page(
+    request: Request,
+    session: Session | None,
+    template: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    locale = locale_of(request)
+    words = Words(locale)
+    fmt = Formats(locale)
+    html = ENV.get_template(template).render(
+        t=words,
+        fmt=fmt,
+        lang=locale,
+        session=session,
+        nav=nav(session, words),
+        path=request.url.path,
+        csrf=csrf_token(request),
+        # A form's Idempotency-Key: the same form sent twice acts once.
+        form_key=uuid.uuid4().hex,
+        # What the last form did (`?done=check_in` after a redirect), said once on top.
+        done=request.query_params.get("done"),
+        event_text=lambda e: timeline_text(e, fmt, words),
+        event_label=lambda kind: event_label(kind, words),
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    keep_csrf_cookie(request, response)
+    return response

@@ -1,0 +1,527 @@
+"""The dashboard's plots (api/web/charts.py), read as a screen reader and a parser would: an
+SVG image with its title and description, bars as long as their values, a pattern per series,
+animation apart, tables whose totals are the dashboard's, both locales with Babel's formats,
+a new programme's empty dashboard, and hostile text kept as text. No browser, no database."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from api.web import charts
+from api.web.charts import Chart
+from domain.programme import PHASE_ORDER, Outcome, Purpose
+from notify.render import Formats, Words
+
+NS = "{http://www.w3.org/2000/svg}"
+NNBSP, NBSP = "\u202f", "\xa0"
+"""Babel's spaces in French: the narrow one groups thousands, the other precedes €."""
+
+ChartFunction = Callable[[Mapping[str, Any], Words], Chart]
+FUNCTIONS: list[ChartFunction] = [
+    charts.phase_funnel,
+    charts.releases_over_time,
+    charts.money_flow,
+    charts.loans,
+]
+
+RELEASES = [
+    {"month": "2024-01", "purpose": "investment", "amount": "4000.00"},
+    {"month": "2024-01", "purpose": "animation", "amount": "8000.00"},
+    # February: nothing released.
+    {"month": "2024-03", "purpose": "operating", "amount": "2500.50"},
+    {"month": "2024-03", "purpose": "animation", "amount": "1000.00"},
+    {"month": "2024-03", "purpose": "animation", "amount": "500.00"},
+    {"month": "2024-04", "purpose": "investment", "amount": "10000.00"},
+]
+
+DASHBOARD: dict[str, Any] = {
+    "programme": "fdt",
+    "version": 1,
+    "currency": "EUR",
+    "budget": "100000.00",
+    "committed": "60000.00",
+    "remaining": "40000.00",
+    "released": "26000.50",
+    "freed": "5000.00",
+    "released_by_purpose": {
+        "animation": "9500.00",
+        "investment": "14000.00",
+        "operating": "2500.50",
+    },
+    "animation": "9500.00",
+    "released_by_purpose_and_phase": [],
+    "lines": {"active": 14},
+    "cooperations_per_phase": {"emergence": 5, "experimentation": 6, "completed": 1},
+    "overdue_check_ins": 0,
+    "loans": {
+        "open": 3,
+        "outstanding": "45000.00",
+        "in_arrears": 1,
+        "outstanding_in_arrears": "6000.00",
+    },
+    "releases_over_time": RELEASES,
+}
+
+EMPTY: dict[str, Any] = {
+    "programme": "new",
+    "version": 1,
+    "currency": "EUR",
+    "budget": "0.00",
+    "committed": "0.00",
+    "remaining": "0.00",
+    "released": "0.00",
+    "freed": "0.00",
+    "released_by_purpose": {},
+    "animation": "0.00",
+    "released_by_purpose_and_phase": [],
+    "lines": {},
+    "cooperations_per_phase": {},
+    "overdue_check_ins": 0,
+    "loans": {"open": 0, "outstanding": "0", "in_arrears": 0, "outstanding_in_arrears": "0"},
+    "releases_over_time": [],
+}
+
+
+def svg_of(chart: Chart) -> ET.Element:
+    return ET.fromstring(str(chart.svg))
+
+
+def money(amount: str, locale: str = "fr") -> str:
+    return Formats(locale).money(amount, "EUR")
+
+
+def segments(root: ET.Element) -> list[ET.Element]:
+    return root.findall(f".//{NS}rect[@class='segment']")
+
+
+def months(root: ET.Element) -> list[ET.Element]:
+    return root.findall(f"{NS}g[@class='month']")
+
+
+def contrast(colour: str) -> float:
+    """WCAG's contrast ratio of a `#rrggbb` colour against white."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+# ---------------------------------------------------------------------------------------
+# Accessible images
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+@pytest.mark.parametrize("dashboard", [DASHBOARD, EMPTY, {}], ids=["full", "empty", "bare"])
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+def test_every_chart_is_an_image_with_its_title_and_description(
+    function: ChartFunction, dashboard: dict[str, Any], locale: str
+) -> None:
+    chart = function(dashboard, Words(locale))
+    root = svg_of(chart)
+    assert root.tag == f"{NS}svg"
+    assert root.get("role") == "img"
+    assert root.get("id") == chart.id
+    ids = {e.get("id"): e for e in root.iter() if e.get("id")}
+    labelled_by = (root.get("aria-labelledby") or "").split()
+    assert labelled_by == [f"{chart.id}-title", f"{chart.id}-desc"]
+    title, desc = (ids[i] for i in labelled_by)
+    # The title and the description open the image, as SVG's accessibility mapping wants.
+    assert list(root)[:2] == [title, desc]
+    assert (title.tag, title.text) == (f"{NS}title", chart.title)
+    assert (desc.tag, desc.text) == (f"{NS}desc", chart.description)
+    assert chart.title and chart.description.endswith(".")
+    # It scales with the page: a viewBox, the container's width, no size in pixels.
+    assert root.get("width") == "100%" and root.get("height") is None
+    assert re.fullmatch(r"0 0 480 \d+(\.\d+)?", root.get("viewBox") or "")
+    # Nothing the pages' Content-Security-Policy would block, no script.
+    for element in root.iter():
+        assert element.tag not in (f"{NS}script", f"{NS}style", f"{NS}foreignObject")
+        assert "style" not in element.attrib
+        assert not [a for a in element.attrib if a.lower().startswith("on")]
+    # Every fill refers to a pattern of this image.
+    for element in root.iter():
+        fill = element.get("fill") or ""
+        if fill.startswith("url("):
+            assert fill[5:-1] in ids and ids[fill[5:-1]].tag == f"{NS}pattern"
+    # The table is the image's data: a caption, a header per column, a row header per row.
+    table = chart.table
+    assert table.caption == chart.title
+    assert table.rows
+    for row in table.rows:
+        assert len(row) == max(len(table.head), 1)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+def test_text_and_marks_stand_out_against_white(function: ChartFunction) -> None:
+    root = svg_of(function(DASHBOARD, Words("fr")))
+    texts = root.findall(f".//{NS}text")
+    assert texts
+    for text in texts:
+        assert contrast(text.get("fill") or "#000000") >= 4.5
+    for element in root.iter():
+        for attribute in ("fill", "stroke"):
+            colour = element.get(attribute)
+            if colour and colour.startswith("#") and colour.lower() not in ("#fff", "#ffffff"):
+                assert contrast(colour) >= 3, (element.tag, attribute, colour)
+    # A bar's outline is its colour: the mark stands out whatever its pattern.
+    for rect in root.iter(f"{NS}rect"):
+        if (rect.get("fill") or "").startswith("url("):
+            assert contrast(rect.get("stroke") or "#ffffff") >= 3
+
+
+def test_ids_do_not_collide_between_the_charts_of_a_page() -> None:
+    seen: list[str] = []
+    for chart in charts.dashboard_charts(DASHBOARD, Words("fr")):
+        seen += [e.get("id") or "" for e in svg_of(chart).iter() if e.get("id")]
+    assert len(seen) == len(set(seen))
+    other = charts.phase_funnel(DASHBOARD, Words("fr"), chart_id="other-phases")
+    assert other.id == "other-phases"
+    assert svg_of(other).get("aria-labelledby") == "other-phases-title other-phases-desc"
+
+
+# ---------------------------------------------------------------------------------------
+# Releases over time
+
+
+def test_each_month_has_one_bar_per_purpose_released_and_empty_months_show() -> None:
+    root = svg_of(charts.releases_over_time(DASHBOARD, Words("fr")))
+    groups = months(root)
+    assert [g.get("data-month") for g in groups] == ["2024-01", "2024-02", "2024-03", "2024-04"]
+    assert [g.get("data-step") for g in groups] == ["0", "1", "2", "3"]
+    assert root.get("data-steps") == "4"
+    expected = {
+        "2024-01": ["animation", "investment"],
+        "2024-02": [],
+        "2024-03": ["animation", "operating"],
+        "2024-04": ["investment"],
+    }
+    for group in groups:
+        drawn = [s.get("data-series") for s in segments(group)]
+        assert drawn == expected[group.get("data-month") or ""]
+    # Every segment is in a month's group: the script revealing months reveals them all.
+    assert len(segments(root)) == sum(len(v) for v in expected.values())
+
+
+def test_bars_are_as_long_as_their_amounts() -> None:
+    root = svg_of(charts.releases_over_time(DASHBOARD, Words("fr")))
+    amounts: dict[tuple[str, str], Decimal] = {}
+    for entry in RELEASES:
+        key = (entry["month"], entry["purpose"])
+        amounts[key] = amounts.get(key, Decimal(0)) + Decimal(entry["amount"])
+    ratios = []
+    for group in months(root):
+        x = None
+        for segment in segments(group):
+            width = float(segment.get("width") or 0)
+            amount = amounts[(group.get("data-month") or "", segment.get("data-series") or "")]
+            ratios.append(width / float(amount))
+            # Stacked: each segment starts where the previous one ends.
+            if x is not None:
+                assert float(segment.get("x") or 0) == pytest.approx(x, abs=0.02)
+            x = float(segment.get("x") or 0) + width
+    assert max(ratios) == pytest.approx(min(ratios), rel=1e-3)
+    # The longest month fills the width.
+    widest = max(sum(float(s.get("width") or 0) for s in segments(g)) for g in months(root))
+    assert widest == pytest.approx(charts.WIDTH - 16, abs=0.05)
+
+
+def test_each_purpose_has_its_own_pattern_not_only_its_own_colour() -> None:
+    root = svg_of(charts.releases_over_time(DASHBOARD, Words("fr")))
+    fills: dict[str, set[str]] = {}
+    for segment in segments(root):
+        fills.setdefault(segment.get("data-series") or "", set()).add(segment.get("fill") or "")
+    assert set(fills) == {p.value for p in Purpose}
+    assert all(len(f) == 1 for f in fills.values())
+    pattern_ids = {next(iter(f))[5:-1] for f in fills.values()}
+    assert len(pattern_ids) == len(Purpose)
+    # Their shapes differ with the colours taken out: told apart in black and white too.
+    shapes = set()
+    for pattern in root.iter(f"{NS}pattern"):
+        if pattern.get("id") in pattern_ids:
+            markup = ET.tostring(pattern, encoding="unicode")
+            markup = re.sub(r'(id|fill|stroke)="[^"]*"', "", markup)
+            shapes.add(markup)
+    assert len(shapes) == len(Purpose)
+    # The legend shows each purpose with its bars' pattern, in the order of the stack.
+    legend = root.findall(f".//{NS}g[@class='legend-item']")
+    assert [g.get("data-series") for g in legend] == ["animation", "investment", "operating"]
+    for item in legend:
+        swatch = item.find(f"{NS}rect")
+        assert swatch is not None
+        assert {swatch.get("fill") or ""} == fills[item.get("data-series") or ""]
+
+
+def test_animation_is_shown_apart() -> None:
+    chart = charts.releases_over_time(DASHBOARD, Words("fr"))
+    root = svg_of(chart)
+    for group in months(root):
+        drawn = segments(group)
+        animation = [s for s in drawn if s.get("data-series") == "animation"]
+        if animation:
+            # At the base of the month's bar.
+            assert drawn[0] is animation[0] and len(animation) == 1
+            assert float(animation[0].get("x") or 0) == 8
+    # Its own total in the description, and its own column, first.
+    assert money("9500.00") in chart.description
+    assert "animation" in chart.description
+    assert chart.table.head[1] == "Animation"
+    assert chart.table.rows[-1][1] == money(DASHBOARD["animation"])
+    # Its pattern is the plainest: solid, unlike every other purpose's.
+    first = segments(root)[0]
+    pattern = root.find(f".//{NS}pattern[@id='{(first.get('fill') or '')[5:-1]}']")
+    assert pattern is not None and [e.tag for e in pattern] == [f"{NS}rect"]
+
+
+def test_the_static_chart_is_complete_without_script() -> None:
+    root = svg_of(charts.releases_over_time(DASHBOARD, Words("fr")))
+    for element in root.iter():
+        assert element.get("visibility") != "hidden" and element.get("display") != "none"
+        assert element.get("opacity") in (None, "1")
+
+
+def test_one_month_only() -> None:
+    dashboard = {**DASHBOARD, "releases_over_time": RELEASES[3:5]}
+    chart = charts.releases_over_time(dashboard, Words("fr"))
+    assert chart.description == (
+        f"1{NNBSP}500,00{NBSP}€ versés en mars 2024, dont 1{NNBSP}500,00{NBSP}€ pour "
+        f"l'animation (la coordination du collectif), soit 100{NBSP}% du total."
+    )
+    assert len(months(svg_of(chart))) == 1
+
+
+# ---------------------------------------------------------------------------------------
+# The other charts
+
+
+def test_the_funnel_follows_the_domains_phases_then_outcomes() -> None:
+    chart = charts.phase_funnel(DASHBOARD, Words("fr"))
+    root = svg_of(chart)
+    bars = root.findall(f"{NS}g[@class='bar']")
+    order = [p.value for p in PHASE_ORDER] + [o.value for o in Outcome]
+    assert [b.get("data-key") for b in bars] == order
+    counts = DASHBOARD["cooperations_per_phase"]
+    for bar in bars:
+        rect = bar.find(f"{NS}rect")
+        n = counts.get(bar.get("data-key"), 0)
+        if n == 0:
+            assert rect is None
+        else:
+            assert rect is not None
+            expected = (charts.WIDTH - 16) * n / 6
+            assert float(rect.get("width") or 0) == pytest.approx(expected, abs=0.01)
+    assert [r[0] for r in chart.table.rows] == [
+        "Émergence",
+        "Expérimentation",
+        "Structuration",
+        "Achevée",
+        "Abandonnée",
+        "Total",
+    ]
+    assert chart.table.rows[-1] == ["Total", "12"]
+    assert chart.description == (
+        f"12 coopérations financées{NBSP}: 5 en émergence, 6 en expérimentation et 1 achevée."
+    )
+
+
+def test_money_flow_against_the_budget() -> None:
+    chart = charts.money_flow(DASHBOARD, Words("fr"))
+    root = svg_of(chart)
+    widths = {
+        b.get("data-key"): float(r.get("width") or 0)
+        for b in root.findall(f"{NS}g[@class='bar']")
+        if (r := b.find(f"{NS}rect")) is not None
+    }
+    budget = Decimal(DASHBOARD["budget"])
+    for key in ("committed", "released", "freed"):
+        assert widths[key] / widths["budget"] == pytest.approx(
+            float(Decimal(DASHBOARD[key]) / budget), rel=1e-3
+        )
+    assert root.find(f".//{NS}path[@class='reference']") is not None
+    assert chart.table.rows == [
+        ["Budget", money("100000.00"), f"100{NBSP}%"],
+        ["Engagé", money("60000.00"), f"60{NBSP}%"],
+        ["Versé", money("26000.50"), f"26{NBSP}%"],
+        ["Libéré à la clôture", money("5000.00"), f"5{NBSP}%"],
+    ]
+    assert money("40000.00") in chart.description  # left to commit
+
+
+def test_money_without_a_budget_divides_nothing_by_zero() -> None:
+    dashboard = {**EMPTY, "committed": "10.00", "released": "5.00"}
+    chart = charts.money_flow(dashboard, Words("en"))
+    assert (
+        chart.description == "No budget: €10.00 committed, €5.00 released and €0.00 freed at close."
+    )
+    assert [r[2] for r in chart.table.rows] == ["—"] * 4
+
+
+def test_loans_count_and_amount() -> None:
+    chart = charts.loans(DASHBOARD, Words("fr"))
+    assert chart.table.rows == [
+        ["En cours", "3", money("45000.00")],
+        ["Dont en retard de paiement", "1", money("6000.00")],
+    ]
+    assert chart.description == (
+        f"3 prêts en cours, pour 45{NNBSP}000,00{NBSP}€ restant dus{NBSP}; 1 prêt en retard "
+        f"de paiement, pour 6{NNBSP}000,00{NBSP}€ (13,3{NBSP}% du reste dû)."
+    )
+    root = svg_of(chart)
+    widths = [float(r.get("width") or 0) for r in root.iter(f"{NS}rect") if r.get("stroke")]
+    assert widths[1] / widths[0] == pytest.approx(6000 / 45000, rel=1e-3)
+    labels = [t.text for t in root.iter(f"{NS}text")]
+    assert f"3 prêts · 45{NNBSP}000,00{NBSP}€" in labels
+    # The patterns differ, not only the colours.
+    assert len({r.get("fill") for r in root.iter(f"{NS}rect") if r.get("stroke")}) == 2
+
+
+def test_loans_without_arrears() -> None:
+    dashboard = {**DASHBOARD, "loans": {"open": 1, "outstanding": "900.00", "in_arrears": 0}}
+    chart = charts.loans(dashboard, Words("en"))
+    assert chart.description == "1 loan open, with €900.00 outstanding; none is in arrears."
+
+
+# ---------------------------------------------------------------------------------------
+# The dashboard's totals, both locales
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_the_tables_totals_are_the_dashboards(locale: str) -> None:
+    words = Words(locale)
+    fmt = Formats(locale)
+
+    def m(value: str) -> str:
+        return fmt.money(value, "EUR")
+
+    releases = charts.releases_over_time(DASHBOARD, words).table
+    total = releases.rows[-1]
+    assert total[0] == words("web.chart.total")
+    by_purpose = DASHBOARD["released_by_purpose"]
+    assert total[1:-2] == [m(by_purpose[p.value]) for p in Purpose]
+    assert total[-2] == m(DASHBOARD["released"])
+    # The running total ends at the dashboard's total.
+    assert releases.rows[-2][-1] == m(DASHBOARD["released"])
+    # February, with nothing, is there.
+    assert releases.rows[1][1:] == [m("0")] * (len(Purpose) + 1) + [m("12000")]
+
+    funnel = charts.phase_funnel(DASHBOARD, words).table
+    assert funnel.rows[-1][1] == fmt.number(sum(DASHBOARD["cooperations_per_phase"].values()))
+
+    flow = charts.money_flow(DASHBOARD, words).table
+    assert [r[1] for r in flow.rows] == [
+        m(DASHBOARD[k]) for k in ("budget", "committed", "released", "freed")
+    ]
+
+    loans = charts.loans(DASHBOARD, words).table
+    assert loans.rows[0][1:] == [fmt.number(3), m(DASHBOARD["loans"]["outstanding"])]
+    assert loans.rows[1][1:] == [fmt.number(1), m(DASHBOARD["loans"]["outstanding_in_arrears"])]
+
+
+def test_amounts_in_french_and_english() -> None:
+    fr = charts.releases_over_time(DASHBOARD, Words("fr"))
+    assert fr.table.rows[0] == [
+        "janvier 2024",
+        f"8{NNBSP}000,00{NBSP}€",
+        f"4{NNBSP}000,00{NBSP}€",
+        f"0,00{NBSP}€",
+        f"12{NNBSP}000,00{NBSP}€",
+        f"12{NNBSP}000,00{NBSP}€",
+    ]
+    assert fr.description == (
+        f"26{NNBSP}000,50{NBSP}€ versés de janvier 2024 à avril 2024, dont 9{NNBSP}500,00{NBSP}€"
+        f" pour l'animation (la coordination du collectif), soit 36,5{NBSP}% du total."
+    )
+    assert fr.table.head == [
+        "Mois",
+        "Animation",
+        "Investissement",
+        "Fonctionnement",
+        "Total",
+        "Cumul",
+    ]
+    en = charts.releases_over_time(DASHBOARD, Words("en"))
+    assert en.table.rows[0][:2] == ["January 2024", "€8,000.00"]
+    assert en.description == (
+        "€26,000.50 released from January 2024 to April 2024, of which €9,500.00 for animation"
+        " (coordinating the collective), 36.5% of the total."
+    )
+    # The SVG's labels are the same formatted amounts.
+    labels = {t.text for t in svg_of(fr).iter(f"{NS}text")}
+    assert f"8{NNBSP}000,00{NBSP}€" in labels and f"12{NNBSP}000,00{NBSP}€" in labels
+
+
+# ---------------------------------------------------------------------------------------
+# Nothing yet, and hostile text
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.__name__)
+def test_a_new_programme_has_nothing_yet(function: ChartFunction, locale: str) -> None:
+    words = Words(locale)
+    for dashboard in (EMPTY, {}):
+        chart = function(dashboard, words)
+        assert chart.table.rows == [[chart.description]]
+        assert chart.table.head == [] and not chart.table.row_headers
+        root = svg_of(chart)
+        assert [t.text for t in root.iter(f"{NS}text")] == [chart.description]
+        assert not root.findall(f".//{NS}rect")
+    assert function(EMPTY, Words("fr")).description != function(EMPTY, Words("en")).description
+
+
+def test_hostile_text_stays_text() -> None:
+    attack = '</text><script>alert(1)</script><img src=x onerror="alert(2)">'
+    dashboard = {
+        **DASHBOARD,
+        "currency": "<b>",
+        "cooperations_per_phase": {"emergence": 1, attack: 2},
+        "releases_over_time": [
+            *RELEASES,
+            {"month": "2024-02", "purpose": attack, "amount": "100.00"},
+        ],
+    }
+    for function in FUNCTIONS:
+        chart = function(dashboard, Words("fr"))
+        assert "<script" not in chart.svg and "<b>" not in chart.svg
+        root = svg_of(chart)
+        assert {e.tag for e in root.iter()} <= {
+            f"{NS}{tag}"
+            for tag in (
+                "svg",
+                "title",
+                "desc",
+                "defs",
+                "pattern",
+                "rect",
+                "path",
+                "circle",
+                "g",
+                "text",
+                "line",
+            )
+        }
+        for element in root.iter():
+            assert not [a for a in element.attrib if a.lower().startswith("on")]
+        if function is not charts.phase_funnel:
+            assert "<b>" in "".join(root.itertext())  # the currency, shown as it is
+    funnel = charts.phase_funnel(dashboard, Words("fr"))
+    assert attack in "".join(svg_of(funnel).itertext())
+    # The table holds plain text: the template escapes it.
+    assert [attack, "2"] in funnel.table.rows
+    releases = charts.releases_over_time(dashboard, Words("fr"))
+    assert attack in releases.table.head
+    series = {s.get("data-series") for s in segments(svg_of(releases))}
+    assert attack in series
+
+
+def test_malformed_data_is_refused_not_drawn() -> None:
+    for entry in (
+        {"month": "2024-1", "purpose": "animation", "amount": "1"},
+        {"month": "2024-01", "purpose": "animation", "amount": "NaN"},
+        {"month": "2024-01", "purpose": "animation", "amount": "lots"},
+    ):
+        with pytest.raises(ValueError):
+            charts.releases_over_time({**DASHBOARD, "releases_over_time": [entry]}, Words("fr"))

@@ -1,0 +1,210 @@
+"""The three people's flows in a real Chromium, on the real stack: a funder accepts a line
+proposed to it and sees the release on its plot; a collective signs in from the link e-mailed
+to it and checks in; its facilitator accepts the check-in and advances the phase after reading
+what will happen. Every page met is audited with axe-core (no serious or critical violation)
+and photographed for the README (docs/screenshots/)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from typing import Any
+
+from playwright.async_api import Browser, Locator, Page, expect
+
+from tests.api.conftest import cooperation, programme
+from tests.web.browser import (
+    DESKTOP,
+    PHONE,
+    Live,
+    assert_accessible,
+    new_page,
+    no_third_party,
+    page_errors,
+    screenshot,
+)
+
+
+async def _look(page: Page, name: str, errors: list[str], status: int = 200) -> None:
+    """Every page met: accessible, nothing asked of another host, no script error; and its
+    picture for the README. A form sent back with its errors is a 422, which Chromium logs."""
+    await page.wait_for_load_state()
+    await assert_accessible(page, name)
+    assert await no_third_party(page) == [], name
+    answered = f"the server responded with a status of {status}"
+    assert [e for e in errors if answered not in e] == [], f"{name}: {errors}"
+    errors.clear()
+    await screenshot(page, name)
+
+
+async def _signin_with_token(page: Page, live: Live, token: str) -> None:
+    await page.goto(live.url("/signin"))
+    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
+    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+
+
+async def _reload_until(page: Page, where: Locator, text: str, seconds: float = 20) -> None:
+    """The page read again until `where` shows `text`: read models follow the workflow."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while text not in (await where.inner_text()):
+        assert asyncio.get_running_loop().time() < deadline, f"never shown: {text!r}"
+        await asyncio.sleep(0.3)
+        await page.reload()
+
+
+async def _world(live: Live) -> dict[str, Any]:
+    suffix = uuid.uuid4().hex[:6]
+    funder, facilitator = f"fondation-{suffix}", f"anim-{suffix}"
+    pid, coop = f"fdt-{suffix}", f"ressourcerie-{suffix}"
+    funder_headers = await live.auth("funder", funder)
+    facilitator_headers = await live.auth("facilitator", facilitator)
+    spec = programme(pid, funder, name="Fondation des territoires")
+    made = await live.http.post("/v1/programmes", json=spec, headers=funder_headers)
+    assert made.status_code == 201, made.text
+    body = cooperation(coop, [pid], facilitator=facilitator, fiscal_host=facilitator)
+    registered = await live.http.post("/v1/cooperations", json=body, headers=facilitator_headers)
+    assert registered.status_code == 201, registered.text
+    return {
+        "programme": pid,
+        "coop": coop,
+        "funder": funder_headers["Authorization"].removeprefix("Bearer "),
+        "facilitator": facilitator_headers["Authorization"].removeprefix("Bearer "),
+        "collective": await live.auth("collective", coop),
+    }
+
+
+async def test_a_cooperation_from_a_proposed_line_to_its_next_phase(
+    browser: Browser, live_server: Live
+) -> None:
+    live = live_server
+    w = await _world(live)
+    coop, pid = w["coop"], w["programme"]
+
+    # -- the funder accepts the line proposed to it, and sees the release on its plot ----------
+    async with new_page(browser, DESKTOP) as page:
+        errors = page_errors(page)
+        await page.goto(live.url("/signin"))
+        await _look(page, "signin", errors)
+        await _signin_with_token(page, live, w["funder"])
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Vos programmes")
+        await _look(page, "funder-home", errors)
+        await page.get_by_role("link", name="Fondation des territoires").click()
+        inbox = page.locator("#inbox ~ ul, section[aria-labelledby=inbox]")
+        await expect(inbox.get_by_role("button", name=re.compile("^Accepter"))).to_have_count(1)
+        await _look(page, "funder-programme-before", errors)
+        await inbox.get_by_role("button", name=re.compile("^Accepter")).click()
+        await expect(page.get_by_role("status")).to_contain_text("acceptée")
+        plot = page.locator("#plot-chart-releases")
+        # The entry tranche (8 000 € for animation) is released once the commitment is made,
+        # a moment after the acceptance: on the plot and in its table when the page is read
+        # again.
+        await _reload_until(page, plot.locator("table"), "8\u202f000,00\u00a0€")
+        await expect(plot.locator("svg [data-step]")).not_to_have_count(0)
+        await _look(page, "funder-programme", errors)
+
+    # -- the collective signs in from the link e-mailed to it and checks in -------------------
+    address = f"{coop}@example.org"
+    contacts = await live.http.put(
+        "/v1/me/contacts", json={"emails": [address]}, headers=w["collective"]
+    )
+    assert contacts.status_code == 200, contacts.text
+    async with new_page(browser, PHONE) as page:
+        errors = page_errors(page)
+        await page.goto(live.url("/signin"))
+        await page.get_by_label("Adresse électronique", exact=True).fill(address)
+        await page.get_by_role("button", name="Recevoir un lien de connexion").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Regardez vos courriels")
+        await _look(page, "signin-sent", errors)
+        mail = await live.mailbox.next(address)
+        await page.goto(mail.link("/signin/"))
+        await _look(page, "signin-link", errors)
+        await page.get_by_role("button", name="Me connecter").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Ressourcerie du Bourg")
+        await expect(page.locator("dl.facts").first).to_contain_text("émergence")
+        await _look(page, "collective-cooperation", errors)
+
+        await page.get_by_role("link", name="Faire mon point d'étape").click()
+        await page.get_by_role("button", name="Envoyer le point d'étape").click()
+        # Nothing typed: the error is named and leads to its field.
+        await expect(page.get_by_role("alert")).to_contain_text("obligatoire")
+        await _look(page, "collective-check-in-error", errors, status=422)
+        await page.get_by_label(re.compile("^Où en êtes-vous")).fill(
+            "Trois ateliers de réparation, un nouveau bénévole."
+        )
+        await page.get_by_label("Nom de l'indicateur 1", exact=True).fill("participants")
+        await page.get_by_label("Valeur de l'indicateur 1", exact=True).fill("23")
+        await page.get_by_label("Vos besoins", exact=True).fill("Un local pour l'hiver")
+        await _look(page, "collective-check-in", errors)
+        await page.get_by_role("button", name="Envoyer le point d'étape").click()
+        await expect(page.get_by_role("status")).to_contain_text("point d'étape est envoyé")
+        await expect(page.locator("#check-ins ~ ul")).to_contain_text("Trois ateliers")
+
+        await page.get_by_role("link", name="Demander une transition").first.click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Demander une transition")
+        await _look(page, "collective-request", errors)
+
+    # -- the facilitator accepts the check-in and advances the phase --------------------------
+    async with new_page(browser, PHONE) as page:
+        errors = page_errors(page)
+        await _signin_with_token(page, live, w["facilitator"])
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Coopérations suivies")
+        await _look(page, "facilitator-home", errors)
+        await page.get_by_role("link", name="Points d'étape à relire").click()
+        await _look(page, "facilitator-review-queue", errors)
+        await page.get_by_role("link", name=re.compile("^Relire le point d'étape")).first.click()
+        await expect(page.locator("main")).to_contain_text("Trois ateliers")
+        await _look(page, "facilitator-review", errors)
+        await page.get_by_label("Valider le point d'étape", exact=True).check()
+        await page.get_by_label("Commentaire pour le collectif", exact=True).fill(
+            "Bravo, continuez !"
+        )
+        await page.get_by_role("button", name="Enregistrer la relecture").click()
+        await expect(page.get_by_role("status")).to_contain_text("relecture est enregistrée")
+        await expect(page.locator("#check-ins ~ ul")).to_contain_text("Bravo, continuez !")
+
+        await page.get_by_role("link", name="Passer à la phase suivante").click()
+        await _look(page, "facilitator-move", errors)
+        await page.get_by_role("button", name="Voir ce qui va se passer").click()
+        confirm = page.locator("section.confirm")
+        await expect(confirm).to_contain_text("expérimentation")
+        await expect(confirm).to_contain_text("30\u202f000,00\u00a0€")
+        await expect(confirm).to_contain_text("Calendrier recalé")
+        await _look(page, "facilitator-move-confirm", errors)
+        # Nothing happened yet: the preview changes nothing.
+        summary = await live.http.get(
+            f"/v1/cooperations/{coop}", headers={"Authorization": f"Bearer {w['facilitator']}"}
+        )
+        assert summary.json()["phase"] == "emergence"
+        await page.get_by_role("button", name="Confirmer").click()
+        await expect(page.get_by_role("status")).to_contain_text("transition est faite")
+        await expect(page.locator("dl.facts").first).to_contain_text("expérimentation")
+        await expect(page.locator("ol.timeline li.milestone").first).to_contain_text(
+            "entre dans la phase d'expérimentation"
+        )
+        await _look(page, "facilitator-cooperation", errors)
+
+        await page.goto(live.url(f"/cooperations/{coop}/members"))
+        await _look(page, "facilitator-members", errors)
+        await page.goto(live.url(f"/cooperations/{coop}/lines"))
+        await _look(page, "facilitator-lines", errors)
+        await page.goto(live.url("/funds"))
+        await expect(page.locator("main")).to_contain_text("45\u202f000,00\u00a0€")
+        await _look(page, "facilitator-funds", errors)
+        await page.goto(live.url("/accessibility"))
+        await _look(page, "accessibility", errors)
+
+    # -- the funder sees both releases on its plot, in English too ------------------------------
+    async with new_page(browser, DESKTOP) as page:
+        errors = page_errors(page)
+        await _signin_with_token(page, live, w["funder"])
+        await page.goto(live.url(f"/programmes/{pid}"))
+        table = page.locator("#plot-chart-releases table")
+        await _reload_until(page, table, "45\u202f000,00\u00a0€")
+        await page.get_by_role("link", name="English").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text(f"Programme {pid}")
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await expect(table).to_contain_text("€45,000.00")
+        await _look(page, "funder-programme-en", errors)
+        await page.goto(live.url(f"/cooperations/{coop}"))
+        await _look(page, "funder-cooperation-en", errors)
