@@ -182,6 +182,10 @@ async def demo_tokens(db_url: str, state_dir: Path) -> dict[tuple[str, str], str
     return tokens
 
 
+def demo_address(subject: str) -> str:
+    return f"{subject}@demo.coopflow.test"
+
+
 def seed(api: str, tokens: dict[tuple[str, str], str]) -> list[str]:
     """Through the API, as each role would; what exists already is left as it is. Returns
     what was done, for the start-up log."""
@@ -206,6 +210,11 @@ def seed(api: str, tokens: dict[tuple[str, str], str]) -> list[str]:
         path = f"/v1/cooperations/{cooperation}/funding-lines/{programme}/decision"
         if call("funder", funder, "POST", path, {"accept": True}).status_code == 200:
             done.append(f"line {programme} of {cooperation} accepted")
+    # An address per demo subject, to sign in to the web interface by e-mailed link (under
+    # `make run` the links arrive in .state/mail and in the terminal).
+    for role, subject in PEOPLE:
+        contacts = {"emails": [demo_address(subject)]}
+        call(role, subject, "PUT", "/v1/me/contacts", contacts)
     approval = {"line": "capital-patient", "tranche": "pret"}
     path = f"/v1/cooperations/{TIERS_LIEU}/approvals"
     if call("funder", FUNDERS[2], "POST", path, approval).status_code == 200:

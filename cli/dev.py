@@ -98,14 +98,40 @@ def run_dev(settings: Settings) -> int:
         metrics = settings.metrics_address or _free_local(DEV_METRICS_PORT)
         api_metrics = _free_local(DEV_API_METRICS_PORT)
         health = settings.health_address or _free_local(DEV_HEALTH_PORT)
+        web_url = f"http://localhost:{settings.api_port}"
+        # No mail server configured: e-mails (notifications, the web's sign-in links) go to a
+        # mailbox of this machine's, kept in .state/mail and said in this terminal.
+        mail = None if settings.smtp_url else _free_local(settings.dev_mail_port)
+        if mail:
+            env["COOPFLOW_SMTP_URL"] = f"smtp://{mail}"
         envs = {
             "worker": _with(env, COOPFLOW_METRICS_ADDRESS=metrics, COOPFLOW_HEALTH_ADDRESS=health),
-            "api": _with(env, COOPFLOW_METRICS_ADDRESS=api_metrics),
+            # Served over plain http here: cookies cannot be Secure for every browser, and the
+            # e-mailed links say localhost, where the browser was sent.
+            "api": _with(
+                env,
+                COOPFLOW_METRICS_ADDRESS=api_metrics,
+                COOPFLOW_PUBLIC_URL=settings.public_url or web_url,
+                COOPFLOW_WEB_SECURE_COOKIES=os.environ.get("COOPFLOW_WEB_SECURE_COOKIES", "false"),
+            ),
+            "mail": env,
         }
         commands = {
             "worker": [sys.executable, "-m", "worker"],
             "api": [sys.executable, "-m", "api"],
         }
+        if mail:
+            folder = state / "mail"
+            port = mail.rpartition(":")[2]
+            commands["mail"] = [
+                sys.executable,
+                "-m",
+                "cli.devmail",
+                "--port",
+                port,
+                "--folder",
+                str(folder),
+            ]
         restarts: dict[str, list[float]] = {name: [] for name in commands}
         for name, args in commands.items():
             children[name] = spawn(args, env=envs[name])
@@ -114,7 +140,10 @@ def run_dev(settings: Settings) -> int:
             if settings.demo:
                 _show_demo(api_url, db_url, state)
             _say("ready:")
+            _say(f"  web          {web_url}/  (sign in with a demo token or address)")
             _say(f"  API          {api_url}  (docs {api_url}/docs, health {api_url}/healthz)")
+            if mail:
+                _say(f"  e-mails      {state / 'mail'}  (and here, as [mail] lines)")
             _say(f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}")
             _say(
                 f"  Temporal     {settings.temporal_address}"
@@ -186,7 +215,7 @@ async def migrate_database(db_url: str) -> list[str]:
 
 
 def _show_demo(api_url: str, db_url: str, state: Path) -> None:
-    from cli.demo import run_demo
+    from cli.demo import demo_address, run_demo
 
     try:
         tokens, done = run_demo(api_url, db_url, state)
@@ -195,9 +224,12 @@ def _show_demo(api_url: str, db_url: str, state: Path) -> None:
         return
     for what in done:
         _say(f"demo: {what}")
-    _say("demo tokens (the same at every start; -H 'Authorization: Bearer <token>'):")
+    _say(
+        "demo tokens (the same at every start; -H 'Authorization: Bearer <token>', or pasted"
+        " in the web's sign-in page) and addresses (for a sign-in link):"
+    )
     for (role, subject), token in tokens.items():
-        _say(f"  {role:<12} {subject:<24} {token}")
+        _say(f"  {role:<12} {subject:<24} {token}  {demo_address(subject)}")
 
 
 async def list_faults(db_url: str) -> list[tuple[str, str, datetime]]:

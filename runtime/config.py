@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     web_session_hours: float = 12.0
     web_link_minutes: float = 20.0
     web_secure_cookies: bool = True
+    # `coopflow dev`'s own mailbox (when no SMTP server is set).
+    dev_mail_port: int = 1025
 
     @field_validator(
         "temporal_tls_cert",

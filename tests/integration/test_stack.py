@@ -68,7 +68,9 @@ def dev_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "COOPFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "COOPFLOW_TEMPORAL_UI_PORT": str(free_port()),
         "COOPFLOW_EMBEDDED_POSTGRES_PORT": str(free_port()),
+        "COOPFLOW_DEV_MAIL_PORT": str(free_port()),
     }
+    env.pop("COOPFLOW_SMTP_URL", None)
     env.pop("COOPFLOW_DATABASE_URL", None)
     yield env
 
@@ -109,7 +111,9 @@ def _stop_dev(proc: subprocess.Popen[str]) -> tuple[int, str]:
 
 def _demo_tokens(output: str) -> dict[tuple[str, str], str]:
     found = re.findall(
-        r"^coopflow:\s+(funder|facilitator|collective)\s+(\S+)\s+(cf_\S+)$", output, re.M
+        r"^coopflow:\s+(funder|facilitator|collective)\s+(\S+)\s+(cf_\S+)\s+\S+@\S+$",
+        output,
+        re.M,
     )
     return {(role, subject): token for role, subject, token in found}
 
@@ -162,6 +166,7 @@ def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
             token=facilitator,
         )
         assert status == 201
+        _sign_in_to_the_web_by_e_mailed_link(dev_env, proc)
     finally:
         code, output = _stop_dev(proc)
     assert code == 0, output
@@ -187,6 +192,27 @@ def test_coopflow_dev_serves_the_stack_and_leaves_nothing_behind(
         code, output = _stop_dev(proc)
     assert code == 0, output
     assert "demo: cooperation" not in output  # seeded once
+
+
+def _sign_in_to_the_web_by_e_mailed_link(env: dict[str, str], proc: subprocess.Popen[str]) -> None:
+    """The demo collective asks for a link at its demo address; the dev stack's mailbox keeps
+    it and says it in the terminal; the link opens the collective's page."""
+    web = f"http://localhost:{env['COOPFLOW_API_PORT']}"
+    with httpx.Client(base_url=web) as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/signin").text)
+        assert csrf is not None
+        address = "ressourcerie-du-bourg@demo.coopflow.test"
+        sent = browser.post("/signin", data={"csrf": csrf.group(1), "email": address})
+        assert sent.status_code == 200, sent.text
+        _wait_printed(proc, f"[mail]   {web}/signin/")
+        link = re.findall(rf"\[mail\]\s+{re.escape(web)}(/signin/\S+)", _output(proc))[-1]
+        assert list((Path(env["COOPFLOW_STATE_DIR"]) / "mail").glob("*.eml"))
+        shown = browser.get(link)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+        assert csrf is not None, shown.text
+        assert browser.post(link, data={"csrf": csrf.group(1)}).status_code == 303
+        home = browser.get("/", follow_redirects=True)
+        assert home.status_code == 200 and "Ressourcerie du Bourg" in home.text
 
 
 def test_missing_postgres_is_one_clear_line(dev_env: dict[str, str]) -> None:
