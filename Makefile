@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install chromium run test lint typecheck unit bench clean
+.PHONY: install chromium run test lint typecheck unit screenshots bench clean
 
 # The browser the end-to-end tests (tests/web) drive with Playwright: Debian's, never one that
 # `playwright install` would download. Another binary: `make test COOPFLOW_TEST_CHROMIUM=...`.
@@ -60,6 +60,10 @@ unit: install chromium
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# The README's pictures of the web interface, taken again by its browser tests.
+screenshots: install chromium
+	COOPFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/web/test_flows.py
 
 bench: install
 	$(BIN)/python -m bench

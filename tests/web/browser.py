@@ -13,6 +13,7 @@ import email.policy
 import os
 import re
 import socket
+import tempfile
 import uuid
 import weakref
 from collections.abc import AsyncIterator
@@ -48,7 +49,12 @@ from worker.main import build_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's pictures are taken again by `make screenshots` (COOPFLOW_SCREENSHOTS=docs/...);
+# a plain test run keeps its own out of the work tree.
+SCREENSHOTS = Path(
+    os.environ.get("COOPFLOW_SCREENSHOTS") or Path(tempfile.gettempdir()) / "coopflow-screenshots"
+)
 
 # --- The browser -----------------------------------------------------------------------------
 
@@ -222,8 +228,9 @@ async def assert_accessible(
 
 
 async def screenshot(page: Page, name: str, directory: Path = SCREENSHOTS) -> Path:
-    """The whole page (not only the viewport) as `<directory>/<name>.png`, docs/screenshots by
-    default (the README shows them): a test that takes one keeps it up to date."""
+    """The whole page (not only the viewport) as `<directory>/<name>.png`: by default where
+    COOPFLOW_SCREENSHOTS says (`make screenshots`: docs/screenshots, which the README shows),
+    else in the system's temporary folder."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ValueError(f"screenshot name {name!r}: letters, digits, '.', '_', '-' only")
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Locator, Page, expect
@@ -16,7 +17,9 @@ from playwright.async_api import Browser, Locator, Page, expect
 from tests.api.conftest import cooperation, programme
 from tests.web.browser import (
     DESKTOP,
+    DOCS_SCREENSHOTS,
     PHONE,
+    ROOT,
     Live,
     assert_accessible,
     new_page,
@@ -24,6 +27,8 @@ from tests.web.browser import (
     page_errors,
     screenshot,
 )
+
+README = ROOT / "README.md"
 
 
 async def _look(page: Page, name: str, errors: list[str], status: int = 200) -> None:
@@ -208,3 +213,10 @@ async def test_a_cooperation_from_a_proposed_line_to_its_next_phase(
         await _look(page, "funder-programme-en", errors)
         await page.goto(live.url(f"/cooperations/{coop}"))
         await _look(page, "funder-cooperation-en", errors)
+
+
+def test_the_readme_shows_every_page_the_flows_photograph() -> None:
+    taken = set(re.findall(r'_look\(page, "([a-z0-9-]+)"', Path(__file__).read_text()))
+    shown = set(re.findall(r"docs/screenshots/([a-z0-9-]+)\.png", README.read_text()))
+    kept = {p.stem for p in DOCS_SCREENSHOTS.glob("*.png")}
+    assert taken == shown == kept
