@@ -6,6 +6,7 @@ in test_flows.py."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ from api.app import create_app
 from api.web.session import CSRF_COOKIE, SESSION_COOKIE
 from runtime.config import Settings
 from store.tokens import create_token
+from tests.api.conftest import cooperation
 from tests.api.test_authorization_matrix import web_page
 from tests.api.world import CLOSED, COOP, FACILITATOR, FUNDER, NEIGHBOUR, World, build
 from tests.web.browser import Live
@@ -379,3 +381,181 @@ async def test_a_refused_check_in_keeps_everything_typed_and_names_the_field(sit
         assert 'value="participants"' in html and 'value="23"' in html and 'value="41"' in html
         assert "Un local pour l&#39;hiver" in html
         assert 'id="narrative" name="narrative" rows="8" required aria-describedby=' in html
+
+
+# -- what each person does through the pages ------------------------------------------------
+
+
+async def _post_form(
+    browser: httpx.AsyncClient, shown_at: str, sent_to: str, /, **fields: str
+) -> Any:
+    """The form of the page at `shown_at` sent to `sent_to` with `fields`, as a browser would:
+    with the page's CSRF token and form key."""
+    shown = await browser.get(shown_at)
+    assert shown.status_code == 200, main_of(shown.text)
+    data = {"csrf": csrf_of(shown.text), "form_key": form_key_of(shown.text), **fields}
+    return await browser.post(sent_to, data=data)
+
+
+async def test_a_story_of_pivots_restarts_and_pauses_is_told_with_its_milestones(
+    site: Site,
+) -> None:
+    coop = f"histoire-{uuid.uuid4().hex[:6]}"
+    anim = site.world.headers["facilitator"]
+    api = site.live.http
+    members = [{"id": "asso", "name": "Association du lieu", "legal_form": "association"}]
+    body = cooperation(coop, [], members=members, fiscal_host=None, facilitator=FACILITATOR)
+    assert (await api.post("/v1/cooperations", json=body, headers=anim)).status_code == 201
+    async with await site.signed_in("facilitator", FACILITATOR) as browser:
+        moves = [
+            {"action": "advance"},
+            {"action": "pivot", "objectives": "Atelier vélo", "reason": "Nouveau local"},
+            {"action": "restart", "to": "emergence", "reason": "Le groupe a changé"},
+            {"action": "pause", "reason": "Saison des récoltes"},
+            {"action": "resume"},
+        ]
+        for move in moves:
+            preview = await _post_form(
+                browser,
+                f"/cooperations/{coop}/move?action={move['action']}",
+                f"/cooperations/{coop}/move",
+                step="preview",
+                **move,
+            )
+            assert preview.status_code == 200, main_of(preview.text)
+            assert "Ce qui va se passer" in preview.text
+            done = await browser.post(
+                f"/cooperations/{coop}/move",
+                data={
+                    "csrf": csrf_of(preview.text),
+                    "form_key": form_key_of(preview.text),
+                    "step": "confirm",
+                    **move,
+                },
+            )
+            assert done.status_code == 303, main_of(done.text)
+    async with await site.signed_in("collective", coop) as browser:
+        story = (await browser.get(f"/cooperations/{coop}")).text
+    milestones = re.findall(r'<li class="milestone">(.*?)</li>', story, re.S)
+    told = [re.sub(r"\s+", " ", m) for m in milestones]
+
+    def where(label: str) -> int:
+        return next(i for i, m in enumerate(told) if f"<strong>{label}</strong>" in m)
+
+    # Told newest first, each move a milestone of the story with the reason given.
+    assert where("Reprise") < where("Pause") < where("Redémarrage") < where("Réorientation")
+    assert "redémarre : retour à la phase d&#39;émergence" in told[where("Redémarrage")]
+    assert "Le groupe a changé" in told[where("Redémarrage")]
+    assert "Nouveau local" in told[where("Réorientation")]
+    assert "Saison des récoltes" in told[where("Pause")]
+    assert "<strong>Coopération enregistrée</strong>" in told[-1]
+
+
+async def test_a_transition_without_its_reason_is_asked_again_and_nothing_moves(
+    site: Site,
+) -> None:
+    coop = site.world.coop
+    async with await site.signed_in("facilitator", FACILITATOR) as browser:
+        answer = await _post_form(
+            browser,
+            f"/cooperations/{coop}/move?action=pivot",
+            f"/cooperations/{coop}/move",
+            step="confirm",
+            action="pivot",
+            objectives="Un nouveau cap",
+        )
+        assert answer.status_code == 422
+        assert "Donnez le motif de cette transition." in answer.text
+        assert "Un nouveau cap" in answer.text
+    summary = await site.live.http.get(
+        f"/v1/cooperations/{coop}", headers=site.world.headers["facilitator"]
+    )
+    assert summary.json()["stint"]["number"] == 1
+
+
+async def test_a_refused_move_shows_the_rules_refusal_before_anything_is_sent(site: Site) -> None:
+    closed = site.world.ids[CLOSED]
+    async with await site.signed_in("facilitator", FACILITATOR) as browser:
+        answer = await _post_form(
+            browser,
+            f"/cooperations/{closed}/move?action=advance",
+            f"/cooperations/{closed}/move",
+            step="preview",
+            action="advance",
+        )
+    assert answer.status_code == 422
+    assert "closed" in main_of(answer.text)
+
+
+async def test_a_line_proposed_from_its_page_waits_in_the_funders_inbox_and_an_approval_releases(
+    site: Site,
+) -> None:
+    w = site.world
+    async with await site.signed_in("facilitator", FACILITATOR) as facilitator:
+        proposed = await _post_form(
+            facilitator,
+            f"/cooperations/{w.coop}/lines",
+            f"/cooperations/{w.coop}/lines",
+            programme="fdt-bis",
+            angle="Un lieu pour réparer ensemble",
+        )
+        assert proposed.status_code == 303, main_of(proposed.text)
+        again = await _post_form(
+            facilitator,
+            f"/cooperations/{w.coop}/lines",
+            f"/cooperations/{w.coop}/lines",
+            programme="fdt-bis",
+        )
+        # Proposed already: the rules' refusal, on the form kept as it was.
+        assert again.status_code == 422 and 'role="alert"' in again.text
+    async with await site.signed_in("funder", FUNDER) as funder:
+        inbox = await funder.get("/programmes/fdt-bis")
+        assert f"/cooperations/{w.coop}/lines/fdt-bis/decision" in inbox.text
+        approvals = await funder.get("/programmes/fdt")
+        assert "Approuver la tranche feu-vert" in approvals.text
+        approved = await _post_form(
+            funder,
+            "/programmes/fdt",
+            f"/cooperations/{w.coop}/approvals",
+            line="fdt",
+            tranche="feu-vert",
+            back="/programmes/fdt",
+        )
+        assert approved.status_code == 303
+        assert approved.headers["location"] == "/programmes/fdt?done=approved"
+    line = await site.live.http.get(
+        f"/v1/cooperations/{w.coop}/funding-lines/fdt", headers=w.headers["funder"]
+    )
+    statuses = {t["tranche"]: t["status"] for t in line.json()["tranches"]}
+    assert statuses["feu-vert"] == "released"
+
+
+async def test_members_join_and_leave_through_their_page(site: Site) -> None:
+    w = site.world
+    page = f"/cooperations/{w.coop}/members"
+    async with await site.signed_in("facilitator", FACILITATOR) as browser:
+        joined = await _post_form(
+            browser, page, page, id="amap-bourg", name="AMAP du Bourg", legal_form="association"
+        )
+        assert joined.status_code == 303
+        listed = await browser.get(joined.headers["location"])
+        assert "AMAP du Bourg" in listed.text and "Le membre a rejoint" in listed.text
+        bad = await _post_form(browser, page, page, id="Pas Un Id", name="X", legal_form="y")
+        assert bad.status_code == 422 and 'value="Pas Un Id"' in bad.text
+        left = await _post_form(browser, page, f"{page}/amap-bourg/leave")
+        assert left.status_code == 303
+        assert "AMAP du Bourg" not in (await browser.get(page)).text
+
+
+async def test_a_report_is_read_in_html_and_downloaded_in_markdown(site: Site) -> None:
+    w = site.world
+    path = f"/cooperations/{w.ids[CLOSED]}/reports/{w.report}"
+    async with await site.signed_in("funder", FUNDER) as browser:
+        listed = await browser.get(f"/cooperations/{w.ids[CLOSED]}")
+        assert path in listed.text
+        html = await browser.get(path)
+        assert html.status_code == 200 and html.text.startswith("<!DOCTYPE html>")
+        markdown = await browser.get(f"{path}?format=markdown")
+        assert markdown.headers["content-type"].startswith("text/markdown")
+        assert markdown.headers["content-disposition"] == f'attachment; filename="{w.report}.md"'
+        assert markdown.text.startswith("#")
