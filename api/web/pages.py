@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
+import aiosmtplib
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -32,8 +33,11 @@ from domain import commands as c
 from domain.programme import Outcome, Phase
 from notify.mail import Mailer
 from notify.render import LOCALES, Words
+from runtime.logging import get_logger
 from store.signin import create_links, link_is_valid, use_link
 from store.tokens import find_token
+
+log = get_logger("coopflow.web")
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,8 +96,12 @@ def _text(form: FormData, name: str) -> str | None:
 
 def _back(form: FormData) -> str:
     """The page a form came from, if it is one of ours."""
-    back = _text(form, "back") or "/"
-    return back if back.startswith("/") and not back.startswith("//") else "/"
+    return _ours(_text(form, "back"))
+
+
+def _ours(path: str | None) -> str:
+    """A path of this site, never another's (`//elsewhere` included): else the home page."""
+    return path if path and path.startswith("/") and not path.startswith("//") else "/"
 
 
 def _problem_page(request: Request, session: Session | None, problem: ApiProblem) -> HTMLResponse:
@@ -149,7 +157,19 @@ async def home(request: Request) -> Response:
 
 @router.get("/signin")
 async def signin_page(request: Request) -> Response:
-    return page(request, await current_session(request), "signin.html", email="", errors={})
+    return page(
+        request,
+        await current_session(request),
+        "signin.html",
+        email="",
+        errors={},
+        back=_next(request),
+    )
+
+
+def _next(request: Request) -> str:
+    """Where a page that asked for a session sent the browser from (`?next=`), if ours."""
+    return _ours(request.query_params.get("next"))
 
 
 @router.post("/signin")
@@ -184,12 +204,17 @@ async def signin_by_email(request: Request) -> Response:
             ],
             "minutes": int(settings.web_link_minutes),
         }
-        await Mailer(settings.smtp_url, settings.mail_from).send(
-            [email],
-            words("web.signin.mail_subject"),
-            ENV.get_template("signin_mail.txt").render(**context),
-            ENV.get_template("signin_mail.html").render(lang=words.locale, **context),
-        )
+        try:
+            await Mailer(settings.smtp_url, settings.mail_from).send(
+                [email],
+                words("web.signin.mail_subject"),
+                ENV.get_template("signin_mail.txt").render(**context),
+                ENV.get_template("signin_mail.html").render(lang=words.locale, **context),
+            )
+        except (OSError, aiosmtplib.SMTPException) as error:
+            # The same page still: an error here would tell that the address is known. The
+            # person asks again; the operator reads why in the log (no address in it).
+            log.error("sign-in link not sent", error=str(error), links=len(links))
     return page(request, None, "signin_sent.html", email=email)
 
 
@@ -214,7 +239,7 @@ async def signin_by_token(request: Request) -> Response:
             email="",
             errors={"token": words("web.signin.token_invalid")},
         )
-    response = _see("/")
+    response = _see(_back(form))
     await open_session(request, response, record.role, record.subject)
     return response
 
@@ -256,10 +281,7 @@ async def signout(request: Request) -> Response:
 
 @router.get("/language/{locale}")
 async def choose_language(locale: str, request: Request) -> Response:
-    back = request.query_params.get("next") or "/"
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"  # only a page of ours
-    response = RedirectResponse(back, status_code=303, headers=SECURITY_HEADERS)
+    response = RedirectResponse(_next(request), status_code=303, headers=SECURITY_HEADERS)
     if locale in LOCALES:
         response.set_cookie(LANG_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
     return response

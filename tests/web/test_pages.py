@@ -316,8 +316,16 @@ async def test_an_operator_token_opens_a_session_that_signing_out_ends_and_the_t
         csrf = await _signin_form(browser)
         wrong = await browser.post("/signin/token", data={"csrf": csrf, "token": "cf_nope"})
         assert wrong.status_code == 401 and 'aria-invalid="true"' in wrong.text
-        opened = await browser.post("/signin/token", data={"csrf": csrf, "token": token})
-        assert opened.status_code == 303
+        asked = await browser.get("/review-queue")
+        assert asked.headers["location"] == "/signin?next=%2Freview-queue"
+        back = re.search(
+            r'name="back" value="([^"]+)"', (await browser.get(asked.headers["location"])).text
+        )
+        assert back and back.group(1) == "/review-queue"
+        opened = await browser.post(
+            "/signin/token", data={"csrf": csrf, "token": token, "back": back.group(1)}
+        )
+        assert opened.status_code == 303 and opened.headers["location"] == "/review-queue"
         session = browser.cookies[SESSION_COOKIE]
         assert session != token, "the operator's token itself never goes to the browser"
         assert (await browser.get("/review-queue")).status_code == 200
