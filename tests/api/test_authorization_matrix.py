@@ -28,6 +28,7 @@ import pytest_asyncio
 from fastapi.routing import iter_route_contexts
 
 from api.app import create_app
+from api.web import is_page
 from runtime.config import Settings
 from tests.api import world as w
 from tests.api.conftest import Auth, cooperation, programme
@@ -388,11 +389,6 @@ async def test_each_caller_gets_the_status_the_table_says(
         assert answer.headers["www-authenticate"].startswith("Bearer")
 
 
-def web_page(path: str) -> bool:
-    """A page of the web interface (api/web), rather than an endpoint of the API."""
-    return not path.startswith(("/v1/", "/healthz", "/livez", "/docs", "/openapi", "/redoc"))
-
-
 def test_every_route_of_the_app_is_in_the_table() -> None:
     """A new endpoint cannot be forgotten: each (method, path) of the API has a row (HEAD
     comes with GET). The web pages, which call these endpoints, have a table of their own
@@ -402,7 +398,7 @@ def test_every_route_of_the_app_is_in_the_table() -> None:
         (method, route.path)
         for route in iter_route_contexts(app.routes)
         for method in route.methods or ()
-        if method != "HEAD" and not web_page(route.path)
+        if method != "HEAD" and not is_page(route.path)
     }
     tabled = {(row.method, row.path) for row in TABLE}
     assert served - tabled == set(), "routes without a row in TABLE"

@@ -18,11 +18,11 @@ import pytest_asyncio
 from fastapi.routing import APIRoute
 
 from api.app import create_app
+from api.web import is_page
 from api.web.session import CSRF_COOKIE, SESSION_COOKIE
 from runtime.config import Settings
 from store.tokens import create_token
 from tests.api.conftest import cooperation
-from tests.api.test_authorization_matrix import web_page
 from tests.api.world import CLOSED, COOP, FACILITATOR, FUNDER, NEIGHBOUR, World, build
 from tests.web.browser import Live
 
@@ -237,7 +237,7 @@ def test_every_web_route_is_in_the_table() -> None:
     served = {
         (method, route.path)
         for route in app.routes
-        if isinstance(route, APIRoute) and web_page(route.path)
+        if isinstance(route, APIRoute) and is_page(route.path)
         for method in route.methods
         if method != "HEAD"
     }
@@ -567,3 +567,18 @@ async def test_a_report_is_read_in_html_and_downloaded_in_markdown(site: Site) -
         assert markdown.headers["content-type"].startswith("text/markdown")
         assert markdown.headers["content-disposition"] == f'attachment; filename="{w.report}.md"'
         assert markdown.text.startswith("#")
+
+
+async def test_a_page_that_does_not_exist_is_a_page_and_the_api_keeps_its_problems(
+    site: Site,
+) -> None:
+    async with await site.signed_in("facilitator", FACILITATOR) as browser:
+        for path in ("/nowhere", f"/cooperations/{site.world.coop}/requests/abc/decline"):
+            method = "POST" if path.endswith("decline") else "GET"
+            answer = await browser.request(method, path)
+            assert answer.status_code == 404, path
+            assert answer.headers["content-type"].startswith("text/html")
+            assert "Cette page n&#39;existe pas" in answer.text
+        api = await browser.get("/v1/nowhere")
+        assert api.status_code == 404
+        assert api.headers["content-type"] == "application/problem+json"
