@@ -32,9 +32,7 @@ def install(app: FastAPI) -> None:
     from api.web.render import page
 
     async def sign_in_first(request: Request, exc: Exception) -> Response:
-        return RedirectResponse(
-            "/signin?" + urlencode({"next": request.url.path}), status_code=303
-        )
+        return RedirectResponse("/signin?" + urlencode({"next": request.url.path}), status_code=303)
 
     api_handlers = dict(app.exception_handlers)
 

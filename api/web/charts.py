@@ -130,11 +130,16 @@ def _n(value: float) -> str:
 
 
 def _attrs(attrs: Mapping[str, object]) -> str:
-    return "".join(
-        f' {name}="{escape(_n(v) if isinstance(v, float) else str(v))}"'
-        for name, v in attrs.items()
-        if v is not None
-    )
+    return "".join(f' {name}="{_value(v)}"' for name, v in attrs.items() if v is not None)
+
+
+def _value(v: object) -> str:
+    # Numbers need no escaping: only text goes through markupsafe (a third of a plot's time).
+    if isinstance(v, float):
+        return _n(v)
+    if isinstance(v, int):
+        return str(v)
+    return str(escape(str(v)))
 
 
 def _el(tag: str, content: str = "", **attrs: object) -> str:

@@ -5,6 +5,7 @@ refusals included. This module only turns forms into API bodies and answers into
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
@@ -299,11 +300,14 @@ async def accessibility(request: Request) -> Response:
 async def cooperation(cooperation_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
         base = f"/v1/cooperations/{quote(cooperation_id)}"
-        summary = await api.get(base)
-        timeline = await _timeline(api, base)
-        # What the caller may not read (a fiscal host reads no check-ins) is left out.
-        check_ins = await _if_in_scope(api.get(f"{base}/check-ins"))
-        reports = await _if_in_scope(api.get(f"{base}/reports"))
+        # Asked at once (none waits for another); what the caller may not read (a fiscal host
+        # reads no check-ins) is left out.
+        summary, timeline, check_ins, reports = await _together(
+            api.get(base),
+            _timeline(api, base, fresh="done" in request.query_params),
+            _if_in_scope(api.get(f"{base}/check-ins")),
+            _if_in_scope(api.get(f"{base}/reports")),
+        )
         return page(
             request,
             session,
@@ -318,6 +322,21 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
     return await _guarded(request, session, build)
 
 
+async def _together(*reads: Awaitable[Any]) -> list[Any]:
+    """API reads made at once, none waiting for another; the first problem stops the others
+    and is the page's."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_awaited(read)) for read in reads]
+    except* ApiProblem as problems:
+        raise problems.exceptions[0] from None
+    return [task.result() for task in tasks]
+
+
+async def _awaited(read: Awaitable[Any]) -> Any:
+    return await read
+
+
 async def _if_in_scope(reading: Awaitable[Any]) -> Any:
     try:
         return await reading
@@ -327,16 +346,32 @@ async def _if_in_scope(reading: Awaitable[Any]) -> Any:
         raise
 
 
-async def _timeline(api: Api, base: str) -> list[dict[str, Any]]:
-    """The whole event log, newest first (a cooperation records a few hundred in years)."""
+FRESH_EVENTS = 50
+"""Events looked for beyond the log, after an action: more than one command records."""
+
+
+async def _timeline(api: Api, base: str, fresh: bool) -> list[dict[str, Any]]:
+    """The whole event log, newest first (a cooperation records a few hundred in years).
+    `fresh`, right after an action: also the events the workflow recorded that the log does
+    not hold yet (`GET …/events/{seq}` reads them from the workflow), so the story shows what
+    was just done."""
     events: list[dict[str, Any]] = []
     after = 0
     while True:
         feed = await api.get(f"{base}/events", after=after, limit=500)
         events.extend(feed["items"])
-        if len(feed["items"]) < 500:
-            return events[::-1]
         after = feed["next_after"]
+        if len(feed["items"]) < 500:
+            break
+    for _ in range(FRESH_EVENTS if fresh else 0):
+        try:
+            events.append(await api.get(f"{base}/events/{after + 1}"))
+        except ApiProblem as problem:
+            if problem.status == 404:
+                break
+            raise
+        after += 1
+    return events[::-1]
 
 
 # check-in (the collective)
@@ -770,9 +805,11 @@ async def funds(request: Request, session: SessionDep) -> Response:
 async def programme(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
         base = f"/v1/programmes/{quote(programme_id)}"
-        dashboard = await api.get(f"{base}/dashboard")
-        inbox = await api.get(f"{base}/inbox")
-        funded = await api.get("/v1/cooperations", programme=programme_id, limit=200)
+        dashboard, inbox, funded = await _together(
+            api.get(f"{base}/dashboard"),
+            api.get(f"{base}/inbox"),
+            api.get("/v1/cooperations", programme=programme_id, limit=200),
+        )
         return page(
             request,
             session,

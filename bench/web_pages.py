@@ -1,0 +1,145 @@
+"""The web interface's busiest pages against the API calls they are built from, in the same
+run on the same stack: a cooperation's page (its summary, events, check-ins and reports) and a
+programme's (dashboard, inbox, cooperations funded), each timed one request at a time, against
+the same API calls made one after the other from outside. The pages call the API in process
+(api/web/client.py), then render: the target is what that costs on top.
+
+    python -m bench.web_pages [--requests 200] [--check-ins 24]
+
+Target: each page's median ≤ 1.5 × the median of its API calls in sequence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from datetime import timedelta
+from statistics import median
+
+import asyncpg
+
+from bench.stack import HttpClient, api_stack
+from bench.support import Report, Target, exit_code, percentile, quiet
+from store.tokens import Role, create_token
+from tests.api.conftest import cooperation, programme
+
+TARGET_RATIO = 1.5
+WARM_UP = 10
+
+
+async def _token(database_url: str, role: Role, subject: str, session: bool = False) -> str:
+    conn = await asyncpg.connect(database_url)
+    try:
+        lasting = timedelta(hours=1) if session else None
+        return (await create_token(conn, role, subject, expires_in=lasting))[1]
+    finally:
+        await conn.close()
+
+
+async def _timed(http: HttpClient, paths: list[str], headers: dict[str, str], n: int) -> list[float]:
+    """Milliseconds per round of `paths` fetched one after the other."""
+    times = []
+    for i in range(WARM_UP + n):
+        start = time.perf_counter()
+        for path in paths:
+            answer = await http.request("GET", path, headers=headers)
+            assert answer.status == 200, (path, answer.status, answer.body[:300])
+        if i >= WARM_UP:
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+async def run(requests: int = 200, check_ins: int = 24) -> Report:
+    suffix = uuid.uuid4().hex[:6]
+    funder, facilitator = f"fondation-{suffix}", f"anim-{suffix}"
+    pid, coop = f"fdt-{suffix}", f"ruche-{suffix}"
+    async with api_stack(worker=True) as stack:
+        http = HttpClient(stack.api_url)
+        try:
+            tokens = {
+                "funder": await _token(stack.database_url, "funder", funder),
+                "facilitator": await _token(stack.database_url, "facilitator", facilitator),
+                "collective": await _token(stack.database_url, "collective", coop),
+            }
+
+            def bearer(role: str) -> dict[str, str]:
+                return {"Authorization": f"Bearer {tokens[role]}"}
+
+            async def ok(method: str, path: str, role: str, body: object, status: int) -> None:
+                answer = await http.request(method, path, headers=bearer(role), body=body)
+                assert answer.status == status, (path, answer.status, answer.body[:300])
+
+            await ok("POST", "/v1/programmes", "funder", programme(pid, funder), 201)
+            body = cooperation(coop, [pid], facilitator=facilitator, fiscal_host=facilitator)
+            await ok("POST", "/v1/cooperations", "facilitator", body, 201)
+            decision = f"/v1/cooperations/{coop}/funding-lines/{pid}/decision"
+            await ok("POST", decision, "funder", {"accept": True}, 200)
+            for k in range(check_ins):
+                check_in = {"narrative": f"Point {k}: deux ateliers.", "indicators": {"n": k}}
+                await ok("POST", f"/v1/cooperations/{coop}/check-ins", "collective", check_in, 201)
+
+            shapes = {
+                "cooperation (collective)": (
+                    "collective",
+                    f"/cooperations/{coop}",
+                    [
+                        f"/v1/cooperations/{coop}",
+                        f"/v1/cooperations/{coop}/events?after=0&limit=500",
+                        f"/v1/cooperations/{coop}/check-ins",
+                        f"/v1/cooperations/{coop}/reports",
+                    ],
+                ),
+                "programme (funder)": (
+                    "funder",
+                    f"/programmes/{pid}",
+                    [
+                        f"/v1/programmes/{pid}/dashboard",
+                        f"/v1/programmes/{pid}/inbox",
+                        f"/v1/cooperations?programme={pid}&limit=200",
+                    ],
+                ),
+            }
+            lines, targets = [], []
+            for name, (role, page, calls) in shapes.items():
+                subject = {"funder": funder, "facilitator": facilitator, "collective": coop}[role]
+                session = await _token(stack.database_url, role, subject, session=True)  # type: ignore[arg-type]
+                cookie = {"Cookie": f"coopflow_session={session}"}
+                # Alternated, so that the machine's noise falls on both alike.
+                pages: list[float] = []
+                apis: list[float] = []
+                for _ in range(2):
+                    pages += await _timed(http, [page], cookie, requests // 2)
+                    apis += await _timed(http, calls, bearer(role), requests // 2)
+                ratio = median(pages) / median(apis)
+                lines.append(
+                    f"{name:<26} page p50 {median(pages):6.1f} ms p99 "
+                    f"{percentile(pages, 99):6.1f} ms | its {len(calls)} API calls p50 "
+                    f"{median(apis):6.1f} ms p99 {percentile(apis, 99):6.1f} ms"
+                )
+                targets.append(Target(f"{name}: page / its API calls (p50)", ratio, TARGET_RATIO))
+        finally:
+            http.close()
+    lines.insert(
+        0,
+        f"{requests} requests per shape, one at a time, after {WARM_UP} to warm up;"
+        f" a cooperation with {check_ins} check-ins",
+    )
+    return Report("web_pages", "Web pages against the API calls they make", lines, targets)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--check-ins", type=int, default=24)
+    args = parser.parse_args()
+    quiet()
+    report = asyncio.run(run(args.requests, args.check_ins))
+    report.show()
+    sys.exit(exit_code([report]))
+
+
+if __name__ == "__main__":
+    main()
