@@ -18,6 +18,7 @@ from bench import (
     notifications,
     payloads,
     simulate_ratio,
+    web_pages,
     workers,
 )
 from bench.support import Report, exit_code, quiet
@@ -34,6 +35,7 @@ async def run_all(runs: int, workflows: int) -> list[Report]:
         notifications.run(),
         list_cooperations.run(),
         workers.run(),
+        web_pages.run(),
     ):
         report = await bench
         report.show()

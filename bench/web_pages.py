@@ -1,12 +1,13 @@
 """The web interface's busiest pages against the API calls they are built from, in the same
 run on the same stack: a cooperation's page (its summary, events, check-ins and reports) and a
 programme's (dashboard, inbox, cooperations funded), each timed one request at a time, against
-the same API calls made one after the other from outside. The pages call the API in process
-(api/web/client.py), then render: the target is what that costs on top.
+the same API calls made from outside one after the other, as a plain client would. A page
+calls the API in process (api/web/client.py), its calls at once, then renders.
 
     python -m bench.web_pages [--requests 200] [--check-ins 24]
 
-Target: each page's median ≤ 1.5 × the median of its API calls in sequence.
+Target: each page's median ≤ 1.5 × the median of its API calls. Also said: the API process's
+CPU per page against per round of calls (where the machine's cores go).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import time
 import uuid
 from datetime import timedelta
 from statistics import median
+from typing import cast
 
 import asyncpg
 
-from bench.stack import HttpClient, api_stack
+from bench.stack import HttpClient, api_stack, cpu_seconds
 from bench.support import Report, Target, exit_code, percentile, quiet
 from store.tokens import Role, create_token
 from tests.api.conftest import cooperation, programme
@@ -39,7 +41,9 @@ async def _token(database_url: str, role: Role, subject: str, session: bool = Fa
         await conn.close()
 
 
-async def _timed(http: HttpClient, paths: list[str], headers: dict[str, str], n: int) -> list[float]:
+async def _timed(
+    http: HttpClient, paths: list[str], headers: dict[str, str], n: int
+) -> list[float]:
     """Milliseconds per round of `paths` fetched one after the other."""
     times = []
     for i in range(WARM_UP + n):
@@ -105,19 +109,27 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
             lines, targets = [], []
             for name, (role, page, calls) in shapes.items():
                 subject = {"funder": funder, "facilitator": facilitator, "collective": coop}[role]
-                session = await _token(stack.database_url, role, subject, session=True)  # type: ignore[arg-type]
+                session = await _token(stack.database_url, cast(Role, role), subject, session=True)
                 cookie = {"Cookie": f"coopflow_session={session}"}
                 # Alternated, so that the machine's noise falls on both alike.
                 pages: list[float] = []
                 apis: list[float] = []
+                cpu = {"page": 0.0, "api": 0.0}
                 for _ in range(2):
-                    pages += await _timed(http, [page], cookie, requests // 2)
-                    apis += await _timed(http, calls, bearer(role), requests // 2)
+                    for kind, paths, headers, times in (
+                        ("page", [page], cookie, pages),
+                        ("api", calls, bearer(role), apis),
+                    ):
+                        before = cpu_seconds(stack.pids)["api"]
+                        times += await _timed(http, paths, headers, requests // 2)
+                        cpu[kind] += cpu_seconds(stack.pids)["api"] - before
                 ratio = median(pages) / median(apis)
+                per = {k: v * 1000 / (requests + 2 * WARM_UP) for k, v in cpu.items()}
                 lines.append(
                     f"{name:<26} page p50 {median(pages):6.1f} ms p99 "
-                    f"{percentile(pages, 99):6.1f} ms | its {len(calls)} API calls p50 "
-                    f"{median(apis):6.1f} ms p99 {percentile(apis, 99):6.1f} ms"
+                    f"{percentile(pages, 99):6.1f} ms, API CPU {per['page']:5.1f} ms"
+                    f" | its {len(calls)} API calls p50 {median(apis):6.1f} ms p99 "
+                    f"{percentile(apis, 99):6.1f} ms, API CPU {per['api']:5.1f} ms"
                 )
                 targets.append(Target(f"{name}: page / its API calls (p50)", ratio, TARGET_RATIO))
         finally:
