@@ -31,16 +31,23 @@ from tests.web.browser import (
 README = ROOT / "README.md"
 
 
-async def _look(page: Page, name: str, errors: list[str], status: int = 200) -> None:
+async def _look(
+    page: Page, name: str, errors: list[str], status: int = 200, picture: bool = True
+) -> None:
     """Every page met: accessible, nothing asked of another host, no script error; and its
     picture for the README. A form sent back with its errors is a 422, which Chromium logs."""
     await page.wait_for_load_state()
     await assert_accessible(page, name)
+    # Reflow (RGAA 10.11, WCAG 1.4.10): the page fits the screen's width, a phone's included;
+    # only a wide table scrolls, in a region of its own.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert page.viewport_size is not None and width <= page.viewport_size["width"], name
     assert await no_third_party(page) == [], name
     answered = f"the server responded with a status of {status}"
     assert [e for e in errors if answered not in e] == [], f"{name}: {errors}"
     errors.clear()
-    await screenshot(page, name)
+    if picture:
+        await screenshot(page, name)
 
 
 async def _signin_with_token(page: Page, live: Live, token: str) -> None:
@@ -214,9 +221,19 @@ async def test_a_cooperation_from_a_proposed_line_to_its_next_phase(
         await page.goto(live.url(f"/cooperations/{coop}"))
         await _look(page, "funder-cooperation-en", errors)
 
+    # -- the dashboard on a small phone ---------------------------------------------------------
+    async with new_page(browser, {"width": 320, "height": 640}) as page:
+        errors = page_errors(page)
+        await _signin_with_token(page, live, w["funder"])
+        await page.goto(live.url(f"/programmes/{pid}"))
+        await _look(page, "funder-programme-phone", errors, picture=False)
+        # One month of releases: nothing to play, so no button (test_animation.py plays one).
+        await expect(page.locator("p.animate")).to_be_hidden()
+
 
 def test_the_readme_shows_every_page_the_flows_photograph() -> None:
-    taken = set(re.findall(r'_look\(page, "([a-z0-9-]+)"', Path(__file__).read_text()))
+    looks = re.findall(r'_look\(page, "([a-z0-9-]+)", errors(.*?)\)', Path(__file__).read_text())
+    taken = {name for name, more in looks if "picture=False" not in more}
     shown = set(re.findall(r"docs/screenshots/([a-z0-9-]+)\.png", README.read_text()))
     kept = {p.stem for p in DOCS_SCREENSHOTS.glob("*.png")}
     assert taken == shown == kept
