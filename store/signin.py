@@ -35,6 +35,8 @@ async def subjects_reached_at(conn: Conn, email: str) -> list[tuple[Role, str]]:
 async def create_links(conn: Conn, email: str, lasting: timedelta) -> list[Link]:
     """A new link for each subject the address is a contact of, but for subjects that already
     have MAX_OPEN_LINKS waiting."""
+    # Links long expired are of no use to anyone: gone, as the table would grow for ever.
+    await conn.execute("DELETE FROM signin_links WHERE expires_at < now() - interval '1 day'")
     links: list[Link] = []
     for role, subject in await subjects_reached_at(conn, email):
         waiting = await conn.fetchval(

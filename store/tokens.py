@@ -84,3 +84,8 @@ async def revoke_token(conn: Conn, token_id: str) -> bool:
         token_id,
     )
     return done is not None
+
+
+async def forget_expired_tokens(conn: Conn) -> None:
+    """Sessions' tokens expired a day ago and more: nobody can present them any more."""
+    await conn.execute("DELETE FROM tokens WHERE expires_at < now() - interval '1 day'")

@@ -13,7 +13,14 @@ from fastapi import Request, Response
 
 from notify.render import supported_locale
 from runtime.config import Settings
-from store.tokens import Role, Token, create_token, find_token, revoke_token
+from store.tokens import (
+    Role,
+    Token,
+    create_token,
+    find_token,
+    forget_expired_tokens,
+    revoke_token,
+)
 
 SESSION_COOKIE = "coopflow_session"
 CSRF_COOKIE = "coopflow_csrf"
@@ -55,6 +62,7 @@ async def open_session(request: Request, response: Response, role: Role, subject
     lasting = timedelta(hours=settings.web_session_hours)
     async with request.app.state.pool.acquire() as conn:
         _, token = await create_token(conn, role, subject, expires_in=lasting)
+        await forget_expired_tokens(conn)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -350,6 +350,16 @@ async def test_an_expired_session_signs_in_again(site: Site) -> None:
         answer = await browser.get("/review-queue")
         assert answer.status_code == 303
         assert answer.headers["location"] == "/signin?next=%2Freview-queue"
+    # Sessions expired a day ago are forgotten when the next one opens.
+    async with site.live.pool.acquire() as conn:
+        old, _ = await create_token(conn, "facilitator", FACILITATOR, expires_in=timedelta(days=-2))
+    async with await site.signed_in("facilitator", FACILITATOR) as browser:
+        csrf = await _signin_form(browser)
+        token = site.world.headers["facilitator"]["Authorization"].removeprefix("Bearer ")
+        opened = await browser.post("/signin/token", data={"csrf": csrf, "token": token})
+        assert opened.status_code == 303
+    async with site.live.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM tokens WHERE id = $1", old.id) == 0
 
 
 async def test_a_form_from_elsewhere_is_refused(site: Site) -> None:
