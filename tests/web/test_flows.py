@@ -230,6 +230,29 @@ async def test_a_cooperation_from_a_proposed_line_to_its_next_phase(
         # One month of releases: nothing to play, so no button (test_animation.py plays one).
         await expect(page.locator("p.animate")).to_be_hidden()
 
+    # -- the facilitator closes the cooperation; the funder reads its final report ----------------
+    async with new_page(browser, PHONE) as page:
+        errors = page_errors(page)
+        await _signin_with_token(page, live, w["facilitator"])
+        await page.goto(live.url(f"/cooperations/{coop}"))
+        await page.get_by_role("link", name="Clore").click()
+        await page.get_by_label(re.compile("^Issue")).select_option("completed")
+        await page.get_by_role("button", name="Voir ce qui va se passer").click()
+        await expect(page.locator("section.confirm")).to_contain_text("Aucun point d'étape")
+        await page.get_by_role("button", name="Confirmer").click()
+        await expect(page.locator("dl.facts").first).to_contain_text("Close : achevée")
+        await page.goto(live.url("/nowhere"))
+        await _look(page, "not-found", errors, status=404, picture=False)
+    async with new_page(browser, DESKTOP) as page:
+        errors = page_errors(page)
+        await _signin_with_token(page, live, w["funder"])
+        await page.goto(live.url(f"/cooperations/{coop}"))
+        reports = page.locator("#reports ~ ul")
+        await _reload_until(page, page.locator("main"), "Télécharger (Markdown)")
+        await reports.get_by_role("link", name=re.compile("^Lire")).first.click()
+        await expect(page.locator("h1")).to_contain_text("Ressourcerie du Bourg")
+        await _look(page, "funder-report", errors, picture=False)
+
 
 def test_the_readme_shows_every_page_the_flows_photograph() -> None:
     looks = re.findall(r'_look\(page, "([a-z0-9-]+)", errors(.*?)\)', Path(__file__).read_text())
