@@ -6,6 +6,7 @@ refusals included. This module only turns forms into API bodies and answers into
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
@@ -527,9 +528,11 @@ def _number(text: str) -> int | float | str:
     except ValueError:
         pass
     try:
-        return float(compact.replace(",", "."))
+        number = float(compact.replace(",", "."))
     except ValueError:
         return text
+    # "nan" and "inf" read as floats: what someone typed, kept as text.
+    return number if math.isfinite(number) else text
 
 
 @router.get("/cooperations/{cooperation_id}/check-ins/{check_in_id}")

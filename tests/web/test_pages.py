@@ -17,9 +17,11 @@ import httpx
 import pytest
 import pytest_asyncio
 from fastapi.routing import APIRoute
+from starlette.datastructures import FormData
 
 from api.app import create_app
 from api.web import is_page
+from api.web.pages import indicators_of
 from api.web.session import CSRF_COOKIE, SESSION_COOKIE
 from runtime.config import Settings
 from store.tokens import create_token
@@ -598,3 +600,27 @@ async def test_a_page_that_does_not_exist_is_a_page_and_the_api_keeps_its_proble
         api = await browser.get("/v1/nowhere")
         assert api.status_code == 404
         assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_indicators_are_numbers_where_they_read_as_numbers() -> None:
+    form = FormData(
+        [
+            ("indicator_name_0", "participants"),
+            ("indicator_value_0", "1 234"),
+            ("indicator_name_1", "heures"),
+            ("indicator_value_1", "12,5"),
+            ("indicator_name_2", "humeur"),
+            ("indicator_value_2", "nan"),
+            ("indicator_name_3", "lieu"),
+            ("indicator_value_3", "la grange"),
+            ("indicator_value_4", "7"),
+        ]
+    )
+    indicators, errors = indicators_of(form)
+    assert indicators == {
+        "participants": 1234,
+        "heures": 12.5,
+        "humeur": "nan",
+        "lieu": "la grange",
+    }
+    assert errors == {"indicator_name_4": "web.check_in.indicator_unnamed"}
