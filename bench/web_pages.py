@@ -23,10 +23,10 @@ from typing import cast
 
 import asyncpg
 
+from bench.scenario import COOPERATION, PROGRAMME
 from bench.stack import HttpClient, api_stack, cpu_seconds
 from bench.support import Report, Target, exit_code, percentile, quiet
 from store.tokens import Role, create_token
-from tests.api.conftest import cooperation, programme
 
 TARGET_RATIO = 1.5
 WARM_UP = 10
@@ -76,8 +76,15 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
                 answer = await http.request(method, path, headers=bearer(role), body=body)
                 assert answer.status == status, (path, answer.status, answer.body[:300])
 
-            await ok("POST", "/v1/programmes", "funder", programme(pid, funder), 201)
-            body = cooperation(coop, [pid], facilitator=facilitator, fiscal_host=facilitator)
+            await ok(
+                "POST", "/v1/programmes", "funder", PROGRAMME | {"id": pid, "funder": funder}, 201
+            )
+            body = COOPERATION | {
+                "id": coop,
+                "facilitator": facilitator,
+                "fiscal_host": facilitator,
+                "funding_lines": [pid],
+            }
             await ok("POST", "/v1/cooperations", "facilitator", body, 201)
             decision = f"/v1/cooperations/{coop}/funding-lines/{pid}/decision"
             await ok("POST", decision, "funder", {"accept": True}, 200)

@@ -34,6 +34,9 @@ def install(app: FastAPI) -> None:
     async def sign_in_first(request: Request, exc: Exception) -> Response:
         return RedirectResponse("/signin?" + urlencode({"next": request.url.path}), status_code=303)
 
+    def error_page(request: Request, problem: ApiProblem) -> Response:
+        return page(request, None, "error.html", status=problem.status, problem=problem)
+
     api_handlers = dict(app.exception_handlers)
 
     def for_people(kind: type[Exception]) -> None:
@@ -49,12 +52,19 @@ def install(app: FastAPI) -> None:
             else:
                 log.exception("unhandled error", path=request.url.path, method=request.method)
                 problem = ApiProblem(500, f"internal error: {type(exc).__name__}")
-            return page(request, None, "error.html", status=problem.status, problem=problem)
+            return error_page(request, problem)
 
         app.add_exception_handler(kind, handler)
 
     for kind in (StarletteHTTPException, RequestValidationError, Exception):
         for_people(kind)
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        # A form refused before any page was built (its CSRF token): said as a page.
+        assert isinstance(exc, ApiProblem)
+        return error_page(request, exc)
+
     app.add_exception_handler(SignInNeeded, sign_in_first)
+    app.add_exception_handler(ApiProblem, refused)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)

@@ -83,6 +83,7 @@ def _see(path: str, done: str | None = None) -> RedirectResponse:
 
 
 async def _form(request: Request) -> FormData:
+    """The form, if it carries the CSRF token (else 403: a page of its own, web.install)."""
     form = await request.form()
     if not csrf_ok(request, _text(form, "csrf")):
         raise ApiProblem(403, Words(locale_of(request))("web.error.csrf"))
@@ -178,10 +179,7 @@ def _next(request: Request) -> str:
 async def signin_by_email(request: Request) -> Response:
     """A link to each subject the address is a contact of. The answer is the same whether
     the address is known or not: the page tells nobody who is a contact of what."""
-    try:
-        form = await _form(request)
-    except ApiProblem as problem:
-        return _problem_page(request, None, problem)
+    form = await _form(request)
     email = _text(form, "email") or ""
     words = Words(locale_of(request))
     if "@" not in email or len(email) > 320:
@@ -224,10 +222,7 @@ async def signin_by_email(request: Request) -> Response:
 async def signin_by_token(request: Request) -> Response:
     """An operator's API token opens a session of its own (the token itself stays out of the
     browser, and signing out does not revoke it)."""
-    try:
-        form = await _form(request)
-    except ApiProblem as problem:
-        return _problem_page(request, None, problem)
+    form = await _form(request)
     token = _text(form, "token") or ""
     async with request.app.state.pool.acquire() as conn:
         record = await find_token(conn, token) if 0 < len(token) < 200 else None
@@ -256,10 +251,7 @@ async def signin_link_page(link: str, request: Request) -> Response:
 
 @router.post("/signin/{link}")
 async def signin_with_link(link: str, request: Request) -> Response:
-    try:
-        await _form(request)
-    except ApiProblem as problem:
-        return _problem_page(request, None, problem)
+    await _form(request)
     async with request.app.state.pool.acquire() as conn:
         who = await use_link(conn, link) if len(link) < 100 else None
     if who is None:
@@ -272,10 +264,7 @@ async def signin_with_link(link: str, request: Request) -> Response:
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     session = await current_session(request)
-    try:
-        await _form(request)
-    except ApiProblem as problem:
-        return _problem_page(request, session, problem)
+    await _form(request)
     response = _see("/signin", "signed_out")
     await close_session(request, response, session)
     return response
