@@ -25,7 +25,7 @@ Relation = Literal["facilitator", "host", "collective", "funder"]
 EVERYONE: tuple[Relation, ...] = ("facilitator", "host", "collective", "funder")
 SHARED: tuple[Relation, ...] = ("facilitator", "collective", "funder")
 """The shared parts (check-ins, reports, requests): not a fiscal host's, which only reads
-what it hosts and its ledger."""
+what it hosts, its ledger, and the reports of the lines that pay it (api/routes/reports.py)."""
 
 
 @dataclass(frozen=True)

@@ -392,3 +392,89 @@ class HostedFunds(BaseModel):
 
 def decimal_text(value: Decimal) -> str:
     return format(value, "f")
+
+
+class InboxPayee(BaseModel):
+    """One payee of a proposed line (rule 10): the fiscal host, or a member that is a legal
+    entity."""
+
+    payee: str
+    share: DecimalText
+    kind: Literal["fiscal_host", "member"]
+    name: str | None = None
+    """A member's name (an organisation's: money never goes to an informal member) where the
+    cooperation gave one; None for the fiscal host, known by its id only, or once erased."""
+
+
+class ProposedLine(BaseModel):
+    """A line proposed to the funder: what accepting it commits, and to whom it pays."""
+
+    cooperation: str
+    name: str
+    phase: Phase
+    facilitator: str | None
+    version: int
+    """The programme version the line would keep."""
+    amount: DecimalText
+    """What accepting commits: the line's whole potential (rule 9)."""
+    currency: str
+    payees: list[InboxPayee]
+    facilitator_is_payee: bool
+    """The facilitator proposing the line would itself be paid by it."""
+
+
+class AwaitedApproval(BaseModel):
+    cooperation: str
+    name: str
+    phase: Phase
+    tranches: list[str]
+
+
+class InboxRequest(BaseModel):
+    cooperation: str
+    seq: int
+    action: Action
+    reason: str
+    at: str
+
+
+class Inbox(BaseModel):
+    """What waits for a programme's funder."""
+
+    programme: str
+    proposed_lines: list[ProposedLine]
+    approvals_awaited: list[AwaitedApproval]
+    requests: list[InboxRequest]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "programme": "fondation-territoires-2027",
+                    "proposed_lines": [
+                        {
+                            "cooperation": "ressourcerie-du-bourg",
+                            "name": "Ressourcerie du Bourg",
+                            "phase": "emergence",
+                            "facilitator": "pole-107",
+                            "version": 1,
+                            "amount": "15000.00",
+                            "currency": "EUR",
+                            "payees": [
+                                {"payee": "pole-107", "share": "0.6", "kind": "fiscal_host"},
+                                {
+                                    "payee": "atelier-velo",
+                                    "share": "0.4",
+                                    "kind": "member",
+                                    "name": "Atelier vélo (association)",
+                                },
+                            ],
+                            "facilitator_is_payee": True,
+                        }
+                    ],
+                    "approvals_awaited": [],
+                    "requests": [],
+                }
+            ]
+        }
+    )

@@ -12,19 +12,26 @@ from pydantic import ValidationError
 from api.auth import Caller, CallerDep
 from api.deps import DocumentDep, PoolDep
 from api.models import (
+    AwaitedApproval,
     BudgetRaise,
     Dashboard,
     DashboardLoans,
+    Inbox,
+    InboxPayee,
+    InboxRequest,
     MonthlyRelease,
     Page,
+    ProposedLine,
     ReleasedByPurposeAndPhase,
     Remaining,
 )
 from api.problems import Problem, field_error, invalid
 from domain.events import instant
 from domain.limits import at_door
+from domain.payees import facilitator_is_payee, payees
 from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
 from store import money
+from store import payees as payees_store
 from store.db import Conn
 from store.programmes import (
     ProgrammeConflict,
@@ -315,20 +322,28 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
     )
 
 
-@router.get("/{programme_id}/inbox")
-async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
-    """What waits for the funder: lines proposed to it, approvals awaited (tranches released
-    on approval in the cooperation's current phase), and the collectives' open requests on
-    cooperations it funds."""
+@router.get("/{programme_id}/inbox", response_model=Inbox)
+async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
+    """What waits for the funder: lines proposed to it, each with what accepting commits (its
+    whole potential, rule 9), its payees and shares, and whether the facilitator proposing it
+    is one of them; approvals awaited (tranches released on approval in the cooperation's
+    current phase), and the collectives' open requests on cooperations it funds."""
     async with pool.acquire() as conn:
         await _own(conn, programme_id, caller, "read its inbox")
         proposed = await conn.fetch(
-            "SELECT l.cooperation_id, c.name, c.phase, c.facilitator, l.version,"
+            "SELECT l.cooperation_id, c.name, c.phase, c.facilitator, c.fiscal_host, l.version,"
             " l.committed, l.currency, c.updated_at"
             " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
             " WHERE l.programme = $1 AND l.status = 'proposed' ORDER BY c.updated_at, c.id",
             programme_id,
         )
+        allocations = await payees_store.proposed_allocations(conn, programme_id)
+        names = await payees_store.organisation_names(conn, [r["cooperation_id"] for r in proposed])
+        versions: dict[int, ProgrammeVersion] = {}
+        for version in sorted({r["version"] for r in proposed}):
+            found = await get_programme(conn, programme_id, version)
+            if found is not None:
+                versions[version] = found
         approvals = await conn.fetch(
             "SELECT l.cooperation_id, c.name, c.phase, l.awaiting_approval"
             " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
@@ -343,35 +358,49 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict[str
             " WHERE r.status = 'open' ORDER BY r.requested_at",
             programme_id,
         )
-    return {
-        "programme": programme_id,
-        "proposed_lines": [
-            {
-                "cooperation": r["cooperation_id"],
-                "name": r["name"],
-                "phase": r["phase"],
-                "facilitator": r["facilitator"],
-                "version": r["version"],
-            }
-            for r in proposed
-        ],
-        "approvals_awaited": [
-            {
-                "cooperation": r["cooperation_id"],
-                "name": r["name"],
-                "phase": r["phase"],
-                "tranches": list(r["awaiting_approval"]),
-            }
+
+    def proposed_line(r: Any) -> ProposedLine:
+        shown = payees(
+            allocations.get(r["cooperation_id"], []),
+            r["fiscal_host"],
+            names.get(r["cooperation_id"]),
+        )
+        version = versions.get(r["version"])
+        return ProposedLine(
+            cooperation=r["cooperation_id"],
+            name=r["name"],
+            phase=r["phase"],
+            facilitator=r["facilitator"],
+            version=r["version"],
+            # The version the line keeps decides what accepting commits, never the current one.
+            amount=version.spec.potential if version is not None else r["committed"],
+            currency=version.spec.currency if version is not None else r["currency"],
+            payees=[
+                InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name) for p in shown
+            ],
+            facilitator_is_payee=facilitator_is_payee(shown, r["facilitator"]),
+        )
+
+    return Inbox(
+        programme=programme_id,
+        proposed_lines=[proposed_line(r) for r in proposed],
+        approvals_awaited=[
+            AwaitedApproval(
+                cooperation=r["cooperation_id"],
+                name=r["name"],
+                phase=r["phase"],
+                tranches=list(r["awaiting_approval"]),
+            )
             for r in approvals
         ],
-        "requests": [
-            {
-                "cooperation": r["cooperation_id"],
-                "seq": r["seq"],
-                "action": r["action"],
-                "reason": r["reason"],
-                "at": instant(r["requested_at"]),
-            }
+        requests=[
+            InboxRequest(
+                cooperation=r["cooperation_id"],
+                seq=r["seq"],
+                action=r["action"],
+                reason=r["reason"],
+                at=instant(r["requested_at"]),
+            )
             for r in requests
         ],
-    }
+    )

@@ -7,12 +7,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from api.access import SHARED, cooperation_seen, reads
+from api.access import SHARED, Seen, cooperation_seen, reads
 from api.auth import CallerDep
 from api.deps import PoolDep
 from api.problems import PROBLEM, Problem
 from domain.events import instant
 from notify.render import render_report
+from store.db import Conn
+from store.payees import lines_paying
 
 router = APIRouter(tags=["reports"])
 
@@ -22,6 +24,16 @@ HTML = "text/html"
 SERVED = (JSON, MARKDOWN, HTML)
 """In the order preferred when the caller likes several equally: JSON first, so that no
 Accept, `*/*` and `text/markdown, application/json` all get JSON."""
+
+
+async def _reported_lines(conn: Conn, seen: Seen) -> frozenset[str] | None:
+    """The lines whose reports the caller reads, None for all of them: a funder's own lines,
+    and for a fiscal host (which reads no other shared part) the lines that pay it, as it is
+    the one that accounts for their money."""
+    if seen.relation == "host":
+        return await lines_paying(conn, seen.id, seen.caller.subject)
+    reads(seen, SHARED, "reports")
+    return None if seen.all_lines else seen.own_lines
 
 
 def _listed(row: Any) -> dict[str, Any]:
@@ -42,17 +54,18 @@ def _listed(row: Any) -> dict[str, Any]:
 async def list_reports(
     cooperation_id: str, caller: CallerDep, pool: PoolDep
 ) -> list[dict[str, Any]]:
-    """The reports of the cooperation's lines (a funder's own lines only)."""
+    """The reports of the cooperation's lines (a funder's own lines only; a fiscal host's,
+    the lines that pay it)."""
     async with pool.acquire() as conn:
         seen = await cooperation_seen(conn, caller, cooperation_id)
-        reads(seen, SHARED, "reports")
+        lines = await _reported_lines(conn, seen)
         rows = await conn.fetch(
             "SELECT id, cooperation_id, line, period, period_start, period_end, final, locale"
             " FROM reports WHERE cooperation_id = $1"
             " AND ($2::text[] IS NULL OR line = ANY($2::text[]))"
             " ORDER BY period_end, line, period",
             cooperation_id,
-            None if seen.all_lines else list(seen.own_lines),
+            None if lines is None else list(lines),
         )
     return [_listed(r) for r in rows]
 
@@ -89,9 +102,10 @@ async def read_report(
             raise Problem(404, f"no report {report_id!r}")
         try:
             seen = await cooperation_seen(conn, caller, row["cooperation_id"])
+            lines = await _reported_lines(conn, seen)
         except Problem:
             raise Problem(404, f"no report {report_id!r}") from None
-    if seen.relation not in SHARED or not seen.sees_line(row["line"]):
+    if lines is not None and row["line"] not in lines:
         raise Problem(404, f"no report {report_id!r}")
     media_type = negotiate(request.headers.get("accept"))
     # The answer depends on Accept: caches must keep one per media type.

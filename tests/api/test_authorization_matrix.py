@@ -94,7 +94,7 @@ ANY_TOKEN = "200 200 200 200 200 200 200 200 401 401"
 OWNER_ONLY = "200 403 403 403 403 403 403 403 401 401"
 # The cooperation read by everyone in scope, its fiscal host included.
 EVERYONE = "200 200 404 200 404 200 200 404 401 401"
-# The shared parts (check-ins, requests, reports): not the fiscal host's.
+# The shared parts (check-ins, requests): not the fiscal host's.
 SHARED = "200 200 404 200 404 404 200 404 401 401"
 # The funder's own line: invisible to another funder.
 OWN_LINE = "200 404 404 200 404 200 200 404 401 401"
@@ -213,11 +213,16 @@ TABLE: tuple[Row, ...] = (
                                                         "201 404 404 403 404 403 403 404 401 401",
         _const({"line": "pret", "tranche": "pret", "reason": "Projet arrêté"})),
     # -- reports (of the closed cooperation, whose collective is the one in scope) ------------
-    Row("GET", "/v1/cooperations/{cooperation_id}/reports", SHARED,
+    # The fiscal host lists the reports of the lines that pay it (checked below).
+    Row("GET", "/v1/cooperations/{cooperation_id}/reports", EVERYONE,
         params={"cooperation_id": CLOSED}),
-    # The funder's line's report: the co-funder's lines have their own.
-    Row("GET", "/v1/reports/{report_id}",               "200 404 404 200 404 404 200 404 401 401",
+    # The funder's line's report: the co-funder's lines have their own; the line pays the
+    # fiscal host, which reads it.
+    Row("GET", "/v1/reports/{report_id}",               "200 404 404 200 404 200 200 404 401 401",
         params={"cooperation_id": CLOSED}),
+    # The co-funder's line pays a member, not the host: its report is not the host's.
+    Row("GET", "/v1/reports/{report_id}",               "404 200 404 200 404 404 200 404 401 401",
+        params={"cooperation_id": CLOSED, "report_id": "reg"}),
     # -- notifications: contacts for every subject, webhooks for funders and facilitators -----
     Row("PUT", "/v1/me/contacts", ANY_TOKEN, _const({"emails": ["suivi@example.org"]})),
     Row("GET", "/v1/me/contacts", ANY_TOKEN),
@@ -245,6 +250,8 @@ def _url(row: Row, world: World) -> str:
         "webhook_id": world.webhook,
         "delivery_id": world.delivery,
     }
+    if "report_id" in row.params:
+        values["report_id"] = world.reports[row.params["report_id"]]
     if "transition-requests/{seq}" in row.path:
         values["seq"] = world.request
     values |= row.params
@@ -336,6 +343,12 @@ async def test_each_list_shows_what_is_in_the_callers_scope_only(
         f"/v1/cooperations/{world.id(CLOSED)}/reports", headers=world.caller("co_funder")
     )
     assert {r["line"] for r in reports.json()} == {"reg"}
+    # The fiscal host lists the reports of the line that pays it, not of the one paying a
+    # member.
+    reports = await http.get(
+        f"/v1/cooperations/{world.id(CLOSED)}/reports", headers=world.caller("host")
+    )
+    assert {r["line"] for r in reports.json()} == {"fdt"}
 
     # Queues: the facilitator's own cooperations; nothing for the fiscal host, who only reads.
     assert await ids("facilitator", "/v1/check-ins") == {world.check_in}

@@ -33,6 +33,8 @@ OUTSIDE_FUNDER = "mecene"
 FACILITATOR = "anim"
 OTHER_FACILITATOR = "autre-anim"
 HOST = "pole-107"
+UNHOSTED = {"payee": "partant", "share": "1"}
+"""The allocation of CLOSED's line reg: the association member, not the fiscal host."""
 
 CALLERS: dict[str, tuple[str, str] | None] = {
     "funder": ("funder", FUNDER),
@@ -97,7 +99,9 @@ class World:
     event: int
     """The seq of an event about the funder's line fdt (data withheld from the co-funder)."""
     report: str
-    """The final report of line fdt of CLOSED."""
+    """The final report of line fdt of CLOSED (a line paying the fiscal host)."""
+    reports: dict[str, str]
+    """CLOSED's final reports by line: reg's pays a member, not the host."""
     webhook: str
     """The funder's webhook subscription (to a port nobody listens on)."""
     delivery: int
@@ -172,11 +176,13 @@ async def build(
         {"id": "repair-cafe", "name": "Repair café", "legal_form": "informal"},
         {"id": "partant", "name": "Association partante", "legal_form": "association"},
     ]
-    for name, lines in ((COOP, ["fdt", "reg", "pret"]), (CLOSED, ["fdt", "reg"])):
+    # CLOSED's line reg pays a member, not the host: the host reads none of its reports.
+    closed_lines: list[Any] = ["fdt", {"programme": "reg", "allocation": [UNHOSTED]}]
+    for name, lines in ((COOP, ["fdt", "reg", "pret"]), (CLOSED, closed_lines)):
         coop_id = ids[name]
         body = cooperation(coop_id, lines, members=members, fiscal_host=HOST)
         await ok(await http.post("/v1/cooperations", json=body, headers=anim), 201)
-        for line in lines:
+        for line in (x if isinstance(x, str) else x["programme"] for x in lines):
             owner = region if line == "reg" else fondation
             await ok(
                 await http.post(
@@ -220,11 +226,11 @@ async def build(
             headers=anim,
         )
     )
-    report = await eventually(
+    reports = await eventually(
         http,
         f"/v1/cooperations/{ids[CLOSED]}/reports",
         anim,
-        lambda items: next((r["id"] for r in items if r["line"] == "fdt"), None),
+        lambda items: {r["line"]: r["id"] for r in items} if len(items) >= 2 else None,
     )
     event = await eventually(
         http,
@@ -260,7 +266,8 @@ async def build(
         check_in=check_in["id"],
         request=request["seq"],
         event=event,
-        report=report,
+        report=reports["fdt"],
+        reports=reports,
         webhook=webhook["id"],
         delivery=delivery,
         programmes={pid: spec for pid, (spec, _) in specs.items()},
