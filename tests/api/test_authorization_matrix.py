@@ -250,11 +250,11 @@ def _url(row: Row, world: World) -> str:
         "webhook_id": world.webhook,
         "delivery_id": world.delivery,
     }
-    if "report_id" in row.params:
-        values["report_id"] = world.reports[row.params["report_id"]]
     if "transition-requests/{seq}" in row.path:
         values["seq"] = world.request
     values |= row.params
+    if "report_id" in row.params:
+        values["report_id"] = world.reports[row.params["report_id"]]
     values["cooperation_id"] = world.id(values["cooperation_id"])
     return row.path.format(**values)
 
