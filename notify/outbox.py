@@ -21,7 +21,7 @@ from notify.mail import Mailer
 from notify.render import render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
-from store import delivery
+from store import delivery, payees
 
 log = get_logger("coopflow.outbox")
 
@@ -106,11 +106,17 @@ async def _email(
             await delivery.record_notification(conn, item.key, "no_contact", None, None, None)
             return
         event, name, locale = await delivery.notification_context(conn, item)
+        # A proposed line's e-mail names whom it pays, and whether its facilitator is one.
+        parties = (
+            await payees.parties(conn, item.cooperation_id)
+            if event is not None and event.type == "FundingLineProposed"
+            else None
+        )
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
             await delivery.record_notification(conn, item.key, "failed", "no event", None, None)
         return
-    email = render_email(item.about, event, item.cooperation_id, name, locale)
+    email = render_email(item.about, event, item.cooperation_id, name, locale, parties=parties)
     try:
         sent = await mailer.send(to, email.subject, email.text, email.html)
     except Exception as error:  # an SMTP server down or refusing: tried again later

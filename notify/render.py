@@ -29,6 +29,7 @@ from jinja2.runtime import Context
 from domain.durations import DurationError
 from domain.durations import parse as parse_duration
 from domain.events import EVENT_TYPES, Event
+from domain.payees import Parties, facilitator_is_payee, payees
 from domain.programme import Locale, Purpose
 
 LOCALES = tuple(locale.value for locale in Locale)
@@ -327,6 +328,36 @@ class Email:
     html: str
 
 
+def _payee_details(
+    data: Mapping[str, Any], parties: Parties | None, fmt: Formats, words: Words
+) -> list[str]:
+    """Whom a proposed line pays and in what shares, and a warning first when the facilitator
+    proposing it is one of them: the funder's acceptance covers the payee (rule 15)."""
+    allocation = data.get("allocation")
+    if not isinstance(allocation, list):
+        return []
+    try:
+        if parties is None:
+            return [
+                words("detail.payee", payee=str(p["payee"]), share=fmt.percent(p["share"]))
+                for p in allocation
+            ]
+        shown = payees(allocation, parties.fiscal_host, parties.names)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return []  # an allocation recorded otherwise: the sentence still reads
+    details = [
+        words(
+            f"detail.payee_{p.kind}",
+            payee=words("detail.named", name=p.name, id=p.payee) if p.name else p.payee,
+            share=fmt.percent(p.share),
+        )
+        for p in shown
+    ]
+    if facilitator_is_payee(shown, parties.facilitator):
+        details.insert(0, words("detail.self_paid", facilitator=parties.facilitator))
+    return details
+
+
 def render_email(
     about: str,
     event: Event,
@@ -334,13 +365,18 @@ def render_email(
     cooperation_name: str | None,
     locale: str,
     link: str | None = None,
+    parties: Parties | None = None,
 ) -> Email:
     """The e-mail telling someone about `event` (`about` is its type, as the `Notify` effect
-    says), in `locale` (French when unknown): a subject, a plain text and an HTML body."""
+    says), in `locale` (French when unknown): a subject, a plain text and an HTML body.
+    `parties` (the cooperation's facilitator, fiscal host and organisations' names) names a
+    proposed line's payees and says when its facilitator would be paid by it."""
     words, fmt = Words(locale), Formats(supported_locale(locale))
     kind = about if about in EVENT_TYPES else event.type
     data = event.data
     sentence, details = event_text(kind, event.at, data, fmt, words)
+    if kind == "FundingLineProposed":
+        details = _payee_details(data, parties, fmt, words) + details
     args = event_args(data, fmt, words)
     title = _sentence(f"email.subject.{kind}", args, words) or event_label(kind, words)
     named = cooperation_name or cooperation_id
