@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from store.events import EventConflict, append_events
 from tests.api.conftest import cooperation, programme
 from tests.web.browser import Live
 
@@ -367,3 +368,36 @@ async def test_erase_refuses_what_it_cannot_find_or_read(module_live_server: Liv
             "SELECT count(*) FROM erasures WHERE cooperation_id = $1", coop
         )
     assert kept == 2 and erasures == 0
+
+
+async def test_an_erased_event_sent_again_by_its_workflow_stays_blank(
+    module_live_server: Live,
+) -> None:
+    """A workflow whose effects are retried sends its events again, texts and all: the log
+    keeps them erased, and still refuses an event that differs in anything else."""
+    coop = f"ruche-{uuid.uuid4().hex[:6]}"
+    event = {
+        "seq": 1,
+        "type": "Paused",
+        "at": "2027-01-04T00:00:00Z",
+        "data": {"phase": "emergence", "reason": "Raison Secret"},
+    }
+    async with module_live_server.pool.acquire() as conn:
+        assert await append_events(conn, coop, [event]) == 1
+        await conn.execute(
+            "UPDATE events SET data = $2 WHERE cooperation_id = $1 AND seq = 1",
+            coop,
+            {"phase": "emergence", "reason": "", "erased": "2027-02-01T00:00:00Z"},
+        )
+        assert await append_events(conn, coop, [event]) == 0
+        data = await conn.fetchval(
+            "SELECT data FROM events WHERE cooperation_id = $1 AND seq = 1", coop
+        )
+        assert data["reason"] == "" and "erased" in data
+        await conn.execute(
+            "UPDATE events SET data = $2 WHERE cooperation_id = $1 AND seq = 1",
+            coop,
+            {"phase": "emergence", "reason": "Autre"},
+        )
+        with pytest.raises(EventConflict):
+            await append_events(conn, coop, [event])
