@@ -66,7 +66,7 @@ def run(member: str | None, cooperation: str | None) -> None:
     if member is not None:
         print(
             f"erased member {member_id} of {cooperation_id}: name and contacts"
-            f" ({done.people} kept), {done.answers} kept answer(s)"
+            f" ({done.people} record(s)), its name in {done.answers} kept answer(s)"
         )
     else:
         print(
