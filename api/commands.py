@@ -23,10 +23,15 @@ M = TypeVar("M", bound=BaseModel)
 
 def request_id(request: Request, caller: Caller) -> str:
     """The command's request id, also its update id: from the Idempotency-Key when there is
-    one, so a retry after a lost answer is applied once."""
+    one, so a retry after a lost answer is applied once. The key is the caller's, role and
+    subject (ids of different roles may be equal); the one kept with the key by the request
+    gate (store/idempotency.py) is new once the key has expired."""
+    kept: str | None = getattr(request.state, "idempotent_request", None)
+    if kept:
+        return kept
     key = request.headers.get("idempotency-key")
     if key:
-        return f"{caller.subject}:{key}"
+        return f"{caller.role}:{caller.subject}:{key}"
     return str(uuid.uuid4())
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import caller_of
+from api.auth import Caller, caller_of
 from api.problems import PROBLEM, Problem, problem_body
 from store import idempotency
 
@@ -100,15 +100,18 @@ class RequestGate:
         if caller is None:  # the route answers 401
             await self.app(scope, _replay(body), send)
             return
-        await self._once(scope, body, send, caller.subject, key)
+        await self._once(scope, body, send, caller, key)
 
-    async def _once(self, scope: Scope, body: bytes, send: Send, subject: str, key: str) -> None:
+    async def _once(self, scope: Scope, body: bytes, send: Send, caller: Caller, key: str) -> None:
+        # The key is the caller's, role and subject: a collective whose id is a funder's is
+        # not that funder, and never gets its answers (DESIGN.md, "Roles are namespaces").
+        role, subject = caller.role, caller.subject
         fingerprint = hashlib.sha256(
             b"\n".join([scope["method"].encode(), scope["path"].encode(), body])
         ).hexdigest()
         pool = scope["app"].state.pool
         async with pool.acquire() as conn:
-            claimed = await idempotency.claim(conn, subject, key, fingerprint)
+            claimed = await idempotency.claim(conn, role, subject, key, scope["path"], fingerprint)
         if claimed == "running":
             await _send_problem(
                 send, scope, Problem(409, "a request with this Idempotency-Key is still running")
@@ -129,6 +132,8 @@ class RequestGate:
             )
             await send({"type": "http.response.body", "body": claimed.body})
             return
+        # The route's command request id (api/commands.py), kept with the key.
+        Request(scope).state.idempotent_request = claimed.request
         captured: dict[str, Any] = {"headers": [], "body": b""}
 
         async def capture(message: Message) -> None:
@@ -146,14 +151,16 @@ class RequestGate:
                 status = captured.get("status")
                 if status is None or status >= 500:
                     # Not answered (or a fault of ours): a retry with the key runs again.
-                    await idempotency.release(conn, subject, key)
+                    await idempotency.release(conn, role, subject, key)
                 else:
                     kept = {
                         k.decode(): v.decode()
                         for k, v in captured["headers"]
                         if k.lower() not in (b"content-length", b"date", b"server")
                     }
-                    await idempotency.complete(conn, subject, key, status, kept, captured["body"])
+                    await idempotency.complete(
+                        conn, role, subject, key, status, kept, captured["body"]
+                    )
 
 
 def _too_large() -> Problem:

@@ -184,9 +184,23 @@ class Page(BaseModel, Generic[T]):
     """Pass it as `cursor` for the next page; none after the last."""
 
 
+class Erasure(BaseModel):
+    """Personal data erased on request (`coopflow erase`): a member's name and contacts, or
+    the whole cooperation's with its free texts (its blanked events say `erased` in their
+    data). The sequence of events is left as it was."""
+
+    at: str
+    scope: Literal["member", "cooperation"]
+    member: str | None = None
+    events: int
+    """How many events had their free texts blanked."""
+
+
 class EventFeed(BaseModel):
     items: list[Event]
     next_after: int
+    erasures: list[Erasure] = []
+    """Every erasure of the cooperation's personal data, oldest first."""
 
 
 class Remaining(BaseModel):

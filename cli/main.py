@@ -101,6 +101,23 @@ def faults() -> None:
 
 
 @app.command()
+def erase(
+    member: str | None = typer.Option(
+        None, help="COOPERATION/MEMBER: a member's name and contacts"
+    ),
+    cooperation: str | None = typer.Option(
+        None, help="a cooperation id: its members' names and contacts, and its free texts"
+    ),
+) -> None:
+    """Erase personal data on request: a member's name and contacts (--member), or a whole
+    cooperation's with its free texts (--cooperation). Ids, dates, amounts and the sequence
+    of events stay; the erasure is recorded with the events."""
+    from cli.erase import run
+
+    run(member, cooperation)
+
+
+@app.command()
 def simulate(
     scenario: Path = typer.Argument(..., help="the scenario file (YAML or JSON)"),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table or json"),

@@ -9,6 +9,9 @@ from typing import Any
 
 from store.db import Conn
 
+ERASED = "erased"
+"""The key an event's data gets when its free texts are erased: the instant of the erasure."""
+
 
 class EventConflict(Exception):
     """An event arrived for a (cooperation, seq) already recorded with other content: the
@@ -64,6 +67,10 @@ async def append_events(conn: Conn, cooperation_id: str, events: Sequence[dict[s
                 )
             }
             for row in again:
+                if ERASED in (recorded[row["seq"]]["data"] or {}):
+                    # Its free texts were erased (store/erasure.py): the workflow re-sends
+                    # them, the log keeps them blank.
+                    continue
                 if _canonical(recorded[row["seq"]]) != _canonical(row):
                     raise EventConflict(cooperation_id, row["seq"], recorded[row["seq"]], row)
         await conn.execute(

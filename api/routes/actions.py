@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.access import EVERYONE, SHARED, Seen, allow, cooperation_seen, reads, shown
 from api.auth import Caller, CallerDep
-from api.commands import apply, door
+from api.commands import apply, door, request_id
 from api.deps import PoolDep, TemporalDep
 from api.models import (
     ApprovalAsked,
@@ -392,10 +392,11 @@ async def check_in(
 
 
 def _check_in_id(request: Request, caller: Caller) -> str:
-    key = request.headers.get("idempotency-key")
-    if key:
-        # The same key names the same check-in, so a retry is the same submission.
-        return "ci-" + hashlib.sha256(f"{caller.subject}\n{key}".encode()).hexdigest()[:20]
+    if request.headers.get("idempotency-key"):
+        # The same key (the caller's, while it is kept) names the same check-in, so a retry
+        # is the same submission.
+        named = request_id(request, caller)
+        return "ci-" + hashlib.sha256(named.encode()).hexdigest()[:20]
     return "ci-" + uuid.uuid4().hex[:20]
 
 

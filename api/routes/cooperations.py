@@ -17,7 +17,7 @@ from api.access import EVERYONE, Seen, cooperation_seen, reads, scope_condition,
 from api.auth import Caller, CallerDep
 from api.commands import request_id
 from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
-from api.models import EventFeed, Page
+from api.models import Erasure, EventFeed, Page
 from api.problems import Problem, bad_cursor, field_error, invalid, refusal
 from api.reading import QUERY_TIMEOUT, current_summary, no, recent_event
 from domain.commands import Register
@@ -32,6 +32,7 @@ from domain.rules import RULES_VERSION
 from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
 from store import money
+from store.erasure import erasures_of
 from store.events import list_events
 from store.people import keep_names, nameless
 from store.programmes import get_programme
@@ -322,12 +323,18 @@ async def read_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> EventFeed:
     """The event log after `after`, gapless; an event about a line the caller may not see
-    keeps its seq, type and date, its data withheld."""
+    keeps its seq, type and date, its data withheld. `erasures`: when personal data of the
+    cooperation was erased (`coopflow erase`), the events blanked then saying `erased`."""
     seen = await _seen(pool, caller, cooperation_id)
     async with pool.acquire() as conn:
         rows = await list_events(conn, cooperation_id, after, limit)
+        erased = await erasures_of(conn, cooperation_id)
     items = [shown_event(Event.model_validate(row), seen) for row in rows]
-    return EventFeed(items=items, next_after=items[-1].seq if items else after)
+    return EventFeed(
+        items=items,
+        next_after=items[-1].seq if items else after,
+        erasures=[Erasure.model_validate(e) for e in erased],
+    )
 
 
 @router.get("/{cooperation_id}/events/{seq}", response_model=Event)

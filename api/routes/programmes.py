@@ -99,7 +99,7 @@ def _spec(body: Any, caller: Caller) -> ProgrammeSpec:
         spec = at_door(ProgrammeSpec, body)
     except ValidationError as exc:
         raise invalid(exc) from None
-    if spec.funder != caller.subject:
+    if not _is_funder_of(spec, caller):
         raise Problem(
             403,
             f"funder: you are funder {caller.subject!r}, not {spec.funder!r}",
@@ -108,10 +108,17 @@ def _spec(body: Any, caller: Caller) -> ProgrammeSpec:
     return spec
 
 
+def _is_funder_of(spec: ProgrammeSpec, caller: Caller) -> bool:
+    """Whether the caller is the programme's funder: a funder token of that id. A subject is
+    read with its role (DESIGN.md, "Roles are namespaces"): a facilitator or a collective
+    whose id equals the funder's is not that funder."""
+    return caller.role == "funder" and spec.funder == caller.subject
+
+
 def _shown(version: ProgrammeVersion, caller: Caller) -> dict[str, Any]:
     """The spec with its version; budgets and amounts for its funder only."""
     spec = version.spec.model_dump(mode="json")
-    if version.spec.funder != caller.subject:
+    if not _is_funder_of(version.spec, caller):
         spec.pop("budget", None)
         spec.pop("cap_per_cooperation", None)
         for phase in spec.get("phases", {}).values():
@@ -124,7 +131,7 @@ async def _own(conn: Conn, programme_id: str, caller: Caller, what: str) -> Prog
     found = await get_programme(conn, programme_id)
     if found is None:
         raise Problem(404, f"no programme {programme_id!r}")
-    if found.spec.funder != caller.subject:
+    if not _is_funder_of(found.spec, caller):
         raise Problem(403, f"only the programme's funder may {what}")
     return found
 
@@ -178,7 +185,7 @@ async def publish_version(
         )
     async with pool.acquire() as conn:
         existing = await get_programme(conn, programme_id)
-        if existing is not None and existing.spec.funder != caller.subject:
+        if existing is not None and not _is_funder_of(existing.spec, caller):
             # Programmes are read by everyone: another funder's is visible, so forbidden.
             raise Problem(403, "only the programme's funder may publish a version of it")
         try:

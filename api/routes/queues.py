@@ -68,12 +68,16 @@ async def transition_requests(
     if caller.role == "collective":
         raise Problem(403, "a collective reads its requests on its cooperation")
     where, params = scope_condition(caller, 1)
+    if caller.role == "facilitator":
+        # Requests are not a fiscal host's. Only a facilitator token can be one: a funder whose
+        # id equals a cooperation's host is still that cooperation's funder.
+        where += " AND (c.fiscal_host IS DISTINCT FROM $1 OR c.facilitator = $1)"
     after = _decode(cursor)
     n = len(params)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT r.* FROM transition_requests r JOIN cooperations c ON c.id = r.cooperation_id"
-            f" WHERE {where} AND (c.fiscal_host IS DISTINCT FROM ${1} OR c.facilitator = ${1})"
+            f" WHERE {where}"
             f" AND r.status = ${n + 1}"
             f" AND (r.requested_at, r.cooperation_id, r.seq::text) > (${n + 2}, ${n + 3}, ${n + 4})"
             f" ORDER BY r.requested_at, r.cooperation_id, r.seq::text LIMIT ${n + 5}",

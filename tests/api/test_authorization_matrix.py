@@ -417,3 +417,77 @@ def test_every_route_of_the_app_is_in_the_table() -> None:
     assert served - tabled == set(), "routes without a row in TABLE"
     assert tabled - served == set(), "rows of TABLE for no route"
     assert len(served) > 40
+
+
+# -- roles are namespaces ------------------------------------------------------------------
+# Callers whose subject equals another role's id (DESIGN.md, "Roles are namespaces"): each
+# gets what its own role and id get, nothing of the other's. (role, subject) -> rows of
+# (method, path, status); paths name the world's programme fdt and cooperation COOP.
+_AS_FUNDERS_ID = (
+    ("POST", "/v1/programmes/fdt/budget", 403),
+    ("GET", "/v1/programmes/fdt/dashboard", 403),
+    ("GET", "/v1/programmes/fdt/inbox", 403),
+    ("GET", "/v1/programmes/fdt/versions", 403),
+    ("PUT", "/v1/programmes/fdt", 403),
+    ("GET", "/v1/cooperations/{coop}", 404),
+    ("GET", "/v1/cooperations/{coop}/funding-lines/fdt", 404),
+    ("POST", "/v1/cooperations/{coop}/approvals", 404),
+)
+_IMPOSTORS: dict[tuple[str, str], tuple[tuple[str, str, int], ...]] = {
+    ("facilitator", w.FUNDER): _AS_FUNDERS_ID,
+    ("collective", w.FUNDER): _AS_FUNDERS_ID,
+    # A funder named as the cooperation is not its collective.
+    ("funder", COOP): (
+        ("GET", "/v1/cooperations/{coop}", 404),
+        ("GET", "/v1/cooperations/{coop}/check-ins", 404),
+        ("POST", "/v1/cooperations/{coop}/check-ins", 404),
+        ("POST", "/v1/cooperations/{coop}/transition-requests", 404),
+    ),
+    # A funder named as the facilitator does not accompany it, nor as the host carry it.
+    ("funder", w.FACILITATOR): (
+        ("GET", "/v1/cooperations/{coop}", 404),
+        ("POST", "/v1/cooperations/{coop}/transitions", 404),
+        ("POST", "/v1/cooperations/{coop}/members", 404),
+        ("GET", "/v1/check-ins", 403),
+    ),
+    ("funder", w.HOST): (
+        ("GET", "/v1/cooperations/{coop}", 404),
+        ("GET", "/v1/cooperations/{coop}/ledger", 404),
+        ("GET", "/v1/fiscal-host/funds", 403),
+    ),
+}
+_IMPOSTOR_BODIES: dict[str, Any] = {
+    "/v1/programmes/fdt/budget": {"amount": "10.00"},
+    "/v1/cooperations/{coop}/approvals": {"line": "fdt", "tranche": "feu-vert"},
+    "/v1/cooperations/{coop}/check-ins": {"narrative": "Usurpé."},
+    "/v1/cooperations/{coop}/transition-requests": {"action": "pause", "reason": "Usurpé"},
+    "/v1/cooperations/{coop}/transitions": {"action": "pause"},
+    "/v1/cooperations/{coop}/members": {"id": "x", "name": "X", "legal_form": "association"},
+}
+
+
+async def test_a_subject_is_read_with_its_role(
+    module_http: httpx.AsyncClient, world: World, module_auth: Auth
+) -> None:
+    http = module_http
+    for (role, name), rows in _IMPOSTORS.items():
+        headers = await module_auth(role, world.id(name))
+        for method, template, status in rows:
+            body = _IMPOSTOR_BODIES.get(template)
+            if template == "/v1/programmes/fdt":
+                # Names the caller's id as funder: only the programme's owner may refuse it.
+                body = world.programmes["fdt"] | {"funder": world.id(name)}
+            path = template.format(coop=world.coop)
+            answer = await http.request(method, path, json=body, headers=headers)
+            assert answer.status_code == status, f"{role} {name}: {method} {path}: {answer.text}"
+        if name == w.FUNDER:
+            # Read as anyone reads it: no budget, no cap, no amounts.
+            for shown in (
+                (await http.get("/v1/programmes/fdt", headers=headers)).json(),
+                *(await http.get(f"/v1/programmes?funder={w.FUNDER}", headers=headers)).json()[
+                    "items"
+                ],
+            ):
+                assert "budget" not in shown and "cap_per_cooperation" not in shown, shown
+                tranches = [t for p in shown["phases"].values() for t in p["tranches"]]
+                assert tranches and all("amount" not in t for t in tranches), shown
