@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.support import postgres_server, temporal_server
+from notify.sealing import generate_key
 from runtime.localstack import free_port, spawn, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +68,8 @@ async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
                 "COOPFLOW_API_HOST": "127.0.0.1",
                 "COOPFLOW_API_PORT": str(port),
                 "COOPFLOW_LOG_LEVEL": "WARNING",
+                # The API seals webhook secrets with it, the worker opens them.
+                "COOPFLOW_SECRETS_KEY": os.environ.get("COOPFLOW_SECRETS_KEY") or generate_key(),
             }
             assert postgres.proc is not None and temporal.proc is not None
             pids = {

@@ -4,6 +4,7 @@ networks, and names (localhost's, and a name this machine's resolver maps to loo
 
 from __future__ import annotations
 
+import re
 import socket
 from ipaddress import ip_address, ip_network
 
@@ -105,5 +106,5 @@ async def test_allowed_networks_admit_only_themselves() -> None:
     with pytest.raises(Refused):
         await guard.addresses("localhost", 80)
     assert parse_networks("") == ()
-    with pytest.raises(ValueError, match="'10.0.0.0/33' is not a network"):
+    with pytest.raises(ValueError, match=re.escape("'10.0.0.0/33' is not a network")):
         parse_networks("127.0.0.0/8,10.0.0.0/33")
