@@ -116,7 +116,7 @@ _checked: contextvars.ContextVar[dict[tuple[str, int], list[str]]] = contextvars
 )
 
 
-class _Unchecked(Exception):
+class UncheckedHost(Exception):
     """A connection asked for a host no check was made for: never opened."""
 
 
@@ -134,7 +134,7 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         pinned = _checked.get({}).get((host, port))
         if not pinned:
-            raise _Unchecked(host)
+            raise UncheckedHost(host)
         failure: Exception | None = None
         for ip in pinned:
             try:
@@ -152,7 +152,7 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise _Unchecked(path)
+        raise UncheckedHost(path)
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
@@ -231,7 +231,7 @@ class Sender:
                 timeout=TIMEOUT,
             ) as response:
                 status = response.status_code
-        except (httpx.HTTPError, _Unchecked, OSError) as error:
+        except (httpx.HTTPError, UncheckedHost, OSError) as error:
             return sent(False, None, plain_reason(error))
         finally:
             _checked.reset(token)
@@ -246,7 +246,7 @@ def plain_reason(error: BaseException) -> str:
     """What went wrong, in words that say nothing of the network beyond it."""
     if isinstance(error, httpx.TimeoutException):
         return "timed out"
-    if isinstance(error, _Unchecked):
+    if isinstance(error, UncheckedHost):
         return "refused: address not checked"
     causes: list[BaseException] = []
     seen: BaseException | None = error
