@@ -8,3 +8,17 @@ ALTER TABLE webhooks ADD CONSTRAINT webhooks_secret_wiped
     CHECK (deleted_at IS NULL OR secret IS NULL);
 ALTER TABLE webhooks ADD CONSTRAINT webhooks_secret_sealed
     CHECK (secret NOT LIKE 'whsec\_%') NOT VALID;
+
+-- Attempts recorded before said what the connection's error said (the worker's network seen
+-- from inside); they keep only the plain reason given from now on.
+UPDATE delivery_attempts SET error = CASE
+        WHEN error ILIKE '%timeout%' THEN 'timed out'
+        WHEN error ILIKE '%refused%' THEN 'connection refused'
+        ELSE 'could not connect' END
+    WHERE error IS NOT NULL AND error NOT LIKE 'answered %';
+UPDATE webhook_deliveries SET last_error = CASE
+        WHEN last_error ILIKE '%timeout%' THEN 'timed out'
+        WHEN last_error ILIKE '%refused%' THEN 'connection refused'
+        ELSE 'could not connect' END
+    WHERE last_error IS NOT NULL AND last_error NOT LIKE 'answered %'
+    AND last_error <> 'subscription deleted';

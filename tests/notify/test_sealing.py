@@ -36,8 +36,34 @@ async def test_plaintext_secrets_are_wiped_or_sealed_and_none_written_again(
             " ('wh_gone', 'funder', 'f', 'https://y.example/', $1, now())",
             SECRET,
         )
+        # Attempts that recorded the connection's own words, as they did before.
+        said = {
+            "ConnectError: [Errno 111] Connection refused": "connection refused",
+            "ConnectTimeout: timed out connecting to 10.0.0.7:443": "timed out",
+            "ConnectError: [Errno -2] Name or service not known": "could not connect",
+            "answered 503": "answered 503",
+        }
+        for seq, error in enumerate(said, 1):
+            delivery_id = await conn.fetchval(
+                "INSERT INTO webhook_deliveries"
+                " (webhook_id, cooperation_id, seq, event_type, payload, last_error)"
+                " VALUES ('wh_live', 'c', $1, 'Paused', '{}', $2) RETURNING id",
+                seq,
+                error,
+            )
+            await conn.execute(
+                "INSERT INTO delivery_attempts (delivery_id, error, duration_ms)"
+                " VALUES ($1, $2, 1)",
+                delivery_id,
+                error,
+            )
         (sql,) = [sql for name, sql in files if name == "010_webhook_secrets.sql"]
         await conn.execute(sql)
+        plain = await conn.fetch(
+            "SELECT d.last_error, a.error FROM webhook_deliveries d"
+            " JOIN delivery_attempts a ON a.delivery_id = d.id ORDER BY d.seq"
+        )
+        assert [tuple(r) for r in plain] == [(v, v) for v in said.values()]
         secrets = dict(await conn.fetch("SELECT id, secret FROM webhooks"))
         assert secrets == {"wh_live": SECRET, "wh_gone": None}
         with pytest.raises(asyncpg.CheckViolationError):
