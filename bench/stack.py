@@ -48,6 +48,10 @@ async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
     This process only drives them: its clients compete for the cores as any client would."""
     from cli.simulate import temporary_database
 
+    # The API seals webhook secrets with it, every worker opens them (bench.workers starts
+    # more, from this environment).
+    os.environ.setdefault("COOPFLOW_SECRETS_KEY", generate_key())
+
     with (
         tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder,
         postgres_server() as postgres,
@@ -68,8 +72,6 @@ async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
                 "COOPFLOW_API_HOST": "127.0.0.1",
                 "COOPFLOW_API_PORT": str(port),
                 "COOPFLOW_LOG_LEVEL": "WARNING",
-                # The API seals webhook secrets with it, the worker opens them.
-                "COOPFLOW_SECRETS_KEY": os.environ.get("COOPFLOW_SECRETS_KEY") or generate_key(),
             }
             assert postgres.proc is not None and temporal.proc is not None
             pids = {
