@@ -26,6 +26,7 @@ from api.routes import (
 )
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec
+from notify.webhooks import Policy
 from runtime.config import Settings, get_settings
 from runtime.connect import connect_postgres, connect_temporal
 from runtime.tracing import API, tracer_provider
@@ -39,6 +40,9 @@ def create_app(
 ) -> FastAPI:
     """The app; tests pass their own pool and client, `coopflow api` lets it connect."""
     settings = settings or get_settings()
+    # Where webhooks may go and the key of their secrets: a StartupError, naming the setting,
+    # when one is missing or wrong (no subscription is ever stored with a plaintext secret).
+    webhook_policy = Policy.of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +73,7 @@ def create_app(
         # (JSON or YAML, read by hand) do; a declared media type not served is 415.
         strict_content_type=False,
     )
+    app.state.webhook_policy = webhook_policy
     problems.install(app)
     app.add_middleware(RequestGate)
     for module in (

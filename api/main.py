@@ -24,9 +24,11 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     from api.app import create_app
+    from notify.webhooks import Policy
     from runtime.connect import StartupError, exit_on_startup_error
 
     try:
+        Policy.of(settings)  # a missing key is said before anything is connected to
         asyncio.run(preflight(settings))
         app = create_app(settings)
         # What the imports and the app hold lives as long as the process: frozen, the

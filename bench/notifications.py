@@ -461,6 +461,8 @@ async def run(
     # E-mails only logged, whatever the caller's environment or a .env says: the stack's
     # processes inherit this environment, and an empty URL is no server.
     os.environ["COOPFLOW_SMTP_URL"] = ""
+    # The receiver listens on loopback, which webhooks may reach only when allowed.
+    os.environ["COOPFLOW_WEBHOOK_ALLOW_NETWORKS"] = "127.0.0.0/8"
     async with receiver() as hooks, api_stack(worker=True) as stack:
         return await measure(stack, hooks, rounds, check_ins, lag_seconds, backlog)
 

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.support import postgres_server, temporal_server
+from notify.sealing import generate_key
 from runtime.localstack import free_port, spawn, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,10 @@ async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
     """A migrated database of its own, the dev server, the API and, with `worker`, a worker.
     This process only drives them: its clients compete for the cores as any client would."""
     from cli.simulate import temporary_database
+
+    # The API seals webhook secrets with it, every worker opens them (bench.workers starts
+    # more, from this environment).
+    os.environ.setdefault("COOPFLOW_SECRETS_KEY", generate_key())
 
     with (
         tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder,

@@ -94,6 +94,7 @@ def run_dev(settings: Settings) -> int:
             **os.environ,
             "COOPFLOW_DATABASE_URL": db_url,
             "COOPFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
+            "COOPFLOW_SECRETS_KEY": _secrets_key(settings, state),
         }
         metrics = settings.metrics_address or _free_local(DEV_METRICS_PORT)
         api_metrics = _free_local(DEV_API_METRICS_PORT)
@@ -274,6 +275,22 @@ def _say(text: str) -> None:
 
 
 __all__ = ["run_dev"]
+
+
+def _secrets_key(settings: Settings, state: Path) -> str:
+    """The key of webhook secrets: the one set, else one kept in the state folder (made at
+    the first start, readable by its owner only), so the worker opens what the API sealed
+    across restarts."""
+    if settings.secrets_key and settings.secrets_key.get_secret_value().strip():
+        return settings.secrets_key.get_secret_value()
+    path = state / "secrets.key"
+    if not path.exists():
+        from notify.sealing import generate_key
+
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_key() + "\n")
+    return path.read_text().strip()
 
 
 def _free_local(port: int) -> str | None:

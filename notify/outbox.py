@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import httpx
 
 from notify import webhooks
 from notify.mail import Mailer
@@ -42,7 +41,7 @@ def next_attempt(attempts: int, created_at: datetime, give_up_after: timedelta) 
 
 async def deliver_webhooks(
     pool: asyncpg.Pool,
-    http: httpx.AsyncClient,
+    sender: webhooks.Sender,
     give_up_after: timedelta,
     metrics: DeliveryMetrics | None = None,
 ) -> int:
@@ -53,9 +52,7 @@ async def deliver_webhooks(
         return 0
 
     async def one(item: delivery.Due) -> delivery.Attempt:
-        sent = await webhooks.send(
-            http, item.url, item.secret, webhooks.message_id(item.id), item.payload
-        )
+        sent = await sender.send(item.url, item.secret, webhooks.message_id(item.id), item.payload)
         following = None if sent.ok else next_attempt(item.attempts, item.created_at, give_up_after)
         if not sent.ok:
             metrics.failed("webhook", given_up=following is None)
@@ -142,18 +139,28 @@ async def run(
     give_up_after: timedelta,
     poll_every: float = 1.0,
     metrics: DeliveryMetrics | None = None,
+    *,
+    webhook_policy: webhooks.Policy,
 ) -> None:
     """Until cancelled: woken at once by the NOTIFY that comes with new deliveries, and every
     `poll_every` seconds for retries that come due. `metrics` counts failed attempts and
-    deliveries given up."""
-    async with httpx.AsyncClient() as http:
+    deliveries given up. Webhooks go where `webhook_policy` allows, their secrets opened
+    with its key; secrets stored before they were encrypted are encrypted first."""
+    try:
+        async with pool.acquire() as conn:
+            sealed = await delivery.seal_secrets(conn, webhook_policy.box)
+        if sealed:
+            log.info("webhook secrets encrypted with the current key", count=sealed)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        log.warning("webhook secrets not encrypted yet", error=str(error))
+    async with webhooks.Sender(webhook_policy) as sender:
         await _loop(
             pool,
             database_url,
             mailer,
             give_up_after,
             poll_every,
-            http,
+            sender,
             asyncio.Event(),
             metrics or DeliveryMetrics(),
         )
@@ -165,7 +172,7 @@ async def _loop(
     mailer: Mailer,
     give_up_after: timedelta,
     poll_every: float,
-    http: httpx.AsyncClient,
+    sender: webhooks.Sender,
     woken: asyncio.Event,
     metrics: DeliveryMetrics,
 ) -> None:
@@ -176,7 +183,7 @@ async def _loop(
                 if listener is None or listener.is_closed():
                     listener = await asyncpg.connect(database_url)
                     await listener.add_listener(CHANNEL, lambda *_: woken.set())
-                busy = await deliver_webhooks(pool, http, give_up_after, metrics)
+                busy = await deliver_webhooks(pool, sender, give_up_after, metrics)
                 busy += await deliver_emails(pool, mailer, give_up_after, metrics)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 # PostgreSQL away: nothing is lost (the rows wait), look again later. A send

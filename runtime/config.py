@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     web_secure_cookies: bool = True
     # `coopflow dev`'s own mailbox (when no SMTP server is set).
     dev_mail_port: int = 1025
+    # Webhooks (security): the networks a webhook may reach beyond the public Internet
+    # (CIDRs, comma-separated; empty: loopback, private, link-local... all refused), and the
+    # Fernet key(s) encrypting their secrets at rest (comma-separated: the first seals, all
+    # open). `coopflow api` and `coopflow worker` refuse to start without a key; `coopflow
+    # dev` keeps one under state_dir.
+    webhook_allow_networks: str = ""
+    secrets_key: SecretStr | None = None
 
     @field_validator(
         "temporal_tls_cert",

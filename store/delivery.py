@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from domain.events import Event, instant
 from store.db import Conn
@@ -36,20 +36,80 @@ def _webhook(row: Any) -> Webhook:
     )
 
 
+# Per subject (role and subject: roles are namespaces). Each subscription multiplies the
+# deliveries of every event in its scope.
+MAX_WEBHOOKS = 20
+
+
+class TooManyWebhooks(Exception):
+    """The subject already has MAX_WEBHOOKS live subscriptions."""
+
+
 async def create_webhook(
-    conn: Conn, role: str, subject: str, url: str, secret: str, events: list[str] | None
+    conn: Conn,
+    role: str,
+    subject: str,
+    url: str,
+    sealed_secret: str,
+    events: list[str] | None,
+    *,
+    limit: int = MAX_WEBHOOKS,
 ) -> Webhook:
-    row = await conn.fetchrow(
-        "INSERT INTO webhooks (id, owner_role, owner_subject, url, secret, events)"
-        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-        "wh_" + secrets.token_hex(8),
-        role,
-        subject,
-        url,
-        secret,
-        events,
-    )
+    """A subscription, its secret given sealed (`notify.sealing`: the table refuses one in
+    plaintext); TooManyWebhooks past `limit` live ones for the subject."""
+    async with conn.transaction():
+        # Two subscriptions made at once must not both pass the count.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('webhooks/' || $1 || '/' || $2, 0))",
+            role,
+            subject,
+        )
+        live = await conn.fetchval(
+            "SELECT count(*) FROM webhooks WHERE owner_role = $1 AND owner_subject = $2"
+            " AND deleted_at IS NULL",
+            role,
+            subject,
+        )
+        if live >= limit:
+            raise TooManyWebhooks
+        row = await conn.fetchrow(
+            "INSERT INTO webhooks (id, owner_role, owner_subject, url, secret, events)"
+            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+            "wh_" + secrets.token_hex(8),
+            role,
+            subject,
+            url,
+            sealed_secret,
+            events,
+        )
     return _webhook(row)
+
+
+class _Sealer(Protocol):
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, stored: str) -> str: ...
+
+    def current(self, stored: str) -> bool: ...
+
+
+async def seal_secrets(conn: Conn, box: _Sealer) -> int:
+    """Secrets stored in plaintext (before they were encrypted) or with a key no longer the
+    first, sealed with the current key; how many. The worker does it at start."""
+    rows = await conn.fetch("SELECT id, secret FROM webhooks WHERE secret IS NOT NULL")
+    resealed = []
+    for row in rows:
+        if box.current(row["secret"]):
+            continue
+        try:
+            resealed.append((row["id"], box.seal(box.open(row["secret"])), row["secret"]))
+        except ValueError:  # sealed with a key no longer given: its deliveries will say so
+            continue
+    if resealed:
+        await conn.executemany(
+            "UPDATE webhooks SET secret = $2 WHERE id = $1 AND secret = $3", resealed
+        )
+    return len(resealed)
 
 
 async def owned_webhooks(conn: Conn, role: str, subject: str) -> list[Webhook]:
@@ -74,9 +134,12 @@ async def owned_webhook(conn: Conn, role: str, subject: str, webhook_id: str) ->
 
 
 async def delete_webhook(conn: Conn, webhook_id: str) -> None:
-    """Ends the subscription: nothing more is fanned out to it, what waits is not sent."""
+    """Ends the subscription: nothing more is fanned out to it, what waits is not sent, and
+    its secret is wiped."""
     async with conn.transaction():
-        await conn.execute("UPDATE webhooks SET deleted_at = now() WHERE id = $1", webhook_id)
+        await conn.execute(
+            "UPDATE webhooks SET deleted_at = now(), secret = NULL WHERE id = $1", webhook_id
+        )
         await conn.execute(
             "UPDATE webhook_deliveries SET status = 'failed', last_error = 'subscription deleted'"
             " WHERE webhook_id = $1 AND status = 'pending'",
@@ -146,6 +209,7 @@ class Due:
     webhook_id: str
     url: str
     secret: str
+    """As stored: sealed (`notify.sealing`), opened only to sign."""
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
@@ -156,7 +220,7 @@ async def claim_webhook_deliveries(conn: Conn, limit: int, lease: timedelta) -> 
     (a process that dies mid-way leaves them to be tried again)."""
     rows = await conn.fetch(
         "UPDATE webhook_deliveries d SET lease_until = now() + $2::interval"
-        " FROM webhooks w WHERE w.id = d.webhook_id AND d.id IN ("
+        " FROM webhooks w WHERE w.id = d.webhook_id AND w.secret IS NOT NULL AND d.id IN ("
         " SELECT id FROM webhook_deliveries WHERE status = 'pending'"
         " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
         " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"

@@ -11,12 +11,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+from cryptography.fernet import Fernet
 from temporalio.client import Client
 
 from runtime.config import Settings
 from runtime.localstack import EmbeddedPostgres, TemporalDevServer, free_port
 from runtime.temporal import SEARCH_ATTRIBUTES
 from store.db import create_pool, ensure_database, migrate
+
+# Webhook secrets are sealed with this key by every app and outbox the tests make (and the
+# processes they start, which inherit it), as COOPFLOW_SECRETS_KEY does in production.
+os.environ.setdefault("COOPFLOW_SECRETS_KEY", Fernet.generate_key().decode())
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.projection import EffectActivities
 from notify import outbox
 from notify.mail import Mailer
+from notify.webhooks import Policy
 from runtime.config import Settings, database_url_or_local, get_settings
 from runtime.connect import (
     StartupError,
@@ -81,6 +82,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Until SIGINT or SIGTERM (or `stop`, for tests): then polling stops, running activities
     get `graceful_shutdown` seconds, and the loops beside the worker end."""
     log = get_logger("coopflow.worker")
+    # Said before anything is connected to: a missing key or a bad network.
+    webhook_policy = Policy.of(settings)
     tracing = tracer_provider(settings.otel_endpoint, WORKER)
     client = await connect_temporal(
         settings, metrics_address=settings.metrics_address, tracing=tracing
@@ -102,6 +105,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
                     Mailer(settings.smtp_url, settings.mail_from),
                     timedelta(seconds=settings.delivery_give_up_after),
                     metrics=DeliveryMetrics(meter),
+                    webhook_policy=webhook_policy,
                 )
             ),
         ]

@@ -1,21 +1,26 @@
 """Webhook subscriptions of funders and facilitators (Standard Webhooks), within their scope:
 a subscriber never receives an event about a cooperation or a line it may not see. The
-secret is given once and never shown again; every delivery attempt is kept."""
+secret is given once, stored encrypted, never shown again and wiped with its subscription;
+every delivery attempt is kept, with a plain reason for a failure. A URL must reach the
+public Internet (or a network the operator allows): its host, and every address its name
+resolves to, is checked here and again at each delivery (`notify.addresses`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Path, Query, Response
+import httpx
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import Field, field_validator
 
 from api.auth import Caller, CallerDep
 from api.deps import PoolDep
 from api.models import Body
-from api.problems import Problem
+from api.problems import Problem, field_error
 from domain.events import EVENT_TYPES, instant
-from notify.webhooks import secret_problem
+from notify.addresses import Refused, literal
+from notify.webhooks import Policy, secret_problem
 from store import delivery
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -34,6 +39,12 @@ class Subscription(Body):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http or https URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry a user or password (sign with the secret)")
+        try:
+            httpx.URL(value)
+        except (httpx.InvalidURL, UnicodeError):
+            raise ValueError("must be an http or https URL with a host") from None
         return value
 
     @field_validator("events")
@@ -77,15 +88,50 @@ async def _own(pool: PoolDep, caller: Caller, webhook_id: str) -> delivery.Webho
     return hook
 
 
+async def _reachable(policy: Policy, url: str) -> None:
+    """422 naming `url` unless its host is, or resolves only to, addresses a webhook may
+    reach. A name that does not resolve is refused too, in the same words as one that
+    resolves inside: otherwise the answer would tell which internal names exist."""
+    target = httpx.URL(url)
+    host = target.raw_host.decode("ascii")
+    port = target.port or (443 if target.scheme == "https" else 80)
+    try:
+        await policy.guard.addresses(host, port)
+    except Refused as refused:
+        if refused.reason == "invalid host":
+            why = f"{host!r} is not a host name"
+        elif literal(host) is not None:
+            why = f"{host} is a {refused.reason.removeprefix('refused: ')}"
+        else:
+            why = f"{host} does not resolve to public addresses only"
+        message = f"must reach the public Internet: {why}"
+        raise Problem(
+            422, f"url: {message}", errors=[field_error("url", message, "url_not_public")]
+        ) from None
+
+
 @router.post("", status_code=201)
 async def subscribe(
-    body: Subscription, caller: CallerDep, pool: PoolDep, response: Response
+    body: Subscription, caller: CallerDep, pool: PoolDep, request: Request, response: Response
 ) -> dict[str, Any]:
     _subscriber(caller)
-    async with pool.acquire() as conn:
-        hook = await delivery.create_webhook(
-            conn, caller.role, caller.subject, body.url, body.secret, body.events
-        )
+    policy: Policy = request.app.state.webhook_policy
+    await _reachable(policy, body.url)
+    try:
+        async with pool.acquire() as conn:
+            hook = await delivery.create_webhook(
+                conn,
+                caller.role,
+                caller.subject,
+                body.url,
+                policy.box.seal(body.secret),
+                body.events,
+            )
+    except delivery.TooManyWebhooks:
+        raise Problem(
+            409,
+            f"at most {delivery.MAX_WEBHOOKS} webhook subscriptions per subject: delete one first",
+        ) from None
     response.headers["Location"] = f"/v1/webhooks/{hook.id}"
     return _shown(hook)
 

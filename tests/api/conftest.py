@@ -27,8 +27,11 @@ Auth = Callable[[str, str], Awaitable[dict[str, str]]]
 async def served(
     pool: asyncpg.Pool, client: Client, task_queue: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in process with a worker on its task queue, and an HTTP client to it."""
-    app = create_app(Settings(task_queue=task_queue), pool=pool, client=client)
+    """The app in process with a worker on its task queue, and an HTTP client to it. Webhooks
+    may go to loopback here (tests' receivers: tests/notify), as the operator's
+    COOPFLOW_WEBHOOK_ALLOW_NETWORKS allows; tests/security checks what the default refuses."""
+    settings = Settings(task_queue=task_queue, webhook_allow_networks="127.0.0.0/8")
+    app = create_app(settings, pool=pool, client=client)
     async with (
         build_worker(client, pool, task_queue),
         app.router.lifespan_context(app),

@@ -34,6 +34,8 @@ def _env(database_url: str, server: TemporalDevServer, **more: str) -> dict[str,
         "COOPFLOW_DATABASE_URL": database_url,
         "COOPFLOW_TEMPORAL_ADDRESS": server.address,
         "COOPFLOW_LOG_FORMAT": "json",
+        # Required, as the manifests say (deploy/k8s/secret.yaml).
+        "COOPFLOW_SECRETS_KEY": os.environ["COOPFLOW_SECRETS_KEY"],
         **more,
     }
 

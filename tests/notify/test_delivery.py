@@ -31,8 +31,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from notify import outbox
+from notify import outbox, webhooks
 from notify.mail import Mailer
+from runtime.config import Settings
 from runtime.localstack import free_port
 from store import delivery
 from tests.api.conftest import Auth, cooperation, programme
@@ -42,6 +43,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def local_policy() -> webhooks.Policy:
+    """The outbox's rules with the tests' receivers allowed: they listen on loopback."""
+    return webhooks.Policy.of(Settings(webhook_allow_networks="127.0.0.0/8"))
+
+
+def sealed(secret: str) -> str:
+    """A secret as the API stores it (encrypted with COOPFLOW_SECRETS_KEY)."""
+    return local_policy().box.seal(secret)
 
 
 class Receiver:
@@ -101,7 +112,14 @@ async def outbox_running(
     controller.start()
     mailer = Mailer(f"smtp://127.0.0.1:{controller.port}", "coopflow <noreply@example.org>")
     task = asyncio.create_task(
-        outbox.run(pool, database_url, mailer, timedelta(seconds=120), poll_every=0.1)
+        outbox.run(
+            pool,
+            database_url,
+            mailer,
+            timedelta(seconds=120),
+            poll_every=0.1,
+            webhook_policy=local_policy(),
+        )
     )
     try:
         yield smtp
@@ -322,14 +340,14 @@ async def test_a_delivery_is_given_up_after_its_time_and_sent_again_for_a_new_on
     async with pool.acquire() as conn:
         # Nobody listens on port 9 (discard): every attempt fails.
         hook = await delivery.create_webhook(
-            conn, "funder", "fondation", "http://127.0.0.1:9/", new_secret(), None
+            conn, "funder", "fondation", "http://127.0.0.1:9/", sealed(new_secret()), None
         )
         delivery_id = await conn.fetchval(
             "INSERT INTO webhook_deliveries (webhook_id, cooperation_id, seq, event_type, payload)"
             " VALUES ($1, 'ruche', 1, 'Paused', '{}') RETURNING id",
             hook.id,
         )
-    async with httpx.AsyncClient() as client:
+    async with webhooks.Sender(local_policy()) as client:
         # Past its bounded time at the first failure: given up, and that is recorded.
         assert await outbox.deliver_webhooks(pool, client, timedelta(seconds=0)) == 1
         async with pool.acquire() as conn:

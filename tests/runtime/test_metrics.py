@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
-import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
@@ -23,7 +22,7 @@ from api.app import create_app
 from domain import commands as c
 from domain.effects import Part, Release
 from domain.programme import Purpose
-from notify import outbox
+from notify import outbox, webhooks
 from notify.mail import Mailer
 from runtime.config import Settings
 from runtime.connect import connect_temporal
@@ -31,6 +30,7 @@ from runtime.localstack import TemporalDevServer, free_port
 from runtime.metrics import DeliveryMetrics
 from runtime.temporal import sdk_runtime
 from store import delivery
+from tests.notify.test_delivery import local_policy, sealed
 from tests.runtime.prometheus import eventually, scrape, value
 from tests.workflows.test_durability import start
 from worker.main import build_worker
@@ -128,7 +128,7 @@ async def test_delivery_failures_and_give_ups(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         # Nobody listens on port 9 (discard): every attempt fails.
         hook = await delivery.create_webhook(
-            conn, "funder", "fondation", "http://127.0.0.1:9/", "whsec_" + "A" * 32, None
+            conn, "funder", "fondation", "http://127.0.0.1:9/", sealed("whsec_" + "A" * 32), None
         )
         for seq in (1, 2):
             await conn.execute(
@@ -139,7 +139,7 @@ async def test_delivery_failures_and_give_ups(pool: asyncpg.Pool) -> None:
                 f"ruche-{uuid.uuid4().hex[:6]}",
                 seq,
             )
-    async with httpx.AsyncClient() as http:
+    async with webhooks.Sender(local_policy()) as http:
         # Within their time: failed, to be tried again.
         assert await outbox.deliver_webhooks(pool, http, timedelta(hours=1), counted) == 2
         text = await scrape(metrics)

@@ -41,7 +41,7 @@ from playwright.async_api import (
 from temporalio.client import Client
 
 from api.app import create_app
-from notify import outbox
+from notify import outbox, webhooks
 from notify.mail import Mailer
 from runtime.config import Settings
 from tests.api.conftest import Auth, tokens
@@ -412,6 +412,7 @@ async def live(
                 mailer,
                 timedelta(seconds=config.delivery_give_up_after),
                 poll_every=0.2,
+                webhook_policy=webhooks.Policy.of(config),
             )
         )
         stack.push_async_callback(_cancelled, delivering)

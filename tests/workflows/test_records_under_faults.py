@@ -42,7 +42,7 @@ from store import delivery
 from store.db import create_pool
 from store.programmes import put_programme
 from tests.conftest import fresh_database
-from tests.notify.test_delivery import Receiver, new_secret, serving
+from tests.notify.test_delivery import Receiver, local_policy, new_secret, sealed, serving
 from tests.workflows.test_durability import _projected, _worker, recorded
 from worker.main import build_worker
 from workflows.client import NoAnswer, register, send
@@ -206,7 +206,7 @@ async def test_effects_written_then_lost_run_again_and_double_nothing(
     async with pool.acquire() as conn:
         # A subscriber to everything, so that webhook deliveries are records too.
         await delivery.create_webhook(
-            conn, "funder", "fondation", "http://127.0.0.1:9/", "whsec_" + "A" * 32, None
+            conn, "funder", "fondation", "http://127.0.0.1:9/", sealed("whsec_" + "A" * 32), None
         )
     faulty, plain = f"tq-{uuid.uuid4().hex[:8]}", f"tq-{uuid.uuid4().hex[:8]}"
     losing = LoseFirstCompletions()
@@ -321,12 +321,19 @@ async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
                 "facilitator",
                 "pole-107",
                 receiver.url("/"),
-                secret,
+                sealed(secret),
                 None,
             )
         async with serving(receiver), build_worker(temporal_client, pool, task_queue):
             outbox_loop = asyncio.create_task(
-                outbox.run(pool, url, mailer, timedelta(minutes=10), poll_every=0.2)
+                outbox.run(
+                    pool,
+                    url,
+                    mailer,
+                    timedelta(minutes=10),
+                    poll_every=0.2,
+                    webhook_policy=local_policy(),
+                )
             )
             coop, handle = await _register(temporal_client, pool, task_queue)
             requests = [
