@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 
 from notify import webhooks
 from notify.mail import Mailer
-from notify.render import render_email
+from notify.render import Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
 from store import delivery
@@ -33,10 +34,12 @@ BATCH = 50
 CHANNEL = "coopflow_outbox"
 
 
-def next_attempt(attempts: int, created_at: datetime, give_up_after: timedelta) -> datetime | None:
+def next_attempt(
+    attempts: int, created_at: datetime, give_up_after: timedelta, now: datetime | None = None
+) -> datetime | None:
     """When to try again after `attempts` failures; None once the bounded time is over."""
     delay = BACKOFF[min(attempts, len(BACKOFF) - 1)]
-    moment = datetime.now(UTC) + timedelta(seconds=delay)
+    moment = (now or datetime.now(UTC)) + timedelta(seconds=delay)
     return None if moment - created_at > give_up_after else moment
 
 
@@ -76,18 +79,58 @@ async def deliver_webhooks(
     return len(due)
 
 
+# An address gets at most one e-mail an hour about one cooperation and one event type
+# (DESIGN.md, "Nobody can flood a cooperation"); what comes within the hour goes in that
+# address's digest for the cooperation (store.delivery explains how the hour is measured).
+THROTTLE = timedelta(hours=1)
+
+
 async def deliver_emails(
     pool: asyncpg.Pool,
     mailer: Mailer,
     give_up_after: timedelta,
     metrics: DeliveryMetrics | None = None,
+    now: datetime | None = None,
 ) -> int:
+    """Due notifications, each e-mailed to every address of its subject on its own, or held
+    for that address's digest; then the digests whose hour is over. `now` is the clock of
+    this pass (the real one when None): a test runs the outbox an hour later without waiting.
+    Returns how many notifications and digests it took up."""
     metrics = metrics or DeliveryMetrics()
     async with pool.acquire() as conn:
-        due = await delivery.claim_notifications(conn, BATCH, LEASE)
+        due = await delivery.claim_notifications(conn, BATCH, LEASE, _clock(now))
     for item in due:
-        await _email(pool, mailer, item, give_up_after, metrics)
-    return len(due)
+        await _email(pool, mailer, item, give_up_after, metrics, now)
+    async with pool.acquire() as conn:
+        await delivery.form_digests(conn, _clock(now), THROTTLE, BATCH * 20)
+        digests = await delivery.claim_digests(conn, BATCH, LEASE, _clock(now))
+    for digest in digests:
+        await _digest(pool, mailer, digest, give_up_after, metrics, now)
+    return len(due) + len(digests)
+
+
+def _clock(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _scrubbed(error: Exception, addresses: list[str]) -> str:
+    """An SMTP error's text without the addresses it may quote (they are never logged, and
+    an erased address must not linger in an error column)."""
+    text = str(error)[:500]
+    for address in addresses:
+        text = re.sub(re.escape(address), "<address>", text, flags=re.IGNORECASE)
+    return text
+
+
+def _distinct(addresses: list[str]) -> list[str]:
+    """Each mailbox once, whatever the case it was written in."""
+    seen: set[str] = set()
+    distinct = []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            distinct.append(address)
+    return distinct
 
 
 async def _email(
@@ -96,36 +139,131 @@ async def _email(
     item: delivery.DueNotification,
     give_up_after: timedelta,
     metrics: DeliveryMetrics,
+    now: datetime | None,
 ) -> None:
     async with pool.acquire() as conn:
         if item.to_subject is None:
-            await delivery.record_notification(conn, item.key, "no_recipient", None, None, None)
+            await delivery.record_notification(
+                conn, item.key, "no_recipient", None, None, None, _clock(now)
+            )
             return
-        to = await delivery.contacts_of(conn, item.to_role, item.to_subject)
+        to = _distinct(await delivery.contacts_of(conn, item.to_role, item.to_subject))
         if not to:
-            await delivery.record_notification(conn, item.key, "no_contact", None, None, None)
+            await delivery.settle_mails(conn, item, to, None)
+            await delivery.record_notification(
+                conn, item.key, "no_contact", None, None, None, _clock(now)
+            )
             return
         event, name, locale = await delivery.notification_context(conn, item)
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
-            await delivery.record_notification(conn, item.key, "failed", "no event", None, None)
+            await delivery.record_notification(
+                conn, item.key, "failed", "no event", None, None, _clock(now)
+            )
         return
     email = render_email(item.about, event, item.cooperation_id, name, locale)
+    errors: list[str] = []
+    logged = False
+    for address in to:
+        async with pool.acquire() as conn:
+            decision = await delivery.decide_mail(conn, item, address, _clock(now), THROTTLE)
+        if decision != "send":
+            continue
+        try:
+            sent = await mailer.send([address], email.subject, email.text, email.html)
+        except Exception as error:  # an SMTP server down or refusing: tried again later
+            errors.append(_scrubbed(error, to))
+            async with pool.acquire() as conn:
+                await delivery.record_mail(conn, item, address, "pending", errors[-1], _clock(now))
+            continue
+        logged = logged or not sent
+        async with pool.acquire() as conn:
+            status = "sent" if sent else "logged"
+            await delivery.record_mail(conn, item, address, status, None, _clock(now))
+    following = (
+        next_attempt(item.attempts, item.created_at, give_up_after, _clock(now)) if errors else None
+    )
+    given_up = bool(errors) and following is None
+    for _ in errors:
+        metrics.failed("email", given_up=given_up)
+    async with pool.acquire() as conn:
+        sent_to, held = await delivery.settle_mails(
+            conn, item, to, errors[-1] if given_up else None
+        )
+        if errors:
+            status = "failed" if given_up else "pending"
+            # Addresses are counted in logs, never written there.
+            log.warning(
+                "e-mail not sent",
+                key=item.key,
+                recipients=len(errors),
+                error=errors[-1],
+                status=status,
+            )
+        else:
+            status = "held" if held else "logged" if logged else "sent"
+        await delivery.record_notification(
+            conn,
+            item.key,
+            status,
+            errors[-1] if errors else None,
+            sent_to or None,
+            following,
+            _clock(now),
+        )
+
+
+async def _digest(
+    pool: asyncpg.Pool,
+    mailer: Mailer,
+    digest: delivery.DueDigest,
+    give_up_after: timedelta,
+    metrics: DeliveryMetrics,
+    now: datetime | None,
+) -> None:
+    told: list[delivery.DueNotification] = []
+    dropped: list[delivery.DueNotification] = []
+    held: list[Held] = []
+    name: str | None = None
+    async with pool.acquire() as conn:
+        contacts: dict[tuple[str, str], set[str]] = {}
+        for item in digest.items:
+            who = (item.to_role, item.to_subject or "")
+            if who not in contacts:
+                found = await delivery.contacts_of(conn, *who) if item.to_subject else []
+                contacts[who] = {a.lower() for a in found}
+            event, name, locale = await delivery.notification_context(conn, item)
+            # Held for an address that is no longer a contact: it does not go there now.
+            if digest.address.lower() not in contacts[who] or event is None:
+                dropped.append(item)
+                continue
+            told.append(item)
+            held.append(Held(item.about, event, locale))
+    if not held:
+        async with pool.acquire() as conn:
+            await delivery.record_digest(
+                conn, digest, "dropped", told, dropped, None, None, _clock(now)
+            )
+        return
+    email = render_digest(held, digest.cooperation_id, name, held[0].locale)
     try:
-        sent = await mailer.send(to, email.subject, email.text, email.html)
-    except Exception as error:  # an SMTP server down or refusing: tried again later
-        following = next_attempt(item.attempts, item.created_at, give_up_after)
+        sent = await mailer.send([digest.address], email.subject, email.text, email.html)
+    except Exception as error:  # as a notification's e-mail: tried again, then given up
+        reason = _scrubbed(error, [digest.address])
+        following = next_attempt(digest.attempts, digest.created_at, give_up_after, _clock(now))
         status = "pending" if following is not None else "failed"
         metrics.failed("email", given_up=following is None)
-        log.warning("e-mail not sent", key=item.key, error=str(error), status=status)
+        log.warning(
+            "digest not sent", digest=digest.id, events=len(told), error=reason, status=status
+        )
         async with pool.acquire() as conn:
-            await delivery.record_notification(
-                conn, item.key, status, str(error)[:500], None, following
+            await delivery.record_digest(
+                conn, digest, status, told, dropped, reason, following, _clock(now)
             )
         return
     async with pool.acquire() as conn:
-        await delivery.record_notification(
-            conn, item.key, "sent" if sent else "logged", None, to, None
+        await delivery.record_digest(
+            conn, digest, "sent" if sent else "logged", told, dropped, None, None, _clock(now)
         )
 
 
