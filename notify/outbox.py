@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from notify.render import Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
 from store import delivery
+from store.db import Conn
 
 log = get_logger("coopflow.outbox")
 
@@ -93,24 +95,42 @@ async def deliver_emails(
     now: datetime | None = None,
 ) -> int:
     """Due notifications, each e-mailed to every address of its subject on its own, or held
-    for that address's digest; then the digests whose hour is over. `now` is the clock of
-    this pass (the real one when None): a test runs the outbox an hour later without waiting.
+    for that address's digest; then the digests whose hour is over. `now` is the time of
+    this pass (PostgreSQL's when None): a test runs the outbox an hour later without waiting.
     Returns how many notifications and digests it took up."""
     metrics = metrics or DeliveryMetrics()
     async with pool.acquire() as conn:
-        due = await delivery.claim_notifications(conn, BATCH, LEASE, _clock(now))
+        clock = await Clock.of(conn, now)
+        due = await delivery.claim_notifications(conn, BATCH, LEASE, clock())
     for item in due:
-        await _email(pool, mailer, item, give_up_after, metrics, now)
+        await _email(pool, mailer, item, give_up_after, metrics, clock)
     async with pool.acquire() as conn:
-        await delivery.form_digests(conn, _clock(now), THROTTLE, BATCH * 20)
-        digests = await delivery.claim_digests(conn, BATCH, LEASE, _clock(now))
+        await delivery.form_digests(conn, clock(), THROTTLE, BATCH * 20)
+        digests = await delivery.claim_digests(conn, BATCH, LEASE, clock())
     for digest in digests:
-        await _digest(pool, mailer, digest, give_up_after, metrics, now)
+        await _digest(pool, mailer, digest, give_up_after, metrics, clock)
     return len(due) + len(digests)
 
 
-def _clock(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
+class Clock:
+    """The e-mails' time: PostgreSQL's, as leases and hours are compared with it by every
+    process whatever its host's clock says, read once a pass and carried on by the monotonic
+    clock; or the `now` a test gives, which does not move."""
+
+    def __init__(self, start: datetime, moves: bool) -> None:
+        self._start = start
+        self._since = time.monotonic() if moves else None
+
+    @classmethod
+    async def of(cls, conn: Conn, now: datetime | None) -> Clock:
+        if now is not None:
+            return cls(now, moves=False)
+        return cls(await conn.fetchval("SELECT clock_timestamp()"), moves=True)
+
+    def __call__(self) -> datetime:
+        if self._since is None:
+            return self._start
+        return self._start + timedelta(seconds=time.monotonic() - self._since)
 
 
 def _scrubbed(error: Exception, addresses: list[str]) -> str:
@@ -139,26 +159,26 @@ async def _email(
     item: delivery.DueNotification,
     give_up_after: timedelta,
     metrics: DeliveryMetrics,
-    now: datetime | None,
+    clock: Clock,
 ) -> None:
     async with pool.acquire() as conn:
         if item.to_subject is None:
             await delivery.record_notification(
-                conn, item.key, "no_recipient", None, None, None, _clock(now)
+                conn, item.key, "no_recipient", None, None, None, clock()
             )
             return
         to = _distinct(await delivery.contacts_of(conn, item.to_role, item.to_subject))
         if not to:
             await delivery.settle_mails(conn, item, to, None)
             await delivery.record_notification(
-                conn, item.key, "no_contact", None, None, None, _clock(now)
+                conn, item.key, "no_contact", None, None, None, clock()
             )
             return
         event, name, locale = await delivery.notification_context(conn, item)
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
             await delivery.record_notification(
-                conn, item.key, "failed", "no event", None, None, _clock(now)
+                conn, item.key, "failed", "no event", None, None, clock()
             )
         return
     email = render_email(item.about, event, item.cooperation_id, name, locale)
@@ -166,7 +186,7 @@ async def _email(
     logged = False
     for address in to:
         async with pool.acquire() as conn:
-            decision = await delivery.decide_mail(conn, item, address, _clock(now), THROTTLE)
+            decision = await delivery.decide_mail(conn, item, address, clock(), THROTTLE)
         if decision != "send":
             continue
         try:
@@ -174,14 +194,14 @@ async def _email(
         except Exception as error:  # an SMTP server down or refusing: tried again later
             errors.append(_scrubbed(error, to))
             async with pool.acquire() as conn:
-                await delivery.record_mail(conn, item, address, "pending", errors[-1], _clock(now))
+                await delivery.record_mail(conn, item, address, "pending", errors[-1], clock())
             continue
         logged = logged or not sent
         async with pool.acquire() as conn:
             status = "sent" if sent else "logged"
-            await delivery.record_mail(conn, item, address, status, None, _clock(now))
+            await delivery.record_mail(conn, item, address, status, None, clock())
     following = (
-        next_attempt(item.attempts, item.created_at, give_up_after, _clock(now)) if errors else None
+        next_attempt(item.attempts, item.created_at, give_up_after, clock()) if errors else None
     )
     given_up = bool(errors) and following is None
     for _ in errors:
@@ -209,7 +229,7 @@ async def _email(
             errors[-1] if errors else None,
             sent_to or None,
             following,
-            _clock(now),
+            clock(),
         )
 
 
@@ -219,7 +239,7 @@ async def _digest(
     digest: delivery.DueDigest,
     give_up_after: timedelta,
     metrics: DeliveryMetrics,
-    now: datetime | None,
+    clock: Clock,
 ) -> None:
     told: list[delivery.DueNotification] = []
     dropped: list[delivery.DueNotification] = []
@@ -242,7 +262,7 @@ async def _digest(
     if not held:
         async with pool.acquire() as conn:
             await delivery.record_digest(
-                conn, digest, "dropped", told, dropped, None, None, _clock(now)
+                conn, digest, "dropped", told, dropped, None, None, clock()
             )
         return
     email = render_digest(held, digest.cooperation_id, name, held[0].locale)
@@ -250,7 +270,7 @@ async def _digest(
         sent = await mailer.send([digest.address], email.subject, email.text, email.html)
     except Exception as error:  # as a notification's e-mail: tried again, then given up
         reason = _scrubbed(error, [digest.address])
-        following = next_attempt(digest.attempts, digest.created_at, give_up_after, _clock(now))
+        following = next_attempt(digest.attempts, digest.created_at, give_up_after, clock())
         status = "pending" if following is not None else "failed"
         metrics.failed("email", given_up=following is None)
         log.warning(
@@ -258,12 +278,12 @@ async def _digest(
         )
         async with pool.acquire() as conn:
             await delivery.record_digest(
-                conn, digest, status, told, dropped, reason, following, _clock(now)
+                conn, digest, status, told, dropped, reason, following, clock()
             )
         return
     async with pool.acquire() as conn:
         await delivery.record_digest(
-            conn, digest, "sent" if sent else "logged", told, dropped, None, None, _clock(now)
+            conn, digest, "sent" if sent else "logged", told, dropped, None, None, clock()
         )
 
 

@@ -22,8 +22,13 @@ CREATE TABLE notification_mails (
     sent_at          timestamptz
 );
 CREATE UNIQUE INDEX notification_mails_once ON notification_mails (notification_key, lower(address));
--- The decisions look for what waits of one type; erasure looks for one address.
-CREATE INDEX notification_mails_window ON notification_mails (lower(address), cooperation_id, about);
+-- The decisions look for what waits of one type; erasure looks for one address; each pass
+-- of the outbox looks for what is held and not yet in a digest.
+CREATE INDEX notification_mails_waiting ON notification_mails (lower(address), cooperation_id, about)
+    WHERE status IN ('pending', 'held');
+CREATE INDEX notification_mails_address ON notification_mails (lower(address));
+CREATE INDEX notification_mails_held ON notification_mails (created_at)
+    WHERE status = 'held' AND digest_id IS NULL;
 CREATE INDEX notification_mails_digest ON notification_mails (digest_id) WHERE digest_id IS NOT NULL;
 
 -- Per address, cooperation and event type, when the last e-mail telling of that type went

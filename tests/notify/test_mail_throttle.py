@@ -376,3 +376,24 @@ async def test_an_address_is_erased_from_every_record_of_what_it_was_sent(
             "SELECT count(*) FROM notification_mails WHERE address = $1", ASTREINTE
         )
     assert left == 0 and others == 3
+
+
+async def test_processes_running_side_by_side_still_send_one_email_and_one_digest(
+    pool: asyncpg.Pool, box: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One notification per claim: each process takes its own, all for the same address,
+    # cooperation and type, and they decide at the same moment.
+    monkeypatch.setattr(outbox, "BATCH", 1)
+    await contacts(pool, EQUIPE)
+    for seq in range(1, 13):
+        await notify(pool, seq)
+    t0 = await clock(pool)
+
+    async def process(now: datetime) -> None:
+        await run(pool, mailer(box), now)
+
+    await asyncio.gather(*(process(t0) for _ in range(6)))
+    assert len(box.messages) == 1
+    await asyncio.gather(*(process(t0 + timedelta(minutes=61)) for _ in range(6)))
+    assert len(box.messages) == 2
+    assert sorted(periods(box.messages[0]) + periods(box.messages[1])) == list(range(1, 13))
