@@ -85,6 +85,8 @@ async def deliver_webhooks(
 # (DESIGN.md, "Nobody can flood a cooperation"); what comes within the hour goes in that
 # address's digest for the cooperation (store.delivery explains how the hour is measured).
 THROTTLE = timedelta(hours=1)
+# The longest an e-mail's send may take (notify.mail's SMTP timeout, with a margin).
+SEND_TIME = timedelta(seconds=40)
 
 
 async def deliver_emails(
@@ -102,13 +104,21 @@ async def deliver_emails(
     async with pool.acquire() as conn:
         clock = await Clock.of(conn, now)
         due = await delivery.claim_notifications(conn, BATCH, LEASE, clock())
+    # One after the other, in the order they were made: an address's first e-mail of the
+    # hour is the first event's. What the lease would not cover to the end of a send is left
+    # to whoever takes it once the lease is over, never sent on an expired lease.
+    deadline = clock() + LEASE - SEND_TIME
     for item in due:
+        if clock() > deadline:
+            break
         await _email(pool, mailer, item, give_up_after, metrics, clock)
     async with pool.acquire() as conn:
         await delivery.form_digests(conn, clock(), THROTTLE, BATCH * 20)
         digests = await delivery.claim_digests(conn, BATCH, LEASE, clock())
-    for digest in digests:
-        await _digest(pool, mailer, digest, give_up_after, metrics, clock)
+    # Each digest is another address or cooperation's: side by side.
+    await asyncio.gather(
+        *(_digest(pool, mailer, d, give_up_after, metrics, clock) for d in digests)
+    )
     return len(due) + len(digests)
 
 
@@ -182,24 +192,30 @@ async def _email(
             )
         return
     email = render_email(item.about, event, item.cooperation_id, name, locale)
-    errors: list[str] = []
-    logged = False
-    for address in to:
-        async with pool.acquire() as conn:
-            decision = await delivery.decide_mail(conn, item, address, clock(), THROTTLE)
-        if decision != "send":
-            continue
+    sending = []
+    async with pool.acquire() as conn:
+        for address in to:
+            if await delivery.decide_mail(conn, item, address, clock(), THROTTLE) == "send":
+                sending.append(address)
+
+    async def one(address: str) -> str:
+        """Sends to one address and records it: `sent`, `logged`, or the error."""
         try:
             sent = await mailer.send([address], email.subject, email.text, email.html)
         except Exception as error:  # an SMTP server down or refusing: tried again later
-            errors.append(_scrubbed(error, to))
+            reason = _scrubbed(error, to)
             async with pool.acquire() as conn:
-                await delivery.record_mail(conn, item, address, "pending", errors[-1], clock())
-            continue
-        logged = logged or not sent
+                await delivery.record_mail(conn, item, address, "pending", reason, clock())
+            return reason
+        status = "sent" if sent else "logged"
         async with pool.acquire() as conn:
-            status = "sent" if sent else "logged"
             await delivery.record_mail(conn, item, address, status, None, clock())
+        return status
+
+    # Side by side: the addresses' sends all end within one lease, however many they are.
+    outcomes = await asyncio.gather(*(one(a) for a in sending))
+    errors = [o for o in outcomes if o not in ("sent", "logged")]
+    logged = "logged" in outcomes
     following = (
         next_attempt(item.attempts, item.created_at, give_up_after, clock()) if errors else None
     )
