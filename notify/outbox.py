@@ -87,6 +87,7 @@ async def deliver_webhooks(
 THROTTLE = timedelta(hours=1)
 # The longest an e-mail's send may take (notify.mail's SMTP timeout, with a margin).
 SEND_TIME = timedelta(seconds=40)
+SIDE_BY_SIDE = 8
 
 
 async def deliver_emails(
@@ -115,10 +116,17 @@ async def deliver_emails(
     async with pool.acquire() as conn:
         await delivery.form_digests(conn, clock(), THROTTLE, BATCH * 20)
         digests = await delivery.claim_digests(conn, BATCH, LEASE, clock())
-    # Each digest is another address or cooperation's: side by side.
-    await asyncio.gather(
-        *(_digest(pool, mailer, d, give_up_after, metrics, clock) for d in digests)
-    )
+    # Each digest is another address or cooperation's: a few side by side (an SMTP server
+    # takes only so many connections at once), none begun past what its lease covers.
+    deadline = clock() + LEASE - SEND_TIME
+    gate = asyncio.Semaphore(SIDE_BY_SIDE)
+
+    async def digest(due: delivery.DueDigest) -> None:
+        async with gate:
+            if clock() <= deadline:
+                await _digest(pool, mailer, due, give_up_after, metrics, clock)
+
+    await asyncio.gather(*(digest(d) for d in digests))
     return len(due) + len(digests)
 
 
