@@ -295,14 +295,21 @@ async def test_a_crash_between_claim_and_record_of_an_email_leaves_it_to_be_sent
 
 
 @contextlib.asynccontextmanager
-async def refusing(address: str) -> AsyncIterator[str]:
-    """An SMTP server that refuses `address`, quoting it in its answer as servers do."""
+async def refusing(address: str, box: Mailbox) -> AsyncIterator[str]:
+    """An SMTP server that refuses `address`, quoting it in its answer as servers do, and
+    hands what is for others to `box`."""
 
     class Refuse:
         async def handle_RCPT(
             self, server: SMTP, session: Session, envelope: Envelope, addr: str, options: Any
         ) -> str:
-            return f"550 5.1.1 <{addr}>: mailbox unavailable"
+            if addr.lower() == address.lower():
+                return f"550 5.1.1 <{addr}>: mailbox unavailable"
+            envelope.rcpt_tos.append(addr)
+            return "250 OK"
+
+        async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+            return await box.handle_DATA(server, session, envelope)
 
     loop = asyncio.get_running_loop()
     port = free_port()
@@ -316,6 +323,35 @@ async def refusing(address: str) -> AsyncIterator[str]:
         await server.wait_closed()
 
 
+async def test_an_address_refused_is_tried_again_alone_and_nobody_gets_it_twice(
+    pool: asyncpg.Pool, box: Mailbox
+) -> None:
+    await contacts(pool, EQUIPE, ASTREINTE)
+    await notify(pool, 1)
+    t0 = await clock(pool)
+    async with refusing(ASTREINTE, box) as url:
+        refused = Mailer(url, "coopflow <noreply@coopflow.test>")
+        assert await outbox.deliver_emails(pool, refused, GIVE_UP, now=t0) == 1
+    assert [m.to for m in box.messages] == [[EQUIPE]]
+    async with pool.acquire() as conn:
+        note = await conn.fetchrow("SELECT * FROM notifications")
+        mails = await conn.fetch(
+            "SELECT address, status, attempts FROM notification_mails ORDER BY address"
+        )
+    assert note["status"] == "pending" and note["next_attempt_at"] > t0
+    assert note["sent_to"] == [EQUIPE] and ASTREINTE not in note["last_error"]
+    assert [tuple(m) for m in mails] == [(ASTREINTE, "pending", 1), (EQUIPE, "sent", 1)]
+
+    # Its retry: the refused address alone, and the other's hour is untouched by it.
+    await run(pool, mailer(box), note["next_attempt_at"])
+    await run(pool, mailer(box), t0 + timedelta(hours=2))
+    assert sorted(tuple(m.to) for m in box.messages) == [(ASTREINTE,), (EQUIPE,)]
+    async with pool.acquire() as conn:
+        note = await conn.fetchrow("SELECT * FROM notifications")
+    assert note["status"] == "sent" and note["attempts"] == 2
+    assert sorted(note["sent_to"]) == [ASTREINTE, EQUIPE]
+
+
 async def test_a_digest_not_taken_is_retried_then_given_up_and_never_names_the_address(
     pool: asyncpg.Pool, box: Mailbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -326,7 +362,7 @@ async def test_a_digest_not_taken_is_retried_then_given_up_and_never_names_the_a
     await run(pool, mailer(box), t0)
     due = t0 + timedelta(minutes=61)
     with structlog.testing.capture_logs() as logs:
-        async with refusing(EQUIPE) as url:
+        async with refusing(EQUIPE, box) as url:
             refused = Mailer(url, "coopflow <noreply@coopflow.test>")
             assert await outbox.deliver_emails(pool, refused, GIVE_UP, now=due) == 1
             async with pool.acquire() as conn:
