@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,10 +19,11 @@ import asyncpg
 
 from notify import webhooks
 from notify.mail import Mailer
-from notify.render import render_email
+from notify.render import Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
 from store import delivery, payees
+from store.db import Conn
 
 log = get_logger("coopflow.outbox")
 
@@ -32,10 +35,12 @@ BATCH = 50
 CHANNEL = "coopflow_outbox"
 
 
-def next_attempt(attempts: int, created_at: datetime, give_up_after: timedelta) -> datetime | None:
+def next_attempt(
+    attempts: int, created_at: datetime, give_up_after: timedelta, now: datetime | None = None
+) -> datetime | None:
     """When to try again after `attempts` failures; None once the bounded time is over."""
     delay = BACKOFF[min(attempts, len(BACKOFF) - 1)]
-    moment = datetime.now(UTC) + timedelta(seconds=delay)
+    moment = (now or datetime.now(UTC)) + timedelta(seconds=delay)
     return None if moment - created_at > give_up_after else moment
 
 
@@ -73,18 +78,94 @@ async def deliver_webhooks(
     return len(due)
 
 
+# An address gets at most one e-mail an hour about one cooperation and one event type
+# (DESIGN.md, "Nobody can flood a cooperation"); what comes within the hour goes in that
+# address's digest for the cooperation (store.delivery explains how the hour is measured).
+THROTTLE = timedelta(hours=1)
+# The longest an e-mail's send may take (notify.mail's SMTP timeout, with a margin).
+SEND_TIME = timedelta(seconds=40)
+SIDE_BY_SIDE = 8
+
+
 async def deliver_emails(
     pool: asyncpg.Pool,
     mailer: Mailer,
     give_up_after: timedelta,
     metrics: DeliveryMetrics | None = None,
+    now: datetime | None = None,
 ) -> int:
+    """Due notifications, each e-mailed to every address of its subject on its own, or held
+    for that address's digest; then the digests whose hour is over. `now` is the time of
+    this pass (PostgreSQL's when None): a test runs the outbox an hour later without waiting.
+    Returns how many notifications and digests it took up."""
     metrics = metrics or DeliveryMetrics()
     async with pool.acquire() as conn:
-        due = await delivery.claim_notifications(conn, BATCH, LEASE)
+        clock = await Clock.of(conn, now)
+        due = await delivery.claim_notifications(conn, BATCH, LEASE, clock())
+    # One after the other, in the order they were made: an address's first e-mail of the
+    # hour is the first event's. What the lease would not cover to the end of a send is left
+    # to whoever takes it once the lease is over, never sent on an expired lease.
+    deadline = clock() + LEASE - SEND_TIME
     for item in due:
-        await _email(pool, mailer, item, give_up_after, metrics)
-    return len(due)
+        if clock() > deadline:
+            break
+        await _email(pool, mailer, item, give_up_after, metrics, clock)
+    async with pool.acquire() as conn:
+        await delivery.form_digests(conn, clock(), THROTTLE, BATCH * 20)
+        digests = await delivery.claim_digests(conn, BATCH, LEASE, clock())
+    # Each digest is another address or cooperation's: a few side by side (an SMTP server
+    # takes only so many connections at once), none begun past what its lease covers.
+    deadline = clock() + LEASE - SEND_TIME
+    gate = asyncio.Semaphore(SIDE_BY_SIDE)
+
+    async def digest(due: delivery.DueDigest) -> None:
+        async with gate:
+            if clock() <= deadline:
+                await _digest(pool, mailer, due, give_up_after, metrics, clock)
+
+    await asyncio.gather(*(digest(d) for d in digests))
+    return len(due) + len(digests)
+
+
+class Clock:
+    """The e-mails' time: PostgreSQL's, as leases and hours are compared with it by every
+    process whatever its host's clock says, read once a pass and carried on by the monotonic
+    clock; or the `now` a test gives, which does not move."""
+
+    def __init__(self, start: datetime, moves: bool) -> None:
+        self._start = start
+        self._since = time.monotonic() if moves else None
+
+    @classmethod
+    async def of(cls, conn: Conn, now: datetime | None) -> Clock:
+        if now is not None:
+            return cls(now, moves=False)
+        return cls(await conn.fetchval("SELECT clock_timestamp()"), moves=True)
+
+    def __call__(self) -> datetime:
+        if self._since is None:
+            return self._start
+        return self._start + timedelta(seconds=time.monotonic() - self._since)
+
+
+def _scrubbed(error: Exception, addresses: list[str]) -> str:
+    """An SMTP error's text without the addresses it may quote (they are never logged, and
+    an erased address must not linger in an error column)."""
+    text = str(error)[:500]
+    for address in addresses:
+        text = re.sub(re.escape(address), "<address>", text, flags=re.IGNORECASE)
+    return text
+
+
+def _distinct(addresses: list[str]) -> list[str]:
+    """Each mailbox once, whatever the case it was written in."""
+    seen: set[str] = set()
+    distinct = []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            distinct.append(address)
+    return distinct
 
 
 async def _email(
@@ -93,14 +174,20 @@ async def _email(
     item: delivery.DueNotification,
     give_up_after: timedelta,
     metrics: DeliveryMetrics,
+    clock: Clock,
 ) -> None:
     async with pool.acquire() as conn:
         if item.to_subject is None:
-            await delivery.record_notification(conn, item.key, "no_recipient", None, None, None)
+            await delivery.record_notification(
+                conn, item.key, "no_recipient", None, None, None, clock()
+            )
             return
-        to = await delivery.contacts_of(conn, item.to_role, item.to_subject)
+        to = _distinct(await delivery.contacts_of(conn, item.to_role, item.to_subject))
         if not to:
-            await delivery.record_notification(conn, item.key, "no_contact", None, None, None)
+            await delivery.settle_mails(conn, item, to, None)
+            await delivery.record_notification(
+                conn, item.key, "no_contact", None, None, None, clock()
+            )
             return
         event, name, locale = await delivery.notification_context(conn, item)
         # A proposed line's e-mail names whom it pays, and whether its facilitator is one.
@@ -111,24 +198,125 @@ async def _email(
         )
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
-            await delivery.record_notification(conn, item.key, "failed", "no event", None, None)
+            await delivery.record_notification(
+                conn, item.key, "failed", "no event", None, None, clock()
+            )
         return
     email = render_email(item.about, event, item.cooperation_id, name, locale, parties=parties)
+    sending = []
+    async with pool.acquire() as conn:
+        for address in to:
+            if await delivery.decide_mail(conn, item, address, clock(), THROTTLE) == "send":
+                sending.append(address)
+
+    async def one(address: str) -> str:
+        """Sends to one address and records it: `sent`, `logged`, or the error."""
+        try:
+            sent = await mailer.send([address], email.subject, email.text, email.html)
+        except Exception as error:  # an SMTP server down or refusing: tried again later
+            reason = _scrubbed(error, to)
+            async with pool.acquire() as conn:
+                await delivery.record_mail(conn, item, address, "pending", reason, clock())
+            return reason
+        status = "sent" if sent else "logged"
+        async with pool.acquire() as conn:
+            await delivery.record_mail(conn, item, address, status, None, clock())
+        return status
+
+    # Side by side: the addresses' sends all end within one lease, however many they are.
+    outcomes = await asyncio.gather(*(one(a) for a in sending))
+    errors = [o for o in outcomes if o not in ("sent", "logged")]
+    logged = "logged" in outcomes
+    following = (
+        next_attempt(item.attempts, item.created_at, give_up_after, clock()) if errors else None
+    )
+    given_up = bool(errors) and following is None
+    for _ in errors:
+        metrics.failed("email", given_up=given_up)
+    async with pool.acquire() as conn:
+        sent_to, held = await delivery.settle_mails(
+            conn, item, to, errors[-1] if given_up else None
+        )
+        if errors:
+            status = "failed" if given_up else "pending"
+            # Addresses are counted in logs, never written there.
+            log.warning(
+                "e-mail not sent",
+                key=item.key,
+                recipients=len(errors),
+                error=errors[-1],
+                status=status,
+            )
+        else:
+            status = "held" if held else "logged" if logged else "sent"
+        await delivery.record_notification(
+            conn,
+            item.key,
+            status,
+            errors[-1] if errors else None,
+            sent_to or None,
+            following,
+            clock(),
+        )
+
+
+async def _digest(
+    pool: asyncpg.Pool,
+    mailer: Mailer,
+    digest: delivery.DueDigest,
+    give_up_after: timedelta,
+    metrics: DeliveryMetrics,
+    clock: Clock,
+) -> None:
+    told: list[delivery.DueNotification] = []
+    dropped: list[delivery.DueNotification] = []
+    held: list[Held] = []
+    name: str | None = None
+    async with pool.acquire() as conn:
+        contacts: dict[tuple[str, str], set[str]] = {}
+        for item in digest.items:
+            who = (item.to_role, item.to_subject or "")
+            if who not in contacts:
+                found = await delivery.contacts_of(conn, *who) if item.to_subject else []
+                contacts[who] = {a.lower() for a in found}
+            event, name, locale = await delivery.notification_context(conn, item)
+            # Held for an address that is no longer a contact: it does not go there now.
+            if digest.address.lower() not in contacts[who] or event is None:
+                dropped.append(item)
+                continue
+            told.append(item)
+            held.append(Held(item.about, event, locale))
+        # A proposed line held for a digest still names whom it pays (as its own e-mail).
+        parties = (
+            await payees.parties(conn, digest.cooperation_id)
+            if any(h.event.type == "FundingLineProposed" for h in held)
+            else None
+        )
+    if not held:
+        async with pool.acquire() as conn:
+            await delivery.record_digest(
+                conn, digest, "dropped", told, dropped, None, None, clock()
+            )
+        return
+    email = render_digest(held, digest.cooperation_id, name, held[0].locale, parties)
     try:
-        sent = await mailer.send(to, email.subject, email.text, email.html)
-    except Exception as error:  # an SMTP server down or refusing: tried again later
-        following = next_attempt(item.attempts, item.created_at, give_up_after)
+        sent = await mailer.send([digest.address], email.subject, email.text, email.html)
+    except Exception as error:  # as a notification's e-mail: tried again, then given up
+        reason = _scrubbed(error, [digest.address])
+        following = next_attempt(digest.attempts, digest.created_at, give_up_after, clock())
         status = "pending" if following is not None else "failed"
         metrics.failed("email", given_up=following is None)
-        log.warning("e-mail not sent", key=item.key, error=str(error), status=status)
+        log.warning(
+            "digest not sent", digest=digest.id, events=len(told), error=reason, status=status
+        )
         async with pool.acquire() as conn:
-            await delivery.record_notification(
-                conn, item.key, status, str(error)[:500], None, following
+            await delivery.record_digest(
+                conn, digest, status, told, dropped, reason, following, clock()
             )
         return
     async with pool.acquire() as conn:
-        await delivery.record_notification(
-            conn, item.key, "sent" if sent else "logged", None, to, None
+        await delivery.record_digest(
+            conn, digest, "sent" if sent else "logged", told, dropped, None, None, clock()
         )
 
 

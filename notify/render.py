@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from babel.dates import format_date
 from babel.lists import format_list
@@ -371,7 +371,29 @@ def render_email(
     says), in `locale` (French when unknown): a subject, a plain text and an HTML body.
     `parties` (the cooperation's facilitator, fiscal host and organisations' names) names a
     proposed line's payees and says when its facilitator would be paid by it."""
-    words, fmt = Words(locale), Formats(supported_locale(locale))
+    words = Words(locale)
+    view = _email_view(about, event, cooperation_id, cooperation_name, words, link, parties)
+    named = cooperation_name or cooperation_id
+    return Email(
+        # A subject is a header: a line break in a cooperation's name must not start another.
+        subject=one_line(words("email.subject_line", cooperation=named, title=view["title"])),
+        text=_ENV.get_template("email.txt").render(m=view, t=words, lang=words.locale),
+        html=_ENV.get_template("email.html").render(m=view, t=words, lang=words.locale),
+    )
+
+
+def _email_view(
+    about: str,
+    event: Event,
+    cooperation_id: str,
+    cooperation_name: str | None,
+    words: Words,
+    link: str | None = None,
+    parties: Parties | None = None,
+) -> dict[str, Any]:
+    """What an e-mail about `event` says, in `words`' locale: its own e-mail's body, and its
+    part of a digest."""
+    fmt = Formats(words.locale)
     kind = about if about in EVENT_TYPES else event.type
     data = event.data
     sentence, details = event_text(kind, event.at, data, fmt, words)
@@ -379,7 +401,6 @@ def render_email(
         details = _payee_details(data, parties, fmt, words) + details
     args = event_args(data, fmt, words)
     title = _sentence(f"email.subject.{kind}", args, words) or event_label(kind, words)
-    named = cooperation_name or cooperation_id
     facts = [
         (
             words("label.cooperation"),
@@ -393,7 +414,7 @@ def render_email(
         facts.append((words("label.line"), data["line"]))
     if "period" in data and kind != "ReportIssued":
         facts.append((words("label.check_in_period"), str(data["period"])))
-    view = {
+    return {
         "title": title,
         "greeting": words("email.greeting"),
         "sentence": sentence,
@@ -402,11 +423,56 @@ def render_email(
         "link": link,
         "footer": words("email.footer"),
     }
+
+
+class Held(NamedTuple):
+    """A notification held for a digest: its type (as the `Notify` effect says), its event,
+    and the locale its own e-mail would have been written in."""
+
+    about: str
+    event: Event
+    locale: str
+
+
+def render_digest(
+    held: Sequence[Held],
+    cooperation_id: str,
+    cooperation_name: str | None,
+    locale: str,
+    parties: Parties | None = None,
+) -> Email:
+    """One e-mail telling what was held for an address about one cooperation: each event as
+    its own e-mail would tell it (a proposed line with its payees, as `render_email`), in
+    that e-mail's locale, within a frame in `locale`. One event alone is its own e-mail."""
+    if not held:
+        raise ValueError("a digest tells at least one event")
+    if len(held) == 1:
+        one = held[0]
+        return render_email(
+            one.about, one.event, cooperation_id, cooperation_name, one.locale, parties=parties
+        )
+    words = Words(locale)
+    items = []
+    for item in held:
+        own = Words(item.locale)
+        view = _email_view(
+            item.about, item.event, cooperation_id, cooperation_name, own, parties=parties
+        )
+        pairs = [own("label.pair", label=label, value=value) for label, value in view["facts"]]
+        items.append(view | {"lang": own.locale, "pairs": pairs})
+    named = cooperation_name or cooperation_id
+    count = len(held)
+    view = {
+        "title": words("email.digest.title", count=count),
+        "greeting": words("email.greeting"),
+        "intro": words("email.digest.intro", count=count),
+        "events": items,
+        "footer": words("email.footer"),
+    }
     return Email(
-        # A subject is a header: a line break in a cooperation's name must not start another.
-        subject=one_line(words("email.subject_line", cooperation=named, title=title)),
-        text=_ENV.get_template("email.txt").render(m=view, t=words, lang=words.locale),
-        html=_ENV.get_template("email.html").render(m=view, t=words, lang=words.locale),
+        subject=one_line(words("email.digest.subject", cooperation=named, count=count)),
+        text=_ENV.get_template("digest.txt").render(m=view, t=words, lang=words.locale),
+        html=_ENV.get_template("digest.html").render(m=view, t=words, lang=words.locale),
     )
 
 
