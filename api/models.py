@@ -187,6 +187,8 @@ class Page(BaseModel, Generic[T]):
 class EventFeed(BaseModel):
     items: list[Event]
     next_after: int
+    last_seq: int = 0
+    """The log's latest seq: the newest N events are those after `last_seq - N`."""
 
 
 class Remaining(BaseModel):

@@ -32,7 +32,7 @@ from domain.rules import RULES_VERSION
 from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
 from store import money
-from store.events import list_events
+from store.events import last_seq, list_events
 from store.people import keep_names, nameless
 from store.programmes import get_programme
 from workflows.client import CommandRefused, NoAnswer, refused_by, register
@@ -326,8 +326,9 @@ async def read_events(
     seen = await _seen(pool, caller, cooperation_id)
     async with pool.acquire() as conn:
         rows = await list_events(conn, cooperation_id, after, limit)
+        latest = await last_seq(conn, cooperation_id)
     items = [shown_event(Event.model_validate(row), seen) for row in rows]
-    return EventFeed(items=items, next_after=items[-1].seq if items else after)
+    return EventFeed(items=items, next_after=items[-1].seq if items else after, last_seq=latest)
 
 
 @router.get("/{cooperation_id}/events/{seq}", response_model=Event)
