@@ -136,7 +136,7 @@ def bytes_fault(raw: bytes) -> str | None:
 
 
 def path_problem(scope: Scope) -> Problem | None:
-    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
     fault = bytes_fault(unquote_to_bytes(raw))
     if fault:
         return Problem(400, f"the path {fault}")
