@@ -50,6 +50,7 @@ YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's when installed: the guard reads the events the routes then load (api/deps.py),
 with the same parser (libyaml refuses an escaped lone surrogate; PyYAML's own takes it)."""
 FORM_TYPE = "application/x-www-form-urlencoded"
+MULTIPART_TYPE = "multipart/form-data"
 _WITH_BODY = ("POST", "PUT", "PATCH")
 
 
@@ -357,6 +358,11 @@ def body_problem(media_type: str, body: bytes) -> Problem | None:
     if media_type == FORM_TYPE:
         for bad in _pairs_faults(body):
             return unsafe_field(bad)
+    if media_type == MULTIPART_TYPE:
+        # No form here takes a file: every part is text, and the whole body must be.
+        fault = bytes_fault(body)
+        if fault:
+            return Problem(400, f"the form {fault}")
     return None
 
 

@@ -257,6 +257,25 @@ async def test_a_web_form_with_a_nul_or_a_lone_surrogate_is_refused_as_a_page(
             assert sent.headers["content-type"].startswith("text/html")
             assert "(reason)" in sent.text
             assert "frame-ancestors 'none'" in sent.headers["content-security-policy"]
+        # The same as multipart: refused before Starlette's parser hands it on.
+        for reason in ("a\x00b", "\ud800"):
+            sent = await person.post(
+                f"/cooperations/{world.coop}/request",
+                files={"reason": (None, reason.encode("utf-8", "surrogatepass"))},
+                data={"csrf": csrf.group(1), "action": "close"},
+            )
+            assert sent.status_code == 400, (reason, sent.text[:500])
+            assert sent.headers["content-type"].startswith("text/html")
+        # A sign-in address with a NUL, as a form of either kind: refused, never a 500.
+        for form in (
+            {"content": b"email=a%00%40example.org"},
+            {"files": {"email": (None, b"a\x00@example.org")}},
+        ):
+            headers = (
+                {"content-type": "application/x-www-form-urlencoded"} if "content" in form else {}
+            )
+            sent = await person.post("/signin", headers=headers, **form)  # type: ignore[arg-type]
+            assert sent.status_code in (400, 422), sent.text[:300]
     asked = await world.http.get(
         f"/v1/cooperations/{world.coop}/transition-requests", headers=world.anim
     )
