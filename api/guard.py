@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import PROBLEM, Problem, problem_body
+from domain.limits import text_problem
 
 MAX_DEPTH = 64
 """Arrays and objects (sequences and mappings) inside one another: 64 levels at most."""
@@ -56,7 +58,7 @@ _WITH_BODY = ("POST", "PUT", "PATCH")
 
 class SecurityHeaders:
     """Outermost (around Starlette's own error handling, so a 500 gets them too): adds to each
-    answer the headers it lacks; a route that sets its own (the docs' policy) keeps them."""
+    answer the headers it lacks (a header a route set itself is kept as it set it)."""
 
     def __init__(self, app: ASGIApp, *, strict_transport: bool) -> None:
         self.app = app
@@ -115,14 +117,9 @@ class Bad:
 
 
 def text_fault(value: str) -> str | None:
-    """Why PostgreSQL or UTF-8 would refuse this text, if it would; never the text itself."""
-    if "\x00" in value:
-        return "must not contain the NUL character (\\u0000)"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must not contain a lone surrogate (\\ud800 to \\udfff): it is not UTF-8"
-    return None
+    """Why PostgreSQL or UTF-8 would refuse this text, if it would (the door's words, length
+    aside: that is each field's own rule); never the text itself."""
+    return text_problem(value, max_length=sys.maxsize)
 
 
 def bytes_fault(raw: bytes) -> str | None:
@@ -425,7 +422,8 @@ async def _refuse(scope: Scope, send: Send, problem: Problem) -> None:
     from api.web import is_page
 
     # The path is shown back only once made safe (its NUL and stray bytes replaced).
-    path = unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8", "replace")
+    raw = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
+    path = unquote_to_bytes(raw).decode("utf-8", "replace")
     path = path.replace("\x00", "\ufffd")
     if is_page(path):
         await _refuse_page(scope, send, problem)
@@ -459,5 +457,4 @@ async def _refuse_page(scope: Scope, send: Send, problem: Problem) -> None:
         status=problem.status,
         problem=ApiProblem(problem.status, detail),
     )
-    response.status_code = problem.status
     await response(safe, _replay(b""), send)
