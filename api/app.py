@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import problems, web
+from api import docs, guard, problems, web
 from api.middleware import RequestGate
 from api.problems import PROBLEM
 from api.routes import (
@@ -72,11 +72,18 @@ def create_app(
         # A body without a Content-Type is read as JSON on every route, as the specs' routes
         # (JSON or YAML, read by hand) do; a declared media type not served is 415.
         strict_content_type=False,
+        # Swagger UI from this host (api/docs.py), never FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.webhook_policy = webhook_policy
     problems.install(app)
+    # Checked after the RequestGate has bounded the body; headers put on every answer.
+    guard.install(app, strict_transport=settings.web_secure_cookies)
     app.add_middleware(RequestGate)
     for module in (
+        docs,
         health,
         me,
         programmes,

@@ -11,6 +11,7 @@ import yaml
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from api.guard import YAML_LOADER, YAML_TYPES
 from api.problems import Problem
 from runtime.config import Settings
 
@@ -34,8 +35,6 @@ PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 TemporalDep = Annotated[Client, Depends(_client)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
-
 
 async def document_body(request: Request) -> Any:
     """A JSON body, or YAML when sent as application/yaml (funders write specs in YAML)."""
@@ -43,7 +42,7 @@ async def document_body(request: Request) -> Any:
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     try:
         if content_type in YAML_TYPES:
-            return yaml.safe_load(raw)
+            return yaml.load(raw, Loader=YAML_LOADER)
         if content_type in ("application/json", "") or content_type.endswith("+json"):
             return json.loads(raw or b"null")
     except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:

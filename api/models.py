@@ -201,6 +201,8 @@ class EventFeed(BaseModel):
     next_after: int
     erasures: list[Erasure] = []
     """Every erasure of the cooperation's personal data, oldest first."""
+    last_seq: int = 0
+    """The log's latest seq: the newest N events are those after `last_seq - N`."""
 
 
 class Remaining(BaseModel):

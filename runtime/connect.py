@@ -15,8 +15,11 @@ from temporalio.client import Client
 from temporalio.service import TLSConfig
 
 from runtime.config import Settings
+from runtime.logging import get_logger
 from runtime.temporal import connect
 from store.db import create_pool
+
+log = get_logger("coopflow.health")
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -116,8 +119,10 @@ async def connect_postgres(settings: Settings, *, wait: float = 10.0) -> asyncpg
 
 
 async def stack_health(pool: asyncpg.Pool, client: Client) -> tuple[bool, dict[str, str]]:
-    """Whether Temporal and PostgreSQL answer now: (healthy, component → "up" or "down: why").
-    The worker's /healthz; the API's answers the same (api/routes/health.py)."""
+    """Whether Temporal and PostgreSQL answer now: (healthy, component → "up" or "down: why",
+    why being one of DOWN's plain words). Anyone may read it, so an error's own text (hosts,
+    ports, users, queries) goes to the log, never into the answer. The worker's /healthz; the
+    API's answers the same (api/routes/health.py)."""
 
     async def postgres() -> str:
         async with pool.acquire(timeout=2) as conn:
@@ -126,15 +131,34 @@ async def stack_health(pool: asyncpg.Pool, client: Client) -> tuple[bool, dict[s
 
     async def temporal() -> str:
         ok = await client.service_client.check_health(timeout=timedelta(seconds=2))
-        return "up" if ok else "down"
+        return "up" if ok else f"down: {DOWN['unhealthy']}"
 
     checks: dict[str, str] = {}
     for name, probe in (("temporal", temporal), ("postgres", postgres)):
         try:
             checks[name] = await asyncio.wait_for(probe(), timeout=3)
-        except Exception as exc:  # any failure means down; the reason helps the operator
-            checks[name] = f"down: {_reason(exc)}"
+        except Exception as exc:  # any failure means down; the log says why in full
+            why = _kind_of(exc)
+            log.warning("component down", component=name, why=why, error=_reason(exc))
+            checks[name] = f"down: {DOWN[why]}"
     return all(v == "up" for v in checks.values()), checks
+
+
+DOWN = {
+    "timeout": "no answer in time",
+    "unreachable": "unreachable",
+    "unhealthy": "not serving",
+    "failing": "failing",
+}
+"""What /healthz says of a component down: these words only."""
+
+
+def _kind_of(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, OSError):
+        return "unreachable"
+    return "failing"
 
 
 def _reason(exc: BaseException) -> str:

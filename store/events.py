@@ -110,3 +110,13 @@ async def list_events(
         limit,
     )
     return [dict(r) for r in rows]
+
+
+async def last_seq(conn: Conn, cooperation_id: str) -> int:
+    """The latest seq the log holds for the cooperation (0 when none): where its newest
+    events start, without reading the others."""
+    # The primary key's index answers max() from its end.
+    found = await conn.fetchval(
+        "SELECT max(seq) FROM events WHERE cooperation_id = $1", cooperation_id
+    )
+    return int(found or 0)

@@ -49,6 +49,7 @@ async def serving(address: str, pool: asyncpg.Pool, client: Client) -> AsyncIter
             writer.write(
                 f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
                 "Content-Type: application/json\r\n"
+                "X-Content-Type-Options: nosniff\r\n"
                 f"Content-Length: {len(payload)}\r\n"
                 "Connection: close\r\n\r\n".encode()
                 + payload

@@ -33,7 +33,7 @@ from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
 from store import money
 from store.erasure import erasures_of
-from store.events import list_events
+from store.events import last_seq, list_events
 from store.people import keep_names, nameless
 from store.programmes import get_programme
 from workflows.client import CommandRefused, NoAnswer, refused_by, register
@@ -329,11 +329,13 @@ async def read_events(
     async with pool.acquire() as conn:
         rows = await list_events(conn, cooperation_id, after, limit)
         erased = await erasures_of(conn, cooperation_id)
+        latest = await last_seq(conn, cooperation_id)
     items = [shown_event(Event.model_validate(row), seen) for row in rows]
     return EventFeed(
         items=items,
         next_after=items[-1].seq if items else after,
         erasures=[Erasure.model_validate(e) for e in erased],
+        last_seq=latest,
     )
 
 

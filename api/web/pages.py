@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -292,9 +293,14 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
         base = f"/v1/cooperations/{quote(cooperation_id)}"
         # Asked at once (none waits for another); what the caller may not read (a fiscal host
         # reads no check-ins) is left out.
-        summary, timeline, check_ins, reports = await _together(
+        summary, story, check_ins, reports = await _together(
             api.get(base),
-            _timeline(api, base, fresh="done" in request.query_params),
+            _timeline(
+                api,
+                base,
+                fresh="done" in request.query_params,
+                before=_before(request.query_params.get("before")),
+            ),
             _if_in_scope(api.get(f"{base}/check-ins")),
             _if_in_scope(api.get(f"{base}/reports")),
         )
@@ -303,7 +309,10 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
             session,
             "cooperation.html",
             c=summary,
-            timeline=timeline,
+            timeline=story.events,
+            timeline_newest=story.newest,
+            timeline_older=story.older,
+            timeline_paged=story.paged,
             check_ins=sorted(check_ins, key=lambda k: k.get("submitted_at") or "", reverse=True),
             reports=reports,
             moves=MOVES,
@@ -338,30 +347,59 @@ async def _if_in_scope(reading: Awaitable[Any]) -> Any:
 
 FRESH_EVENTS = 50
 """Events looked for beyond the log, after an action: more than one command records."""
+TIMELINE_PAGE = 50
+"""Events a cooperation's page tells at once, the newest first; older ones a link away."""
 
 
-async def _timeline(api: Api, base: str, fresh: bool) -> list[dict[str, Any]]:
-    """The whole event log, newest first (a cooperation records a few hundred in years).
+@dataclass(frozen=True)
+class Story:
+    events: list[dict[str, Any]]
+    """Newest first."""
+    newest: int
+    """The seq of the first told (the list's numbering)."""
+    older: int | None
+    """`?before=` for the page of the events before these, if any."""
+    paged: bool
+    """Showing older events (a link back to the newest)."""
+
+
+def _before(given: str | None) -> int | None:
+    if given is None or not given.isdigit() or not 1 < int(given) <= 2**53:
+        return None
+    return int(given)
+
+
+async def _timeline(api: Api, base: str, fresh: bool, before: int | None) -> Story:
+    """The newest TIMELINE_PAGE events (or those before `before`), newest first, read
+    through the log's paging: a cooperation's page never reads its whole log.
     `fresh`, right after an action: also the events the workflow recorded that the log does
     not hold yet (`GET …/events/{seq}` reads them from the workflow), so the story shows what
     was just done."""
-    events: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        feed = await api.get(f"{base}/events", after=after, limit=500)
-        events.extend(feed["items"])
-        after = feed["next_after"]
-        if len(feed["items"]) < 500:
-            break
+    if before is None:
+        latest = (await api.get(f"{base}/events", after=0, limit=1))["last_seq"]
+        upto = latest
+    else:
+        upto = before - 1
+        fresh = False
+    after = max(upto - TIMELINE_PAGE, 0)
+    feed = await api.get(f"{base}/events", after=after, limit=max(upto - after, 1))
+    events: list[dict[str, Any]] = [e for e in feed["items"] if e["seq"] <= upto]
+    last = upto
     for _ in range(FRESH_EVENTS if fresh else 0):
         try:
-            events.append(await api.get(f"{base}/events/{after + 1}"))
+            events.append(await api.get(f"{base}/events/{last + 1}"))
         except ApiProblem as problem:
             if problem.status == 404:
                 break
             raise
-        after += 1
-    return events[::-1]
+        last += 1
+    oldest = events[0]["seq"] if events else 1
+    return Story(
+        events=events[::-1],
+        newest=events[-1]["seq"] if events else 0,
+        older=oldest if oldest > 1 else None,
+        paged=before is not None,
+    )
 
 
 # check-in (the collective)

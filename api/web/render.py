@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from api.guard import PAGE_HEADERS
 from api.web.session import Session, csrf_token, keep_csrf_cookie, locale_of
 from notify.render import Formats, Words, event_args, event_label, event_text
 
@@ -22,19 +23,9 @@ ENV = Environment(
     lstrip_blocks=True,
 )
 
-# Nothing from elsewhere, no inline script; styles inline only as attributes of the plots'
-# SVG. `form-action 'self'` keeps a tampered page from posting a form away.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self';"
-        " script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none';"
-        " object-src 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
+# The pages' policy is the guard's, for every HTML answer (api/guard.py); a page is never
+# kept by a cache.
+SECURITY_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 
 
 def timeline_text(event: dict[str, Any], fmt: Formats, words: Words) -> tuple[str, list[str]]:

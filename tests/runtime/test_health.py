@@ -8,7 +8,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from runtime.connect import StartupError
+from runtime.connect import DOWN, StartupError
 from runtime.localstack import free_port
 from store.db import create_pool
 from worker import health
@@ -26,6 +26,7 @@ async def test_healthy_when_postgres_and_temporal_answer(
         posted = await http.post("/healthz")
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.json() == {"status": "ok", "temporal": "up", "postgres": "up"}
     assert elsewhere.status_code == 404
     assert posted.status_code == 405
@@ -47,12 +48,15 @@ async def test_postgres_down_is_503_naming_it(database_url: str, temporal_client
     assert body["status"] == "degraded"
     assert body["temporal"] == "up"
     assert body["postgres"].startswith("down: ")
+    # Plain words, never the error's own text (DESIGN: /healthz names what is down).
+    assert body["postgres"] in {f"down: {why}" for why in DOWN.values()}
 
 
 async def test_postgres_unreachable_is_503_naming_it(temporal_client: Client) -> None:
     # A pool whose server went away: every connection it opens is refused.
+    nowhere_port = free_port()
     nowhere = await asyncpg.create_pool(
-        f"postgresql://postgres@127.0.0.1:{free_port()}/x", min_size=0, max_size=1
+        f"postgresql://postgres@127.0.0.1:{nowhere_port}/x", min_size=0, max_size=1
     )
     try:
         async with (
@@ -63,7 +67,8 @@ async def test_postgres_unreachable_is_503_naming_it(temporal_client: Client) ->
     finally:
         await nowhere.close()
     assert answer.status_code == 503
-    assert answer.json()["postgres"].startswith("down: ")
+    assert answer.json()["postgres"] == "down: unreachable"
+    assert str(nowhere_port) not in answer.text
     assert answer.json()["temporal"] == "up"
 
 
