@@ -108,8 +108,8 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/livez", PUBLIC),
     Row("GET", "/openapi.json", PUBLIC),
     Row("GET", "/docs", PUBLIC),
-    Row("GET", "/docs/oauth2-redirect", PUBLIC),
-    Row("GET", "/redoc", PUBLIC),
+    Row("GET", "/docs/static/start.js", PUBLIC),
+    Row("GET", "/docs/static/{name}", PUBLIC, params={"name": "swagger-ui.css"}),
     Row("GET", "/v1/me", ANY_TOKEN),
     # -- programmes: read by all, configured by their funder ----------------------------------
     Row("POST", "/v1/programmes",                       "201 201 201 403 403 403 403 403 401 401",
