@@ -292,11 +292,13 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
         base = f"/v1/cooperations/{quote(cooperation_id)}"
         # Asked at once (none waits for another); what the caller may not read (a fiscal host
         # reads no check-ins) is left out.
-        summary, timeline, check_ins, reports = await _together(
+        summary, timeline, check_ins, reports, requests = await _together(
             api.get(base),
             _timeline(api, base, fresh="done" in request.query_params),
             _if_in_scope(api.get(f"{base}/check-ins")),
             _if_in_scope(api.get(f"{base}/reports")),
+            # With their reasons, which the summary does not carry.
+            _if_in_scope(api.get(f"{base}/transition-requests")),
         )
         return page(
             request,
@@ -306,6 +308,7 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
             timeline=timeline,
             check_ins=sorted(check_ins, key=lambda k: k.get("submitted_at") or "", reverse=True),
             reports=reports,
+            requests=requests,
             moves=MOVES,
         )
 

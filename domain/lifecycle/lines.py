@@ -6,9 +6,9 @@ leaving."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from collections.abc import Sequence
 from typing import Any
 
 from domain import commands as c
