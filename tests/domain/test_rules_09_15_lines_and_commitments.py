@@ -13,6 +13,7 @@ from domain import commands as c
 from domain.effects import FreeCommitment, Notify, RequestCommitment
 from domain.errors import Conflict, InvalidInput
 from domain.lifecycle.lines import answered_by
+from domain.rules import upgrade
 from domain.simulation import ScenarioError
 from tests.domain.helpers import (
     GRANT,
@@ -353,3 +354,22 @@ def test_rule_15_a_state_recorded_by_older_code_loads_without_what_left_it() -> 
     assert all(ci.id != "old" for ci in loaded.check_ins)
     assert "ancien cap" not in loaded.model_dump_json()
     assert type(shell.state).model_validate_json(loaded.model_dump_json()) == loaded
+
+
+def test_rule_15_moving_to_rules_3_keeps_every_open_request_and_refuses_a_new_one() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4), rules_version=2)
+    first, second = (
+        shell.do(c.RequestTransition(action="close", reason=f"fin {n}"), at(2027, 2, n))[0]
+        for n in (1, 2)
+    )
+    shell.state = upgrade(shell.state, 3, at(2027, 2, 3))
+    assert shell.state.rules_version == 3
+    assert [r.seq for r in shell.state.requests] == [first.seq, second.seq]
+    with pytest.raises(Conflict, match=f"transition request {first.seq}"):
+        shell.do(c.RequestTransition(action="close", reason="encore"), at(2027, 2, 4))
+    shell.do(c.DeclineTransitionRequest(request=first.seq, reason="non"), at(2027, 2, 5))
+    with pytest.raises(Conflict, match=f"transition request {second.seq}"):
+        shell.do(c.RequestTransition(action="close", reason="encore"), at(2027, 2, 6))
+    shell.do(c.DeclineTransitionRequest(request=second.seq, reason="non"), at(2027, 2, 7))
+    (third,) = shell.do(c.RequestTransition(action="close", reason="enfin"), at(2027, 2, 8))
+    assert [r.seq for r in shell.state.requests] == [third.seq]
