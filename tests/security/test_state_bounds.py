@@ -10,12 +10,23 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
+import httpx
+import pytest
 import pytest_asyncio
 
-from tests.api.world import World, build, ok
+from api.web.session import SESSION_COOKIE
+from store.tokens import create_token
+from tests.api.world import FACILITATOR, World, build, ok
 from tests.web.browser import Live
+
+
+@pytest.fixture(scope="module")
+def live_settings() -> dict[str, Any]:
+    # httpx keeps Secure cookies for https only: the page is read over http here.
+    return {"web_secure_cookies": False}
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -153,3 +164,27 @@ async def _projected_without(live: Live, coop: str, seq: int) -> str:
 
 def _by_seq(summary: dict[str, Any], seq: int) -> dict[str, Any]:
     return next(r for r in summary["requests"] if r["seq"] == seq)
+
+
+async def test_the_cooperation_page_still_shows_the_reasons(
+    module_live_server: Live, world: World
+) -> None:
+    http, coop = module_live_server.http, world.coop
+    reason = _reason("page")
+    await ok(
+        await http.post(
+            f"/v1/cooperations/{coop}/transition-requests",
+            json={"action": "restart", "reason": reason},
+            headers=world.collectives["ruche"],
+        ),
+        201,
+    )
+    async with module_live_server.pool.acquire() as conn:
+        _, token = await create_token(
+            conn, "facilitator", FACILITATOR, expires_in=timedelta(hours=1)
+        )
+    async with httpx.AsyncClient(base_url=module_live_server.base_url) as browser:
+        browser.cookies.set(SESSION_COOKIE, token)
+        page = await browser.get(f"/cooperations/{coop}")
+    assert page.status_code == 200, page.text
+    assert reason.split(" ")[0] in page.text
