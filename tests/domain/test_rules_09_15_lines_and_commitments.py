@@ -373,3 +373,24 @@ def test_rule_15_moving_to_rules_3_keeps_every_open_request_and_refuses_a_new_on
     shell.do(c.DeclineTransitionRequest(request=second.seq, reason="non"), at(2027, 2, 7))
     (third,) = shell.do(c.RequestTransition(action="close", reason="enfin"), at(2027, 2, 8))
     assert [r.seq for r in shell.state.requests] == [third.seq]
+
+
+def test_rule_15_a_lines_angle_stays_in_the_state_only_while_the_line_is_proposed() -> None:
+    angle = {"summary": "RESUME-POUR-LE-FINANCEUR", "indicators": ["participants"]}
+    spec = cooperation(funding_lines=[{"programme": "prog", "angle": angle}])
+    shell = Shell(spec, [version(programme())], at(2027, 1, 4), accepted=False)
+    (line,) = shell.state.lines
+    assert line.status == "proposed" and line.angle is not None
+    shell.do(c.AcceptLine(line="prog"), at(2027, 1, 5))
+    (attached,) = shell.do(c.CommitmentCommitted(line="prog"), at(2027, 1, 5))[:1]
+    # The event keeps it for the reports; the state no longer does.
+    assert attached.type == "FundingLineAttached"
+    assert attached.data["angle"]["summary"] == "RESUME-POUR-LE-FINANCEUR"
+    assert "RESUME-POUR-LE-FINANCEUR" not in shell.state.model_dump_json()
+    # Taken as accepted at registration: never kept.
+    taken = Shell(spec, [version(programme())], at(2027, 1, 4))
+    assert "RESUME-POUR-LE-FINANCEUR" not in taken.state.model_dump_json()
+    assert any(
+        e.data.get("angle", {}) and e.data["angle"]["summary"] == "RESUME-POUR-LE-FINANCEUR"
+        for e in taken.events
+    )
