@@ -12,6 +12,12 @@ an instant the shell records (docs/versioning.md says how to add a version).
    full at due + P30D is `LoanInstallmentOverdue`; a loan is settled when repaid in full or
    written off (`LoanWrittenOff`), and nothing of it falls due after that; a cooperation
    stays open until every loan is settled.
+3. Nobody can flood a cooperation (DESIGN.md, "Who may get in, and what nobody may abuse"):
+   at most one open transition request per action, another is refused naming the open one
+   (rule 15). Rules 17 to 20 of DESIGN's "Rules 3" (the convention, the money really paid,
+   graduation) will join version 3 with issue 18; until then 3 changes only this.
+   Moving to 3 keeps every open request as it is, several of one action included: they are
+   answered or declined as before, only a new one waits until none of its action is open.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from datetime import datetime
 from domain.lifecycle.loans import adopt_overdues
 from domain.state import CooperationState
 
-RULES_VERSION = 2
+RULES_VERSION = 3
 """The newest version: what a new registration runs under."""
 
 

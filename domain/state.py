@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain.allocation import Share
 from domain.commands import Actor
@@ -70,13 +70,24 @@ class Stint(_State):
 
 
 class CheckIn(_State):
+    """A check-in that fills, or filled, its period. A replaced one leaves the state: no rule
+    counts, reviews or shows it (PostgreSQL keeps it, `check_ins.replaced_by`)."""
+
     id: str
     stint: int
     period: int
     submitted_at: datetime
     status: Literal["submitted", "accepted", "changes_requested"] = "submitted"
     reviewed_at: datetime | None = None
-    replaced_by: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        # States recorded before replaced check-ins left carry `replaced_by` (always None
+        # on the ones kept: the replaced ones are dropped by CooperationState).
+        if isinstance(data, dict) and "replaced_by" in data:
+            data = {k: v for k, v in data.items() if k != "replaced_by"}
+        return data
 
 
 class ReleaseRecord(_State):
@@ -177,6 +188,8 @@ class Line(_State):
     awaiting_commitment: bool = False
     allocation: list[Share]
     angle: Angle | None = None
+    """Kept while the line is proposed, for the `FundingLineAttached` its acceptance records;
+    dropped once it is answered (the events keep it, reports read it there)."""
     committed: Amount = ZERO
     freed: Amount = ZERO
     closed: bool = False
@@ -248,15 +261,25 @@ class Line(_State):
 
 
 class TransitionRequestMark(_State):
-    """A collective's request for a transition (rule 15), named by its event's seq."""
+    """An open request of the collective for a transition (rule 15), named by its event's
+    seq. Its reason is in its event only, and once answered or declined it leaves the state:
+    PostgreSQL keeps every request (`transition_requests`)."""
 
     seq: int
     action: Literal["advance", "restart", "pivot", "pause", "resume", "close"]
     to: Phase | None = None
-    reason: str
     at: datetime
-    status: Literal["open", "answered", "declined"] = "open"
-    decided_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        # Recorded before requests left the state: their reason and status went with them.
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in _LEGACY_REQUEST_FIELDS}
+        return data
+
+
+_LEGACY_REQUEST_FIELDS = frozenset({"reason", "status", "decided_at"})
 
 
 class CooperationState(_State):
@@ -282,14 +305,45 @@ class CooperationState(_State):
     closed_at: datetime | None = None
     stint: Stint
     pauses: list[PauseSpan] = []
-    objectives: str | None = None
     check_ins: list[CheckIn] = []
+    """Every check-in not replaced (replaced ones leave: the state never grows with them)."""
     lines: list[Line] = []
     requests: list[TransitionRequestMark] = []
-    """Transition requests (states recorded before they were kept have none)."""
+    """The open transition requests (states recorded before they were kept have none)."""
     next_seq: int = 1
     last_at: datetime
     """The latest instant a command or the clock was applied at: time never goes back."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """States recorded by older code (histories, runs carried across continue-as-new)
+        load without what no rule reads: the pivot's objectives, requests answered or
+        declined, replaced check-ins, the angle of a line no longer proposed. Free text
+        lives in the events and PostgreSQL, never in the state."""
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k != "objectives"}
+        if isinstance(data.get("requests"), list):
+            data["requests"] = [
+                r
+                for r in data["requests"]
+                if not isinstance(r, dict) or r.get("status", "open") == "open"
+            ]
+        if isinstance(data.get("check_ins"), list):
+            data["check_ins"] = [
+                ci
+                for ci in data["check_ins"]
+                if not isinstance(ci, dict) or ci.get("replaced_by") is None
+            ]
+        if isinstance(data.get("lines"), list):
+            data["lines"] = [
+                {**x, "angle": None}
+                if isinstance(x, dict) and x.get("status", "proposed") != "proposed"
+                else x
+                for x in data["lines"]
+            ]
+        return data
 
     @property
     def closed(self) -> bool:

@@ -56,12 +56,14 @@ class LineView(_View):
 
 
 class RequestView(_View):
-    """A transition request of the collective (rule 15): `seq` is its id."""
+    """A transition request of the collective (rule 15): `seq` is its id. Its reason is read
+    from PostgreSQL (`GET …/transition-requests`); the summary carries none (the workflow's
+    state keeps no free text) and lists the open requests only."""
 
     seq: int
     action: str
     to: Phase | None = None
-    reason: str
+    reason: str | None = None
     at: str
     status: Literal["open", "answered", "declined"]
     decided_at: str | None = None
@@ -192,10 +194,8 @@ def summary(state: CooperationState) -> CooperationSummary:
                 seq=r.seq,
                 action=r.action,
                 to=r.to,
-                reason=r.reason,
                 at=instant(r.at),
-                status=r.status,
-                decided_at=instant(r.decided_at) if r.decided_at else None,
+                status="open",
             )
             for r in state.requests
         ],

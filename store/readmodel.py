@@ -4,12 +4,12 @@ summary and events (in the effects activity's transaction, so they move with the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from domain.events import Event
 from domain.views import CooperationSummary
 from store.checkins import record_reviewed, record_submitted
 from store.db import Conn
+from store.requests import record_requests
 
 
 async def project_summary(conn: Conn, view: CooperationSummary) -> None:
@@ -89,30 +89,11 @@ async def project_summary(conn: Conn, view: CooperationSummary) -> None:
                 for line, loan in loans
             ],
         )
-    if view.requests:
-        await conn.executemany(
-            "INSERT INTO transition_requests (cooperation_id, seq, action, to_phase, reason,"
-            " status, requested_at, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (cooperation_id, seq) DO UPDATE SET status = EXCLUDED.status,"
-            " decided_at = EXCLUDED.decided_at",
-            [
-                (
-                    view.id,
-                    r.seq,
-                    r.action,
-                    r.to.value if r.to else None,
-                    r.reason,
-                    r.status,
-                    _instant(r.at),
-                    _instant(r.decided_at) if r.decided_at else None,
-                )
-                for r in view.requests
-            ],
-        )
 
 
 async def project_events(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> None:
-    """Releases and check-ins as their events say (idempotent: a retry writes the same)."""
+    """Releases, check-ins and transition requests as their events say (idempotent: a retry
+    writes the same)."""
     released = [e for e in events if e.type == "TrancheReleased"]
     if released:
         await conn.executemany(
@@ -143,7 +124,4 @@ async def project_events(conn: Conn, cooperation_id: str, events: Sequence[Event
             await record_submitted(conn, cooperation_id, event)
         elif event.type == "CheckInReviewed":
             await record_reviewed(conn, cooperation_id, event)
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    await record_requests(conn, cooperation_id, events)

@@ -46,8 +46,10 @@ from store.checkins import (
     keep_submission,
     record_submitted,
 )
+from store.db import Conn
 from store.people import erase_member, keep_member, member_names
 from store.programmes import get_programme
+from store.requests import record_requests, requested_view, requests_of
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
 
@@ -157,6 +159,9 @@ async def transition(
     seen = await _seen(pool, caller, cooperation_id)
     allow(seen, ("facilitator",), "move the cooperation")
     answer = await apply(request, client, caller, cooperation_id, _move(body))
+    async with pool.acquire() as conn:
+        # The requests it answered read as answered at once, before the projection.
+        await record_requests(conn, cooperation_id, answer.events)
     return answer.state
 
 
@@ -235,27 +240,39 @@ async def ask_transition(
     allow(seen, ("collective",), "request a transition (the collective asks)")
     command = door(c.RequestTransition, body.model_dump(mode="json"))
     answer = await apply(request, client, caller, cooperation_id, command)
-    seq = next(e.seq for e in answer.events if e.type == "TransitionRequested")
-    response.headers["Location"] = f"/v1/cooperations/{cooperation_id}/transition-requests/{seq}"
-    return _request(answer.state, seq, cooperation_id)
+    asked = next((e for e in answer.events if e.type == "TransitionRequested"), None)
+    async with pool.acquire() as conn:
+        if asked is not None:
+            # Readable at once (its Location), reason included, before the projection.
+            await record_requests(conn, cooperation_id, answer.events)
+            made = requested_view(asked)
+        else:
+            # A repeated request whose event the run no longer holds: the log has it.
+            made = await _request(conn, cooperation_id, answer.first_seq)
+    response.headers["Location"] = (
+        f"/v1/cooperations/{cooperation_id}/transition-requests/{made.seq}"
+    )
+    return made
 
 
 @router.get("/transition-requests", response_model=list[RequestView])
-async def list_requests(
-    cooperation_id: str, caller: CallerDep, pool: PoolDep, client: TemporalDep
-) -> list[RequestView]:
+async def list_requests(cooperation_id: str, caller: CallerDep, pool: PoolDep) -> list[RequestView]:
+    """Every request of the cooperation, oldest first, with its reason (PostgreSQL: the
+    workflow keeps no free text)."""
     seen = await _seen(pool, caller, cooperation_id)
     reads(seen, SHARED, "transition requests")
-    return (await current_summary(client, pool, seen)).requests
+    async with pool.acquire() as conn:
+        return await requests_of(conn, cooperation_id)
 
 
 @router.get("/transition-requests/{seq}", response_model=RequestView)
 async def read_request(
-    cooperation_id: str, seq: int, caller: CallerDep, pool: PoolDep, client: TemporalDep
+    cooperation_id: str, seq: int, caller: CallerDep, pool: PoolDep
 ) -> RequestView:
     seen = await _seen(pool, caller, cooperation_id)
     reads(seen, SHARED, "transition requests")
-    return _request(await current_summary(client, pool, seen), seq, cooperation_id)
+    async with pool.acquire() as conn:
+        return await _request(conn, cooperation_id, seq)
 
 
 @router.post("/transition-requests/{seq}/decline", response_model=RequestView)
@@ -273,14 +290,16 @@ async def decline_request(
     allow(seen, ("facilitator",), "decline a transition request (the facilitator decides)")
     command = door(c.DeclineTransitionRequest, {"request": seq, "reason": body.reason})
     answer = await apply(request, client, caller, cooperation_id, command)
-    return _request(answer.state, seq, cooperation_id)
+    async with pool.acquire() as conn:
+        await record_requests(conn, cooperation_id, answer.events)
+        return await _request(conn, cooperation_id, seq)
 
 
-def _request(summary: CooperationSummary, seq: int, cooperation_id: str) -> RequestView:
-    found = next((r for r in summary.requests if r.seq == seq), None)
-    if found is None:
+async def _request(conn: Conn, cooperation_id: str, seq: int) -> RequestView:
+    found = await requests_of(conn, cooperation_id, seq)
+    if not found:
         raise no("transition request", seq, cooperation_id)
-    return found
+    return found[0]
 
 
 # -- members (rule 15) ----------------------------------------------------------------------

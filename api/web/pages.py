@@ -293,7 +293,7 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
         base = f"/v1/cooperations/{quote(cooperation_id)}"
         # Asked at once (none waits for another); what the caller may not read (a fiscal host
         # reads no check-ins) is left out.
-        summary, story, check_ins, reports = await _together(
+        summary, story, check_ins, reports, requests = await _together(
             api.get(base),
             _timeline(
                 api,
@@ -303,6 +303,8 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
             ),
             _if_in_scope(api.get(f"{base}/check-ins")),
             _if_in_scope(api.get(f"{base}/reports")),
+            # With their reasons, which the summary does not carry.
+            _if_in_scope(api.get(f"{base}/transition-requests")),
         )
         return page(
             request,
@@ -315,6 +317,7 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
             timeline_paged=story.paged,
             check_ins=sorted(check_ins, key=lambda k: k.get("submitted_at") or "", reverse=True),
             reports=reports,
+            requests=requests,
             moves=MOVES,
         )
 

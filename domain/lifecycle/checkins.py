@@ -249,7 +249,9 @@ def submit_check_in(ctx: Context, cmd: c.SubmitCheckIn, now: datetime) -> None:
             f"period {period} already holds a reviewed check-in ({replaced.id}, {replaced.status})"
         )
     if replaced is not None:
-        replaced.replaced_by = cmd.check_in_id
+        # A replaced check-in leaves the state: no rule counts, reviews or shows it again
+        # (it stays in PostgreSQL, replaced_by its successor).
+        s.check_ins = [ci for ci in s.check_ins if ci.id != replaced.id]
     s.check_ins.append(
         CheckIn(id=cmd.check_in_id, stint=stint.number, period=period, submitted_at=now)
     )
@@ -286,10 +288,9 @@ def review_check_in(ctx: Context, cmd: c.ReviewCheckIn, now: datetime) -> None:
     if cmd.check_in_id is not None:
         check_in = s.check_in(cmd.check_in_id)
         if check_in is None:
-            raise InvalidInput(f"no check-in {cmd.check_in_id!r}", "check_in_id")
-        if check_in.replaced_by is not None:
             raise InvalidInput(
-                f"check-in {check_in.id!r} was replaced by {check_in.replaced_by!r}", "check_in_id"
+                f"no check-in {cmd.check_in_id!r} to review: unknown, or replaced by a later one",
+                "check_in_id",
             )
     elif cmd.period is not None:
         mark = s.stint.periods.get(cmd.period)

@@ -6,6 +6,7 @@ leaving."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from domain.allocation import Share
 from domain.cooperation import LineRequest, Member, resolve_line
 from domain.effects import FreeCommitment, RequestCommitment
 from domain.errors import Conflict, InvalidInput
+from domain.events import Event
 from domain.lifecycle.checkins import choose_schedule
 from domain.lifecycle.context import Context, known_line, money_text, require_open
 from domain.lifecycle.overrun import choose_overrun_limit
@@ -87,6 +89,7 @@ def announce_registered_lines(ctx: Context, now: datetime) -> None:
     for line in ctx.state.lines:
         if line.status == "active":
             ctx.emit("FundingLineAttached", now, **_line_data(line))
+            line.angle = None
         else:
             seq = ctx.emit("FundingLineProposed", now, **_line_data(line))
             ctx.notify("funder", line.funder, "FundingLineProposed", seq)
@@ -190,6 +193,8 @@ def commitment_committed(ctx: Context, cmd: c.CommitmentCommitted, now: datetime
         return
     _attach(line, now, s.phase)
     ctx.emit("FundingLineAttached", now, **_line_data(line))
+    # Its events carry the angle (reports read it there): no rule reads it any more.
+    line.angle = None
     # A stint no line's programme gave a schedule or a limit until now gets them here.
     choose_schedule(s, now)
     choose_overrun_limit(s, now)
@@ -208,6 +213,7 @@ def decline_line(ctx: Context, cmd: c.DeclineLine, now: datetime) -> None:
     line = _proposed(s, cmd.line, "decline")
     line.status = "declined"
     line.declined_at = now
+    line.angle = None
     ctx.emit(
         "FundingLineDeclined", now, line=line.id, programme=line.programme.spec.id, note=cmd.note
     )
@@ -236,9 +242,18 @@ def close_line(ctx: Context, line: Line, now: datetime) -> None:
 
 
 def request_transition(ctx: Context, cmd: c.RequestTransition, now: datetime) -> None:
-    """Rule 15: a collective asks, the facilitator decides (acts, or declines)."""
+    """Rule 15: a collective asks, the facilitator decides (acts, or declines). Rules 3: at
+    most one open request per action, so that nobody can flood a cooperation."""
     s = ctx.state
     require_open(s, "request a transition")
+    if s.rules_version >= 3:
+        already = next((r for r in s.requests if r.action == cmd.action), None)
+        if already is not None:
+            raise Conflict(
+                f"a {cmd.action} request is already open: transition request {already.seq}"
+                " (the facilitator answers it by acting, or declines it)",
+                "action",
+            )
     seq = ctx.emit(
         "TransitionRequested",
         now,
@@ -247,9 +262,8 @@ def request_transition(ctx: Context, cmd: c.RequestTransition, now: datetime) ->
         reason=cmd.reason,
         phase=s.phase.value,
     )
-    s.requests.append(
-        TransitionRequestMark(seq=seq, action=cmd.action, to=cmd.to, reason=cmd.reason, at=now)
-    )
+    # The reason stays in the event (PostgreSQL): the state keeps no free text.
+    s.requests.append(TransitionRequestMark(seq=seq, action=cmd.action, to=cmd.to, at=now))
     ctx.notify("facilitator", s.facilitator, "TransitionRequested", seq)
 
 
@@ -257,11 +271,39 @@ TRANSITIONS = frozenset(c.MOVES)
 
 
 def answer_requests(s: CooperationState, action: str, now: datetime) -> None:
-    """A transition of the requested action answers the open requests for it."""
-    for request in s.requests:
-        if request.status == "open" and request.action == action:
-            request.status = "answered"
-            request.decided_at = now
+    """A transition of the requested action answers the open requests for it: they leave the
+    state (`answered_by` says which event answered them, for the read model)."""
+    s.requests = [r for r in s.requests if r.action != action]
+
+
+_MOVE_EVENTS: dict[str, str] = {
+    "Restarted": "restart",
+    "Pivoted": "pivot",
+    "Paused": "pause",
+    "Resumed": "resume",
+    "Closed": "close",
+}
+
+
+def answered_by(events: Sequence[Event]) -> list[tuple[Event, str]]:
+    """The transitions among `events` (one or more whole decisions, in order), each with the
+    action whose requests open before it it answered (`answer_requests`): a move is recorded
+    by its own event, an advance by the `PhaseEntered` of the stint it opens (a restart's
+    follows its `Restarted`, a registration's opens stint 1)."""
+    found: list[tuple[Event, str]] = []
+    previous: Event | None = None
+    for event in events:
+        action = _MOVE_EVENTS.get(event.type)
+        if (
+            event.type == "PhaseEntered"
+            and int(event.data.get("stint", 1)) > 1
+            and not (previous is not None and previous.type == "Restarted")
+        ):
+            action = "advance"
+        if action is not None:
+            found.append((event, action))
+        previous = event
+    return found
 
 
 def decline_transition_request(
@@ -271,11 +313,12 @@ def decline_transition_request(
     require_open(s, "decline a transition request")
     request = next((r for r in s.requests if r.seq == cmd.request), None)
     if request is None:
+        # Answered and declined requests have left the state: a seq that was recorded may
+        # have been one (PostgreSQL says which); a later one never was.
+        if 0 < cmd.request < s.next_seq:
+            raise Conflict(f"transition request {cmd.request} is not open", "request")
         raise InvalidInput(f"no transition request {cmd.request}", "request")
-    if request.status != "open":
-        raise Conflict(f"transition request {cmd.request} is already {request.status}")
-    request.status = "declined"
-    request.decided_at = now
+    s.requests = [r for r in s.requests if r.seq != cmd.request]
     seq = ctx.emit(
         "TransitionRequestDeclined",
         now,

@@ -117,7 +117,7 @@ def pivot(ctx: Context, cmd: c.Pivot, now: datetime) -> None:
     s = ctx.state
     require_open(s, "pivot")
     require_not_paused(s, "pivot")
-    s.objectives = cmd.objectives
+    # The objectives are in the event only (PostgreSQL): the state keeps no free text.
     seq = ctx.emit(
         "Pivoted", now, phase=s.phase.value, objectives=cmd.objectives, reason=cmd.reason
     )

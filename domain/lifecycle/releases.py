@@ -95,7 +95,6 @@ def _accepted_since_attachment(state: CooperationState, line: Line) -> int:
         for ci in state.check_ins
         if ci.stint == state.stint.number
         and ci.status == "accepted"
-        and ci.replaced_by is None
         and ci.reviewed_at is not None
         and ci.reviewed_at >= attached
     )

@@ -186,7 +186,16 @@ async def test_a_cooperation_lives_through_http_each_role_doing_its_part(
         )
     )
     assert advanced["phase"] == "experimentation"
-    assert [r["status"] for r in advanced["requests"]] == ["answered"]
+    # Answered, it leaves the summary (open requests only, never a reason); the cooperation's
+    # requests, from PostgreSQL, say when it was answered and still give its reason.
+    assert advanced["requests"] == []
+    answered = await _ok(
+        await http.get(f"/v1/cooperations/{COOP}/transition-requests", headers=pole)
+    )
+    assert [(r["seq"], r["status"], r["reason"]) for r in answered] == [
+        (request["seq"], "answered", "Prêts pour expérimenter")
+    ]
+    assert answered[0]["decided_at"] is not None
 
     moves = [
         (

@@ -12,6 +12,8 @@ import pytest
 from domain import commands as c
 from domain.effects import FreeCommitment, Notify, RequestCommitment
 from domain.errors import Conflict, InvalidInput
+from domain.lifecycle.lines import answered_by
+from domain.rules import upgrade
 from domain.simulation import ScenarioError
 from tests.domain.helpers import (
     GRANT,
@@ -242,21 +244,153 @@ def test_rule_15_the_facilitator_answers_a_request_by_acting_or_declines_it() ->
     shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4))
     (paused,) = shell.do(c.RequestTransition(action="pause", reason="été"), at(2027, 2, 1))
     (closing,) = shell.do(c.RequestTransition(action="close", reason="fin"), at(2027, 2, 2))
-    # The facilitator pauses: the open pause request is answered, the close one stays open.
-    shell.do(c.Pause(), at(2027, 2, 3))
-    assert [(r.seq, r.status) for r in shell.state.requests] == [
-        (paused.seq, "answered"),
-        (closing.seq, "open"),
-    ]
+    # The facilitator pauses: the open pause request is answered and leaves the state (the
+    # read model dates it at the pause), the close one stays open.
+    pause_events = shell.do(c.Pause(), at(2027, 2, 3))
+    assert [r.seq for r in shell.state.requests] == [closing.seq]
+    assert [(e.type, action) for e, action in answered_by(pause_events)] == [("Paused", "pause")]
     (declined,) = shell.do(
         c.DeclineTransitionRequest(request=closing.seq, reason="pas encore"), at(2027, 2, 4)
     )
     assert declined.type == "TransitionRequestDeclined"
     assert declined.data == {"request": closing.seq, "action": "close", "reason": "pas encore"}
+    assert shell.state.requests == []
     told = [(n.to_role, n.to) for n in shell.effects if isinstance(n, Notify)]
     assert ("collective", "ruche") in told
-    with pytest.raises(Conflict, match="already declined"):
-        shell.do(c.DeclineTransitionRequest(request=closing.seq, reason="x"), at(2027, 2, 5))
+    # Declined or answered, a request is no longer open: refused as before.
+    for seq in (closing.seq, paused.seq):
+        with pytest.raises(Conflict, match=f"transition request {seq} is not open") as refused:
+            shell.do(c.DeclineTransitionRequest(request=seq, reason="x"), at(2027, 2, 5))
+        assert refused.value.field == "request"
     with pytest.raises(InvalidInput) as unknown:
         shell.do(c.DeclineTransitionRequest(request=999, reason="x"), at(2027, 2, 5))
     assert unknown.value.field == "request"
+
+
+@pytest.mark.parametrize("rules", [1, 2])
+def test_rule_15_before_rules_3_several_requests_of_one_action_stay_open(rules: int) -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4), rules_version=rules)
+    asked = [
+        shell.do(c.RequestTransition(action="pause", reason=f"été {n}"), at(2027, 2, n))[0]
+        for n in (1, 2, 3)
+    ]
+    assert [r.seq for r in shell.state.requests] == [e.seq for e in asked]
+    shell.do(c.Pause(), at(2027, 2, 4))
+    assert shell.state.requests == []
+
+
+def test_rule_15_rules_3_one_open_request_per_action_another_names_the_open_one() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4), rules_version=3)
+    (first,) = shell.do(c.RequestTransition(action="pause", reason="été"), at(2027, 2, 1))
+    with pytest.raises(Conflict, match=f"transition request {first.seq}") as refused:
+        shell.do(c.RequestTransition(action="pause", reason="encore"), at(2027, 2, 2))
+    assert refused.value.field == "action"
+    # Another action is another request.
+    (closing,) = shell.do(c.RequestTransition(action="close", reason="fin"), at(2027, 2, 2))
+    assert [r.seq for r in shell.state.requests] == [first.seq, closing.seq]
+    # Once answered (or declined) the action may be asked again.
+    shell.do(c.Pause(), at(2027, 2, 3))
+    shell.do(c.Resume(), at(2027, 2, 4))
+    (again,) = shell.do(c.RequestTransition(action="pause", reason="hiver"), at(2027, 2, 5))
+    shell.do(c.DeclineTransitionRequest(request=again.seq, reason="non"), at(2027, 2, 6))
+    (third,) = shell.do(c.RequestTransition(action="pause", reason="printemps"), at(2027, 2, 7))
+    assert [r.seq for r in shell.state.requests] == [closing.seq, third.seq]
+
+
+def test_rule_15_the_state_keeps_no_reason_nor_objectives() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4))
+    shell.do(c.RequestTransition(action="pivot", reason="RAISON-SECRETE"), at(2027, 2, 1))
+    (pivoted, *_) = shell.do(
+        c.Pivot(objectives="OBJECTIFS-SECRETS", reason="MOTIF-SECRET"), at(2027, 2, 2)
+    )
+    # The events carry them (PostgreSQL); the state, carried for years, does not.
+    assert pivoted.data["objectives"] == "OBJECTIFS-SECRETS"
+    dumped = shell.state.model_dump_json()
+    for text in ("RAISON-SECRETE", "OBJECTIFS-SECRETS", "MOTIF-SECRET"):
+        assert text not in dumped
+    assert shell.state.requests == []
+
+
+def test_rule_15_an_advance_is_told_from_the_phase_a_restart_or_registration_enters() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4))
+    assert answered_by(shell.events) == []
+    restarted = shell.do(c.Restart(reason="départ"), at(2027, 2, 1))
+    assert [a for _, a in answered_by(restarted)] == ["restart"]
+    advanced = shell.do(c.Advance(), at(2027, 3, 1))
+    assert [(e.type, a) for e, a in answered_by(advanced)] == [("PhaseEntered", "advance")]
+
+
+def test_rule_15_a_state_recorded_by_older_code_loads_without_what_left_it() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4), rules_version=2)
+    (open_,) = shell.do(c.RequestTransition(action="close", reason="fin"), at(2027, 2, 1))
+    legacy = shell.state.model_dump(mode="json")
+    legacy["objectives"] = "ancien cap"
+    legacy["requests"] = [
+        {
+            "seq": 2,
+            "action": "pause",
+            "reason": "été",
+            "at": "2027-01-10T00:00:00Z",
+            "status": "answered",
+            "decided_at": "2027-01-11T00:00:00Z",
+        },
+        {**legacy["requests"][0], "reason": "fin", "status": "open", "decided_at": None},
+    ]
+    kept = legacy["check_ins"]
+    legacy["check_ins"] = [
+        {
+            "id": "old",
+            "stint": 1,
+            "period": 1,
+            "submitted_at": "2027-01-20T00:00:00Z",
+            "status": "submitted",
+            "reviewed_at": None,
+            "replaced_by": "new",
+        },
+        *kept,
+    ]
+    loaded = type(shell.state).model_validate(legacy)
+    assert [r.seq for r in loaded.requests] == [open_.seq]
+    assert all(ci.id != "old" for ci in loaded.check_ins)
+    assert "ancien cap" not in loaded.model_dump_json()
+    assert type(shell.state).model_validate_json(loaded.model_dump_json()) == loaded
+
+
+def test_rule_15_moving_to_rules_3_keeps_every_open_request_and_refuses_a_new_one() -> None:
+    shell = Shell(cooperation(), [version(programme())], at(2027, 1, 4), rules_version=2)
+    first, second = (
+        shell.do(c.RequestTransition(action="close", reason=f"fin {n}"), at(2027, 2, n))[0]
+        for n in (1, 2)
+    )
+    shell.state = upgrade(shell.state, 3, at(2027, 2, 3))
+    assert shell.state.rules_version == 3
+    assert [r.seq for r in shell.state.requests] == [first.seq, second.seq]
+    with pytest.raises(Conflict, match=f"transition request {first.seq}"):
+        shell.do(c.RequestTransition(action="close", reason="encore"), at(2027, 2, 4))
+    shell.do(c.DeclineTransitionRequest(request=first.seq, reason="non"), at(2027, 2, 5))
+    with pytest.raises(Conflict, match=f"transition request {second.seq}"):
+        shell.do(c.RequestTransition(action="close", reason="encore"), at(2027, 2, 6))
+    shell.do(c.DeclineTransitionRequest(request=second.seq, reason="non"), at(2027, 2, 7))
+    (third,) = shell.do(c.RequestTransition(action="close", reason="enfin"), at(2027, 2, 8))
+    assert [r.seq for r in shell.state.requests] == [third.seq]
+
+
+def test_rule_15_a_lines_angle_stays_in_the_state_only_while_the_line_is_proposed() -> None:
+    angle = {"summary": "RESUME-POUR-LE-FINANCEUR", "indicators": ["participants"]}
+    spec = cooperation(funding_lines=[{"programme": "prog", "angle": angle}])
+    shell = Shell(spec, [version(programme())], at(2027, 1, 4), accepted=False)
+    (line,) = shell.state.lines
+    assert line.status == "proposed" and line.angle is not None
+    shell.do(c.AcceptLine(line="prog"), at(2027, 1, 5))
+    (attached,) = shell.do(c.CommitmentCommitted(line="prog"), at(2027, 1, 5))[:1]
+    # The event keeps it for the reports; the state no longer does.
+    assert attached.type == "FundingLineAttached"
+    assert attached.data["angle"]["summary"] == "RESUME-POUR-LE-FINANCEUR"
+    assert "RESUME-POUR-LE-FINANCEUR" not in shell.state.model_dump_json()
+    # Taken as accepted at registration: never kept.
+    taken = Shell(spec, [version(programme())], at(2027, 1, 4))
+    assert "RESUME-POUR-LE-FINANCEUR" not in taken.state.model_dump_json()
+    assert any(
+        e.data.get("angle", {}) and e.data["angle"]["summary"] == "RESUME-POUR-LE-FINANCEUR"
+        for e in taken.events
+    )

@@ -519,7 +519,7 @@ def _candidates(run: Run, n: int, at: datetime) -> dict[str, list[dict[str, Any]
                 "indicators": {"participants": n * 7, "taux": n / 7, "humeur": "très bien"},
             },
         ]
-    submitted = [ci for ci in s.check_ins if ci.status == "submitted" and ci.replaced_by is None]
+    submitted = [ci for ci in s.check_ins if ci.status == "submitted"]
     if open_ and submitted:
         latest = submitted[-1]
         found["review"] = [

@@ -32,8 +32,9 @@ def _load(path: Path) -> WorkflowHistory:
 
 def test_histories_of_each_shape_are_recorded() -> None:
     versions = {p.parent.name for p in HISTORIES}
-    assert {"v1", "v2"} <= versions
+    assert {"v1", "v2", "v3"} <= versions
     assert len([p for p in HISTORIES if p.parent.name == "v2"]) >= 4
+    assert len([p for p in HISTORIES if p.parent.name == "v3"]) >= 4
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
