@@ -13,11 +13,13 @@ from temporalio.client import Client
 from api import problems, web
 from api.middleware import RequestGate
 from api.problems import PROBLEM
+from api.public import public_base
 from api.routes import (
     actions,
     cooperations,
     fiscal_host,
     health,
+    invitations,
     me,
     programmes,
     queues,
@@ -37,8 +39,11 @@ def create_app(
     pool: asyncpg.Pool | None = None,
     client: Client | None = None,
 ) -> FastAPI:
-    """The app; tests pass their own pool and client, `coopflow api` lets it connect."""
+    """The app; tests pass their own pool and client, `coopflow api` lets it connect. Without a
+    public URL (COOPFLOW_PUBLIC_URL) there is no app: nothing may build a link from a request
+    (StartupError naming the setting)."""
     settings = settings or get_settings()
+    public_base(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,6 +79,7 @@ def create_app(
     for module in (
         health,
         me,
+        invitations,
         programmes,
         cooperations,
         actions,

@@ -24,9 +24,12 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     from api.app import create_app
+    from api.public import public_base
     from runtime.connect import StartupError, exit_on_startup_error
 
     try:
+        # Before anything is reached: links are built on this site only (api/public.py).
+        public_base(settings)
         asyncio.run(preflight(settings))
         app = create_app(settings)
         # What the imports and the app hold lives as long as the process: frozen, the

@@ -28,7 +28,9 @@ async def served(
     pool: asyncpg.Pool, client: Client, task_queue: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app in process with a worker on its task queue, and an HTTP client to it."""
-    app = create_app(Settings(task_queue=task_queue), pool=pool, client=client)
+    app = create_app(
+        Settings(task_queue=task_queue, public_url="http://t"), pool=pool, client=client
+    )
     async with (
         build_worker(client, pool, task_queue),
         app.router.lifespan_context(app),

@@ -393,7 +393,7 @@ def test_every_route_of_the_app_is_in_the_table() -> None:
     """A new endpoint cannot be forgotten: each (method, path) of the API has a row (HEAD
     comes with GET). The web pages, which call these endpoints, have a table of their own
     (tests/web/test_pages.py)."""
-    app = create_app(Settings())
+    app = create_app(Settings(public_url="http://t"))
     served = {
         (method, route.path)
         for route in iter_route_contexts(app.routes)

@@ -99,7 +99,9 @@ async def outbox_running(
     smtp = Collected()
     controller = Controller(smtp, hostname="127.0.0.1", port=free_port())
     controller.start()
-    mailer = Mailer(f"smtp://127.0.0.1:{controller.port}", "coopflow <noreply@example.org>")
+    mailer = Mailer(
+        f"smtp+insecure://127.0.0.1:{controller.port}", "coopflow <noreply@example.org>"
+    )
     task = asyncio.create_task(
         outbox.run(pool, database_url, mailer, timedelta(seconds=120), poll_every=0.1)
     )

@@ -236,7 +236,7 @@ async def test_every_page_answers_each_person_as_the_table_says(site: Site) -> N
 
 
 def test_every_web_route_is_in_the_table() -> None:
-    app = create_app(Settings())
+    app = create_app(Settings(public_url="http://t"))
     served = {
         (method, route.path)
         for route in app.routes
