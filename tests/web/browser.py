@@ -440,6 +440,41 @@ async def live(
             sock.close()
 
 
+async def put_confirmed_contacts(
+    live: Live, headers: dict[str, str], *addresses: str
+) -> dict[str, Any]:
+    """The caller's contacts become `addresses` (PUT /v1/me/contacts), each confirmed as its
+    owner would: through the link of the one e-mail it receives. The last GET's body."""
+    put = await live.http.put("/v1/me/contacts", json={"emails": list(addresses)}, headers=headers)
+    assert put.status_code == 200, put.text
+    unconfirmed = {a["email"] for a in put.json()["addresses"] if not a["confirmed"]}
+    for address in addresses:
+        if address not in unconfirmed:
+            continue
+        mail = await live.mailbox.next(address)
+        await follow_link(live, mail.link("/contacts/"))
+    got = await live.http.get("/v1/me/contacts", headers=headers)
+    assert all(a["confirmed"] for a in got.json()["addresses"]), got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
+async def follow_link(
+    live: Live, link: str, client: httpx.AsyncClient | None = None
+) -> httpx.Response:
+    """An e-mailed link used as a person does: opened (a page with a button, its CSRF token),
+    then its button pressed. `client` keeps the cookies (a session the link opens)."""
+    assert link.startswith(live.base_url + "/"), link
+    async with contextlib.AsyncExitStack() as stack:
+        if client is None:
+            client = await stack.enter_async_context(httpx.AsyncClient(base_url=live.base_url))
+        shown = await client.get(link)
+        assert shown.status_code == 200, shown.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+        assert csrf is not None, shown.text
+        return await client.post(link, data={"csrf": csrf.group(1)})
+
+
 async def _cancelled(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -27,7 +27,7 @@ from runtime.config import Settings
 from store.tokens import create_token
 from tests.api.conftest import cooperation
 from tests.api.world import CLOSED, COOP, FACILITATOR, FUNDER, NEIGHBOUR, World, build
-from tests.web.browser import Live
+from tests.web.browser import Live, put_confirmed_contacts
 
 
 @pytest.fixture(scope="module")
@@ -279,9 +279,7 @@ async def test_an_e_mailed_link_signs_in_once_and_unknown_addresses_learn_nothin
 ) -> None:
     w = site.world
     address = f"collectif-{w.coop}@example.org"
-    api = site.live.http
-    put = await api.put("/v1/me/contacts", json={"emails": [address]}, headers=w.collectives[COOP])
-    assert put.status_code == 200, put.text
+    await put_confirmed_contacts(site.live, w.collectives[COOP], address)
     async with site.browser() as browser:
         csrf = await _signin_form(browser)
         sent = await browser.post("/signin", data={"csrf": csrf, "email": address.upper()})
