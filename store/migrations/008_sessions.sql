@@ -45,4 +45,3 @@ ALTER TABLE signin_links ADD COLUMN address text;
 -- session), or the contact address whose link was used.
 ALTER TABLE tokens ADD COLUMN opened_by text REFERENCES tokens (id) ON DELETE CASCADE;
 ALTER TABLE tokens ADD COLUMN opened_by_address text;
-CREATE INDEX tokens_subject ON tokens (subject, role);
