@@ -452,7 +452,8 @@ async def put_confirmed_contacts(
         if address not in unconfirmed:
             continue
         mail = await live.mailbox.next(address)
-        await follow_link(live, mail.link("/contacts/"))
+        confirmed = await follow_link(live, mail.link("/contacts/"))
+        assert confirmed.status_code == 200, confirmed.text
     got = await live.http.get("/v1/me/contacts", headers=headers)
     assert all(a["confirmed"] for a in got.json()["addresses"]), got.text
     body: dict[str, Any] = got.json()
@@ -466,13 +467,19 @@ async def follow_link(
     then its button pressed. `client` keeps the cookies (a session the link opens)."""
     assert link.startswith(live.base_url + "/"), link
     async with contextlib.AsyncExitStack() as stack:
+        headers = {}
         if client is None:
             client = await stack.enter_async_context(httpx.AsyncClient(base_url=live.base_url))
         shown = await client.get(link)
         assert shown.status_code == 200, shown.text
         csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
         assert csrf is not None, shown.text
-        return await client.post(link, data={"csrf": csrf.group(1)})
+        kept = [c for c in client.cookies.jar if c.name == "coopflow_csrf"]
+        if live.base_url.startswith("http:") and all(c.secure for c in kept):
+            # A Secure cookie (web_secure_cookies) that httpx sends over https only: sent back
+            # as a browser on http://localhost would.
+            headers["cookie"] = f"coopflow_csrf={shown.cookies['coopflow_csrf']}"
+        return await client.post(link, data={"csrf": csrf.group(1)}, headers=headers)
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:
