@@ -61,28 +61,29 @@ async def replace_addresses(
             role,
             subject,
         )
-        keys = [e.lower() for e in emails]
+        # In lower case as PostgreSQL says it (address_key), not as Python would.
+        keys = "(SELECT lower(e) FROM unnest($3::text[]) AS e)"
         await conn.execute(
             "DELETE FROM contact_addresses WHERE role = $1 AND subject = $2"
-            " AND NOT address_key = ANY ($3::text[])",
+            f" AND address_key NOT IN {keys}",
             role,
             subject,
-            keys,
+            emails,
         )
         # Links to addresses no longer there are of no use to anyone.
         await conn.execute(
             "DELETE FROM contact_links WHERE role = $1 AND subject = $2"
-            " AND NOT lower(address) = ANY ($3::text[])",
+            f" AND lower(address) NOT IN {keys}",
             role,
             subject,
-            keys,
+            emails,
         )
         await conn.execute(
             "DELETE FROM signin_links WHERE role = $1 AND subject = $2 AND used_at IS NULL"
-            " AND NOT lower(address) = ANY ($3::text[])",
+            f" AND lower(address) NOT IN {keys}",
             role,
             subject,
-            keys,
+            emails,
         )
         links = []
         for position, email in enumerate(emails):

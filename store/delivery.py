@@ -319,10 +319,10 @@ async def put_contacts(conn: Conn, role: str, subject: str, emails: list[str]) -
     async with conn.transaction():
         await conn.execute(
             "DELETE FROM contact_addresses WHERE role = $1 AND subject = $2"
-            " AND NOT address_key = ANY ($3::text[])",
+            " AND address_key NOT IN (SELECT lower(e) FROM unnest($3::text[]) AS e)",
             role,
             subject,
-            [e.lower() for e in emails],
+            emails,
         )
         await contacts.add_confirmed(conn, role, subject, emails)  # type: ignore[arg-type]
 

@@ -25,13 +25,17 @@ class Token:
     expires_at: datetime | None = None
     opened_by: str | None = None
     """A session's: the id of the token that opened it (a session opened by an e-mailed link
-    has its address in `opened_by_address` instead, never shown)."""
+    has its address's digest in `opened_by_contact` instead, never shown)."""
 
 
 def token_hash(token: str) -> str:
     # Tokens are 256 random bits: a plain digest is enough (no password stretching needed).
     return hashlib.sha256(token.encode()).hexdigest()
 
+
+# What a session keeps of the contact address whose link opened it: a digest of the address
+# in lower case (PostgreSQL's lower(), as contacts' address_key), never the address itself.
+_DIGEST = "encode(sha256(convert_to(lower({}), 'UTF8')), 'hex')"
 
 _COLUMNS = "id, role, subject, created_at, revoked_at, expires_at, opened_by"
 
@@ -44,15 +48,18 @@ async def create_token(
     expires_in: timedelta | None = None,
     opened_by: str | None = None,
     opened_by_address: str | None = None,
+    opened_by_contact: str | None = None,
 ) -> tuple[Token, str]:
     """A new token for `role` and `subject`: its record, and the token itself (never stored).
     `token` is given only to re-create a known one (the local demo); `expires_in` bounds a web
     session's token, `opened_by` (a token's id) or `opened_by_address` (a contact's) says what
-    opened it: the session lives no longer than that (find_token)."""
+    opened it (or `opened_by_contact`, the digest another session keeps of one): the session
+    lives no longer than that (find_token)."""
     token = token or PREFIX + secrets.token_urlsafe(32)
     row = await conn.fetchrow(
-        "INSERT INTO tokens (id, role, subject, hash, expires_at, opened_by, opened_by_address)"
-        " VALUES ($1, $2, $3, $4, now() + $5::interval, $6, $7)"
+        "INSERT INTO tokens (id, role, subject, hash, expires_at, opened_by, opened_by_contact)"
+        " VALUES ($1, $2, $3, $4, now() + $5::interval, $6,"
+        f" coalesce($8, {_DIGEST.format('$7::text')}))"
         " ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL"
         f" RETURNING {_COLUMNS}",
         "tok_" + secrets.token_hex(6),
@@ -62,6 +69,7 @@ async def create_token(
         expires_in,
         opened_by,
         opened_by_address,
+        opened_by_contact,
     )
     assert row is not None
     return Token(**dict(row)), token
@@ -80,9 +88,10 @@ async def find_token(conn: Conn, token: str) -> Token | None:
         f"SELECT {_FOUND} FROM tokens t LEFT JOIN tokens o ON o.id = t.opened_by"
         f" WHERE t.hash = $1 AND {_LIVE.format(t='t')}"
         f" AND (t.opened_by IS NULL OR {_LIVE.format(t='o')})"
-        " AND (t.opened_by_address IS NULL OR EXISTS (SELECT 1 FROM contact_addresses a"
+        " AND (t.opened_by_contact IS NULL OR EXISTS (SELECT 1 FROM contact_addresses a"
         " WHERE a.role = t.role AND a.subject = t.subject"
-        " AND a.address_key = lower(t.opened_by_address) AND a.confirmed_at <= t.created_at))",
+        f" AND {_DIGEST.format('a.address_key')} = t.opened_by_contact"
+        " AND a.confirmed_at <= t.created_at))",
         token_hash(token),
     )
     return Token(**dict(row)) if row is not None else None

@@ -74,9 +74,10 @@ async def open_session(
     lasting = timedelta(hours=settings.web_session_hours)
     opened_by = by_token.opened_by or by_token.id if by_token is not None else None
     async with request.app.state.pool.acquire() as conn:
-        if by_token is not None and by_address is None:
-            by_address = await conn.fetchval(
-                "SELECT opened_by_address FROM tokens WHERE id = $1", by_token.id
+        contact = None
+        if by_token is not None:
+            contact = await conn.fetchval(
+                "SELECT opened_by_contact FROM tokens WHERE id = $1", by_token.id
             )
         _, token = await create_token(
             conn,
@@ -85,6 +86,7 @@ async def open_session(
             expires_in=lasting,
             opened_by=opened_by,
             opened_by_address=by_address,
+            opened_by_contact=contact,
         )
         await forget_expired_tokens(conn)
     response.set_cookie(

@@ -42,6 +42,7 @@ CREATE INDEX contact_links_subject ON contact_links (role, subject);
 ALTER TABLE signin_links ADD COLUMN address text;
 
 -- What opened a session: the token pasted in (its revocation, or its removal, ends the
--- session), or the contact address whose link was used.
+-- session), or the contact address whose link was used: its digest (sha256 of the address in
+-- lower case), so that no address outlives its erasure here.
 ALTER TABLE tokens ADD COLUMN opened_by text REFERENCES tokens (id) ON DELETE CASCADE;
-ALTER TABLE tokens ADD COLUMN opened_by_address text;
+ALTER TABLE tokens ADD COLUMN opened_by_contact text;
