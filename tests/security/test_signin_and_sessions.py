@@ -313,6 +313,7 @@ async def test_smtp_without_starttls_sends_nothing_in_clear(mailbox: Mailbox) ->
     from notify.mail import Mailer
 
     for url in (
+        f"smtp://127.0.0.1:{mailbox.port}",
         f"smtp://user:secret@127.0.0.1:{mailbox.port}",
         f"smtps://127.0.0.1:{mailbox.port}",
     ):
