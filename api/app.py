@@ -13,11 +13,13 @@ from temporalio.client import Client
 from api import docs, guard, problems, web
 from api.middleware import RequestGate
 from api.problems import PROBLEM
+from api.public import public_base
 from api.routes import (
     actions,
     cooperations,
     fiscal_host,
     health,
+    invitations,
     me,
     programmes,
     queues,
@@ -38,8 +40,11 @@ def create_app(
     pool: asyncpg.Pool | None = None,
     client: Client | None = None,
 ) -> FastAPI:
-    """The app; tests pass their own pool and client, `coopflow api` lets it connect."""
+    """The app; tests pass their own pool and client, `coopflow api` lets it connect. Without a
+    public URL (COOPFLOW_PUBLIC_URL) there is no app: nothing may build a link from a request
+    (StartupError naming the setting)."""
     settings = settings or get_settings()
+    public_base(settings)
     # Where webhooks may go and the key of their secrets: a StartupError, naming the setting,
     # when one is missing or wrong (no subscription is ever stored with a plaintext secret).
     webhook_policy = Policy.of(settings)
@@ -86,6 +91,7 @@ def create_app(
         docs,
         health,
         me,
+        invitations,
         programmes,
         cooperations,
         actions,

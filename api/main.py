@@ -24,11 +24,15 @@ def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
     from api.app import create_app
+    from api.public import public_base
     from notify.webhooks import Policy
     from runtime.connect import StartupError, exit_on_startup_error
 
     try:
-        Policy.of(settings)  # a missing key is said before anything is connected to
+        # Before anything is reached: links are built on this site only (api/public.py), and
+        # a missing secrets key is said before anything is connected to.
+        public_base(settings)
+        Policy.of(settings)
         asyncio.run(preflight(settings))
         app = create_app(settings)
         # What the imports and the app hold lives as long as the process: frozen, the

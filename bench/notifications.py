@@ -237,6 +237,8 @@ class Notifications:
     tokens: dict[str, str]
     """By subscriber role."""
     receiver: Receiver
+    pool: asyncpg.Pool
+    """To confirm the contacts as their owners would, by the e-mailed link."""
     hooks: list[tuple[str, str]] = field(default_factory=list)
     """(token, webhook id) of the live subscriptions."""
 
@@ -253,6 +255,11 @@ class Notifications:
             )
             self.hooks.append((token, hook["id"]))
             await call(self.http, "PUT", "/v1/me/contacts", token, {"emails": [f"{role}@ex.org"]})
+            async with self.pool.acquire() as db:
+                await db.execute(
+                    "UPDATE contact_addresses SET confirmed_at = now() WHERE address_key = $1",
+                    f"{role}@ex.org",
+                )
         return [hook_id for _, hook_id in self.hooks]
 
     async def off(self) -> None:
@@ -493,7 +500,7 @@ async def measure(
         # latency of whichever drive it interrupts.
         gc.freeze()
         http = HttpClient(stack.api_url)
-        notifications = Notifications(http, subscribers, receiver)
+        notifications = Notifications(http, subscribers, receiver, pool)
         try:
             async with pool.acquire() as db:
                 bench = Bench(

@@ -71,6 +71,7 @@ async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
                 "COOPFLOW_TASK_QUEUE": task_queue,
                 "COOPFLOW_API_HOST": "127.0.0.1",
                 "COOPFLOW_API_PORT": str(port),
+                "COOPFLOW_PUBLIC_URL": f"http://127.0.0.1:{port}",
                 "COOPFLOW_LOG_LEVEL": "WARNING",
             }
             assert postgres.proc is not None and temporal.proc is not None

@@ -104,7 +104,8 @@ def run_dev(settings: Settings) -> int:
         # mailbox of this machine's, kept in .state/mail and said in this terminal.
         mail = None if settings.smtp_url else _free_local(settings.dev_mail_port)
         if mail:
-            env["COOPFLOW_SMTP_URL"] = f"smtp://{mail}"
+            # The mailbox is on this machine and speaks no TLS: clear text, said so.
+            env["COOPFLOW_SMTP_URL"] = f"smtp+insecure://{mail}"
         envs = {
             "worker": _with(env, COOPFLOW_METRICS_ADDRESS=metrics, COOPFLOW_HEALTH_ADDRESS=health),
             # Served over plain http here: cookies cannot be Secure for every browser, and the

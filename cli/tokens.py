@@ -67,8 +67,36 @@ def list_(subject: str | None = typer.Option(None, help="only this subject's")) 
 
 
 @app.command()
-def revoke(token_id: str = typer.Argument(..., help="the token's id (from `list`)")) -> None:
-    """End a token at once."""
+def revoke(
+    token_id: str | None = typer.Argument(None, help="the token's id (from `list`)"),
+    subject: str | None = typer.Option(
+        None, help="end every token and web session of this subject, and its waiting links"
+    ),
+    role: str | None = typer.Option(None, help="with --subject: this role only (else all)"),
+) -> None:
+    """End a token at once, or (--subject) everything that lets a subject in: its tokens, the
+    web sessions they or its contacts' links opened, its sign-in links and invitations."""
+    if (token_id is None) == (subject is None):
+        print("coopflow token revoke: give a TOKEN_ID or --subject ID", file=sys.stderr)
+        raise typer.Exit(2)
+    if role is not None and (subject is None or role not in tokens.ROLES):
+        print(
+            f"coopflow token revoke: --role goes with --subject, one of {', '.join(tokens.ROLES)}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(2)
+    if subject is not None:
+        chosen: tokens.Role | None = role
+        ended = _run(lambda conn: tokens.revoke_subject(conn, subject, chosen))
+        for t in ended.tokens:
+            kind = "session" if t.expires_at is not None else "token"
+            print(f"revoked {kind} {t.id}\t{t.role}\t{t.subject}")
+        print(
+            f"ended {len(ended.tokens)} token(s) and session(s), {ended.links} waiting link(s)"
+            f" of {subject}"
+        )
+        return
+    assert token_id is not None
     if not _run(lambda conn: tokens.revoke_token(conn, token_id)):
         print(f"coopflow token: no live token {token_id!r}", file=sys.stderr)
         raise typer.Exit(2)

@@ -1,6 +1,7 @@
-"""E-mail over SMTP, configured by URL: `smtp://[user:password@]host[:port]` (STARTTLS when
-the server offers it) or `smtps://…` (TLS from the start). None configured: an e-mail is
-logged, not sent."""
+"""E-mail over SMTP, configured by URL: `smtp://[user:password@]host[:port]` (STARTTLS
+required: a server that does not offer it gets nothing, neither password nor message),
+`smtps://…` (TLS from the start), or `smtp+insecure://…` (clear text, said so: a mailbox on
+the same machine). None configured: an e-mail is logged, not sent."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ import aiosmtplib
 from runtime.logging import get_logger
 
 log = get_logger("coopflow.mail")
+
+
+_TLS = {
+    # scheme: (implicit TLS, STARTTLS required); never aiosmtplib's "STARTTLS if offered",
+    # which a man in the middle turns into clear text by hiding the offer.
+    "smtp": (False, True),
+    "smtps": (True, False),
+    "smtp+insecure": (False, False),
+}
 
 
 @dataclass(frozen=True)
@@ -35,18 +45,19 @@ class Mailer:
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         parts = urlsplit(self.url)
-        if parts.scheme not in ("smtp", "smtps"):
+        if parts.scheme not in _TLS:
             raise ValueError(
-                f"COOPFLOW_SMTP_URL: scheme {parts.scheme!r} is neither smtp nor smtps"
+                f"COOPFLOW_SMTP_URL: scheme {parts.scheme!r} is none of {', '.join(_TLS)}"
             )
+        implicit, starttls = _TLS[parts.scheme]
         await aiosmtplib.send(
             message,
             hostname=parts.hostname or "localhost",
             port=parts.port or (465 if parts.scheme == "smtps" else 25),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
-            use_tls=parts.scheme == "smtps",
-            start_tls=None if parts.scheme == "smtp" else False,
+            use_tls=implicit,
+            start_tls=starttls,
             timeout=30,
         )
         return True

@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     fault_watch_every: float = 30.0
     # `make run` seeds a demo (programmes, cooperations, a token per role) at its first start.
     demo: bool = True
-    # E-mail: `smtp://[user:password@]host[:port]` or `smtps://…`; unset: logged, not sent.
+    # E-mail: `smtp://[user:password@]host[:port]` (STARTTLS required), `smtps://…` (implicit
+    # TLS) or `smtp+insecure://…` (clear text, a local mailbox); unset: logged, not sent.
     smtp_url: str | None = None
     mail_from: str = "coopflow <notifications@coopflow.invalid>"
     # A webhook delivery or an e-mail is tried for this long (seconds), then given up.
@@ -58,10 +59,10 @@ class Settings(BaseSettings):
     health_address: str | None = None
     # OTLP/HTTP collector (`http://collector:4318`) for OpenTelemetry traces; unset: no tracing.
     otel_endpoint: str | None = None
-    # The web interface: the address people reach it at, for the links e-mailed to sign in
-    # (unset: the request's own, fine on one machine, not behind a proxy that rewrites Host);
-    # how long a session and a sign-in link last; cookies marked Secure (browsers keep them
-    # on https and on http://localhost only).
+    # The web interface: the address people reach it at, the only base of e-mailed links (the
+    # API refuses to start without it; `make run` sets its own; a request naming another Host
+    # is refused where it may send a mail); how long a session and a sign-in link last;
+    # cookies marked Secure (browsers keep them on https and on http://localhost only).
     public_url: str | None = None
     web_session_hours: float = 12.0
     web_link_minutes: float = 20.0

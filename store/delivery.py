@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from domain.events import Event, instant
+from store import contacts
 from store.db import Conn
 from store.scope import cooperations_of
 
@@ -388,20 +389,22 @@ async def record_notification(
 
 
 async def contacts_of(conn: Conn, role: str, subject: str) -> list[str]:
-    emails = await conn.fetchval(
-        "SELECT emails FROM contacts WHERE role = $1 AND subject = $2", role, subject
-    )
-    return list(emails or [])
+    """Where a subject's notifications go: its confirmed addresses only (store.contacts)."""
+    return await contacts.confirmed_addresses(conn, role, subject)
 
 
 async def put_contacts(conn: Conn, role: str, subject: str, emails: list[str]) -> None:
-    await conn.execute(
-        "INSERT INTO contacts (role, subject, emails) VALUES ($1, $2, $3)"
-        " ON CONFLICT (role, subject) DO UPDATE SET emails = EXCLUDED.emails, updated_at = now()",
-        role,
-        subject,
-        emails,
-    )
+    """The subject's addresses become these, taken as confirmed (seeding by the operator, tests).
+    People's own addresses go through the API, which has each one confirmed (store.contacts)."""
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM contact_addresses WHERE role = $1 AND subject = $2"
+            " AND address_key NOT IN (SELECT lower(e) FROM unnest($3::text[]) AS e)",
+            role,
+            subject,
+            emails,
+        )
+        await contacts.add_confirmed(conn, role, subject, emails)  # type: ignore[arg-type]
 
 
 async def notification_context(

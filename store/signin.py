@@ -1,5 +1,7 @@
-"""Sign-in links for the web interface: e-mailed to the contacts of a subject, single use,
-short lived, stored hashed (a link is as good as a password until it is used)."""
+"""Sign-in links for the web interface: e-mailed to the confirmed contacts of a subject,
+single use, short lived, stored hashed (a link is as good as a password until it is used).
+A link remembers the address it went to: the session it opens lives as long as that contact
+(store.tokens.find_token)."""
 
 from __future__ import annotations
 
@@ -19,14 +21,14 @@ class Link:
     role: Role
     subject: str
     token: str
+    address: str
 
 
 async def subjects_reached_at(conn: Conn, email: str) -> list[tuple[Role, str]]:
-    """The (role, subject) pairs whose contacts include this address (case aside)."""
+    """The (role, subject) pairs whose confirmed contacts include this address (case aside)."""
     rows = await conn.fetch(
-        "SELECT role, subject FROM contacts"
-        " WHERE lower($1) = ANY (SELECT lower(e) FROM unnest(emails) AS e)"
-        " ORDER BY role, subject",
+        "SELECT role, subject FROM contact_addresses"
+        " WHERE address_key = lower($1) AND confirmed_at IS NOT NULL ORDER BY role, subject",
         email.strip(),
     )
     return [(r["role"], r["subject"]) for r in rows]
@@ -49,30 +51,42 @@ async def create_links(conn: Conn, email: str, lasting: timedelta) -> list[Link]
             continue
         token = secrets.token_urlsafe(32)
         await conn.execute(
-            "INSERT INTO signin_links (hash, role, subject, expires_at)"
-            " VALUES ($1, $2, $3, now() + $4::interval)",
+            "INSERT INTO signin_links (hash, role, subject, expires_at, address)"
+            " VALUES ($1, $2, $3, now() + $4::interval, $5)",
             token_hash(token),
             role,
             subject,
             lasting,
+            email.strip(),
         )
-        links.append(Link(role, subject, token))
+        links.append(Link(role, subject, token, email.strip()))
     return links
+
+
+# Waiting, and its address still a confirmed contact of the subject (links made before
+# addresses were remembered have none, and are of no use).
+_LIVE = (
+    "used_at IS NULL AND expires_at > now() AND EXISTS (SELECT 1 FROM contact_addresses a"
+    " WHERE a.role = l.role AND a.subject = l.subject AND a.address_key = lower(l.address)"
+    " AND a.confirmed_at IS NOT NULL)"
+)
 
 
 async def link_is_valid(conn: Conn, token: str) -> bool:
     found = await conn.fetchval(
-        "SELECT 1 FROM signin_links WHERE hash = $1 AND used_at IS NULL AND expires_at > now()",
-        token_hash(token),
+        f"SELECT 1 FROM signin_links l WHERE hash = $1 AND {_LIVE}", token_hash(token)
     )
     return found is not None
 
 
-async def use_link(conn: Conn, token: str) -> tuple[Role, str] | None:
-    """Who the link signs in, once: a second use, or a use after it expired, is None."""
+async def use_link(conn: Conn, token: str) -> Link | None:
+    """Who the link signs in, once: a second use, a use after it expired or after its address
+    left the subject's contacts, is None."""
     row = await conn.fetchrow(
-        "UPDATE signin_links SET used_at = now()"
-        " WHERE hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING role, subject",
+        f"UPDATE signin_links l SET used_at = now() WHERE hash = $1 AND {_LIVE}"
+        " RETURNING role, subject, address",
         token_hash(token),
     )
-    return (row["role"], row["subject"]) if row is not None else None
+    if row is None:
+        return None
+    return Link(row["role"], row["subject"], token, row["address"])

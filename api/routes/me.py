@@ -2,35 +2,69 @@
 
 from __future__ import annotations
 
-import re
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter
-from pydantic import Field, field_validator
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Depends, Request
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from api.auth import Caller, CallerDep
-from api.deps import PoolDep
+from api.deps import PoolDep, SettingsDep
 from api.models import Body
-from store import delivery
+from api.public import require_public_host
+from api.web import mails
+from store import contacts
+from store.db import Conn
 
 router = APIRouter(prefix="/v1", tags=["me"])
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$")
+_NEVER_IN_AN_ADDRESS = (",", "<", ">", "\r", "\n", ";")
+
+
+def one_address(value: str) -> str:
+    """One e-mail address, parsed as such (RFC 5321/5322 by `email-validator`, no look-up of
+    the domain): a list, a display name or a header smuggled in is not one address."""
+    if any(c in value for c in _NEVER_IN_AN_ADDRESS):
+        raise ValueError("one e-mail address only: no comma, angle bracket or line break")
+    try:
+        parsed = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(f"not an e-mail address: {error}") from None
+    return parsed.normalized
+
+
+EmailAddress = Annotated[str, Field(max_length=254), AfterValidator(one_address)]
 
 
 class Contacts(Body):
     """Where notifications about the caller's subject are e-mailed (personal data: kept in
-    PostgreSQL only, replaced whole by each PUT)."""
+    PostgreSQL only, replaced whole by each PUT). A new address is sent one e-mail whose link
+    confirms it; until then it receives nothing (no notification, no sign-in link)."""
 
-    emails: Annotated[list[str], Field(max_length=20)]
+    emails: Annotated[list[EmailAddress], Field(max_length=20)]
 
     @field_validator("emails")
     @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
+    def _once_each(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
         for i, address in enumerate(value):
-            if not _EMAIL.match(address):
-                raise ValueError(f"item {i}: not an e-mail address")
+            if address.lower() in seen:
+                raise ValueError(f"item {i}: {address} is given twice")
+            seen.add(address.lower())
         return value
+
+
+class ContactAddress(BaseModel):
+    email: str
+    confirmed: bool
+    """Whether its owner used the link e-mailed to it: only confirmed addresses are written to."""
+
+
+class ContactsShown(BaseModel):
+    emails: list[str]
+    """Every address, confirmed or not (as before confirmation existed)."""
+    addresses: list[ContactAddress]
 
 
 @router.get("/me", response_model=Caller)
@@ -38,14 +72,35 @@ async def whoami(caller: CallerDep) -> Caller:
     return caller
 
 
-@router.put("/me/contacts", response_model=Contacts)
-async def put_contacts(body: Contacts, caller: CallerDep, pool: PoolDep) -> Contacts:
+@router.put(
+    "/me/contacts",
+    response_model=ContactsShown,
+    dependencies=[Depends(require_public_host)],
+)
+async def put_contacts(
+    body: Contacts, caller: CallerDep, pool: PoolDep, settings: SettingsDep, request: Request
+) -> ContactsShown:
+    lasting = timedelta(minutes=settings.web_link_minutes)
     async with pool.acquire() as conn:
-        await delivery.put_contacts(conn, caller.role, caller.subject, body.emails)
-    return body
+        links = await contacts.replace_addresses(
+            conn, caller.role, caller.subject, body.emails, lasting
+        )
+        shown = await _shown(conn, caller)
+    locale = mails.locale_for(request)
+    for link in links:
+        await mails.send_contact_link(settings, link, locale)
+    return shown
 
 
-@router.get("/me/contacts", response_model=Contacts)
-async def get_contacts(caller: CallerDep, pool: PoolDep) -> Contacts:
+@router.get("/me/contacts", response_model=ContactsShown)
+async def get_contacts(caller: CallerDep, pool: PoolDep) -> ContactsShown:
     async with pool.acquire() as conn:
-        return Contacts(emails=await delivery.contacts_of(conn, caller.role, caller.subject))
+        return await _shown(conn, caller)
+
+
+async def _shown(conn: Conn, caller: Caller) -> ContactsShown:
+    addresses = await contacts.addresses_of(conn, caller.role, caller.subject)
+    return ContactsShown(
+        emails=[a.email for a in addresses],
+        addresses=[ContactAddress(email=a.email, confirmed=a.confirmed) for a in addresses],
+    )

@@ -13,12 +13,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-import aiosmtplib
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from api.web import charts
+from api.public import host_is_public
+from api.web import charts, mails
 from api.web.client import Api, ApiProblem
 from api.web.render import ENV, SECURITY_HEADERS, page
 from api.web.session import (
@@ -34,9 +34,9 @@ from api.web.session import (
 )
 from domain import commands as c
 from domain.programme import Outcome, Phase
-from notify.mail import Mailer
 from notify.render import LOCALES, Words
 from runtime.logging import get_logger
+from store import contacts
 from store.signin import create_links, link_is_valid, use_link
 from store.tokens import find_token
 
@@ -176,10 +176,17 @@ def _next(request: Request) -> str:
     return _ours(request.query_params.get("next"))
 
 
+def _public_host_only(request: Request) -> None:
+    """A page that may send a mail answers only on the public site's Host (api/public.py)."""
+    if not host_is_public(request):
+        raise ApiProblem(400, Words(locale_of(request))("web.error.foreign_host"))
+
+
 @router.post("/signin")
 async def signin_by_email(request: Request) -> Response:
-    """A link to each subject the address is a contact of. The answer is the same whether
-    the address is known or not: the page tells nobody who is a contact of what."""
+    """A link to each subject the address is a confirmed contact of. The answer is the same
+    whether the address is known or not: the page tells nobody who is a contact of what."""
+    _public_host_only(request)
     form = await _form(request)
     email = _text(form, "email") or ""
     words = Words(locale_of(request))
@@ -205,24 +212,21 @@ async def signin_by_email(request: Request) -> Response:
             ],
             "minutes": int(settings.web_link_minutes),
         }
-        try:
-            await Mailer(settings.smtp_url, settings.mail_from).send(
-                [email],
-                words("web.signin.mail_subject"),
-                ENV.get_template("signin_mail.txt").render(**context),
-                ENV.get_template("signin_mail.html").render(lang=words.locale, **context),
-            )
-        except (OSError, aiosmtplib.SMTPException) as error:
-            # The same page still: an error here would tell that the address is known. The
-            # person asks again; the operator reads why in the log (no address in it).
-            log.error("sign-in link not sent", error=str(error), links=len(links))
+        # To the address as the contacts hold it (validated and confirmed), not as typed.
+        await mails.send(
+            settings,
+            links[0].address,
+            words("web.signin.mail_subject"),
+            ENV.get_template("signin_mail.txt").render(**context),
+            ENV.get_template("signin_mail.html").render(lang=words.locale, **context),
+        )
     return page(request, None, "signin_sent.html", email=email)
 
 
 @router.post("/signin/token")
 async def signin_by_token(request: Request) -> Response:
     """An operator's API token opens a session of its own (the token itself stays out of the
-    browser, and signing out does not revoke it)."""
+    browser, and signing out does not revoke it; revoking it ends the session)."""
     form = await _form(request)
     token = _text(form, "token") or ""
     async with request.app.state.pool.acquire() as conn:
@@ -238,7 +242,7 @@ async def signin_by_token(request: Request) -> Response:
             errors={"token": words("web.signin.token_invalid")},
         )
     response = _see(_back(form))
-    await open_session(request, response, record.role, record.subject)
+    await open_session(request, response, record.role, record.subject, by_token=record)
     return response
 
 
@@ -254,12 +258,59 @@ async def signin_link_page(link: str, request: Request) -> Response:
 async def signin_with_link(link: str, request: Request) -> Response:
     await _form(request)
     async with request.app.state.pool.acquire() as conn:
-        who = await use_link(conn, link) if len(link) < 100 else None
-    if who is None:
+        used = await use_link(conn, link) if len(link) < 100 else None
+    if used is None:
         return page(request, None, "signin_link.html", status=410, valid=False)
     response = _see("/")
-    await open_session(request, response, *who)
+    await open_session(request, response, used.role, used.subject, by_address=used.address)
     return response
+
+
+@router.get("/contacts/{link}")
+async def contact_link_page(link: str, request: Request) -> Response:
+    """A new contact's confirmation, or an invitation: a button, as for sign-in links."""
+    async with request.app.state.pool.acquire() as conn:
+        kind = await contacts.link_kind(conn, link) if len(link) < 100 else None
+    return page(
+        request,
+        None,
+        "contact_link.html",
+        status=200 if kind else 410,
+        valid=kind is not None,
+        confirmed=False,
+        section="web.invitation" if kind == "invite" else "web.contact",
+    )
+
+
+@router.post("/contacts/{link}")
+async def use_contact_link(link: str, request: Request) -> Response:
+    """The address confirmed; an invitation also signs its collective in, for as long as the
+    address stays among its contacts."""
+    await _form(request)
+    async with request.app.state.pool.acquire() as conn:
+        used = await contacts.use_link(conn, link) if len(link) < 100 else None
+    if used is None:
+        return page(
+            request,
+            None,
+            "contact_link.html",
+            status=410,
+            valid=False,
+            confirmed=False,
+            section="web.contact",
+        )
+    if used.kind == "invite":
+        response = _see("/")
+        await open_session(request, response, used.role, used.subject, by_address=used.address)
+        return response
+    return page(
+        request,
+        await current_session(request),
+        "contact_link.html",
+        valid=True,
+        confirmed=True,
+        section="web.contact",
+    )
 
 
 @router.post("/signout")

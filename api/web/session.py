@@ -8,9 +8,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
+from api.public import public_base
 from notify.render import supported_locale
 from runtime.config import Settings
 from store.tokens import (
@@ -56,12 +58,36 @@ async def current_session(request: Request) -> Session | None:
     return Session(token, record) if record is not None else None
 
 
-async def open_session(request: Request, response: Response, role: Role, subject: str) -> None:
-    """A new session for `role` and `subject`, its token in the cookie."""
+async def open_session(
+    request: Request,
+    response: Response,
+    role: Role,
+    subject: str,
+    *,
+    by_token: Token | None = None,
+    by_address: str | None = None,
+) -> None:
+    """A new session for `role` and `subject`, its token in the cookie. It lives no longer than
+    what opened it: the token pasted in (`by_token`; a session pasted in counts as what opened
+    it), or the contact address whose link was used (`by_address`)."""
     settings = settings_of(request)
     lasting = timedelta(hours=settings.web_session_hours)
+    opened_by = by_token.opened_by or by_token.id if by_token is not None else None
     async with request.app.state.pool.acquire() as conn:
-        _, token = await create_token(conn, role, subject, expires_in=lasting)
+        contact = None
+        if by_token is not None:
+            contact = await conn.fetchval(
+                "SELECT opened_by_contact FROM tokens WHERE id = $1", by_token.id
+            )
+        _, token = await create_token(
+            conn,
+            role,
+            subject,
+            expires_in=lasting,
+            opened_by=opened_by,
+            opened_by_address=by_address,
+            opened_by_contact=contact,
+        )
         await forget_expired_tokens(conn)
     response.set_cookie(
         SESSION_COOKIE,
@@ -110,9 +136,9 @@ def csrf_ok(request: Request, sent: str | None) -> bool:
         return False
     origin = request.headers.get("origin")
     if origin and origin != "null":
-        here = f"{request.url.scheme}://{request.url.netloc}"
-        public = settings_of(request).public_url
-        return origin in (here, (public or here).rstrip("/"))
+        # The public site's only: the request's own Host is whatever its sender wrote.
+        public = urlsplit(public_base(settings_of(request)))
+        return origin.lower() == f"{public.scheme}://{public.netloc}".lower()
     return True
 
 
@@ -121,5 +147,5 @@ def locale_of(request: Request) -> str:
 
 
 def base_url(request: Request) -> str:
-    public = settings_of(request).public_url
-    return (public or str(request.base_url)).rstrip("/")
+    """Where e-mailed links point: the public site, never the request's Host."""
+    return public_base(settings_of(request))

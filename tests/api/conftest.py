@@ -30,7 +30,9 @@ async def served(
     """The app in process with a worker on its task queue, and an HTTP client to it. Webhooks
     may go to loopback here (tests' receivers: tests/notify), as the operator's
     COOPFLOW_WEBHOOK_ALLOW_NETWORKS allows; tests/security checks what the default refuses."""
-    settings = Settings(task_queue=task_queue, webhook_allow_networks="127.0.0.0/8")
+    settings = Settings(
+        task_queue=task_queue, public_url="http://t", webhook_allow_networks="127.0.0.0/8"
+    )
     app = create_app(settings, pool=pool, client=client)
     async with (
         build_worker(client, pool, task_queue),

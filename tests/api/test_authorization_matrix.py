@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -30,6 +31,8 @@ from fastapi.routing import iter_route_contexts
 from api.app import create_app
 from api.web import is_page
 from runtime.config import Settings
+from store import contacts
+from store.tokens import create_token, revoke_token
 from tests.api import world as w
 from tests.api.conftest import Auth, cooperation, programme
 from tests.api.world import CALLERS, CLOSED, COOP, World
@@ -226,6 +229,10 @@ TABLE: tuple[Row, ...] = (
     # -- notifications: contacts for every subject, webhooks for funders and facilitators -----
     Row("PUT", "/v1/me/contacts", ANY_TOKEN, _const({"emails": ["suivi@example.org"]})),
     Row("GET", "/v1/me/contacts", ANY_TOKEN),
+    # An invitation of the cooperation's collective by e-mail: its facilitator's only.
+    Row("POST", "/v1/cooperations/{cooperation_id}/invitations",
+                                                        "403 403 404 202 404 403 403 404 401 401",
+        _const({"email": "collectif@example.org"})),
     Row("POST", "/v1/webhooks",                         "201 201 201 201 201 201 403 403 401 401",
         lambda _world, _subject: w.webhook_body()),
     Row("GET", "/v1/webhooks",                          "200 200 200 200 200 200 403 403 401 401"),
@@ -402,11 +409,79 @@ async def test_each_caller_gets_the_status_the_table_says(
         assert answer.headers["www-authenticate"].startswith("Bearer")
 
 
+# -- web sessions: no longer than what opened them --------------------------------------------
+
+SESSIONS = {
+    "session_of_a_live_token": True,
+    "session_of_a_revoked_token": False,
+    "session_of_a_confirmed_contact": True,
+    "session_of_a_removed_contact": False,
+}
+"""The facilitator's web sessions (their tokens are bearers of the API too), by what opened
+them: a live one gets what the facilitator gets; one whose opener is gone, 401."""
+
+READS = [row for row in TABLE if row.method == "GET" and row.expected != PUBLIC]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def sessions(world: World, module_pool: asyncpg.Pool) -> dict[str, dict[str, str]]:
+    """Made after the table's rows ran (they replace the facilitator's contacts)."""
+    made: dict[str, dict[str, str]] = {}
+    lasting = timedelta(hours=1)
+    async with module_pool.acquire() as conn:
+        for kind in ("live", "revoked"):
+            opener, _ = await create_token(conn, "facilitator", w.FACILITATOR)
+            _, session = await create_token(
+                conn, "facilitator", w.FACILITATOR, expires_in=lasting, opened_by=opener.id
+            )
+            if kind == "revoked":
+                await revoke_token(conn, opener.id)
+            made[f"session_of_a_{kind}_token"] = {"Authorization": f"Bearer {session}"}
+        kept, removed = "garde@example.org", "retire@example.org"
+        await contacts.add_confirmed(conn, "facilitator", w.FACILITATOR, [kept, removed])
+        for kind, address in (("confirmed", kept), ("removed", removed)):
+            _, session = await create_token(
+                conn, "facilitator", w.FACILITATOR, expires_in=lasting, opened_by_address=address
+            )
+            made[f"session_of_a_{kind}_contact"] = {"Authorization": f"Bearer {session}"}
+        await conn.execute(
+            "DELETE FROM contact_addresses WHERE role = 'facilitator' AND subject = $1"
+            " AND address = $2",
+            w.FACILITATOR,
+            removed,
+        )
+    return made
+
+
+@pytest.mark.parametrize(
+    ("row", "kind"),
+    [
+        pytest.param(row, kind, id=f"GET {row.path.format_map(_Ids(row.params))} as {kind}")
+        for row in READS
+        for kind in SESSIONS
+    ],
+)
+async def test_a_session_gets_what_its_opener_would_and_401_once_that_is_gone(
+    module_http: httpx.AsyncClient,
+    world: World,
+    sessions: dict[str, dict[str, str]],
+    row: Row,
+    kind: str,
+) -> None:
+    answer = await module_http.get(_url(row, world), headers=sessions[kind])
+    if SESSIONS[kind]:
+        expected = row.cells["facilitator"]
+        assert answer.status_code == (200 if expected == "ok" else int(expected)), answer.text
+    else:
+        assert answer.status_code == 401, answer.text
+        assert answer.headers["www-authenticate"].startswith("Bearer")
+
+
 def test_every_route_of_the_app_is_in_the_table() -> None:
     """A new endpoint cannot be forgotten: each (method, path) of the API has a row (HEAD
     comes with GET). The web pages, which call these endpoints, have a table of their own
     (tests/web/test_pages.py)."""
-    app = create_app(Settings())
+    app = create_app(Settings(public_url="http://t"))
     served = {
         (method, route.path)
         for route in iter_route_contexts(app.routes)

@@ -74,7 +74,9 @@ CONFIG = schemathesis.Config.from_dict(
     }
 )
 # The same schema `GET /openapi.json` serves (checked below), read without a running stack.
-SCHEMA = schemathesis.openapi.from_dict(create_app(Settings()).openapi(), config=CONFIG)
+SCHEMA = schemathesis.openapi.from_dict(
+    create_app(Settings(public_url="http://t")).openapi(), config=CONFIG
+)
 
 ROLES = ("funder", "facilitator", "collective")
 """Each with the world's token: fondation, the facilitator anim, the collective of ruche."""

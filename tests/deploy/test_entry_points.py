@@ -119,6 +119,7 @@ async def test_migrate_api_and_worker_run_as_the_image_runs_them(
         "COOPFLOW_API_HOST": "127.0.0.1",
         "COOPFLOW_API_PORT": str(api_port),
         "COOPFLOW_METRICS_ADDRESS": f"127.0.0.1:{api_metrics}",
+        "COOPFLOW_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
     }
     worker_env = env | {
         "COOPFLOW_TASK_QUEUE": f"image-{api_port}",

@@ -330,8 +330,10 @@ def test_secrets_stay_out_of_the_configmap(
     secret = resources[("Secret", "coopflow-secrets")]["stringData"]
     assert "COOPFLOW_DATABASE_URL" in secret and "COOPFLOW_SMTP_URL" in secret
     assert not {k for k in config(resources) if re.search(r"URL|KEY$|PASSWORD|TOKEN", k)} - {
-        "COOPFLOW_TEMPORAL_TLS_KEY"  # a file path, not the key
+        "COOPFLOW_TEMPORAL_TLS_KEY",  # a file path, not the key
+        "COOPFLOW_PUBLIC_URL",  # the site's public address, which every e-mail shows
     }
+    assert config(resources)["COOPFLOW_PUBLIC_URL"].startswith("https://")
     assert "COOPFLOW_TEMPORAL_API_KEY" in (K8S / "secret.yaml").read_text()
 
 

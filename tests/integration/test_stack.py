@@ -201,7 +201,7 @@ def _sign_in_to_the_web_by_e_mailed_link(env: dict[str, str], proc: subprocess.P
     with httpx.Client(base_url=web) as browser:
         csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/signin").text)
         assert csrf is not None
-        address = "ressourcerie-du-bourg@demo.coopflow.test"
+        address = "ressourcerie-du-bourg@demo.coopflow.example"
         sent = browser.post("/signin", data={"csrf": csrf.group(1), "email": address})
         assert sent.status_code == 200, sent.text
         _wait_printed(proc, f"[mail]   {web}/signin/")
@@ -250,7 +250,7 @@ async def test_healthz_says_which_component_is_down(tmp_path: Path) -> None:
     temporal.start()
     pool = await create_pool(url)
     client = await connect_temporal(Settings(temporal_address=temporal.address), wait=30)
-    app = create_app(Settings(), pool=pool, client=client)
+    app = create_app(Settings(public_url="http://t"), pool=pool, client=client)
     transport = httpx.ASGITransport(app=app)
     try:
         async with (

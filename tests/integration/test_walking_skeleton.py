@@ -78,7 +78,7 @@ class _AsTheirRole(httpx.Auth):
 async def api(
     pool: asyncpg.Pool, temporal_client: Client, task_queue: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(task_queue=task_queue)
+    settings = Settings(task_queue=task_queue, public_url="http://t")
     app = create_app(settings, pool=pool, client=temporal_client)
     async with pool.acquire() as conn:
         _, funder = await create_token(conn, "funder", "fondation-exemple")

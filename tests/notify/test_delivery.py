@@ -35,7 +35,7 @@ from notify import outbox, webhooks
 from notify.mail import Mailer
 from runtime.config import Settings
 from runtime.localstack import free_port
-from store import delivery
+from store import contacts, delivery
 from tests.api.conftest import Auth, cooperation, programme
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -110,7 +110,9 @@ async def outbox_running(
     smtp = Collected()
     controller = Controller(smtp, hostname="127.0.0.1", port=free_port())
     controller.start()
-    mailer = Mailer(f"smtp://127.0.0.1:{controller.port}", "coopflow <noreply@example.org>")
+    mailer = Mailer(
+        f"smtp+insecure://127.0.0.1:{controller.port}", "coopflow <noreply@example.org>"
+    )
     task = asyncio.create_task(
         outbox.run(
             pool,
@@ -300,7 +302,7 @@ async def test_webhooks_reach_their_subscribers_once_each_within_their_scope(
 
 
 async def test_emails_reach_each_subjects_contacts_in_the_programmes_language(
-    http: httpx.AsyncClient, auth: Auth, outbox_running: Collected
+    http: httpx.AsyncClient, auth: Auth, outbox_running: Collected, pool: asyncpg.Pool
 ) -> None:
     fondation = await auth("funder", "fondation")
     region = await auth("funder", "region")
@@ -313,6 +315,14 @@ async def test_emails_reach_each_subjects_contacts_in_the_programmes_language(
         (pole, ["equipe@pole107.example", "astreinte@pole107.example"]),
     ):
         await _ok(await http.put("/v1/me/contacts", json={"emails": emails}, headers=who))
+    # Confirmed by their owners (the link of the e-mail each new address gets), as the demo's
+    # are: only confirmed addresses are written to.
+    async with pool.acquire() as conn:
+        await contacts.add_confirmed(conn, "funder", "fondation", ["suivi@fondation.example"])
+        await contacts.add_confirmed(conn, "funder", "region", ["grants@region.example"])
+        await contacts.add_confirmed(
+            conn, "facilitator", "pole-107", ["equipe@pole107.example", "astreinte@pole107.example"]
+        )
     assert (await _ok(await http.get("/v1/me/contacts", headers=pole)))["emails"][1] == (
         "astreinte@pole107.example"
     )

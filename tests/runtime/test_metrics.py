@@ -57,6 +57,7 @@ async def test_commands_releases_and_sdk_metrics_on_each_process(
         temporal_address=temporal_dev_server.address,
         task_queue=task_queue,
         metrics_address=api_metrics,
+        public_url="http://t",
     )
     app = create_app(settings, pool=pool)
     async with build_worker(worker_client, pool, task_queue), app.router.lifespan_context(app):
@@ -172,7 +173,7 @@ async def test_email_failures_and_give_ups(pool: asyncpg.Pool) -> None:
         )
         await delivery.put_contacts(conn, "facilitator", "pole-107", ["suivi@pole107.example"])
     # An SMTP server that is down: nothing listens there.
-    mailer = Mailer(f"smtp://127.0.0.1:{free_port()}", "coopflow <n@coopflow.invalid>")
+    mailer = Mailer(f"smtp+insecure://127.0.0.1:{free_port()}", "coopflow <n@coopflow.invalid>")
     assert await outbox.deliver_emails(pool, mailer, timedelta(hours=1), counted) == 1
     text = await scrape(metrics)
     assert value(text, "coopflow_delivery_failures", channel="email") == 1

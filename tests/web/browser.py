@@ -275,7 +275,7 @@ class Mailbox:
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        return f"smtp+insecure://127.0.0.1:{self.port}"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert isinstance(envelope.content, bytes)
@@ -439,6 +439,48 @@ async def live(
             server.should_exit = True
             await serving
             sock.close()
+
+
+async def put_confirmed_contacts(
+    live: Live, headers: dict[str, str], *addresses: str
+) -> dict[str, Any]:
+    """The caller's contacts become `addresses` (PUT /v1/me/contacts), each confirmed as its
+    owner would: through the link of the one e-mail it receives. The last GET's body."""
+    put = await live.http.put("/v1/me/contacts", json={"emails": list(addresses)}, headers=headers)
+    assert put.status_code == 200, put.text
+    unconfirmed = {a["email"] for a in put.json()["addresses"] if not a["confirmed"]}
+    for address in addresses:
+        if address not in unconfirmed:
+            continue
+        mail = await live.mailbox.next(address)
+        confirmed = await follow_link(live, mail.link("/contacts/"))
+        assert confirmed.status_code == 200, confirmed.text
+    got = await live.http.get("/v1/me/contacts", headers=headers)
+    assert all(a["confirmed"] for a in got.json()["addresses"]), got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
+async def follow_link(
+    live: Live, link: str, client: httpx.AsyncClient | None = None
+) -> httpx.Response:
+    """An e-mailed link used as a person does: opened (a page with a button, its CSRF token),
+    then its button pressed. `client` keeps the cookies (a session the link opens)."""
+    assert link.startswith(live.base_url + "/"), link
+    async with contextlib.AsyncExitStack() as stack:
+        headers = {}
+        if client is None:
+            client = await stack.enter_async_context(httpx.AsyncClient(base_url=live.base_url))
+        shown = await client.get(link)
+        assert shown.status_code == 200, shown.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+        assert csrf is not None, shown.text
+        kept = [c for c in client.cookies.jar if c.name == "coopflow_csrf"]
+        if live.base_url.startswith("http:") and all(c.secure for c in kept):
+            # A Secure cookie (web_secure_cookies) that httpx sends over https only: sent back
+            # as a browser on http://localhost would.
+            headers["cookie"] = f"coopflow_csrf={shown.cookies['coopflow_csrf']}"
+        return await client.post(link, data={"csrf": csrf.group(1)}, headers=headers)
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

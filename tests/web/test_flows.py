@@ -25,6 +25,7 @@ from tests.web.browser import (
     new_page,
     no_third_party,
     page_errors,
+    put_confirmed_contacts,
     screenshot,
 )
 
@@ -117,10 +118,7 @@ async def test_a_cooperation_from_a_proposed_line_to_its_next_phase(
 
     # -- the collective signs in from the link e-mailed to it and checks in -------------------
     address = f"{coop}@example.org"
-    contacts = await live.http.put(
-        "/v1/me/contacts", json={"emails": [address]}, headers=w["collective"]
-    )
-    assert contacts.status_code == 200, contacts.text
+    await put_confirmed_contacts(live, w["collective"], address)
     async with new_page(browser, PHONE) as page:
         errors = page_errors(page)
         await page.goto(live.url("/signin"))

@@ -106,7 +106,11 @@ ODYSSEY_NEVER = ("Réparer ensemble", "8000", "8,000", "amorcage", "Fonds des te
 @asynccontextmanager
 async def api(sim: Simulation) -> AsyncIterator[httpx.AsyncClient]:
     """The app on the simulation's database (reports are read from PostgreSQL only)."""
-    app = create_app(Settings(task_queue=sim.task_queue), pool=sim.pool, client=sim.env.client)
+    app = create_app(
+        Settings(task_queue=sim.task_queue, public_url="http://t"),
+        pool=sim.pool,
+        client=sim.env.client,
+    )
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
