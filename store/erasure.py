@@ -22,6 +22,7 @@ from typing import Any
 
 from domain.events import instant
 from store.db import Conn
+from store.delivery import forget_address
 from store.events import ERASED
 
 FREE_TEXTS = frozenset({"narrative", "needs", "comment", "reason", "objectives", "note"})
@@ -109,10 +110,28 @@ async def erase_cooperation(conn: Conn, cooperation_id: str, render: Render) -> 
             )
         }
         names = {r["name"] for r in people if r["name"]}
-        contacts = await conn.fetchval(
-            "WITH gone AS (DELETE FROM contacts WHERE role = 'collective' AND subject = $1"
-            " RETURNING 1) SELECT count(*) FROM gone",
+        # The collective's addresses (confirmed or not), the links that were e-mailed to
+        # them, and every record of what they were sent (store.delivery.forget_address).
+        addresses = [
+            r["address"]
+            for r in await conn.fetch(
+                "DELETE FROM contact_addresses WHERE role = 'collective' AND subject = $1"
+                " RETURNING address",
+                cooperation_id,
+            )
+        ]
+        contacts = len(addresses)
+        await conn.execute(
+            "DELETE FROM contact_links WHERE role = 'collective' AND subject = $1", cooperation_id
+        )
+        await conn.execute(
+            "UPDATE signin_links SET address = NULL WHERE role = 'collective' AND subject = $1",
             cooperation_id,
+        )
+        for address in addresses:
+            await forget_address(conn, address)
+        await conn.execute(
+            "DELETE FROM contacts WHERE role = 'collective' AND subject = $1", cooperation_id
         )
         # Where its e-mails went: addresses, personal data too.
         await conn.execute(

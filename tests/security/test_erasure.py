@@ -204,8 +204,16 @@ async def _everything(live: Live, world: dict[str, Any]) -> str:
                     [coop],
                 ),
                 (
-                    "SELECT string_agg(array_to_string(emails, ' '), ' ') FROM contacts"
-                    " WHERE subject = $1",
+                    "SELECT string_agg(address, ' ') FROM contact_addresses WHERE subject = $1",
+                    [coop],
+                ),
+                (
+                    "SELECT string_agg(address, ' ') FROM contact_links WHERE subject = $1",
+                    [coop],
+                ),
+                (
+                    "SELECT string_agg(address, ' ') FROM notification_mails"
+                    " WHERE cooperation_id = $1",
                     [coop],
                 ),
                 (
