@@ -22,7 +22,7 @@ from notify.mail import Mailer
 from notify.render import Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
-from store import delivery, payees
+from store import delivery, mails, payees
 from store.db import Conn
 
 log = get_logger("coopflow.outbox")
@@ -101,7 +101,7 @@ async def deliver_emails(
     metrics = metrics or DeliveryMetrics()
     async with pool.acquire() as conn:
         clock = await Clock.of(conn, now)
-        due = await delivery.claim_notifications(conn, BATCH, LEASE, clock())
+        due = await mails.claim_notifications(conn, BATCH, LEASE, clock())
     # One after the other, in the order they were made: an address's first e-mail of the
     # hour is the first event's. What the lease would not cover to the end of a send is left
     # to whoever takes it once the lease is over, never sent on an expired lease.
@@ -111,14 +111,14 @@ async def deliver_emails(
             break
         await _email(pool, mailer, item, give_up_after, metrics, clock)
     async with pool.acquire() as conn:
-        await delivery.form_digests(conn, clock(), THROTTLE, BATCH * 20)
-        digests = await delivery.claim_digests(conn, BATCH, LEASE, clock())
+        await mails.form_digests(conn, clock(), THROTTLE, BATCH * 20)
+        digests = await mails.claim_digests(conn, BATCH, LEASE, clock())
     # Each digest is another address or cooperation's: a few side by side (an SMTP server
     # takes only so many connections at once), none begun past what its lease covers.
     deadline = clock() + LEASE - SEND_TIME
     gate = asyncio.Semaphore(SIDE_BY_SIDE)
 
-    async def digest(due: delivery.DueDigest) -> None:
+    async def digest(due: mails.DueDigest) -> None:
         async with gate:
             if clock() <= deadline:
                 await _digest(pool, mailer, due, give_up_after, metrics, clock)
@@ -171,25 +171,23 @@ def _distinct(addresses: list[str]) -> list[str]:
 async def _email(
     pool: asyncpg.Pool,
     mailer: Mailer,
-    item: delivery.DueNotification,
+    item: mails.DueNotification,
     give_up_after: timedelta,
     metrics: DeliveryMetrics,
     clock: Clock,
 ) -> None:
     async with pool.acquire() as conn:
         if item.to_subject is None:
-            await delivery.record_notification(
+            await mails.record_notification(
                 conn, item.key, "no_recipient", None, None, None, clock()
             )
             return
-        to = _distinct(await delivery.contacts_of(conn, item.to_role, item.to_subject))
+        to = _distinct(await mails.contacts_of(conn, item.to_role, item.to_subject))
         if not to:
-            await delivery.settle_mails(conn, item, to, None)
-            await delivery.record_notification(
-                conn, item.key, "no_contact", None, None, None, clock()
-            )
+            await mails.settle_mails(conn, item, to, None)
+            await mails.record_notification(conn, item.key, "no_contact", None, None, None, clock())
             return
-        event, name, locale = await delivery.notification_context(conn, item)
+        event, name, locale = await mails.notification_context(conn, item)
         # A proposed line's e-mail names whom it pays, and whether its facilitator is one.
         parties = (
             await payees.parties(conn, item.cooperation_id)
@@ -198,7 +196,7 @@ async def _email(
         )
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
-            await delivery.record_notification(
+            await mails.record_notification(
                 conn, item.key, "failed", "no event", None, None, clock()
             )
         return
@@ -206,7 +204,7 @@ async def _email(
     sending = []
     async with pool.acquire() as conn:
         for address in to:
-            if await delivery.decide_mail(conn, item, address, clock(), THROTTLE) == "send":
+            if await mails.decide_mail(conn, item, address, clock(), THROTTLE) == "send":
                 sending.append(address)
 
     async def one(address: str) -> str:
@@ -216,11 +214,11 @@ async def _email(
         except Exception as error:  # an SMTP server down or refusing: tried again later
             reason = _scrubbed(error, to)
             async with pool.acquire() as conn:
-                await delivery.record_mail(conn, item, address, "pending", reason, clock())
+                await mails.record_mail(conn, item, address, "pending", reason, clock())
             return reason
         status = "sent" if sent else "logged"
         async with pool.acquire() as conn:
-            await delivery.record_mail(conn, item, address, status, None, clock())
+            await mails.record_mail(conn, item, address, status, None, clock())
         return status
 
     # Side by side: the addresses' sends all end within one lease, however many they are.
@@ -234,9 +232,7 @@ async def _email(
     for _ in errors:
         metrics.failed("email", given_up=given_up)
     async with pool.acquire() as conn:
-        sent_to, held = await delivery.settle_mails(
-            conn, item, to, errors[-1] if given_up else None
-        )
+        sent_to, held = await mails.settle_mails(conn, item, to, errors[-1] if given_up else None)
         if errors:
             status = "failed" if given_up else "pending"
             # Addresses are counted in logs, never written there.
@@ -249,7 +245,7 @@ async def _email(
             )
         else:
             status = "held" if held else "logged" if logged else "sent"
-        await delivery.record_notification(
+        await mails.record_notification(
             conn,
             item.key,
             status,
@@ -263,13 +259,13 @@ async def _email(
 async def _digest(
     pool: asyncpg.Pool,
     mailer: Mailer,
-    digest: delivery.DueDigest,
+    digest: mails.DueDigest,
     give_up_after: timedelta,
     metrics: DeliveryMetrics,
     clock: Clock,
 ) -> None:
-    told: list[delivery.DueNotification] = []
-    dropped: list[delivery.DueNotification] = []
+    told: list[mails.DueNotification] = []
+    dropped: list[mails.DueNotification] = []
     held: list[Held] = []
     name: str | None = None
     async with pool.acquire() as conn:
@@ -277,9 +273,9 @@ async def _digest(
         for item in digest.items:
             who = (item.to_role, item.to_subject or "")
             if who not in contacts:
-                found = await delivery.contacts_of(conn, *who) if item.to_subject else []
+                found = await mails.contacts_of(conn, *who) if item.to_subject else []
                 contacts[who] = {a.lower() for a in found}
-            event, name, locale = await delivery.notification_context(conn, item)
+            event, name, locale = await mails.notification_context(conn, item)
             # Held for an address that is no longer a contact: it does not go there now.
             if digest.address.lower() not in contacts[who] or event is None:
                 dropped.append(item)
@@ -294,9 +290,7 @@ async def _digest(
         )
     if not held:
         async with pool.acquire() as conn:
-            await delivery.record_digest(
-                conn, digest, "dropped", told, dropped, None, None, clock()
-            )
+            await mails.record_digest(conn, digest, "dropped", told, dropped, None, None, clock())
         return
     email = render_digest(held, digest.cooperation_id, name, held[0].locale, parties)
     try:
@@ -310,12 +304,12 @@ async def _digest(
             "digest not sent", digest=digest.id, events=len(told), error=reason, status=status
         )
         async with pool.acquire() as conn:
-            await delivery.record_digest(
+            await mails.record_digest(
                 conn, digest, status, told, dropped, reason, following, clock()
             )
         return
     async with pool.acquire() as conn:
-        await delivery.record_digest(
+        await mails.record_digest(
             conn, digest, "sent" if sent else "logged", told, dropped, None, None, clock()
         )
 

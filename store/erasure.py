@@ -22,8 +22,8 @@ from typing import Any
 
 from domain.events import instant
 from store.db import Conn
-from store.delivery import forget_address
 from store.events import ERASED
+from store.mails import forget_address
 
 FREE_TEXTS = frozenset({"narrative", "needs", "comment", "reason", "objectives", "note"})
 """The keys of free texts, in event data, states, reports and answers alike."""
@@ -111,7 +111,7 @@ async def erase_cooperation(conn: Conn, cooperation_id: str, render: Render) -> 
         }
         names = {r["name"] for r in people if r["name"]}
         # The collective's addresses (confirmed or not), the links that were e-mailed to
-        # them, and every record of what they were sent (store.delivery.forget_address).
+        # them, and every record of what they were sent (store.mails.forget_address).
         addresses = [
             r["address"]
             for r in await conn.fetch(

@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from notify import outbox
 from notify.mail import Mailer
 from runtime.localstack import free_port
-from store import delivery
+from store import mails
 from tests.web.browser import Mail, Mailbox, mailbox_serving
 
 pytestmark = [pytest.mark.integration]
@@ -76,7 +76,7 @@ async def notify(
 
 async def contacts(pool: asyncpg.Pool, *emails: str, who: tuple[str, str] = FACILITATOR) -> None:
     async with pool.acquire() as conn:
-        await delivery.put_contacts(conn, who[0], who[1], list(emails))
+        await mails.put_contacts(conn, who[0], who[1], list(emails))
 
 
 async def clock(pool: asyncpg.Pool) -> datetime:
@@ -317,7 +317,7 @@ async def refusing(address: str, box: Mailbox) -> AsyncIterator[str]:
         lambda: SMTP(Refuse(), hostname="refusing.coopflow.test", loop=loop), "127.0.0.1", port
     )
     try:
-        yield f"smtp://127.0.0.1:{port}"
+        yield f"smtp+insecure://127.0.0.1:{port}"
     finally:
         server.close()
         await server.wait_closed()
@@ -400,7 +400,7 @@ async def test_an_address_is_erased_from_every_record_of_what_it_was_sent(
     await run(pool, mailer(box), t0)
     await run(pool, mailer(box), t0 + timedelta(minutes=61))
     async with pool.acquire() as conn:
-        assert await delivery.forget_address(conn, EQUIPE.upper()) > 0
+        assert await mails.forget_address(conn, EQUIPE.upper()) > 0
         left = await conn.fetchval(
             "SELECT count(*) FROM ("
             " SELECT address FROM notification_mails UNION ALL"

@@ -29,7 +29,7 @@ from runtime.connect import connect_temporal
 from runtime.localstack import TemporalDevServer, free_port
 from runtime.metrics import DeliveryMetrics
 from runtime.temporal import sdk_runtime
-from store import delivery
+from store import delivery, mails
 from tests.notify.test_delivery import local_policy, sealed
 from tests.runtime.prometheus import eventually, scrape, value
 from tests.workflows.test_durability import start
@@ -171,7 +171,7 @@ async def test_email_failures_and_give_ups(pool: asyncpg.Pool) -> None:
             " VALUES ('ruche:1:facilitator:pole-107', 'ruche', 'facilitator', 'pole-107',"
             " 'Paused', 1)"
         )
-        await delivery.put_contacts(conn, "facilitator", "pole-107", ["suivi@pole107.example"])
+        await mails.put_contacts(conn, "facilitator", "pole-107", ["suivi@pole107.example"])
     # An SMTP server that is down: nothing listens there.
     mailer = Mailer(f"smtp+insecure://127.0.0.1:{free_port()}", "coopflow <n@coopflow.invalid>")
     assert await outbox.deliver_emails(pool, mailer, timedelta(hours=1), counted) == 1

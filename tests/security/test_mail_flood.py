@@ -16,7 +16,7 @@ import pytest
 
 from notify import outbox
 from notify.mail import Mailer
-from store import delivery
+from store import mails as mail_store
 from tests.api.conftest import cooperation, programme
 from tests.web.browser import Live, Mail
 
@@ -68,7 +68,7 @@ async def test_a_collective_checking_in_again_and_again_cannot_flood_its_facilit
         assert answer.status_code in (200, 201), answer.text
     # The facilitator's address, confirmed (as the operator seeds it).
     async with live.pool.acquire() as conn:
-        await delivery.put_contacts(conn, "facilitator", "pole-107", [ADDRESS])
+        await mail_store.put_contacts(conn, "facilitator", "pole-107", [ADDRESS])
 
     for n in range(BURST):
         answer = await live.http.post(

@@ -1,0 +1,452 @@
+"""The outbox's e-mails: notifications claimed and recorded, the confirmed contacts they go
+to, and the per-address record that holds an address to one e-mail an hour per cooperation
+and event type (the rest in a digest)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.events import Event
+from store import contacts
+from store.db import Conn
+
+
+@dataclass(frozen=True)
+class DueNotification:
+    key: str
+    cooperation_id: str
+    to_role: str
+    to_subject: str | None
+    about: str
+    seq: int
+    attempts: int
+    created_at: datetime
+
+
+async def claim_notifications(
+    conn: Conn, limit: int, lease: timedelta, now: datetime | None = None
+) -> list[DueNotification]:
+    """Due notifications, leased to this process. `now`: the outbox's clock (the database's
+    when None), so that a test can run the outbox an hour later without waiting for it."""
+    rows = await conn.fetch(
+        "WITH clock AS (SELECT coalesce($3::timestamptz, now()) AS now)"
+        " UPDATE notifications SET lease_until = clock.now + $2::interval FROM clock"
+        " WHERE key IN ("
+        " SELECT key FROM notifications, clock WHERE status = 'pending'"
+        " AND next_attempt_at <= clock.now AND (lease_until IS NULL OR lease_until < clock.now)"
+        " ORDER BY next_attempt_at, key LIMIT $1 FOR UPDATE OF notifications SKIP LOCKED)"
+        " RETURNING key, cooperation_id, to_role, to_subject, about, seq, attempts, created_at",
+        limit,
+        lease,
+        now,
+    )
+    # In the order they were made (UPDATE … RETURNING keeps none): an address's first e-mail
+    # tells of the first event, its digest of the next ones.
+    due = [DueNotification(**dict(r)) for r in rows]
+    return sorted(due, key=lambda n: (n.created_at, n.cooperation_id, n.seq, n.key))
+
+
+async def record_notification(
+    conn: Conn,
+    key: str,
+    status: str,
+    error: str | None,
+    sent_to: list[str] | None,
+    next_attempt: datetime | None,
+    now: datetime | None = None,
+) -> None:
+    """A notification's attempt. Its e-mails per address are in `notification_mails`:
+    `sent_to` names the addresses that got it at once, `held` says some wait for a digest."""
+    await conn.execute(
+        "UPDATE notifications SET status = $2, last_error = $3, sent_to = $4,"
+        " attempts = attempts + 1, next_attempt_at = coalesce($5, next_attempt_at),"
+        " lease_until = NULL,"
+        " delivered_at = CASE WHEN $2 IN ('sent', 'logged', 'held')"
+        " THEN coalesce($6::timestamptz, now()) END"
+        " WHERE key = $1",
+        key,
+        status,
+        error,
+        sent_to,
+        next_attempt,
+        now,
+    )
+
+
+async def contacts_of(conn: Conn, role: str, subject: str) -> list[str]:
+    """Where a subject's notifications go: its confirmed addresses only (store.contacts)."""
+    return await contacts.confirmed_addresses(conn, role, subject)
+
+
+async def put_contacts(conn: Conn, role: str, subject: str, emails: list[str]) -> None:
+    """The subject's addresses become these, taken as confirmed (seeding by the operator, tests).
+    People's own addresses go through the API, which has each one confirmed (store.contacts)."""
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM contact_addresses WHERE role = $1 AND subject = $2"
+            " AND address_key NOT IN (SELECT lower(e) FROM unnest($3::text[]) AS e)",
+            role,
+            subject,
+            emails,
+        )
+        await contacts.add_confirmed(conn, role, subject, emails)  # type: ignore[arg-type]
+
+
+async def notification_context(
+    conn: Conn, notification: DueNotification
+) -> tuple[Event | None, str | None, str]:
+    """What an e-mail needs: the event, the cooperation's name, and the locale of the
+    programme concerned (the funder's line's; for others the cooperation's first line's)."""
+    row = await conn.fetchrow(
+        "SELECT seq, type, at, data FROM events WHERE cooperation_id = $1 AND seq = $2",
+        notification.cooperation_id,
+        notification.seq,
+    )
+    event = Event.model_validate(dict(row)) if row is not None else None
+    cooperation = await conn.fetchrow(
+        "SELECT name, state FROM cooperations WHERE id = $1", notification.cooperation_id
+    )
+    name = cooperation["name"] if cooperation is not None else None
+    lines = (cooperation["state"] or {}).get("lines", []) if cooperation is not None else []
+    if notification.to_role == "funder":
+        lines = [x for x in lines if x.get("funder") == notification.to_subject] or lines
+    locale = "fr"
+    if lines:
+        spec_locale = await conn.fetchval(
+            "SELECT spec->>'locale' FROM programme_versions"
+            " WHERE programme_id = $1 AND version = $2",
+            lines[0]["programme"],
+            lines[0]["version"],
+        )
+        locale = spec_locale or "fr"
+    return event, name, locale
+
+
+# -- e-mails per address: at most one per hour per cooperation and event type ----------------
+#
+# The hour of an (address, cooperation, event type) runs from the last e-mail that told that
+# address of that type, alone or in a digest (`mail_windows.last_sent_at`). At most one such
+# e-mail is outstanding at a time (decided, not yet sent nor given up): a notification that
+# comes while one is, or within the hour after it went, is held. Held notifications go in
+# the address's digest for that cooperation once their type's hour is over, that is at the
+# end of the hour of the first of them (later if the e-mail that opened it is still being
+# retried); the digest then opens a new hour for each type it tells of.
+
+
+async def decide_mail(
+    conn: Conn, notification: DueNotification, address: str, now: datetime, hour: timedelta
+) -> str:
+    """What `address` gets of `notification` now: `send` (its own e-mail, now or again after
+    a failed try), `held` (for the digest) or `done` (already sent, held, given up or
+    dropped). Decided once per notification and address, under the lock of the address's
+    window for that cooperation and type, so that two processes never both send."""
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO mail_windows (address, cooperation_id, about) VALUES ($1, $2, $3)"
+            " ON CONFLICT ((lower(address)), cooperation_id, about) DO NOTHING",
+            address,
+            notification.cooperation_id,
+            notification.about,
+        )
+        last_sent = await conn.fetchval(
+            "SELECT last_sent_at FROM mail_windows"
+            " WHERE lower(address) = lower($1) AND cooperation_id = $2 AND about = $3"
+            " FOR UPDATE",
+            address,
+            notification.cooperation_id,
+            notification.about,
+        )
+        known = await conn.fetchval(
+            "SELECT status FROM notification_mails"
+            " WHERE notification_key = $1 AND lower(address) = lower($2)",
+            notification.key,
+            address,
+        )
+        if known is not None:
+            return "send" if known == "pending" else "done"
+        waiting = await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM notification_mails"
+            " WHERE lower(address) = lower($1) AND cooperation_id = $2 AND about = $3"
+            " AND status IN ('pending', 'held'))",
+            address,
+            notification.cooperation_id,
+            notification.about,
+        )
+        held = waiting or (last_sent is not None and last_sent > now - hour)
+        await conn.execute(
+            "INSERT INTO notification_mails"
+            " (notification_key, address, cooperation_id, about, status, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            notification.key,
+            address,
+            notification.cooperation_id,
+            notification.about,
+            "held" if held else "pending",
+            now,
+        )
+    return "held" if held else "send"
+
+
+async def record_mail(
+    conn: Conn,
+    notification: DueNotification,
+    address: str,
+    status: str,
+    error: str | None,
+    now: datetime,
+) -> None:
+    """One try of a notification's own e-mail to one address: `sent` or `logged` (its hour
+    starts now), `pending` (tried again with the notification) or `failed` (given up)."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE notification_mails SET status = $3, last_error = $4,"
+            " attempts = attempts + 1,"
+            " sent_at = CASE WHEN $3 IN ('sent', 'logged') THEN $5::timestamptz END"
+            " WHERE notification_key = $1 AND lower(address) = lower($2) AND status = 'pending'",
+            notification.key,
+            address,
+            status,
+            error,
+            now,
+        )
+        if status in ("sent", "logged"):
+            await _told(conn, address, notification.cooperation_id, [notification.about], now)
+
+
+async def _told(
+    conn: Conn, address: str, cooperation_id: str, types: Sequence[str], now: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE mail_windows SET last_sent_at = greatest(last_sent_at, $4)"
+        " WHERE lower(address) = lower($1) AND cooperation_id = $2 AND about = ANY($3::text[])",
+        address,
+        cooperation_id,
+        list(types),
+        now,
+    )
+
+
+async def settle_mails(
+    conn: Conn, notification: DueNotification, contacts: Sequence[str], given_up: str | None
+) -> tuple[list[str], bool]:
+    """After a notification's attempt: its e-mails still waiting for an address that is no
+    longer a contact are dropped, and, when `given_up` (the reason) is set, the others that
+    were not sent are given up. Returns the addresses that got it at once, and whether some
+    address waits for it in a digest."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE notification_mails SET status = 'dropped'"
+            " WHERE notification_key = $1 AND status = 'pending'"
+            " AND lower(address) NOT IN (SELECT lower(c) FROM unnest($2::text[]) c)",
+            notification.key,
+            list(contacts),
+        )
+        if given_up is not None:
+            await conn.execute(
+                "UPDATE notification_mails SET status = 'failed', last_error = $2"
+                " WHERE notification_key = $1 AND status = 'pending'",
+                notification.key,
+                given_up,
+            )
+        rows = await conn.fetch(
+            "SELECT address, status, digest_id FROM notification_mails"
+            " WHERE notification_key = $1 AND status IN ('sent', 'logged', 'held')"
+            " ORDER BY address",
+            notification.key,
+        )
+    # What went in a digest keeps its `digest_id`; what went at once has none.
+    at_once = [r["address"] for r in rows if r["status"] != "held" and r["digest_id"] is None]
+    return at_once, any(r["status"] == "held" or r["digest_id"] is not None for r in rows)
+
+
+async def form_digests(conn: Conn, now: datetime, hour: timedelta, limit: int) -> int:
+    """Puts the held e-mails whose hour is over into their address's digest for their
+    cooperation (made when none waits), to be sent at once; returns how many were put. A
+    digest being sent (leased) is left alone: what comes due meanwhile goes in the next."""
+    rows = await conn.fetch(
+        "SELECT m.notification_key, m.address, lower(m.address) AS mailbox, m.cooperation_id"
+        " FROM notification_mails m"
+        " LEFT JOIN mail_windows w ON lower(w.address) = lower(m.address)"
+        " AND w.cooperation_id = m.cooperation_id AND w.about = m.about"
+        " WHERE m.status = 'held' AND m.digest_id IS NULL"
+        " AND (w.last_sent_at IS NULL OR w.last_sent_at <= $1::timestamptz - $2::interval)"
+        " AND NOT EXISTS (SELECT 1 FROM notification_mails p WHERE p.status = 'pending'"
+        " AND lower(p.address) = lower(m.address) AND p.cooperation_id = m.cooperation_id"
+        " AND p.about = m.about)"
+        " ORDER BY m.created_at LIMIT $3",
+        now,
+        hour,
+        limit,
+    )
+    groups: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for r in rows:
+        _, keys = groups.setdefault((r["mailbox"], r["cooperation_id"]), (r["address"], []))
+        keys.append(r["notification_key"])
+    put = 0
+    for (mailbox, cooperation_id), (address, keys) in groups.items():
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO mail_digests (address, cooperation_id, next_attempt_at, created_at)"
+                " VALUES ($1, $2, $3, $3) ON CONFLICT ((lower(address)), cooperation_id)"
+                " WHERE status = 'pending' DO NOTHING",
+                address,
+                cooperation_id,
+                now,
+            )
+            # Locked: a process claiming it waits, and one sending it is seen by its lease.
+            digest = await conn.fetchrow(
+                "SELECT id, lease_until FROM mail_digests WHERE lower(address) = $1"
+                " AND cooperation_id = $2 AND status = 'pending' FOR UPDATE",
+                mailbox,
+                cooperation_id,
+            )
+            if digest is None or (digest["lease_until"] and digest["lease_until"] >= now):
+                continue
+            done = await conn.execute(
+                "UPDATE notification_mails SET digest_id = $1"
+                " WHERE notification_key = ANY($2::text[]) AND lower(address) = $3"
+                " AND status = 'held' AND digest_id IS NULL",
+                digest["id"],
+                keys,
+                mailbox,
+            )
+            put += int(done.split()[-1])
+    return put
+
+
+@dataclass(frozen=True)
+class DueDigest:
+    id: int
+    address: str
+    cooperation_id: str
+    attempts: int
+    created_at: datetime
+    items: list[DueNotification]
+
+
+async def claim_digests(conn: Conn, limit: int, lease: timedelta, now: datetime) -> list[DueDigest]:
+    """Due digests with what they hold, leased to this process as notifications are."""
+    rows = await conn.fetch(
+        "UPDATE mail_digests SET lease_until = $3::timestamptz + $2::interval WHERE id IN ("
+        " SELECT id FROM mail_digests WHERE status = 'pending' AND next_attempt_at <= $3"
+        " AND (lease_until IS NULL OR lease_until < $3)"
+        " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+        " RETURNING id, address, cooperation_id, attempts, created_at",
+        limit,
+        lease,
+        now,
+    )
+    if not rows:
+        return []
+    items = await conn.fetch(
+        "SELECT m.digest_id, n.key, n.cooperation_id, n.to_role, n.to_subject, n.about, n.seq,"
+        " n.attempts, n.created_at FROM notification_mails m"
+        " JOIN notifications n ON n.key = m.notification_key"
+        " WHERE m.digest_id = ANY($1::bigint[]) AND m.status = 'held' ORDER BY n.seq, n.key",
+        [r["id"] for r in rows],
+    )
+    held: dict[int, list[DueNotification]] = {r["id"]: [] for r in rows}
+    for item in items:
+        fields = dict(item)
+        held[fields.pop("digest_id")].append(DueNotification(**fields))
+    return [
+        DueDigest(
+            id=r["id"],
+            address=r["address"],
+            cooperation_id=r["cooperation_id"],
+            attempts=r["attempts"],
+            created_at=r["created_at"],
+            items=held[r["id"]],
+        )
+        for r in rows
+    ]
+
+
+async def record_digest(
+    conn: Conn,
+    digest: DueDigest,
+    status: str,
+    told: Sequence[DueNotification],
+    dropped: Sequence[DueNotification],
+    error: str | None,
+    next_attempt: datetime | None,
+    now: datetime,
+) -> None:
+    """A digest's try: `sent` or `logged` (what it `told` is sent, and each of their types
+    starts a new hour), `pending` (tried again at `next_attempt`), `failed` (given up, and
+    what it held with it) or `dropped` (nothing left to tell). Held e-mails that it did not
+    carry (put in while it was being sent) wait for the next digest; those `dropped` were
+    for an address that is no longer a contact."""
+    went = status in ("sent", "logged")
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE mail_digests SET status = $2, last_error = $3, attempts = attempts + 1,"
+            " next_attempt_at = coalesce($4, next_attempt_at), lease_until = NULL,"
+            " sent_at = CASE WHEN $5 THEN $6::timestamptz END WHERE id = $1",
+            digest.id,
+            status,
+            error,
+            next_attempt,
+            went,
+            now,
+        )
+        mine = "digest_id = $1 AND status = 'held'"
+        await conn.execute(
+            f"UPDATE notification_mails SET status = 'dropped' WHERE {mine}"
+            " AND notification_key = ANY($2::text[])",
+            digest.id,
+            [n.key for n in dropped],
+        )
+        if went:
+            await conn.execute(
+                f"UPDATE notification_mails SET status = $3, sent_at = $4, attempts = attempts + 1"
+                f" WHERE {mine} AND notification_key = ANY($2::text[])",
+                digest.id,
+                [n.key for n in told],
+                status,
+                now,
+            )
+            await _told(
+                conn, digest.address, digest.cooperation_id, sorted({n.about for n in told}), now
+            )
+        elif status == "failed":
+            await conn.execute(
+                f"UPDATE notification_mails SET status = 'failed', last_error = $2,"
+                f" attempts = attempts + 1 WHERE {mine}",
+                digest.id,
+                error,
+            )
+        else:
+            await conn.execute(
+                f"UPDATE notification_mails SET attempts = attempts + 1, last_error = $2"
+                f" WHERE {mine} AND notification_key = ANY($3::text[])",
+                digest.id,
+                error,
+                [n.key for n in told],
+            )
+        if status != "pending":
+            await conn.execute(
+                f"UPDATE notification_mails SET digest_id = NULL WHERE {mine}", digest.id
+            )
+
+
+async def forget_address(conn: Conn, address: str) -> int:
+    """RGPD: every trace of an address in the e-mails' records (what it was sent, its hours
+    and digests, the notifications' `sent_to`) is erased; returns the rows removed."""
+    async with conn.transaction():
+        removed = 0
+        for sql in (
+            "DELETE FROM notification_mails WHERE lower(address) = lower($1)",
+            "DELETE FROM mail_digests WHERE lower(address) = lower($1)",
+            "DELETE FROM mail_windows WHERE lower(address) = lower($1)",
+        ):
+            removed += int((await conn.execute(sql, address)).split()[-1])
+        await conn.execute(
+            "UPDATE notifications SET sent_to = ARRAY(SELECT a FROM unnest(sent_to) a"
+            " WHERE lower(a) <> lower($1)) WHERE EXISTS (SELECT 1 FROM unnest(sent_to) a"
+            " WHERE lower(a) = lower($1))",
+            address,
+        )
+    return removed
