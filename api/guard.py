@@ -22,6 +22,7 @@ import yaml
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.middleware import read_body, replay
 from api.problems import PROBLEM, Problem, problem_body
 from domain.limits import text_problem
 
@@ -376,8 +377,8 @@ class InputGuard:
             return
         problem = path_problem(scope) or query_problem(scope.get("query_string", b""))
         if problem is None and scope["method"] in _WITH_BODY:
-            body = await _read(receive)
-            receive = _replay(body)
+            body = await read_body(receive)
+            receive = replay(body)
             problem = body_problem(_media_type(scope), body)
         if problem is None:
             await self.app(scope, receive, send)
@@ -391,31 +392,6 @@ def _media_type(scope: Scope) -> str:
         if name == b"content-type":
             return value.decode("latin-1").split(";")[0].strip().lower()
     return ""
-
-
-async def _read(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 async def _refuse(scope: Scope, send: Send, problem: Problem) -> None:
@@ -449,7 +425,7 @@ async def _refuse_page(scope: Scope, send: Send, problem: Problem) -> None:
 
     safe = {**scope, "path": "/", "raw_path": b"/", "query_string": b""}
     detail = problem.detail + "".join(f" ({e['path']})" for e in problem.errors if e["path"])
-    request = Request(safe, _replay(b""))
+    request = Request(safe, replay(b""))
     response = page(
         request,
         None,
@@ -457,4 +433,4 @@ async def _refuse_page(scope: Scope, send: Send, problem: Problem) -> None:
         status=problem.status,
         problem=ApiProblem(problem.status, detail),
     )
-    await response(safe, _replay(b""), send)
+    await response(safe, replay(b""), send)

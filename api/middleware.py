@@ -35,7 +35,7 @@ class _TooLarge(Exception):
     pass
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -52,7 +52,8 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def replay(body: bytes) -> Receive:
+    """A body already read, handed on as if it were coming (once)."""
     sent = False
 
     async def receive() -> Message:
@@ -80,14 +81,14 @@ class RequestGate:
             await _send_problem(send, scope, _too_large())
             return
         try:
-            body = await _read_body(receive)
+            body = await read_body(receive)
         except _TooLarge:
             await _send_problem(send, scope, _too_large())
             return
-        request = Request(scope, _replay(body))
+        request = Request(scope, replay(body))
         key = request.headers.get("idempotency-key")
         if scope["method"] != "POST" or key is None:
-            await self.app(scope, _replay(body), send)
+            await self.app(scope, replay(body), send)
             return
         if not 0 < len(key) <= MAX_KEY or not key.isprintable():
             await _send_problem(
@@ -98,7 +99,7 @@ class RequestGate:
             return
         caller = await caller_of(request)
         if caller is None:  # the route answers 401
-            await self.app(scope, _replay(body), send)
+            await self.app(scope, replay(body), send)
             return
         await self._once(scope, body, send, caller, key)
 
@@ -145,7 +146,7 @@ class RequestGate:
             await send(message)
 
         try:
-            await self.app(scope, _replay(body), capture)
+            await self.app(scope, replay(body), capture)
         finally:
             async with pool.acquire() as conn:
                 status = captured.get("status")
