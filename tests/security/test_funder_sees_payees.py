@@ -17,7 +17,7 @@ import pytest
 from api.web.session import SESSION_COOKIE
 from store.tokens import create_token
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import Live
+from tests.web.browser import Live, put_confirmed_contacts
 
 pytestmark = [pytest.mark.integration]
 
@@ -45,7 +45,7 @@ async def test_a_line_its_facilitator_proposes_to_pay_itself_is_shown_so_before_
     fondation = await live.auth("funder", funder)
     facilitator = await live.auth("facilitator", pole)
     address = f"{funder}@example.org"
-    await _ok(await live.http.put("/v1/me/contacts", json={"emails": [address]}, headers=fondation))
+    await put_confirmed_contacts(live, fondation, address)
     await _ok(
         await live.http.post("/v1/programmes", json=programme(pid, funder), headers=fondation), 201
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from api.app import create_app
 from runtime.config import Settings
@@ -144,6 +145,9 @@ def _clean_env(tmp_path: Path, **more: str) -> dict[str, str]:
         "COOPFLOW_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
         "COOPFLOW_TEMPORAL_ADDRESS": "127.0.0.1:1",
         "COOPFLOW_STATE_DIR": str(tmp_path),
+        # Every other setting the API checks before connecting is valid: only the public URL
+        # (or, in the contrast, the database) can stop it.
+        "COOPFLOW_SECRETS_KEY": Fernet.generate_key().decode(),
         **more,
     }
 

@@ -26,7 +26,8 @@ from tests.web.browser import Live
 @pytest.fixture(scope="module")
 def live_settings() -> dict[str, Any]:
     # httpx keeps Secure cookies for https only: the page is read over http here.
-    return {"web_secure_cookies": False}
+    # The world subscribes a webhook receiver on loopback, as an operator's allow-list permits.
+    return {"web_secure_cookies": False, "webhook_allow_networks": "127.0.0.0/8"}
 
 
 @pytest_asyncio.fixture(scope="module")
