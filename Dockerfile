@@ -15,13 +15,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, from pyproject.toml alone: this layer is rebuilt only when they change.
-COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
-# Then coopflow itself (the packages listed in pyproject.toml; .dockerignore keeps the rest out).
+# Dependencies first, from the production lock alone (requirements/main.txt, `make lock`):
+# exact versions, checked against their hashes, nothing resolved at build time. This layer is
+# rebuilt only when the lock changes.
+COPY requirements/build.txt requirements/main.txt requirements/
+RUN pip install --require-hashes --no-deps -r requirements/build.txt -r requirements/main.txt
+# Then coopflow itself (the packages listed in pyproject.toml; .dockerignore keeps the rest out),
+# without a dependency, built by the locked setuptools.
 COPY . .
-RUN pip install . \
+RUN pip install --no-deps --no-build-isolation . \
     && python -m compileall -q /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}

@@ -5,8 +5,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 
-.PHONY: install chromium run test lint typecheck unit screenshots bench clean
+.PHONY: install lock upgrade chromium run test lint typecheck unit screenshots bench clean
 
 # The browser the end-to-end tests (tests/web) drive with Playwright: Debian's, never one that
 # `playwright install` would download. Another binary: `make test COOPFLOW_TEST_CHROMIUM=...`.
@@ -19,11 +20,36 @@ $(BIN)/python:
 		{ echo "coopflow needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,local]'
+# Every dependency comes from the lock files (requirements/, made by `make lock`): exact
+# versions, each file checked against its hashes. Then coopflow itself, editable, with nothing
+# more, built by the locked setuptools.
+LOCKS := requirements/build.txt requirements/main.txt requirements/dev.txt
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCKS)
+	$(PIP) install --require-hashes --no-deps -r requirements/build.txt -r requirements/dev.txt
+	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# The lock files again from pyproject.toml, on PyPI: one for building (build-system.requires),
+# one for the production image (the dependencies), one for development (with the `dev` and
+# `local` extras, at the same versions as the other two). Versions already locked stay unless
+# pyproject.toml's ranges exclude them; `make upgrade` takes the newest each range allows
+# (`make upgrade PACKAGE=pydantic`: that one package, and what it needs).
+UPGRADE :=
+COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' $(UPGRADE)
+
+lock: install
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')" | \
+		$(COMPILE) - -o requirements/build.txt
+	$(COMPILE) pyproject.toml -c requirements/build.txt -o requirements/main.txt
+	$(COMPILE) pyproject.toml --extra dev --extra local \
+		-c requirements/build.txt -c requirements/main.txt -o requirements/dev.txt
+
+upgrade:
+	$(MAKE) lock UPGRADE="$(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)"
 
 # Debian's chromium, and the fonts it recommends (metric-compatible with Arial, Times and
 # Courier: the screenshots in docs/ look as they would elsewhere), when either is missing.
