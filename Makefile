@@ -21,12 +21,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Every dependency comes from the lock files (requirements/, made by `make lock`): exact
-# versions, each file checked against its hashes. Then coopflow itself, editable, with nothing
-# more, built by the locked setuptools.
+# versions, each file checked against its hashes. What a former lock had and this one has not
+# is removed (by the locked uv, offline), then coopflow itself is installed, editable, with
+# nothing more, built by the locked setuptools.
 LOCKS := requirements/build.txt requirements/main.txt requirements/dev.txt
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCKS)
 	$(PIP) install --require-hashes --no-deps -r requirements/build.txt -r requirements/dev.txt
+	$(BIN)/uv pip sync --quiet --offline --python $(BIN)/python --require-hashes \
+		requirements/build.txt requirements/dev.txt
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 

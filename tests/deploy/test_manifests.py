@@ -562,6 +562,40 @@ def test_image_installs_no_local_or_dev_extras() -> None:
     assert not local & set(re.findall(r"[\w-]+", " ".join(installs)))
 
 
+def test_image_installs_the_production_lock_and_nothing_unpinned() -> None:
+    """What decides in production is what the tests ran: the exact, hashed versions of
+    requirements/main.txt (`make lock`), never pyproject.toml's ranges resolved at build time."""
+    builder = dockerfile_stages()[-2]
+    runs = [(i, a) for i, (k, a) in enumerate(builder) if k == "RUN" and "pip install" in a]
+    assert runs
+    locks: list[str] = []
+    for index, command in runs:
+        for install in re.split(r"&&|;", command):
+            if "pip install" not in install:
+                continue
+            # Each install takes its dependencies from a lock, none from a resolver.
+            assert "--no-deps" in install, install
+            files = re.findall(r"(?:-r|--requirement)[ =](\S+)", install)
+            rest = re.sub(
+                r"(?:-r|--requirement)[ =]\S+|--[\w-]+", "", install.split("pip install")[1]
+            )
+            if files:
+                assert "--require-hashes" in install, install
+                assert not rest.split(), f"unpinned beside the lock: {rest}"
+                copied = " ".join(a for k, a in builder[:index] if k == "COPY")
+                for file in files:
+                    assert file in copied, f"{file} is installed before it is copied"
+                locks += files
+            else:
+                assert rest.split() == ["."], f"only coopflow itself, from the source: {install}"
+    assert locks == ["requirements/build.txt", "requirements/main.txt"]
+    for lock in locks:
+        assert (ROOT / lock).is_file(), lock
+    assert not any(p.strip("/") in ("requirements", "requirements/*") for p in dockerignore())
+    text = DOCKERFILE.read_text()
+    assert "dev.txt" not in text and "tomllib" not in text
+
+
 def dockerignore() -> list[str]:
     return [
         line.strip()
