@@ -283,9 +283,14 @@ def test_make_installs_from_the_development_lock_then_coopflow_alone() -> None:
 def test_make_lock_makes_the_three_locks_from_pyproject() -> None:
     rules = make_rules()
     _, recipe = rules["lock"]
-    assert [re.search(r"-o (\S+)", line).group(1) for line in recipe if "-o " in line] == [  # type: ignore[union-attr]
-        f"requirements/{lock}.txt" for lock in LOCKS
-    ]
+    outputs = [out for line in recipe for out in re.findall(r"-o (\S+)", line)]
+    assert outputs == [f"requirements/{lock}.txt" for lock in LOCKS]
+    # Each lock from pyproject.toml (the build lock from its build-system table, on stdin).
+    assert all("pyproject.toml" in line for line in recipe if "-o requirements/m" in line)
+    (dev,) = [line for line in recipe if "-o requirements/dev.txt" in line]
+    assert "pyproject.toml --extra dev --extra local" in dev
+    assert "-c requirements/main.txt" in dev and "-c requirements/build.txt" in dev
+    assert "['build-system']['requires']" in recipe[0]
     text = MAKEFILE.read_text()
     assert "uv pip compile" in text and "--generate-hashes" in text and "--universal" in text
     # The tool that makes the locks is itself locked, for development only.
