@@ -34,7 +34,9 @@ from store import money
 from store import payees as payees_store
 from store.db import Conn
 from store.programmes import (
+    BudgetBelowCommitted,
     ProgrammeConflict,
+    VersionBudgetTooLarge,
     get_programme,
     list_programmes,
     list_versions,
@@ -175,7 +177,9 @@ async def publish_version(
     programme_id: str, body: DocumentDep, caller: CallerDep, pool: PoolDep, response: Response
 ) -> dict[str, Any]:
     """A new version of the programme; funding lines keep the version they were attached
-    with. An identical spec changes nothing."""
+    with. An identical spec changes nothing. The budget keeps every raise and moves by the
+    change of the spec's `budget` from the version before: 409 when that would leave it below
+    what is committed (the answer says both)."""
     spec = _spec(body, caller)
     if spec.id != programme_id:
         raise Problem(
@@ -190,8 +194,17 @@ async def publish_version(
             raise Problem(403, "only the programme's funder may publish a version of it")
         try:
             stored = await put_programme(conn, spec)
+        except BudgetBelowCommitted as exc:
+            raise Problem(
+                409,
+                str(exc),
+                errors=[field_error("budget", "below what is committed", "committed")],
+                extra={"committed": str(exc.committed), "budget": str(exc.budget)},
+            ) from None
         except ProgrammeConflict as exc:
             raise Problem(409, str(exc)) from None
+        except VersionBudgetTooLarge as exc:
+            raise Problem(422, str(exc), errors=[field_error("budget", str(exc), "max")]) from None
     if stored.outcome == "created":
         response.status_code = 201
         response.headers["Location"] = f"/v1/programmes/{spec.id}"
