@@ -261,8 +261,8 @@ async def raise_budget(
 @router.get("/{programme_id}/dashboard", response_model=Dashboard)
 async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dashboard:
     """Budget, committed, released, freed; releases by purpose and phase (animation apart)
-    and month by month; cooperations per phase; overdue check-ins; loans outstanding and in
-    arrears."""
+    and month by month; cooperations per phase; overdue check-ins; loans open, outstanding,
+    in arrears and written off."""
     async with pool.acquire() as conn:
         version = await _own(conn, programme_id, caller, "read its dashboard")
         budget = await conn.fetchrow(
@@ -296,12 +296,17 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
             "SELECT status, count(*) AS n FROM lines WHERE programme = $1 GROUP BY status",
             programme_id,
         )
+        # A written-off loan is settled: the running loans and the written-off ones are
+        # counted apart, over every loan of the programme.
         loans = await conn.fetchrow(
-            "SELECT count(*) AS n, coalesce(sum(outstanding), 0) AS outstanding,"
-            " count(*) FILTER (WHERE overdue > 0) AS in_arrears,"
-            " coalesce(sum(outstanding) FILTER (WHERE overdue > 0), 0) AS arrears_outstanding,"
+            "SELECT count(*) FILTER (WHERE NOT settled) AS n,"
+            " coalesce(sum(outstanding) FILTER (WHERE NOT settled), 0) AS outstanding,"
+            " count(*) FILTER (WHERE NOT settled AND overdue > 0) AS in_arrears,"
+            " coalesce(sum(outstanding) FILTER (WHERE NOT settled AND overdue > 0), 0)"
+            " AS arrears_outstanding,"
+            " count(written_off) AS written_off_count,"
             " coalesce(sum(written_off), 0) AS written_off"
-            " FROM loans WHERE programme = $1 AND NOT settled",
+            " FROM loans WHERE programme = $1",
             programme_id,
         )
     assert budget is not None and loans is not None
@@ -338,6 +343,8 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
             outstanding=loans["outstanding"],
             in_arrears=loans["in_arrears"],
             outstanding_in_arrears=loans["arrears_outstanding"],
+            written_off=loans["written_off"],
+            written_off_count=loans["written_off_count"],
         ),
     )
 
