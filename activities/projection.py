@@ -28,6 +28,7 @@ from store import money
 from store.db import Conn
 from store.delivery import fan_out
 from store.events import EventConflict, append_events
+from store.people import forget_departed
 from store.readmodel import project_events, project_summary
 
 log = get_logger("coopflow.effects")
@@ -58,6 +59,7 @@ class EffectActivities:
                     conn, request.cooperation_id, [e.model_dump() for e in request.events]
                 )
                 await project_events(conn, request.cooperation_id, request.events)
+                await forget_departed(conn, request.cooperation_id, request.events)
                 await fan_out(conn, request.cooperation_id, request.events)
                 if request.rules_version is not None:
                     await record_rules(conn, request)

@@ -298,10 +298,16 @@ class MonthlyRelease(BaseModel):
 
 
 class DashboardLoans(BaseModel):
+    """The programme's loans: those still running (`open`, what they still expect, those with
+    an installment in arrears), and those written off (settled by their funder: how many,
+    and what the schedules still expected when they were)."""
+
     open: int
     outstanding: DecimalText
     in_arrears: int
     outstanding_in_arrears: DecimalText
+    written_off: DecimalText
+    written_off_count: int
 
 
 class ReleasedByPurposeAndPhase(BaseModel):

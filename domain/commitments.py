@@ -30,3 +30,22 @@ def budget_raise_refusal(budget: Decimal, increase: Decimal) -> str | None:
     if budget + increase > MAX_AMOUNT:
         return f"the budget would be {budget + increase}, more than {MAX_AMOUNT}"
     return None
+
+
+def versioned_budget(budget: Decimal, previous_spec: Decimal, new_spec: Decimal) -> Decimal:
+    """The budget once a version is published: the spec's figure at creation plus every raise
+    stays, moved only by the change of the spec's figure from the version before; a version
+    that leaves `budget` as it was keeps every raise."""
+    return budget + (new_spec - previous_spec)
+
+
+def version_budget_refusal(
+    budget: Decimal, committed: Decimal
+) -> Literal["committed", "max"] | None:
+    """What keeps a version from bringing the budget to `budget`, if anything: what is
+    committed (rule 9: a commitment is never undone), or the largest amount coopflow holds."""
+    if budget < committed:
+        return "committed"
+    if budget > MAX_AMOUNT:
+        return "max"
+    return None

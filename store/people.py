@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from domain.cooperation import CooperationSpec
+from domain.events import Event
 from store.db import Conn
 
 
@@ -34,11 +37,22 @@ async def keep_member(conn: Conn, cooperation_id: str, member_id: str, name: str
     )
 
 
-async def erase_member(conn: Conn, cooperation_id: str, member_id: str) -> None:
-    """RGPD: a member who leaves is forgotten here; events keep its id only."""
-    await conn.execute(
-        "DELETE FROM people WHERE cooperation_id = $1 AND id = $2", cooperation_id, member_id
-    )
+async def forget_departed(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> None:
+    """RGPD: a member who leaves is forgotten here as its `MemberLeft` is projected, in the
+    projection's transaction, so no lost answer leaves the name behind; events keep its id.
+    A departure projected again (a retried activity) spares a member who has joined again
+    since under the same id."""
+    for event in events:
+        if event.type != "MemberLeft":
+            continue
+        await conn.execute(
+            "DELETE FROM people WHERE cooperation_id = $1 AND id = $2 AND NOT EXISTS ("
+            " SELECT 1 FROM events WHERE cooperation_id = $1 AND type = 'MemberJoined'"
+            " AND data->>'id' = $2 AND seq > $3)",
+            cooperation_id,
+            event.data["member"],
+            event.seq,
+        )
 
 
 async def member_names(conn: Conn, cooperation_id: str) -> dict[str, str]:

@@ -8,12 +8,30 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from domain.commitments import version_budget_refusal, versioned_budget
+from domain.limits import MAX_AMOUNT
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from store.db import Conn
 
 
 class ProgrammeConflict(Exception):
     """The programme exists and belongs to someone else, or cannot take this spec."""
+
+
+class BudgetBelowCommitted(ProgrammeConflict):
+    """The version would bring the budget below what is committed (rule 9)."""
+
+    def __init__(self, programme_id: str, committed: Decimal, budget: Decimal) -> None:
+        super().__init__(
+            f"budget: programme {programme_id!r} has {committed} committed; with this"
+            f" version its budget would be {budget}"
+        )
+        self.committed = committed
+        self.budget = budget
+
+
+class VersionBudgetTooLarge(ValueError):
+    """The version would bring the budget past the largest amount coopflow holds."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +51,9 @@ async def put_programme(
     conn: Conn, spec: ProgrammeSpec, *, new_version: bool = True
 ) -> StoredProgramme:
     """Store `spec` as a new version of its programme; an identical spec changes nothing.
-    With `new_version=False` an existing programme only takes its identical spec."""
+    With `new_version=False` an existing programme only takes its identical spec. The budget
+    is the spec's at creation plus every raise; a version moves it by the change of the spec's
+    figure (BudgetBelowCommitted, VersionBudgetTooLarge when it cannot)."""
     digest = spec_hash(spec)
     async with conn.transaction():
         row = await conn.fetchrow(
@@ -82,6 +102,18 @@ async def put_programme(
                 f"programme {spec.id!r} exists with another spec: PUT /v1/programmes/{spec.id}"
                 " publishes a new version"
             )
+        # Under the programme's row lock, as commitments and raises are (store/money.py): the
+        # version before, the raises and what is committed cannot move meanwhile.
+        previous = ProgrammeSpec.model_validate(current["spec"]).budget
+        budget = versioned_budget(row["budget"], previous, spec.budget)
+        match version_budget_refusal(budget, row["committed"]):
+            case "committed":
+                raise BudgetBelowCommitted(spec.id, row["committed"], budget)
+            case "max":
+                raise VersionBudgetTooLarge(
+                    f"budget: with this version the budget of programme {spec.id!r} would be"
+                    f" {budget}, more than {MAX_AMOUNT}"
+                )
         version = row["current_version"] + 1
         await _insert_version(conn, spec, version, digest)
         await conn.execute(
@@ -89,11 +121,11 @@ async def put_programme(
             " WHERE id = $1",
             spec.id,
             version,
-            spec.budget,
+            budget,
         )
         return StoredProgramme(
             ProgrammeVersion(version=version, spec=spec),
-            spec.budget,
+            budget,
             row["committed"],
             "versioned",
         )

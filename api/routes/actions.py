@@ -47,7 +47,7 @@ from store.checkins import (
     record_submitted,
 )
 from store.db import Conn
-from store.people import erase_member, keep_member, member_names
+from store.people import keep_member, member_names
 from store.programmes import get_programme
 from store.requests import record_requests, requested_view, requests_of
 
@@ -361,12 +361,11 @@ async def remove_member(
 ) -> CooperationSummary:
     seen = await _seen(pool, caller, cooperation_id)
     allow(seen, ("facilitator",), "remove a member")
+    # Its name is erased as its departure is projected (store.people.forget_departed), not
+    # here: an answer lost on its way back must leave no name behind.
     answer = await apply(
         request, client, caller, cooperation_id, door(c.MemberLeave, {"member_id": member})
     )
-    async with pool.acquire() as conn:
-        # A member who leaves is erased (RGPD): the events keep its id only.
-        await erase_member(conn, cooperation_id, member)
     return answer.state
 
 

@@ -34,7 +34,9 @@ from store import money
 from store import payees as payees_store
 from store.db import Conn
 from store.programmes import (
+    BudgetBelowCommitted,
     ProgrammeConflict,
+    VersionBudgetTooLarge,
     get_programme,
     list_programmes,
     list_versions,
@@ -175,7 +177,9 @@ async def publish_version(
     programme_id: str, body: DocumentDep, caller: CallerDep, pool: PoolDep, response: Response
 ) -> dict[str, Any]:
     """A new version of the programme; funding lines keep the version they were attached
-    with. An identical spec changes nothing."""
+    with. An identical spec changes nothing. The budget keeps every raise and moves by the
+    change of the spec's `budget` from the version before: 409 when that would leave it below
+    what is committed (the answer says both)."""
     spec = _spec(body, caller)
     if spec.id != programme_id:
         raise Problem(
@@ -190,8 +194,17 @@ async def publish_version(
             raise Problem(403, "only the programme's funder may publish a version of it")
         try:
             stored = await put_programme(conn, spec)
+        except BudgetBelowCommitted as exc:
+            raise Problem(
+                409,
+                str(exc),
+                errors=[field_error("budget", "below what is committed", "committed")],
+                extra={"committed": str(exc.committed), "budget": str(exc.budget)},
+            ) from None
         except ProgrammeConflict as exc:
             raise Problem(409, str(exc)) from None
+        except VersionBudgetTooLarge as exc:
+            raise Problem(422, str(exc), errors=[field_error("budget", str(exc), "max")]) from None
     if stored.outcome == "created":
         response.status_code = 201
         response.headers["Location"] = f"/v1/programmes/{spec.id}"
@@ -248,8 +261,8 @@ async def raise_budget(
 @router.get("/{programme_id}/dashboard", response_model=Dashboard)
 async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dashboard:
     """Budget, committed, released, freed; releases by purpose and phase (animation apart)
-    and month by month; cooperations per phase; overdue check-ins; loans outstanding and in
-    arrears."""
+    and month by month; cooperations per phase; overdue check-ins; loans open, outstanding,
+    in arrears and written off."""
     async with pool.acquire() as conn:
         version = await _own(conn, programme_id, caller, "read its dashboard")
         budget = await conn.fetchrow(
@@ -283,12 +296,17 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
             "SELECT status, count(*) AS n FROM lines WHERE programme = $1 GROUP BY status",
             programme_id,
         )
+        # A written-off loan is settled: the running loans and the written-off ones are
+        # counted apart, over every loan of the programme.
         loans = await conn.fetchrow(
-            "SELECT count(*) AS n, coalesce(sum(outstanding), 0) AS outstanding,"
-            " count(*) FILTER (WHERE overdue > 0) AS in_arrears,"
-            " coalesce(sum(outstanding) FILTER (WHERE overdue > 0), 0) AS arrears_outstanding,"
+            "SELECT count(*) FILTER (WHERE NOT settled) AS n,"
+            " coalesce(sum(outstanding) FILTER (WHERE NOT settled), 0) AS outstanding,"
+            " count(*) FILTER (WHERE NOT settled AND overdue > 0) AS in_arrears,"
+            " coalesce(sum(outstanding) FILTER (WHERE NOT settled AND overdue > 0), 0)"
+            " AS arrears_outstanding,"
+            " count(written_off) AS written_off_count,"
             " coalesce(sum(written_off), 0) AS written_off"
-            " FROM loans WHERE programme = $1 AND NOT settled",
+            " FROM loans WHERE programme = $1",
             programme_id,
         )
     assert budget is not None and loans is not None
@@ -325,6 +343,8 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
             outstanding=loans["outstanding"],
             in_arrears=loans["in_arrears"],
             outstanding_in_arrears=loans["arrears_outstanding"],
+            written_off=loans["written_off"],
+            written_off_count=loans["written_off_count"],
         ),
     )
 

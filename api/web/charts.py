@@ -121,6 +121,7 @@ _RELEASED_STYLE = _Style("#1c5d99", "solid")
 _FREED_STYLE = _Style("#6b3fa0", "dots")
 _OPEN_STYLE = _Style("#1c5d99", "solid")
 _ARREARS_STYLE = _Style("#a84400", "cross")
+_WRITTEN_OFF_STYLE = _Style("#595959", "lines")
 
 
 def _n(value: float) -> str:
@@ -734,7 +735,9 @@ def money_flow(
 
 def loans(dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-loans") -> Chart:
     """Loans still running: all of them, then those with an installment in arrears, each bar
-    as long as the amount still owed and labelled with the number of loans and that amount."""
+    as long as the amount still owed; then the loans written off (settled by their funder),
+    as long as what was written off. Each bar is labelled with its number of loans and that
+    amount."""
     fmt = Formats(words.locale)
     currency = str(dashboard.get("currency") or "EUR")
     title = words("web.chart.loans.title")
@@ -742,7 +745,8 @@ def loans(dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-
     open_count, arrears_count = _count(data.get("open")), _count(data.get("in_arrears"))
     outstanding = _amount(data.get("outstanding"))
     arrears = _amount(data.get("outstanding_in_arrears"))
-    if open_count <= 0 and outstanding <= 0:
+    lost_count, lost = _count(data.get("written_off_count")), _amount(data.get("written_off"))
+    if open_count <= 0 and outstanding <= 0 and lost_count <= 0 and lost <= 0:
         return _empty(chart_id, title, words("web.chart.loans.empty"))
 
     def money(value: Decimal) -> str:
@@ -766,9 +770,18 @@ def loans(dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-
             loans=how_many(open_count),
             outstanding=money(outstanding),
         )
+    if lost_count > 0 or lost > 0:
+        description += " " + _plural(
+            words,
+            "web.chart.loans.description_written_off",
+            lost_count,
+            count=fmt.number(lost_count),
+            amount=money(lost),
+        )
     rows = [
         ("open", open_count, outstanding, _OPEN_STYLE),
         ("in_arrears", arrears_count, arrears, _ARREARS_STYLE),
+        ("written_off", lost_count, lost, _WRITTEN_OFF_STYLE),
     ]
     bars = [
         _Bar(

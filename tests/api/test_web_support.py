@@ -276,6 +276,8 @@ async def test_the_dashboard_sums_releases_by_month_then_purpose(
         "outstanding": "0",
         "in_arrears": 0,
         "outstanding_in_arrears": "0",
+        "written_off": "0",
+        "written_off_count": 0,
     }
 
 

@@ -8,8 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain import commands as c
+from domain.commitments import version_budget_refusal, versioned_budget
 from domain.effects import FreeCommitment, Notify, RequestCommitment
 from domain.errors import Conflict, InvalidInput
 from domain.lifecycle.lines import answered_by
@@ -394,3 +397,37 @@ def test_rule_15_a_lines_angle_stays_in_the_state_only_while_the_line_is_propose
         e.data.get("angle", {}) and e.data["angle"]["summary"] == "RESUME-POUR-LE-FINANCEUR"
         for e in taken.events
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Rule 9: the budget across a programme's versions
+
+_CENTS = st.integers(min_value=0, max_value=10**12).map(lambda n: Decimal(n) / 100)
+
+
+@given(
+    first=_CENTS,
+    raises=st.lists(_CENTS, max_size=4),
+    specs=st.lists(_CENTS, min_size=1, max_size=5),
+)
+def test_rule_9_the_budget_is_the_last_specs_figure_plus_every_raise(
+    first: Decimal, raises: list[Decimal], specs: list[Decimal]
+) -> None:
+    budget = first + sum(raises, Decimal(0))
+    previous = first
+    for spec in specs:
+        budget = versioned_budget(budget, previous, spec)
+        previous = spec
+    assert budget == specs[-1] + sum(raises, Decimal(0))
+
+
+def test_rule_9_a_version_keeps_every_raise_and_never_goes_below_what_is_committed() -> None:
+    # Created at 100000, raised by 10000: a version leaving the figure as it was keeps 110000.
+    assert versioned_budget(Decimal("110000.00"), Decimal("100000.00"), Decimal("100000.00")) == (
+        Decimal("110000.00")
+    )
+    lowered = versioned_budget(Decimal("110000.00"), Decimal("100000.00"), Decimal("30000.00"))
+    assert lowered == Decimal("40000.00")
+    assert version_budget_refusal(lowered, Decimal("46000.00")) == "committed"
+    assert version_budget_refusal(Decimal("46000.00"), Decimal("46000.00")) is None
+    assert version_budget_refusal(Decimal("10000000000000.00"), Decimal(0)) == "max"

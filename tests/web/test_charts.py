@@ -64,6 +64,8 @@ DASHBOARD: dict[str, Any] = {
         "outstanding": "45000.00",
         "in_arrears": 1,
         "outstanding_in_arrears": "6000.00",
+        "written_off": "12500.00",
+        "written_off_count": 2,
     },
     "releases_over_time": RELEASES,
 }
@@ -365,24 +367,55 @@ def test_loans_count_and_amount() -> None:
     assert chart.table.rows == [
         ["En cours", "3", money("45000.00")],
         ["Dont en retard de paiement", "1", money("6000.00")],
+        ["Passés en perte", "2", money("12500.00")],
     ]
     assert chart.description == (
         f"3 prêts en cours, pour 45{NNBSP}000,00{NBSP}€ restant dus{NBSP}; 1 prêt en retard "
-        f"de paiement, pour 6{NNBSP}000,00{NBSP}€ (13,3{NBSP}% du reste dû)."
+        f"de paiement, pour 6{NNBSP}000,00{NBSP}€ (13,3{NBSP}% du reste dû). 2 prêts passés en "
+        f"perte, pour 12{NNBSP}500,00{NBSP}€."
     )
     root = svg_of(chart)
     widths = [float(r.get("width") or 0) for r in root.iter(f"{NS}rect") if r.get("stroke")]
     assert widths[1] / widths[0] == pytest.approx(6000 / 45000, rel=1e-3)
+    assert widths[2] / widths[0] == pytest.approx(12500 / 45000, rel=1e-3)
     labels = [t.text for t in root.iter(f"{NS}text")]
     assert f"3 prêts · 45{NNBSP}000,00{NBSP}€" in labels
+    assert f"2 prêts · 12{NNBSP}500,00{NBSP}€" in labels
     # The patterns differ, not only the colours.
-    assert len({r.get("fill") for r in root.iter(f"{NS}rect") if r.get("stroke")}) == 2
+    assert len({r.get("fill") for r in root.iter(f"{NS}rect") if r.get("stroke")}) == 3
 
 
 def test_loans_without_arrears() -> None:
     dashboard = {**DASHBOARD, "loans": {"open": 1, "outstanding": "900.00", "in_arrears": 0}}
     chart = charts.loans(dashboard, Words("en"))
     assert chart.description == "1 loan open, with €900.00 outstanding; none is in arrears."
+    assert chart.table.rows[2] == ["Written off", "0", "€0.00"]
+
+
+def test_loans_all_written_off_are_still_shown() -> None:
+    # A written-off loan is settled: none is open, and the plot still tells what was lost.
+    dashboard = {
+        **DASHBOARD,
+        "loans": {
+            "open": 0,
+            "outstanding": "0",
+            "in_arrears": 0,
+            "outstanding_in_arrears": "0",
+            "written_off": "20425.56",
+            "written_off_count": 1,
+        },
+    }
+    chart = charts.loans(dashboard, Words("en"))
+    assert chart.description == (
+        "0 loans open, with €0.00 outstanding; none is in arrears."
+        " 1 loan written off, for €20,425.56."
+    )
+    assert chart.table.rows[-1] == ["Written off", "1", "€20,425.56"]
+    assert [r.get("data-key") for r in svg_of(chart).iter(f"{NS}g") if r.get("data-key")] == [
+        "open",
+        "in_arrears",
+        "written_off",
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -419,6 +452,7 @@ def test_the_tables_totals_are_the_dashboards(locale: str) -> None:
     loans = charts.loans(DASHBOARD, words).table
     assert loans.rows[0][1:] == [fmt.number(3), m(DASHBOARD["loans"]["outstanding"])]
     assert loans.rows[1][1:] == [fmt.number(1), m(DASHBOARD["loans"]["outstanding_in_arrears"])]
+    assert loans.rows[2][1:] == [fmt.number(2), m(DASHBOARD["loans"]["written_off"])]
 
 
 def test_amounts_in_french_and_english() -> None:
