@@ -77,9 +77,7 @@ async def erase_member(conn: Conn, cooperation_id: str, member_id: str) -> Erase
             member_id,
         )
         names = {r["name"] for r in gone if r["name"]}
-        answers = await _scrub_answers(
-            conn, cooperation_id, lambda v: _forget_names(v, {member_id}, names)
-        )
+        answers = await forget_in_answers(conn, cooperation_id, member_id, names)
         await conn.execute(
             "INSERT INTO erasures (cooperation_id, member) VALUES ($1, $2)",
             cooperation_id,
@@ -250,6 +248,16 @@ async def erasures_of(conn: Conn, cooperation_id: str) -> list[dict[str, Any]]:
 async def _known(conn: Conn, cooperation_id: str) -> None:
     if not await conn.fetchval("SELECT 1 FROM cooperations WHERE id = $1", cooperation_id):
         raise UnknownCooperation(cooperation_id)
+
+
+async def forget_in_answers(
+    conn: Conn, cooperation_id: str, member_id: str, names: Iterable[str]
+) -> int:
+    """A member's names gone from the kept answers about its cooperation (an answer to adding
+    it holds its name for the Idempotency-Key's day); how many answers changed."""
+    return await _scrub_answers(
+        conn, cooperation_id, lambda v: _forget_names(v, {member_id}, names)
+    )
 
 
 async def _scrub_answers(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from domain.cooperation import CooperationSpec
 from domain.events import Event
 from store.db import Conn
+from store.erasure import forget_in_answers
 
 
 async def keep_names(conn: Conn, spec: CooperationSpec) -> None:
@@ -45,14 +46,18 @@ async def forget_departed(conn: Conn, cooperation_id: str, events: Sequence[Even
     for event in events:
         if event.type != "MemberLeft":
             continue
-        await conn.execute(
+        gone = await conn.fetch(
             "DELETE FROM people WHERE cooperation_id = $1 AND id = $2 AND NOT EXISTS ("
             " SELECT 1 FROM events WHERE cooperation_id = $1 AND type = 'MemberJoined'"
-            " AND data->>'id' = $2 AND seq > $3)",
+            " AND data->>'id' = $2 AND seq > $3) RETURNING name",
             cooperation_id,
             event.data["member"],
             event.seq,
         )
+        names = [r["name"] for r in gone if r["name"]]
+        if names:
+            # Nor in the answer kept for the key that added it.
+            await forget_in_answers(conn, cooperation_id, event.data["member"], names)
 
 
 async def member_names(conn: Conn, cooperation_id: str) -> dict[str, str]:

@@ -116,3 +116,30 @@ async def test_a_member_removed_through_the_api_is_erased_and_one_who_joins_agai
         async with conn.transaction():
             await forget_departed(conn, coop, [Event.model_validate(dict(row))])
     assert (await _names(pool, coop))["partant"] == "Jeanne Revenue"
+
+
+async def test_the_answer_kept_for_adding_a_member_forgets_its_name_when_it_leaves(
+    http: httpx.AsyncClient, auth: Auth, pool: asyncpg.Pool
+) -> None:
+    coop = f"ruche-{uuid.uuid4().hex[:6]}"
+    anim = await auth("facilitator", "anim")
+    await ok(
+        await http.post(
+            "/v1/cooperations", json=cooperation(coop, [], members=MEMBERS), headers=anim
+        ),
+        201,
+    )
+    base = f"/v1/cooperations/{coop}/members"
+    joining = {"id": "passante", "name": "Lucie Passante", "legal_form": "informal"}
+    added = anim | {"Idempotency-Key": "ajout-passante"}
+    first = await ok(await http.post(base, json=joining, headers=added), 201)
+    assert first["name"] == "Lucie Passante"
+    await ok(await http.delete(f"{base}/passante", headers=anim))
+    await _until_gone(pool, coop, "passante")
+
+    # The same key again within its day: the first answer, without the name that left.
+    again = await http.post(base, json=joining, headers=added)
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["name"] is None
+    assert "Lucie Passante" not in again.text
