@@ -5,6 +5,8 @@ the same machine). None configured: an e-mail is logged, not sent."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -29,9 +31,15 @@ _TLS = {
 class Mailer:
     url: str | None
     sender: str
+    # The longest a send may take, from connecting to the server's last answer: the outbox
+    # starts one only while its lease covers that much (aiosmtplib's own timeout is per
+    # command, so a server answering each one slowly would hold a send for minutes).
+    timeout: float = 30.0
 
     async def send(self, to: list[str], subject: str, text: str, html: str) -> bool:
-        """True when handed to the SMTP server; False when only logged (no server set)."""
+        """True when handed to the SMTP server; False when only logged (no server set).
+        TimeoutError past `timeout`, the connection then dropped: a server that took the
+        message without saying so before then may get it again with the next try."""
         if not self.url:
             # Addresses are personal data: counted in logs, never written there.
             log.info(
@@ -50,14 +58,29 @@ class Mailer:
                 f"COOPFLOW_SMTP_URL: scheme {parts.scheme!r} is none of {', '.join(_TLS)}"
             )
         implicit, starttls = _TLS[parts.scheme]
-        await aiosmtplib.send(
-            message,
+        client = aiosmtplib.SMTP(
             hostname=parts.hostname or "localhost",
             port=parts.port or (465 if parts.scheme == "smtps" else 25),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             use_tls=implicit,
             start_tls=starttls,
-            timeout=30,
+            timeout=self.timeout,
         )
+        ends = asyncio.get_running_loop().time() + self.timeout
+        try:
+            try:
+                async with asyncio.timeout_at(ends):
+                    await client.connect()
+                    await client.send_message(message)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"no answer from the SMTP server within {self.timeout:g} s"
+                ) from None
+            # Handed over: how the goodbye goes changes nothing of that.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout_at(ends):
+                    await client.quit()
+        finally:
+            client.close()
         return True

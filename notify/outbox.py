@@ -44,17 +44,46 @@ def next_attempt(
     return None if moment - created_at > give_up_after else moment
 
 
+# Around each send, what the outbox does besides (reading what to send, recording it): a
+# send is started only while its claim's lease covers its sender's timeout and this.
+SEND_MARGIN = timedelta(seconds=10)
+
+
+def _fits(send_time: timedelta, side_by_side: int) -> int:
+    """How many a claim may take: what can be sent, `side_by_side` at a time, each taking up
+    to `send_time`, before its lease ends (at most BATCH). Zero when a lease does not cover
+    one send: the operator is told, as nothing could ever be sent."""
+    rounds = int(LEASE / send_time)
+    if rounds == 0:
+        log.error(
+            "outbox lease shorter than one send: nothing is sent",
+            lease_s=LEASE.total_seconds(),
+            send_s=send_time.total_seconds(),
+        )
+    return min(BATCH, rounds * side_by_side)
+
+
 async def deliver_webhooks(
     pool: asyncpg.Pool,
     sender: webhooks.Sender,
     give_up_after: timedelta,
     metrics: DeliveryMetrics | None = None,
 ) -> int:
+    """Due deliveries, all sent side by side: a claim takes what its lease covers (a batch,
+    as each attempt ends within the sender's timeout), and records only what its lease
+    still holds."""
     metrics = metrics or DeliveryMetrics()
+    send_time = timedelta(seconds=sender.timeout) + SEND_MARGIN
     async with pool.acquire() as conn:
-        due = await delivery.claim_webhook_deliveries(conn, BATCH, LEASE)
+        clock = await Clock.of(conn, None)
+        due = await delivery.claim_webhook_deliveries(conn, _fits(send_time, BATCH), LEASE, clock())
     if not due:
         return 0
+    # The claim's first moment: should its answer have been slow, what no longer fits waits.
+    started = [d for d in due if clock() + send_time <= d.lease_until]
+    if len(started) < len(due):
+        async with pool.acquire() as conn:
+            await delivery.release_webhook_deliveries(conn, due[len(started) :])
 
     async def one(item: delivery.Due) -> delivery.Attempt:
         sent = await sender.send(item.url, item.secret, webhooks.message_id(item.id), item.payload)
@@ -72,9 +101,14 @@ async def deliver_webhooks(
             item.id, sent.status_code, sent.error, sent.duration_ms, following, sent.ok
         )
 
-    attempts = await asyncio.gather(*(one(item) for item in due))
-    async with pool.acquire() as conn:
-        await delivery.record_attempts(conn, attempts)
+    attempts = await asyncio.gather(*(one(item) for item in started))
+    if attempts:
+        async with pool.acquire() as conn:
+            recorded = await delivery.record_attempts(conn, attempts, due[0].lease)
+        if recorded < len(attempts):
+            log.warning(
+                "webhook attempts past their lease not recorded", count=len(attempts) - recorded
+            )
     return len(due)
 
 
@@ -82,9 +116,12 @@ async def deliver_webhooks(
 # (DESIGN.md, "Nobody can flood a cooperation"); what comes within the hour goes in that
 # address's digest for the cooperation (store.delivery explains how the hour is measured).
 THROTTLE = timedelta(hours=1)
-# The longest an e-mail's send may take (notify.mail's SMTP timeout, with a margin).
-SEND_TIME = timedelta(seconds=40)
 SIDE_BY_SIDE = 8
+
+
+def send_time(mailer: Mailer) -> timedelta:
+    """The longest one e-mail takes, from reading what to send to recording it."""
+    return timedelta(seconds=mailer.timeout) + SEND_MARGIN
 
 
 async def deliver_emails(
@@ -95,36 +132,50 @@ async def deliver_emails(
     now: datetime | None = None,
 ) -> int:
     """Due notifications, each e-mailed to every address of its subject on its own, or held
-    for that address's digest; then the digests whose hour is over. `now` is the time of
-    this pass (PostgreSQL's when None): a test runs the outbox an hour later without waiting.
-    Returns how many notifications and digests it took up."""
+    for that address's digest; then the digests whose hour is over. A claim takes what its
+    lease covers, a send is begun only while the lease still covers it, and what is recorded
+    counts only while the lease is still this claim's. `now` is the time of this pass
+    (PostgreSQL's when None): a test runs the outbox an hour later without waiting. Returns
+    how many notifications and digests it took up."""
     metrics = metrics or DeliveryMetrics()
+    one_send = send_time(mailer)
     async with pool.acquire() as conn:
         clock = await Clock.of(conn, now)
-        due = await mails.claim_notifications(conn, BATCH, LEASE, clock())
-    # One after the other, in the order they were made: an address's first e-mail of the
-    # hour is the first event's. What the lease would not cover to the end of a send is left
-    # to whoever takes it once the lease is over, never sent on an expired lease.
-    deadline = clock() + LEASE - SEND_TIME
-    for item in due:
-        if clock() > deadline:
+        # One notification after the other (its addresses side by side): as many as there
+        # are sends in a lease.
+        due = await mails.claim_notifications(conn, _fits(one_send, 1), LEASE, clock())
+    # In the order they were made: an address's first e-mail of the hour is the first
+    # event's. What the lease no longer covers is let go for the next claim, never begun.
+    for i, item in enumerate(due):
+        if not _covers(item.lease_until, clock, one_send):
+            async with pool.acquire() as conn:
+                await mails.release_notifications(conn, due[i:])
             break
         await _email(pool, mailer, item, give_up_after, metrics, clock)
     async with pool.acquire() as conn:
         await mails.form_digests(conn, clock(), THROTTLE, BATCH * 20)
-        digests = await mails.claim_digests(conn, BATCH, LEASE, clock())
+        digests = await mails.claim_digests(conn, _fits(one_send, SIDE_BY_SIDE), LEASE, clock())
     # Each digest is another address or cooperation's: a few side by side (an SMTP server
     # takes only so many connections at once), none begun past what its lease covers.
-    deadline = clock() + LEASE - SEND_TIME
     gate = asyncio.Semaphore(SIDE_BY_SIDE)
+    left: list[mails.DueDigest] = []
 
     async def digest(due: mails.DueDigest) -> None:
         async with gate:
-            if clock() <= deadline:
+            if _covers(due.lease_until, clock, one_send):
                 await _digest(pool, mailer, due, give_up_after, metrics, clock)
+            else:
+                left.append(due)
 
     await asyncio.gather(*(digest(d) for d in digests))
+    if left:
+        async with pool.acquire() as conn:
+            await mails.release_digests(conn, left)
     return len(due) + len(digests)
+
+
+def _covers(lease_until: datetime | None, clock: Clock, needed: timedelta) -> bool:
+    return lease_until is not None and clock() + needed <= lease_until
 
 
 class Clock:
@@ -176,16 +227,16 @@ async def _email(
     metrics: DeliveryMetrics,
     clock: Clock,
 ) -> None:
+    """One notification under its claim's lease: nothing of it is recorded once the lease is
+    another claim's (the other claim sends and records it)."""
     async with pool.acquire() as conn:
         if item.to_subject is None:
-            await mails.record_notification(
-                conn, item.key, "no_recipient", None, None, None, clock()
-            )
+            await mails.record_notification(conn, item, "no_recipient", None, None, None, clock())
             return
         to = _distinct(await mails.contacts_of(conn, item.to_role, item.to_subject))
         if not to:
-            await mails.settle_mails(conn, item, to, None)
-            await mails.record_notification(conn, item.key, "no_contact", None, None, None, clock())
+            if await mails.settle_mails(conn, item, to, None) is not None:
+                await mails.record_notification(conn, item, "no_contact", None, None, None, clock())
             return
         event, name, locale = await mails.notification_context(conn, item)
         # A proposed line's e-mail names whom it pays, and whether its facilitator is one.
@@ -196,33 +247,42 @@ async def _email(
         )
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
-            await mails.record_notification(
-                conn, item.key, "failed", "no event", None, None, clock()
-            )
+            await mails.record_notification(conn, item, "failed", "no event", None, None, clock())
         return
     email = render_email(item.about, event, item.cooperation_id, name, locale, parties=parties)
     sending = []
     async with pool.acquire() as conn:
         for address in to:
-            if await mails.decide_mail(conn, item, address, clock(), THROTTLE) == "send":
+            decided = await mails.decide_mail(conn, item, address, clock(), THROTTLE)
+            if decided == "lost":
+                return
+            if decided == "send":
                 sending.append(address)
+        # Decided, but no longer time to send within the lease: the next claim sends what
+        # was decided (`decide_mail` answers `send` again for it).
+        if sending and not _covers(item.lease_until, clock, send_time(mailer)):
+            await mails.release_notifications(conn, [item])
+            return
 
     async def one(address: str) -> str:
-        """Sends to one address and records it: `sent`, `logged`, or the error."""
+        """Sends to one address and records it: `sent`, `logged`, the error, or `lost`."""
         try:
             sent = await mailer.send([address], email.subject, email.text, email.html)
-        except Exception as error:  # an SMTP server down or refusing: tried again later
-            reason = _scrubbed(error, to)
+        except Exception as error:  # an SMTP server down, refusing or too slow: tried again
+            reason = _scrubbed(error, to) or type(error).__name__
             async with pool.acquire() as conn:
-                await mails.record_mail(conn, item, address, "pending", reason, clock())
-            return reason
+                kept = await mails.record_mail(conn, item, address, "pending", reason, clock())
+            return reason if kept else LOST
         status = "sent" if sent else "logged"
         async with pool.acquire() as conn:
-            await mails.record_mail(conn, item, address, status, None, clock())
-        return status
+            kept = await mails.record_mail(conn, item, address, status, None, clock())
+        return status if kept else LOST
 
-    # Side by side: the addresses' sends all end within one lease, however many they are.
+    # Side by side: the addresses' sends all end within one send's time.
     outcomes = await asyncio.gather(*(one(a) for a in sending))
+    if LOST in outcomes:
+        log.warning("e-mail sent past its lease, not recorded", key=item.key)
+        return
     errors = [o for o in outcomes if o not in ("sent", "logged")]
     logged = "logged" in outcomes
     following = (
@@ -232,7 +292,10 @@ async def _email(
     for _ in errors:
         metrics.failed("email", given_up=given_up)
     async with pool.acquire() as conn:
-        sent_to, held = await mails.settle_mails(conn, item, to, errors[-1] if given_up else None)
+        settled = await mails.settle_mails(conn, item, to, errors[-1] if given_up else None)
+        if settled is None:
+            return
+        sent_to, held = settled
         if errors:
             status = "failed" if given_up else "pending"
             # Addresses are counted in logs, never written there.
@@ -247,13 +310,17 @@ async def _email(
             status = "held" if held else "logged" if logged else "sent"
         await mails.record_notification(
             conn,
-            item.key,
+            item,
             status,
             errors[-1] if errors else None,
             sent_to or None,
             following,
             clock(),
         )
+
+
+# What a send's record says when its lease was another claim's by then.
+LOST = "lost"
 
 
 async def _digest(
@@ -292,11 +359,15 @@ async def _digest(
         async with pool.acquire() as conn:
             await mails.record_digest(conn, digest, "dropped", told, dropped, None, None, clock())
         return
+    if not _covers(digest.lease_until, clock, send_time(mailer)):
+        async with pool.acquire() as conn:
+            await mails.release_digests(conn, [digest])
+        return
     email = render_digest(held, digest.cooperation_id, name, held[0].locale, parties)
     try:
         sent = await mailer.send([digest.address], email.subject, email.text, email.html)
     except Exception as error:  # as a notification's e-mail: tried again, then given up
-        reason = _scrubbed(error, [digest.address])
+        reason = _scrubbed(error, [digest.address]) or type(error).__name__
         following = next_attempt(digest.attempts, digest.created_at, give_up_after, clock())
         status = "pending" if following is not None else "failed"
         metrics.failed("email", given_up=following is None)
@@ -304,14 +375,16 @@ async def _digest(
             "digest not sent", digest=digest.id, events=len(told), error=reason, status=status
         )
         async with pool.acquire() as conn:
-            await mails.record_digest(
+            kept = await mails.record_digest(
                 conn, digest, status, told, dropped, reason, following, clock()
             )
-        return
-    async with pool.acquire() as conn:
-        await mails.record_digest(
-            conn, digest, "sent" if sent else "logged", told, dropped, None, None, clock()
-        )
+    else:
+        async with pool.acquire() as conn:
+            kept = await mails.record_digest(
+                conn, digest, "sent" if sent else "logged", told, dropped, None, None, clock()
+            )
+    if not kept:
+        log.warning("digest sent past its lease, not recorded", digest=digest.id)
 
 
 async def run(

@@ -10,6 +10,7 @@ text describes the worker's network. Redirects are not followed."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextvars
@@ -32,7 +33,10 @@ from runtime.config import Settings
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = (24, 64)
-TIMEOUT = httpx.Timeout(10.0)
+# The longest an attempt may take, its address's check included: the outbox starts one only
+# while its lease covers that much. httpx's timeouts are per operation (a receiver answering
+# a byte at a time would hold an attempt for ever), hence this bound on the whole.
+TIMEOUT = 10.0
 
 
 def secret_problem(secret: str) -> str | None:
@@ -177,8 +181,9 @@ class _PinnedTransport(httpx.AsyncHTTPTransport):
 class Sender:
     """Sends deliveries by the policy's rules: `async with Sender(policy) as sender`."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, timeout: float | None = None) -> None:
         self.policy = policy
+        self.timeout = TIMEOUT if timeout is None else timeout
         self._client = httpx.AsyncClient(
             transport=_PinnedTransport(), follow_redirects=False, trust_env=False
         )
@@ -198,9 +203,18 @@ class Sender:
     async def send(
         self, url: str, stored_secret: str, msg_id: str, payload: dict[str, Any]
     ) -> Sent:
-        """One attempt: delivered on a 2xx answer; anything else a plain reason."""
+        """One attempt, over within the sender's `timeout` whatever the receiver does:
+        delivered on a 2xx answer; anything else a plain reason."""
         started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._send(url, stored_secret, msg_id, payload, started)
+        except TimeoutError:
+            return Sent(False, None, "timed out", int((time.monotonic() - started) * 1000))
 
+    async def _send(
+        self, url: str, stored_secret: str, msg_id: str, payload: dict[str, Any], started: float
+    ) -> Sent:
         def sent(ok: bool, status: int | None, error: str | None) -> Sent:
             return Sent(ok, status, error, int((time.monotonic() - started) * 1000))
 
@@ -228,7 +242,7 @@ class Sender:
                 target,
                 content=body.encode(),
                 headers=signed(secret, msg_id, body),
-                timeout=TIMEOUT,
+                timeout=self.timeout,
             ) as response:
                 status = response.status_code
         except (httpx.HTTPError, UncheckedHost, OSError) as error:

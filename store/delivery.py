@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -213,21 +214,34 @@ class Due:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    lease: uuid.UUID
+    """The claim's token: what is recorded of this attempt counts only while it holds."""
+    lease_until: datetime
 
 
-async def claim_webhook_deliveries(conn: Conn, limit: int, lease: timedelta) -> list[Due]:
-    """Due deliveries, leased to this process: another one skips them until the lease ends
-    (a process that dies mid-way leaves them to be tried again)."""
+async def claim_webhook_deliveries(
+    conn: Conn, limit: int, lease: timedelta, now: datetime | None = None
+) -> list[Due]:
+    """Due deliveries, leased to this process under a token of this claim: another one skips
+    them until the lease ends (a process that dies mid-way leaves them to be tried again),
+    and what this one records of them once another has taken them changes nothing
+    (`record_attempts`). `now`: the outbox's clock (the database's when None)."""
+    if limit <= 0:
+        return []
     rows = await conn.fetch(
-        "UPDATE webhook_deliveries d SET lease_until = now() + $2::interval"
-        " FROM webhooks w WHERE w.id = d.webhook_id AND w.secret IS NOT NULL AND d.id IN ("
-        " SELECT id FROM webhook_deliveries WHERE status = 'pending'"
-        " AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())"
-        " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+        "WITH clock AS (SELECT coalesce($3::timestamptz, now()) AS now)"
+        " UPDATE webhook_deliveries d SET lease_until = clock.now + $2::interval,"
+        " lease_token = $4 FROM webhooks w, clock"
+        " WHERE w.id = d.webhook_id AND w.secret IS NOT NULL AND d.id IN ("
+        " SELECT id FROM webhook_deliveries, clock WHERE status = 'pending'"
+        " AND next_attempt_at <= clock.now AND (lease_until IS NULL OR lease_until < clock.now)"
+        " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE OF webhook_deliveries SKIP LOCKED)"
         " RETURNING d.id, d.webhook_id, w.url, w.secret, d.payload, d.attempts,"
-        " coalesce(d.resent_at, d.created_at) AS created_at",
+        " coalesce(d.resent_at, d.created_at) AS created_at, d.lease_token, d.lease_until",
         limit,
         lease,
+        now,
+        uuid.uuid4(),
     )
     return [
         Due(
@@ -238,9 +252,21 @@ async def claim_webhook_deliveries(conn: Conn, limit: int, lease: timedelta) -> 
             payload=r["payload"],
             attempts=r["attempts"],
             created_at=r["created_at"],
+            lease=r["lease_token"],
+            lease_until=r["lease_until"],
         )
         for r in rows
     ]
+
+
+async def release_webhook_deliveries(conn: Conn, due: Sequence[Due]) -> None:
+    """Claimed deliveries this claim will not start on: free for the next claim at once."""
+    await conn.execute(
+        "UPDATE webhook_deliveries SET lease_until = NULL, lease_token = NULL"
+        " WHERE id = ANY($1::bigint[]) AND lease_token = ANY($2::uuid[])",
+        [d.id for d in due],
+        list({d.lease for d in due}),
+    )
 
 
 @dataclass(frozen=True)
@@ -262,30 +288,45 @@ class Attempt:
         return "pending" if self.next_attempt is not None else "failed"
 
 
-async def record_attempts(conn: Conn, attempts: Sequence[Attempt]) -> None:
+async def record_attempts(conn: Conn, attempts: Sequence[Attempt], lease: uuid.UUID) -> int:
     """A batch's tries, in one transaction (the loop's cost per delivery is mostly here and
-    in HTTP: one round trip per statement, not per delivery)."""
+    in HTTP: one round trip per statement, not per delivery), each only while its delivery's
+    lease is still `lease` (this claim's): a delivery another claim has taken since is left
+    to it, its try here not recorded. Returns how many were recorded."""
     async with conn.transaction():
+        # Locked first: a claim skips them until the tries are written.
+        ours = set(
+            await conn.fetchval(
+                "SELECT coalesce(array_agg(id), '{}') FROM (SELECT id FROM webhook_deliveries"
+                " WHERE id = ANY($1::bigint[]) AND lease_token = $2 FOR UPDATE) held",
+                [a.delivery_id for a in attempts],
+                lease,
+            )
+        )
+        kept = [a for a in attempts if a.delivery_id in ours]
         await conn.executemany(
             "INSERT INTO delivery_attempts (delivery_id, status_code, error, duration_ms)"
             " VALUES ($1, $2, $3, $4)",
-            [(a.delivery_id, a.status_code, a.error, a.duration_ms) for a in attempts],
+            [(a.delivery_id, a.status_code, a.error, a.duration_ms) for a in kept],
         )
         await conn.executemany(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, status = $2,"
             " next_attempt_at = coalesce($3, next_attempt_at), lease_until = NULL,"
-            " last_error = $4, delivered_at = CASE WHEN $2 = 'delivered' THEN now() END"
-            " WHERE id = $1",
+            " lease_token = NULL, last_error = $4,"
+            " delivered_at = CASE WHEN $2 = 'delivered' THEN now() END"
+            " WHERE id = $1 AND lease_token = $5",
             [
                 (
                     a.delivery_id,
                     a.status,
                     a.next_attempt if a.status == "pending" else None,
                     a.error,
+                    lease,
                 )
-                for a in attempts
+                for a in kept
             ],
         )
+    return len(kept)
 
 
 async def deliveries_of(
@@ -310,7 +351,10 @@ async def send_again(conn: Conn, webhook_id: str, delivery_id: int) -> bool:
     was given up gets a new bounded time from now."""
     done = await conn.fetchval(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(),"
-        " lease_until = NULL,"
+        # One being sent keeps its lease: the send under way is the try asked for, not
+        # another one beside it.
+        " lease_until = CASE WHEN lease_until >= now() THEN lease_until END,"
+        " lease_token = CASE WHEN lease_until >= now() THEN lease_token END,"
         " resent_at = CASE WHEN status = 'failed' THEN now() ELSE resent_at END"
         " WHERE id = $1 AND webhook_id = $2 AND status <> 'delivered'"
         " RETURNING 1",

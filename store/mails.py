@@ -4,6 +4,7 @@ and event type (the rest in a digest)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,24 +24,34 @@ class DueNotification:
     seq: int
     attempts: int
     created_at: datetime
+    # The claim's token and the lease's end; None for a notification read as part of a
+    # digest (the digest's lease covers it).
+    lease: uuid.UUID | None = None
+    lease_until: datetime | None = None
 
 
 async def claim_notifications(
     conn: Conn, limit: int, lease: timedelta, now: datetime | None = None
 ) -> list[DueNotification]:
-    """Due notifications, leased to this process. `now`: the outbox's clock (the database's
-    when None), so that a test can run the outbox an hour later without waiting for it."""
+    """Due notifications, leased to this process under a token of this claim: what it
+    records of them counts only while the token is theirs (`record_notification`,
+    `record_mail`). `now`: the outbox's clock (the database's when None), so that a test can
+    run the outbox an hour later without waiting for it."""
+    if limit <= 0:
+        return []
     rows = await conn.fetch(
         "WITH clock AS (SELECT coalesce($3::timestamptz, now()) AS now)"
-        " UPDATE notifications SET lease_until = clock.now + $2::interval FROM clock"
-        " WHERE key IN ("
+        " UPDATE notifications SET lease_until = clock.now + $2::interval, lease_token = $4"
+        " FROM clock WHERE key IN ("
         " SELECT key FROM notifications, clock WHERE status = 'pending'"
         " AND next_attempt_at <= clock.now AND (lease_until IS NULL OR lease_until < clock.now)"
         " ORDER BY next_attempt_at, key LIMIT $1 FOR UPDATE OF notifications SKIP LOCKED)"
-        " RETURNING key, cooperation_id, to_role, to_subject, about, seq, attempts, created_at",
+        " RETURNING key, cooperation_id, to_role, to_subject, about, seq, attempts, created_at,"
+        " lease_token AS lease, lease_until",
         limit,
         lease,
         now,
+        uuid.uuid4(),
     )
     # In the order they were made (UPDATE … RETURNING keeps none): an address's first e-mail
     # tells of the first event, its digest of the next ones.
@@ -50,29 +61,60 @@ async def claim_notifications(
 
 async def record_notification(
     conn: Conn,
-    key: str,
+    notification: DueNotification,
     status: str,
     error: str | None,
     sent_to: list[str] | None,
     next_attempt: datetime | None,
     now: datetime | None = None,
-) -> None:
-    """A notification's attempt. Its e-mails per address are in `notification_mails`:
+) -> bool:
+    """A notification's attempt, under its claim's lease: False, and nothing changed, when
+    the lease is no longer this claim's. Its e-mails per address are in `notification_mails`:
     `sent_to` names the addresses that got it at once, `held` says some wait for a digest."""
-    await conn.execute(
+    done = await conn.execute(
         "UPDATE notifications SET status = $2, last_error = $3, sent_to = $4,"
         " attempts = attempts + 1, next_attempt_at = coalesce($5, next_attempt_at),"
-        " lease_until = NULL,"
+        " lease_until = NULL, lease_token = NULL,"
         " delivered_at = CASE WHEN $2 IN ('sent', 'logged', 'held')"
         " THEN coalesce($6::timestamptz, now()) END"
-        " WHERE key = $1",
-        key,
+        " WHERE key = $1 AND lease_token = $7",
+        notification.key,
         status,
         error,
         sent_to,
         next_attempt,
         now,
+        _token(notification),
     )
+    return done != "UPDATE 0"
+
+
+async def release_notifications(conn: Conn, notifications: Sequence[DueNotification]) -> None:
+    """Claimed notifications this claim will not start on (its lease would not cover their
+    send): free for the next claim at once, rather than when the lease ends."""
+    await conn.execute(
+        "UPDATE notifications SET lease_until = NULL, lease_token = NULL"
+        " WHERE key = ANY($1::text[]) AND lease_token = ANY($2::uuid[])",
+        [n.key for n in notifications],
+        list({_token(n) for n in notifications}),
+    )
+
+
+def _token(notification: DueNotification) -> uuid.UUID:
+    if notification.lease is None:
+        raise ValueError(f"notification {notification.key} was not claimed")
+    return notification.lease
+
+
+async def _holds(conn: Conn, notification: DueNotification) -> bool:
+    """In a transaction: whether the notification's lease is still this claim's, its row
+    locked until the transaction ends (a claim skips it meanwhile)."""
+    row = await conn.fetchval(
+        "SELECT 1 FROM notifications WHERE key = $1 AND lease_token = $2 FOR UPDATE",
+        notification.key,
+        _token(notification),
+    )
+    return row is not None
 
 
 async def contacts_of(conn: Conn, role: str, subject: str) -> list[str]:
@@ -139,10 +181,13 @@ async def decide_mail(
     conn: Conn, notification: DueNotification, address: str, now: datetime, hour: timedelta
 ) -> str:
     """What `address` gets of `notification` now: `send` (its own e-mail, now or again after
-    a failed try), `held` (for the digest) or `done` (already sent, held, given up or
-    dropped). Decided once per notification and address, under the lock of the address's
+    a failed try), `held` (for the digest), `done` (already sent, held, given up or
+    dropped) or `lost` (the notification's lease is no longer this claim's: nothing
+    decided). Decided once per notification and address, under the lock of the address's
     window for that cooperation and type, so that two processes never both send."""
     async with conn.transaction():
+        if not await _holds(conn, notification):
+            return "lost"
         await conn.execute(
             "INSERT INTO mail_windows (address, cooperation_id, about) VALUES ($1, $2, $3)"
             " ON CONFLICT ((lower(address)), cooperation_id, about) DO NOTHING",
@@ -196,10 +241,13 @@ async def record_mail(
     status: str,
     error: str | None,
     now: datetime,
-) -> None:
+) -> bool:
     """One try of a notification's own e-mail to one address: `sent` or `logged` (its hour
-    starts now), `pending` (tried again with the notification) or `failed` (given up)."""
+    starts now), `pending` (tried again with the notification) or `failed` (given up).
+    Under the notification's lease: False, and nothing changed, once it is not this claim's."""
     async with conn.transaction():
+        if not await _holds(conn, notification):
+            return False
         await conn.execute(
             "UPDATE notification_mails SET status = $3, last_error = $4,"
             " attempts = attempts + 1,"
@@ -213,6 +261,7 @@ async def record_mail(
         )
         if status in ("sent", "logged"):
             await _told(conn, address, notification.cooperation_id, [notification.about], now)
+    return True
 
 
 async def _told(
@@ -230,12 +279,15 @@ async def _told(
 
 async def settle_mails(
     conn: Conn, notification: DueNotification, contacts: Sequence[str], given_up: str | None
-) -> tuple[list[str], bool]:
+) -> tuple[list[str], bool] | None:
     """After a notification's attempt: its e-mails still waiting for an address that is no
     longer a contact are dropped, and, when `given_up` (the reason) is set, the others that
     were not sent are given up. Returns the addresses that got it at once, and whether some
-    address waits for it in a digest."""
+    address waits for it in a digest; None, and nothing changed, when the notification's
+    lease is no longer this claim's."""
     async with conn.transaction():
+        if not await _holds(conn, notification):
+            return None
         await conn.execute(
             "UPDATE notification_mails SET status = 'dropped'"
             " WHERE notification_key = $1 AND status = 'pending'"
@@ -324,19 +376,27 @@ class DueDigest:
     attempts: int
     created_at: datetime
     items: list[DueNotification]
+    # The claim's token and the lease's end, as a notification's.
+    lease: uuid.UUID
+    lease_until: datetime
 
 
 async def claim_digests(conn: Conn, limit: int, lease: timedelta, now: datetime) -> list[DueDigest]:
-    """Due digests with what they hold, leased to this process as notifications are."""
+    """Due digests with what they hold, leased to this process under a token of this claim
+    as notifications are."""
+    if limit <= 0:
+        return []
     rows = await conn.fetch(
-        "UPDATE mail_digests SET lease_until = $3::timestamptz + $2::interval WHERE id IN ("
+        "UPDATE mail_digests SET lease_until = $3::timestamptz + $2::interval, lease_token = $4"
+        " WHERE id IN ("
         " SELECT id FROM mail_digests WHERE status = 'pending' AND next_attempt_at <= $3"
         " AND (lease_until IS NULL OR lease_until < $3)"
         " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, address, cooperation_id, attempts, created_at",
+        " RETURNING id, address, cooperation_id, attempts, created_at, lease_token, lease_until",
         limit,
         lease,
         now,
+        uuid.uuid4(),
     )
     if not rows:
         return []
@@ -359,9 +419,22 @@ async def claim_digests(conn: Conn, limit: int, lease: timedelta, now: datetime)
             attempts=r["attempts"],
             created_at=r["created_at"],
             items=held[r["id"]],
+            lease=r["lease_token"],
+            lease_until=r["lease_until"],
         )
         for r in rows
     ]
+
+
+async def release_digests(conn: Conn, digests: Sequence[DueDigest]) -> None:
+    """Claimed digests this claim will not start on: free for the next claim at once (and
+    for what comes due meanwhile to join them)."""
+    await conn.execute(
+        "UPDATE mail_digests SET lease_until = NULL, lease_token = NULL"
+        " WHERE id = ANY($1::bigint[]) AND lease_token = ANY($2::uuid[])",
+        [d.id for d in digests],
+        list({d.lease for d in digests}),
+    )
 
 
 async def record_digest(
@@ -373,25 +446,30 @@ async def record_digest(
     error: str | None,
     next_attempt: datetime | None,
     now: datetime,
-) -> None:
+) -> bool:
     """A digest's try: `sent` or `logged` (what it `told` is sent, and each of their types
     starts a new hour), `pending` (tried again at `next_attempt`), `failed` (given up, and
     what it held with it) or `dropped` (nothing left to tell). Held e-mails that it did not
     carry (put in while it was being sent) wait for the next digest; those `dropped` were
-    for an address that is no longer a contact."""
+    for an address that is no longer a contact. Under the digest's lease: False, and
+    nothing changed, once the lease is not this claim's."""
     went = status in ("sent", "logged")
     async with conn.transaction():
-        await conn.execute(
+        done = await conn.execute(
             "UPDATE mail_digests SET status = $2, last_error = $3, attempts = attempts + 1,"
             " next_attempt_at = coalesce($4, next_attempt_at), lease_until = NULL,"
-            " sent_at = CASE WHEN $5 THEN $6::timestamptz END WHERE id = $1",
+            " lease_token = NULL, sent_at = CASE WHEN $5 THEN $6::timestamptz END"
+            " WHERE id = $1 AND lease_token = $7",
             digest.id,
             status,
             error,
             next_attempt,
             went,
             now,
+            digest.lease,
         )
+        if done == "UPDATE 0":
+            return False
         mine = "digest_id = $1 AND status = 'held'"
         await conn.execute(
             f"UPDATE notification_mails SET status = 'dropped' WHERE {mine}"
@@ -430,6 +508,7 @@ async def record_digest(
             await conn.execute(
                 f"UPDATE notification_mails SET digest_id = NULL WHERE {mine}", digest.id
             )
+    return True
 
 
 async def forget_address(conn: Conn, address: str) -> int:

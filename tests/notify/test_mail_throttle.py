@@ -433,34 +433,3 @@ async def test_processes_running_side_by_side_still_send_one_email_and_one_diges
     await asyncio.gather(*(process(t0 + timedelta(minutes=61)) for _ in range(6)))
     assert len(box.messages) == 2
     assert sorted(periods(box.messages[0]) + periods(box.messages[1])) == list(range(1, 13))
-
-
-class Slow(Mailer):
-    async def send(self, to: list[str], subject: str, text: str, html: str) -> bool:
-        await asyncio.sleep(1.5)
-        return await super().send(to, subject, text, html)
-
-
-async def test_nothing_is_sent_on_a_lease_too_short_to_cover_the_send(
-    pool: asyncpg.Pool, box: Mailbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A lease of 3 s, a send taking up to 2 s: after the first (1.5 s), the others are left
-    # to whoever takes them once the lease is over.
-    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=3))
-    monkeypatch.setattr(outbox, "SEND_TIME", timedelta(seconds=2))
-    await contacts(pool, EQUIPE)
-    for coop in ("ruche", "grange", "moulin"):
-        await notify(pool, 1, coop=coop)
-    slow = Slow(box.url, "coopflow <noreply@coopflow.test>")
-    assert await outbox.deliver_emails(pool, slow, GIVE_UP) == 3
-    assert len(box.messages) == 1
-    async with pool.acquire() as conn:
-        untouched = await conn.fetchval(
-            "SELECT count(*) FROM notifications WHERE status = 'pending' AND attempts = 0"
-            " AND lease_until > clock_timestamp()"
-        )
-    assert untouched == 2
-    await asyncio.sleep(3)
-    while await outbox.deliver_emails(pool, mailer(box), GIVE_UP):
-        pass
-    assert sorted(m.subject.split(" — ")[0] for m in box.messages) == ["grange", "moulin", "ruche"]
