@@ -233,10 +233,11 @@ class Shell:
         """Shape 3: the handler as guarded as the validator. Other decisions may have run
         between the two, so the handler decides on a later state; a bug in the rules there
         refuses the command (InternalError) and flags the cooperation, rather than failing
-        the workflow task for ever. Nothing is adopted before the rules have decided, so the
-        refused command leaves the state as it was (bar a move to newer rules, recorded with
-        the next decision)."""
+        the workflow task for ever. The refused command leaves the state as it was: nothing
+        is adopted before the rules have decided, and a move to newer rules made for it is
+        undone (the next decision makes it, and records it)."""
         fault = f"rules:{command.kind}"
+        state, moved = self._state, self._rules_moved
         try:
             yield
         except (TemporalError, DomainError):
@@ -244,6 +245,7 @@ class Shell:
         except Exception as error:
             if not self._shape_3():
                 raise
+            self._state, self._rules_moved = state, moved
             workflow.logger.error(
                 "the rules failed on a command",
                 extra={"cooperation": self._id, "command": command.kind},
