@@ -283,9 +283,7 @@ async def test_effects_pending_at_continue_as_new_go_on_as_one_batch(
                 coop,
                 last + 1,
             )
-        answers = [
-            await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="ci-0")))
-        ]
+        answers = [await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="ci-0")))]
         flag = await _fault(handle, present=True)
         # The run continues after three commands, with its effects still failing.
         monkeypatch.setattr(shell, "UPDATE_BUDGET", 3)
@@ -296,23 +294,26 @@ async def test_effects_pending_at_continue_as_new_go_on_as_one_batch(
         ]
         second = await _continued(handle, first_run)
         monkeypatch.undo()
+        history = await temporal_client.get_workflow_handle(
+            handle.id, run_id=second.run_id
+        ).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        (carried,) = await pydantic_data_converter.decode(
+            started.input.payloads, [CooperationInput]
+        )
+        assert isinstance(carried, CooperationInput)
+        # One batch, every pending decision in it, in order, with one summary.
+        assert len(carried.pending) == 1
         carried_flag = await _fault(handle, present=True)
         async with pool.acquire() as conn:
             await conn.execute(
                 "DELETE FROM events WHERE cooperation_id = $1 AND seq = $2", coop, last + 1
             )
         await _projected(pool, coop, answers[-1].last_seq)
+        # The flag the run inherited goes once the effects pass in the new run.
         await _fault(handle, present=False)
-        history = await temporal_client.get_workflow_handle(
-            handle.id, run_id=second.run_id
-        ).fetch_history()
-    started = history.events[0].workflow_execution_started_event_attributes
-    (carried,) = await pydantic_data_converter.decode(started.input.payloads, [CooperationInput])
-    assert isinstance(carried, CooperationInput)
     assert flag == carried_flag == "effects:EventConflict"
     assert carried.faults == {"effects": "effects:EventConflict"}
-    # One batch, every pending decision in it, in order, with one summary.
-    assert len(carried.pending) == 1
     assert [e.seq for e in carried.pending[0].events] == list(
         range(last + 1, answers[-1].last_seq + 1)
     )
