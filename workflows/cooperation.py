@@ -138,7 +138,7 @@ class CooperationWorkflow(ShapeOne):
                 await workflow.wait_condition(
                     lambda: (
                         workflow.all_handlers_finished()
-                        and (not self._outbox or self._history_too_long())
+                        and (not self._outbox or self._history_too_long() or self._caught)
                     )
                 )
                 workflow.logger.info(
@@ -171,7 +171,12 @@ class CooperationWorkflow(ShapeOne):
                     self._adopt(tick(self._require_state(), now))
 
     async def _wind_down(self) -> None:
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._outbox)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and (not self._outbox or self._caught)
+        )
+        if self._outbox and self._state is not None:
+            # Shape 3: the courier failed on the last effects; a new run carries them.
+            workflow.continue_as_new(self._carry())
         self._closing = True
         if self._courier is not None:
             await self._courier

@@ -173,6 +173,12 @@ class Shell:
     _fault: str | None
     _faults: dict[str, str]
     _shown: str | None
+    _courier_failures: int
+    _caught: bool
+    """Shape 3: a bug was caught in this run, which therefore continues as new as soon as
+    its handlers are done (the failure and its flag usually in the same workflow task): a
+    fix deployed later never replays the recorded failure, which would otherwise decide
+    differently under the fixed code (a non-determinism)."""
     _rules_moved: int | None
     _closing: bool
 
@@ -246,6 +252,7 @@ class Shell:
             if not self._shape_3():
                 raise
             self._state, self._rules_moved = state, moved
+            self._caught = True
             workflow.logger.error(
                 "the rules failed on a command",
                 extra={"cooperation": self._id, "command": command.kind},
@@ -355,11 +362,14 @@ class Shell:
         nothing is lost or overtaken; what was done of it is not done again in this run
         (the activity for deliveries with a result, the loans of those followed), and what
         is repeated across continue-as-new is idempotent (activity, signals by seq)."""
-        failures = 0
+        failures = self._courier_failures
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._closing)
             if not self._outbox:
                 return
+            if failures:
+                backoff = EFFECTS_BACKOFF * 2 ** min(failures - 1, 20)
+                await workflow.sleep(min(backoff, max(self._fault_retry, EFFECTS_BACKOFF)))
             batch = list(self._outbox)
             try:
                 await self._deliver(batch)
@@ -367,18 +377,18 @@ class Shell:
                 raise
             except Exception as error:
                 failures += 1
+                self._courier_failures = failures
+                self._caught = True
                 self._flag("courier", type(error).__name__, str(error))
                 workflow.logger.error(
                     "the courier failed: the cooperation is flagged and the batch retried",
                     extra={"cooperation": self._id, "attempt": failures},
                     exc_info=True,
                 )
-                backoff = EFFECTS_BACKOFF * 2 ** min(failures - 1, 20)
-                await workflow.sleep(min(backoff, max(self._fault_retry, EFFECTS_BACKOFF)))
                 continue
             if failures:
                 workflow.logger.warning("the courier goes on", extra={"cooperation": self._id})
-            failures = 0
+            failures = self._courier_failures = 0
             self._unflag("courier")
             del self._outbox[: len(batch)]
 
@@ -468,6 +478,8 @@ class Shell:
         flagged its effects only."""
         self._shown = workflow.info().typed_search_attributes.get(FAULT)
         self._faults = dict(start.faults)
+        self._courier_failures = start.courier_failures
+        self._caught = False
         if not self._faults and self._shown:
             self._faults["effects"] = self._shown
 
@@ -560,7 +572,8 @@ class Shell:
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
         return (
-            info.is_continue_as_new_suggested()
+            self._caught
+            or info.is_continue_as_new_suggested()
             or info.get_current_history_length() > self._history_budget
             or self._updates >= UPDATE_BUDGET
             or workflow.now() - self._run_started > RUN_AGE_LIMIT
@@ -577,6 +590,7 @@ class Shell:
                 "remembered": self._remembered,
                 "pending": self._pending(),
                 "faults": self._faults,
+                "courier_failures": self._courier_failures,
             }
         )
 

@@ -196,6 +196,7 @@ async def test_a_bug_in_the_rules_on_the_handlers_state_refuses_and_flags(
 
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await start(temporal_client, pool, task_queue)
+        first_run = (await handle.describe()).run_id
         monkeypatch.setitem(dispatch._HANDLERS, "pause", fails_in_the_handler)
         with pytest.raises(CommandRefused) as refused:
             await send(
@@ -204,6 +205,9 @@ async def test_a_bug_in_the_rules_on_the_handlers_state_refuses_and_flags(
                 answer_within=timedelta(seconds=20),
             )
         fault = await _fault(handle, present=True)
+        # The refusal is recorded in a run that is over: a fix deployed later never replays
+        # it (the fixed rules would decide it, unlike the history).
+        await _continued(handle, first_run)
         found = await faults_now(temporal_client)
         # The cooperation goes on: other commands are decided meanwhile.
         submitted = await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="a")))
@@ -238,6 +242,7 @@ async def test_the_courier_outlives_its_own_failures(
 
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await start(temporal_client, pool, task_queue, fault_retry_seconds=1)
+        first_run = (await handle.describe()).run_id
         monkeypatch.setattr(Shell, "_follow_loans", follow_loans)
         answers = [await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="a")))]
         fault = await _fault(handle, present=True)
@@ -258,8 +263,10 @@ async def test_the_courier_outlives_its_own_failures(
         await _fault(handle, present=False)
         await _projected(pool, coop, answers[-1].last_seq)
     assert fault == "courier:RuntimeError" and found[coop] == fault
-    # Each decision's loans followed once, in order, the failed ones included.
-    assert followed == [[e.seq for e in a.events] for a in answers]
+    # Each decision's loans followed once, in order, the failed ones included (in the run
+    # that carries them: a run continues as new once its courier has failed).
+    assert [seq for seqs in followed for seq in seqs] == [e.seq for a in answers for e in a.events]
+    assert (await handle.describe()).run_id != first_run
     events = await recorded(pool, coop)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert [e["type"] for e in events][-3:] == ["CheckInSubmitted", "CheckInReviewed", "Paused"]
