@@ -261,7 +261,7 @@ class Shell:
             workflow.metric_meter().create_counter(
                 "coopflow_rule_failures", "Commands the rules failed on (a bug)"
             ).add(1)
-            self._flag(fault, type(error).__name__, str(error))
+            self._flag(fault, type(error).__name__)
             raise ApplicationError(
                 f"internal error deciding {command.kind}: {type(error).__name__}",
                 type="InternalError",
@@ -379,9 +379,9 @@ class Shell:
                 failures += 1
                 self._courier_failures = failures
                 self._caught = True
-                self._flag("courier", type(error).__name__, str(error))
+                self._flag("courier", type(error).__name__)
                 workflow.logger.error(
-                    "the courier failed: the cooperation is flagged and the batch retried",
+                    "the courier failed: flagged, the batch retried in a new run",
                     extra={"cooperation": self._id, "attempt": failures},
                     exc_info=True,
                 )
@@ -457,9 +457,9 @@ class Shell:
             "effects keep failing: the cooperation is flagged and retried",
             extra={"cooperation": self._id, "error": kind, "detail": str(cause or error)},
         )
-        self._flag("effects", kind, str(cause or error))
+        self._flag("effects", kind)
 
-    def _flag(self, source: str, kind: str, detail: str) -> None:
+    def _flag(self, source: str, kind: str) -> None:
         """Shape 3: flag the cooperation for `source` (effects, the courier, the rules on a
         command) until it passes again; CoopFault names every source in fault."""
         workflow.metric_meter().create_counter(
