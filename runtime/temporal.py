@@ -32,7 +32,9 @@ PROGRAMMES = SearchAttributeKey.for_keyword_list("CoopProgrammes")
 OVERDUE = SearchAttributeKey.for_bool("CoopOverdue")
 FACILITATOR = SearchAttributeKey.for_keyword("CoopFacilitator")
 # Set while a cooperation's effects keep failing ("effects:<error type>"), unset once they
-# pass; Temporal's own TemporalReportedProblems flags a workflow task that keeps failing.
+# pass; from workflow shape 3 also "courier:<error type>" and "rules:<command>:<error type>",
+# space-separated (docs/versioning.md). Temporal's own TemporalReportedProblems flags a
+# workflow task that keeps failing.
 FAULT = SearchAttributeKey.for_keyword("CoopFault")
 
 # Temporal flags a workflow whose tasks keep failing (a bug in the rules or the shell) with

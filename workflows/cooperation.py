@@ -98,7 +98,9 @@ class CooperationWorkflow(ShapeOne):
         self._registered = start.state is not None
         self._refused = False
         self._shape: bool | None = None
+        self._shape3: bool | None = None
         self._fault: str | None = None
+        self._init_faults(start)
         self._rules_moved: int | None = None
         self._closing = False
         self._courier: asyncio.Task[None] | None = None
@@ -136,7 +138,7 @@ class CooperationWorkflow(ShapeOne):
                 await workflow.wait_condition(
                     lambda: (
                         workflow.all_handlers_finished()
-                        and (not self._outbox or self._history_too_long())
+                        and (not self._outbox or self._history_too_long() or self._caught)
                     )
                 )
                 workflow.logger.info(
@@ -169,7 +171,12 @@ class CooperationWorkflow(ShapeOne):
                     self._adopt(tick(self._require_state(), now))
 
     async def _wind_down(self) -> None:
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._outbox)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and (not self._outbox or self._caught)
+        )
+        if self._outbox and self._state is not None:
+            # Shape 3: the courier failed on the last effects; a new run carries them.
+            workflow.continue_as_new(self._carry())
         self._closing = True
         if self._courier is not None:
             await self._courier
@@ -198,8 +205,9 @@ class CooperationWorkflow(ShapeOne):
             if repeated is not None:
                 return repeated
             now = self._command_instant(request)
-            self._move_rules(now)
-            decision = self._decide(request.command, now)
+            with self._rules_guard(request.command):
+                self._move_rules(now)
+                decision = self._decide(request.command, now)
             delivery = self._adopt(decision)
             self._updates += 1
             events = list(decision.events)
@@ -258,10 +266,14 @@ class CooperationWorkflow(ShapeOne):
             register = request.command.model_copy(update={"rules_version": rules})
             now = request.at if self._simulation and request.at is not None else self._now()
             try:
-                decision = decide(None, register, now)
+                with self._rules_guard(register):
+                    decision = decide(None, register, now)
             except DomainError as error:
                 self._refused = True
                 raise rejection(error) from None
+            except ApplicationError:
+                self._refused = True  # shape 3: a bug in the rules refused it
+                raise
             commitments = registration_commitments(register)
             if commitments:
                 # All or nothing, before anything is recorded: a registration the budget
@@ -312,7 +324,8 @@ class CooperationWorkflow(ShapeOne):
                 if outcome.committed
                 else c.CommitmentRefused(line=outcome.line, reason=outcome.reason)
             )
-            follow = self._decide(answer, now)
+            with self._rules_guard(answer):
+                follow = self._decide(answer, now)
             self._adopt(follow)
             events += follow.events
             if not outcome.committed:

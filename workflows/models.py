@@ -59,6 +59,12 @@ class CooperationInput(BaseModel):
     """Attempts of an effects batch (about four minutes of backoff) before the cooperation
     is flagged in fault; then one more every `fault_retry_seconds` until they pass."""
     fault_retry_seconds: float = 600.0
+    faults: dict[str, str] = {}
+    """Shape 3: what the cooperation was flagged for (source → "source:error") when the run
+    continued; cleared in the next run as each source passes again."""
+    courier_failures: int = 0
+    """Shape 3: the courier's failures in a row when the run continued; the next run backs
+    off as long before its first try."""
 
 
 class CommandRequest(BaseModel):

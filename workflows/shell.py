@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TemporalError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.workflow import NondeterminismError, ParentClosePolicy
 
 from activities.models import ApplyEffects, CommitResult, EffectsResult
 from domain import commands as c
@@ -54,6 +60,8 @@ RECENT_EVENTS = 100
 # A registration update that never comes (a client gone between start and update) ends
 # the run rather than leaving it open for ever.
 REGISTRATION_WAIT = timedelta(hours=1)
+# CoopFault is a keyword: every source in fault, kept short.
+FAULT_LENGTH = 500
 
 # One batch is one PostgreSQL transaction of milliseconds; a worker killed in the middle of
 # one is noticed after this long, and the batch runs again.
@@ -78,6 +86,12 @@ def loan_workflow_id(cooperation_id: str, line: str, tranche: str) -> str:
 SHAPE_2 = "coopflow-shape-2"
 """Registration by update-with-start, commands answered at once, effects carried out by the
 courier, a fault flag when they keep failing; no fixed sleep before the end."""
+
+SHAPE_3 = "coopflow-shape-3"
+"""The shell as guarded as the validator: a command whose handler meets a bug in the rules is
+refused (InternalError) and the cooperation flagged; the courier outlives its own failures
+(flagged, backed off, retried); the effects still pending at continue-as-new are carried as
+one merged batch."""
 
 # The loan workflow and its signals, by name (its class lives in the sandboxed modules).
 LOAN_WORKFLOW = "LoanWorkflow"
@@ -107,6 +121,8 @@ class Delivery:
 
     request: ApplyEffects
     result: EffectsResult | None = None
+    followed: bool = False
+    """Shape 3: its loans told (a courier retrying after a failure skips them)."""
 
     @property
     def done(self) -> bool:
@@ -153,7 +169,16 @@ class Shell:
     _registered: bool
     _refused: bool
     _shape: bool | None
+    _shape3: bool | None
     _fault: str | None
+    _faults: dict[str, str]
+    _shown: str | None
+    _courier_failures: int
+    _caught: bool
+    """Shape 3: a bug was caught in this run, which therefore continues as new as soon as
+    its handlers are done (the failure and its flag usually in the same workflow task): a
+    fix deployed later never replays the recorded failure, which would otherwise decide
+    differently under the fixed code (a non-determinism)."""
     _rules_moved: int | None
     _closing: bool
 
@@ -161,7 +186,13 @@ class Shell:
         # Memoised by the SDK per run: the first call decides the whole run's shape.
         if self._shape is None:
             self._shape = workflow.patched(SHAPE_2)
+            # Decided with shape 2, at the run's first step: a run started before shape 3
+            # replays that step without its marker and keeps shape 2 to its end.
+            self._shape3 = self._shape and workflow.patched(SHAPE_3)
         return self._shape
+
+    def _shape_3(self) -> bool:
+        return self._shape_2() and bool(self._shape3)
 
     def _rules_available(self) -> int:
         """The newest rules this run may use: each version is a patch, recorded in history
@@ -202,6 +233,43 @@ class Shell:
             return decide(self._require_state(), command, now)
         except DomainError as error:
             raise rejection(error) from None
+
+    @contextlib.contextmanager
+    def _rules_guard(self, command: c.Command) -> Iterator[None]:
+        """Shape 3: the handler as guarded as the validator. Other decisions may have run
+        between the two, so the handler decides on a later state; a bug in the rules there
+        refuses the command (InternalError) and flags the cooperation, rather than failing
+        the workflow task for ever. The refused command leaves the state as it was: nothing
+        is adopted before the rules have decided, and a move to newer rules made for it is
+        undone (the next decision makes it, and records it)."""
+        fault = f"rules:{command.kind}"
+        state, moved = self._state, self._rules_moved
+        try:
+            yield
+        except (TemporalError, DomainError):
+            raise  # a rejection, a refusal, a non-determinism: not a bug of the rules
+        except Exception as error:
+            if not self._shape_3():
+                raise
+            self._state, self._rules_moved = state, moved
+            self._caught = True
+            workflow.logger.error(
+                "the rules failed on a command",
+                extra={"cooperation": self._id, "command": command.kind},
+                exc_info=True,
+            )
+            workflow.metric_meter().create_counter(
+                "coopflow_rule_failures", "Commands the rules failed on (a bug)"
+            ).add(1)
+            self._flag(fault, type(error).__name__)
+            raise ApplicationError(
+                f"internal error deciding {command.kind}: {type(error).__name__}",
+                type="InternalError",
+                non_retryable=True,
+            ) from None
+        if self._shape_3():
+            # The same command decided again: the bug is gone (fixed, or its state passed).
+            self._unflag(fault)
 
     def _current_summary(self) -> CooperationSummary:
         if not self._registered:
@@ -270,6 +338,9 @@ class Shell:
     # -- the courier: effects in order, batched, retried, flagged when stuck --------------
 
     async def _carry_effects(self) -> None:
+        if self._shape_3():
+            await self._carry_effects_3()
+            return
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._closing)
             if not self._outbox:
@@ -284,6 +355,54 @@ class Shell:
             # it, and the next run repeats what is idempotent (activity, signals by seq).
             del self._outbox[: len(batch)]
 
+    async def _carry_effects_3(self) -> None:
+        """The courier of shape 3: any failure of its own (a bug in following loans, a
+        signal a loan workflow refuses, an unexpected error around the activity) flags the
+        cooperation and is retried with backoff. The batch stays first in the outbox, so
+        nothing is lost or overtaken; what was done of it is not done again in this run
+        (the activity for deliveries with a result, the loans of those followed), and what
+        is repeated across continue-as-new is idempotent (activity, signals by seq)."""
+        failures = self._courier_failures
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox) or self._closing)
+            if not self._outbox:
+                return
+            if failures:
+                backoff = EFFECTS_BACKOFF * 2 ** min(failures - 1, 20)
+                await workflow.sleep(min(backoff, max(self._fault_retry, EFFECTS_BACKOFF)))
+            batch = list(self._outbox)
+            try:
+                await self._deliver(batch)
+            except NondeterminismError:
+                raise
+            except Exception as error:
+                failures += 1
+                self._courier_failures = failures
+                self._caught = True
+                self._flag("courier", type(error).__name__)
+                workflow.logger.error(
+                    "the courier failed: flagged, the batch retried in a new run",
+                    extra={"cooperation": self._id, "attempt": failures},
+                    exc_info=True,
+                )
+                continue
+            if failures:
+                workflow.logger.warning("the courier goes on", extra={"cooperation": self._id})
+            failures = self._courier_failures = 0
+            self._unflag("courier")
+            del self._outbox[: len(batch)]
+
+    async def _deliver(self, batch: list[Delivery]) -> None:
+        undone = [d for d in batch if not d.done]
+        if undone:
+            result = await self._carry_out(merge(self._id, [d.request for d in undone]))
+            for delivery in undone:
+                delivery.result = result
+        for delivery in batch:
+            if not delivery.followed:
+                await self._follow_loans(delivery.request)
+                delivery.followed = True
+
     async def _carry_out(self, request: ApplyEffects) -> EffectsResult:
         while True:
             try:
@@ -295,10 +414,19 @@ class Shell:
                     retry_policy=self._effects_retry,
                 )
             except ActivityError as error:
-                self._flag_fault(error)
+                if self._shape_3():
+                    self._flag_effects(error)
+                else:
+                    self._flag_fault(error)
                 await workflow.sleep(self._fault_retry)
                 continue
-            if self._fault is not None:
+            if self._shape_3():
+                if "effects" in self._faults:
+                    workflow.logger.warning(
+                        "effects carried out again", extra={"cooperation": self._id}
+                    )
+                    self._unflag("effects")
+            elif self._fault is not None:
                 workflow.logger.warning(
                     "effects carried out again", extra={"cooperation": self._id}
                 )
@@ -321,6 +449,48 @@ class Shell:
         if fault != self._fault:
             self._fault = fault
             workflow.upsert_search_attributes([FAULT.value_set(fault)])
+
+    def _flag_effects(self, error: ActivityError) -> None:
+        cause = error.cause
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
+        workflow.logger.error(
+            "effects keep failing: the cooperation is flagged and retried",
+            extra={"cooperation": self._id, "error": kind, "detail": str(cause or error)},
+        )
+        self._flag("effects", kind)
+
+    def _flag(self, source: str, kind: str) -> None:
+        """Shape 3: flag the cooperation for `source` (effects, the courier, the rules on a
+        command) until it passes again; CoopFault names every source in fault."""
+        workflow.metric_meter().create_counter(
+            "coopflow_effects_faults", "Effects that failed past their retries"
+        ).add(1, {"source": source.split(":")[0]})
+        self._faults[source] = f"{source}:{kind}"
+        self._show_faults()
+
+    def _unflag(self, source: str) -> None:
+        if self._faults.pop(source, None) is not None:
+            self._show_faults()
+
+    def _init_faults(self, start: CooperationInput) -> None:
+        """The faults a run begins with: those its previous run carried, which CoopFault
+        (inherited at continue-as-new) still shows. A run of shape 2 carried none, and
+        flagged its effects only."""
+        self._shown = workflow.info().typed_search_attributes.get(FAULT)
+        self._faults = dict(start.faults)
+        self._courier_failures = start.courier_failures
+        self._caught = False
+        if not self._faults and self._shown:
+            self._faults["effects"] = self._shown
+
+    def _show_faults(self) -> None:
+        fault = " ".join(self._faults.values())[:FAULT_LENGTH] or None
+        if fault == self._shown:
+            return
+        self._shown = fault
+        workflow.upsert_search_attributes(
+            [FAULT.value_set(fault) if fault else FAULT.value_unset()]
+        )
 
     async def _follow_loans(self, request: ApplyEffects) -> None:
         """Each disbursed loan runs as its own workflow, told of repayments and settlement."""
@@ -402,7 +572,8 @@ class Shell:
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()
         return (
-            info.is_continue_as_new_suggested()
+            self._caught
+            or info.is_continue_as_new_suggested()
             or info.get_current_history_length() > self._history_budget
             or self._updates >= UPDATE_BUDGET
             or workflow.now() - self._run_started > RUN_AGE_LIMIT
@@ -417,6 +588,16 @@ class Shell:
                 "answers": {},
                 "recent_events": [],
                 "remembered": self._remembered,
-                "pending": [d.request for d in self._outbox],
+                "pending": self._pending(),
+                "faults": self._faults,
+                "courier_failures": self._courier_failures,
             }
         )
+
+    def _pending(self) -> list[ApplyEffects]:
+        pending = [d.request for d in self._outbox]
+        if self._shape_3() and len(pending) > 1:
+            # One batch however long the effects failed: the carried input holds one
+            # summary, not one per decision, and stays far below Temporal's payload limit.
+            return [merge(self._id, pending)]
+        return pending

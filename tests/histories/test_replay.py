@@ -5,6 +5,7 @@ the same decisions: a change that breaks them would change what live cooperation
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from pathlib import Path
 
@@ -32,9 +33,24 @@ def _load(path: Path) -> WorkflowHistory:
 
 def test_histories_of_each_shape_are_recorded() -> None:
     versions = {p.parent.name for p in HISTORIES}
-    assert {"v1", "v2", "v3"} <= versions
-    assert len([p for p in HISTORIES if p.parent.name == "v2"]) >= 4
-    assert len([p for p in HISTORIES if p.parent.name == "v3"]) >= 4
+    assert {"v1", "v2", "v3", "v4"} <= versions
+    for version in ("v2", "v3", "v4"):
+        assert len([p for p in HISTORIES if p.parent.name == version]) >= 4
+    # v2 and v3 are shape 2 (runs started before coopflow-shape-3), v4 is shape 3.
+    assert "coopflow-shape-3" not in _patches(HERE / "v3" / "production-run1.json")
+    assert {"coopflow-shape-2", "coopflow-shape-3"} <= _patches(
+        HERE / "v4" / "production-run1.json"
+    )
+
+
+def _patches(path: Path) -> set[str]:
+    found = set()
+    for event in json.loads(path.read_text(encoding="utf-8"))["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        for detail in (marker or {}).get("details", {}).values():
+            for payload in detail.get("payloads", []):
+                found.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    return found
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.stem}")

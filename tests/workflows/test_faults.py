@@ -2,7 +2,9 @@
 event recorded twice with other content is an error carrying both versions; effects that
 keep failing flag the cooperation (search attribute, read model) without blocking its
 commands, and clear once they pass; a workflow task that keeps failing is flagged by
-Temporal and found by the fault watch; a bug in the rules refuses the command, loudly."""
+Temporal and found by the fault watch; a bug in the rules refuses the command, loudly, in
+the validator or in the handler (which flags the cooperation); the courier outlives its own
+failures; effects still pending at continue-as-new go on as one batch."""
 
 from __future__ import annotations
 
@@ -14,17 +16,21 @@ import asyncpg
 import pytest
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 import domain.lifecycle.dispatch as dispatch
+import workflows.shell as shell
+from activities.models import ApplyEffects
 from domain import commands as c
 from runtime.temporal import FAULT
 from store.events import EventConflict, append_events
-from tests.workflows.test_durability import _projected, apply, start
+from tests.workflows.test_durability import _continued, _projected, apply, recorded, start
 from worker.faults import faults_now, record_faults
 from worker.main import build_worker
 from workflows.client import CommandRefused, NoAnswer, send
 from workflows.cooperation import CooperationWorkflow
-from workflows.models import CommandRequest
+from workflows.models import CommandRequest, CooperationInput
+from workflows.shell import Shell
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -136,17 +142,14 @@ async def test_a_bug_in_the_rules_refuses_the_command_and_the_cooperation_goes_o
 async def test_a_workflow_task_that_keeps_failing_is_flagged_until_a_fix(
     temporal_client: Client, pool: asyncpg.Pool, task_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = dispatch._HANDLERS["pause"]
-
-    def fails_after_validation(ctx: Any, cmd: Any, now: Any) -> None:
-        # The validator's call passes; the handler's (and every retry of its task) raises.
-        if not workflow.unsafe.is_read_only():
-            raise ZeroDivisionError("a bug in the rules")
-        original(ctx, cmd, now)
+    def broken(state: Any) -> None:
+        # A bug in the shell once the rules have decided: the handler fails its workflow
+        # task (and every retry of it, replaying the decisions before) until a fix.
+        raise ZeroDivisionError("a bug in the shell")
 
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await start(temporal_client, pool, task_queue)
-        monkeypatch.setitem(dispatch._HANDLERS, "pause", fails_after_validation)
+        monkeypatch.setattr(shell, "next_wakeup", broken)
         # As an API client after a 503: the same request again until it is answered (the
         # server turns updates away while the workflow task is failing).
         pending = asyncio.create_task(
@@ -177,3 +180,152 @@ async def _watch_until(client: Client, coop: str, present: bool) -> dict[str, st
             return found
         await asyncio.sleep(1)
     raise AssertionError(f"{coop} {'never' if present else 'still'} in fault")
+
+
+async def test_a_bug_in_the_rules_on_the_handlers_state_refuses_and_flags(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = dispatch._HANDLERS["pause"]
+
+    def fails_in_the_handler(ctx: Any, cmd: Any, now: Any) -> Any:
+        # The validator decided on an earlier state and passed; the handler's state (later:
+        # other decisions may have run in between) meets the bug.
+        if not workflow.unsafe.is_read_only():
+            raise ZeroDivisionError("a bug in the rules")
+        return original(ctx, cmd, now)
+
+    async with build_worker(temporal_client, pool, task_queue):
+        coop, handle = await start(temporal_client, pool, task_queue)
+        first_run = (await handle.describe()).run_id
+        monkeypatch.setitem(dispatch._HANDLERS, "pause", fails_in_the_handler)
+        with pytest.raises(CommandRefused) as refused:
+            await send(
+                handle,
+                CommandRequest(command=c.Pause(), request_id="pause-1"),
+                answer_within=timedelta(seconds=20),
+            )
+        fault = await _fault(handle, present=True)
+        # The refusal is recorded in a run that is over: a fix deployed later never replays
+        # it (the fixed rules would decide it, unlike the history).
+        await _continued(handle, first_run)
+        found = await faults_now(temporal_client)
+        # The cooperation goes on: other commands are decided meanwhile.
+        submitted = await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="a")))
+        monkeypatch.undo()
+        # The bug is gone: the same command passes and the flag goes.
+        paused = await apply(handle, CommandRequest(command=c.Pause(), request_id="pause-2"))
+        await _fault(handle, present=False)
+        await _projected(pool, coop, paused.last_seq)
+    assert refused.value.kind == "InternalError" and "ZeroDivisionError" in str(refused.value)
+    assert fault == "rules:pause:ZeroDivisionError" and found[coop] == fault
+    assert [e.type for e in submitted.events] == ["CheckInSubmitted"]
+    assert [e.type for e in paused.events] == ["Paused"]
+    events = await recorded(pool, coop)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["type"] for e in events][-2:] == ["CheckInSubmitted", "Paused"]
+
+
+async def test_the_courier_outlives_its_own_failures(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    followed: list[list[int]] = []
+    failures: list[int] = []
+    broken = [True]
+    original = Shell._follow_loans
+
+    async def follow_loans(self: Shell, request: ApplyEffects) -> None:
+        if broken[0]:
+            failures.append(len(request.events))
+            raise RuntimeError("a bug in following loans")
+        followed.append([e.seq for e in request.events])
+        await original(self, request)
+
+    async with build_worker(temporal_client, pool, task_queue):
+        coop, handle = await start(temporal_client, pool, task_queue, fault_retry_seconds=1)
+        first_run = (await handle.describe()).run_id
+        monkeypatch.setattr(Shell, "_follow_loans", follow_loans)
+        answers = [await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="a")))]
+        fault = await _fault(handle, present=True)
+        # Commands are still answered while the courier is in fault.
+        answers += [
+            await apply(
+                handle,
+                CommandRequest(command=c.ReviewCheckIn(check_in_id="a", decision="accepted")),
+            ),
+            await apply(handle, CommandRequest(command=c.Pause(reason="été"))),
+        ]
+        found = await faults_now(temporal_client)
+        for _ in range(100):  # retried, backing off
+            if len(failures) >= 3:
+                break
+            await asyncio.sleep(0.2)
+        broken[0] = False
+        await _fault(handle, present=False)
+        await _projected(pool, coop, answers[-1].last_seq)
+    assert fault == "courier:RuntimeError" and found[coop] == fault
+    # Each decision's loans followed once, in order, the failed ones included (in the run
+    # that carries them: a run continues as new once its courier has failed).
+    assert [seq for seqs in followed for seq in seqs] == [e.seq for a in answers for e in a.events]
+    assert (await handle.describe()).run_id != first_run
+    events = await recorded(pool, coop)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["type"] for e in events][-3:] == ["CheckInSubmitted", "CheckInReviewed", "Paused"]
+
+
+async def test_effects_pending_at_continue_as_new_go_on_as_one_batch(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with build_worker(temporal_client, pool, task_queue):
+        coop, handle = await start(
+            temporal_client, pool, task_queue, effects_attempts=1, fault_retry_seconds=1
+        )
+        first_run = (await handle.describe()).run_id
+        last = await handle.query(CooperationWorkflow.last_seq)
+        # PostgreSQL refuses the next event (another version of it is there): the effects
+        # fail, decisions pile up in the outbox.
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO events (cooperation_id, seq, type, at, data)"
+                " VALUES ($1, $2, 'Paused', now(), '{}')",
+                coop,
+                last + 1,
+            )
+        answers = [await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="ci-0")))]
+        flag = await _fault(handle, present=True)
+        # The run continues after three commands, with its effects still failing.
+        monkeypatch.setattr(shell, "UPDATE_BUDGET", 3)
+        monkeypatch.setattr(shell, "HISTORY_HARD_LIMIT", 0)
+        answers += [
+            await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id=f"ci-{i}")))
+            for i in (1, 2)
+        ]
+        second = await _continued(handle, first_run)
+        monkeypatch.undo()
+        history = await temporal_client.get_workflow_handle(
+            handle.id, run_id=second.run_id
+        ).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        (carried,) = await pydantic_data_converter.decode(
+            started.input.payloads, [CooperationInput]
+        )
+        assert isinstance(carried, CooperationInput)
+        # One batch, every pending decision in it, in order, with one summary.
+        assert len(carried.pending) == 1
+        carried_flag = await _fault(handle, present=True)
+        async with pool.acquire() as conn:
+            await conn.execute(
+                "DELETE FROM events WHERE cooperation_id = $1 AND seq = $2", coop, last + 1
+            )
+        await _projected(pool, coop, answers[-1].last_seq)
+        # The flag the run inherited goes once the effects pass in the new run.
+        await _fault(handle, present=False)
+    assert flag == carried_flag == "effects:EventConflict"
+    assert carried.faults == {"effects": "effects:EventConflict"}
+    assert [e.seq for e in carried.pending[0].events] == list(
+        range(last + 1, answers[-1].last_seq + 1)
+    )
+    assert carried.pending[0].summary is not None
+    events = await recorded(pool, coop)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["type"] for e in events][-3:] == ["CheckInSubmitted"] * 3
+    assert [e["data"]["check_in"] for e in events[-3:]] == ["ci-0", "ci-1", "ci-2"]
