@@ -55,6 +55,8 @@ class NoAnswer(Exception):
 
 # How long a caller waits for a command's answer before saying so (an HTTP client waits).
 ANSWER_WITHIN = timedelta(seconds=30)
+# How long a look at a workflow (describe, a query of an ended one) may take.
+QUERY_WITHIN = timedelta(seconds=5)
 
 
 PASSING = frozenset(
@@ -134,7 +136,8 @@ async def _answer(
     except WorkflowUpdateFailedError as failure:
         raise _refused(failure) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
-        raise NoAnswer(f"{who} did not answer within {deadline}") from None
+        within = f"within {deadline}" if deadline is not None else "in time"
+        raise NoAnswer(f"{who} did not answer {within}") from None
     except RPCError as error:
         if error.status not in PASSING:
             raise
@@ -149,14 +152,15 @@ async def send(
     """Apply a command; its request id is the update id, so a retry is answered once.
 
     A cooperation whose workflow has ended is closed with its loans settled: the command
-    gets the rules' answer for that state (a conflict), as it would have while running.
+    gets the rules' answer for that state (a conflict), as it would have while running, also
+    when it arrived as the workflow was ending (the server then never answers it).
     """
     if request.request_id is None:
         request = request.model_copy(update={"request_id": request_id()})
-    try:
-        return await _answer(
+    call = asyncio.ensure_future(
+        _answer(
             handle.id,
-            answer_within,
+            None,
             handle.execute_update(
                 "apply",
                 request,
@@ -165,10 +169,59 @@ async def send(
                 rpc_timeout=answer_within,
             ),
         )
+    )
+    try:
+        return await _watched(handle, request.command, call, answer_within)
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
         raise await answer_of_ended(handle, request.command) from None
+    finally:
+        if not call.done():
+            # Given up: whatever the cancelled call ends with is of no interest any more.
+            call.add_done_callback(lambda f: f.cancelled() or f.exception())
+            call.cancel()
+
+
+ENDED_CHECK_EVERY = 1.0
+"""Seconds between looks at whether the workflow has ended, while a command waits."""
+
+
+async def _watched(
+    handle: WorkflowHandle[Any, Any],
+    command: c.Command,
+    call: asyncio.Future[CommandAnswer],
+    deadline: timedelta | None,
+) -> CommandAnswer:
+    """`call`'s answer, bounded by `deadline`. An update the server admitted just as the
+    workflow ended is never answered (the SDK would poll until the deadline): while the
+    answer is awaited the workflow is looked at every ENDED_CHECK_EVERY seconds, and once it
+    has ended the command gets the rules' answer for the ended cooperation."""
+    loop = asyncio.get_running_loop()
+    until = None if deadline is None else loop.time() + deadline.total_seconds()
+    while True:
+        wait = ENDED_CHECK_EVERY if until is None else min(ENDED_CHECK_EVERY, until - loop.time())
+        done, _ = await asyncio.wait({call}, timeout=max(wait, 0.0))
+        try:
+            if done:
+                return call.result()
+            if until is not None and loop.time() >= until:
+                raise NoAnswer(f"{handle.id} did not answer within {deadline}")
+        except NoAnswer:
+            # "Not now" may mean "closing": an ended workflow answers by its rules.
+            if await _has_ended(handle):
+                raise await answer_of_ended(handle, command) from None
+            raise
+        if await _has_ended(handle):
+            raise await answer_of_ended(handle, command)
+
+
+async def _has_ended(handle: WorkflowHandle[Any, Any]) -> bool:
+    try:
+        status = (await handle.describe(rpc_timeout=QUERY_WITHIN)).status
+    except RPCError as error:
+        return error.status == RPCStatusCode.NOT_FOUND
+    return status is not None and status != WorkflowExecutionStatus.RUNNING
 
 
 async def answer_of_ended(handle: WorkflowHandle[Any, Any], command: c.Command) -> Exception:
@@ -181,7 +234,7 @@ async def answer_of_ended(handle: WorkflowHandle[Any, Any], command: c.Command) 
     if status == WorkflowExecutionStatus.RUNNING:
         return CommandRefused("Conflict", "the cooperation is busy: try again")
     try:
-        state = await handle.query(CooperationWorkflow.full_state)
+        state = await handle.query(CooperationWorkflow.full_state, rpc_timeout=QUERY_WITHIN)
         decide(state, command, max(state.last_at, datetime.now(UTC)))
     except DomainError as error:
         return refused_by(error)

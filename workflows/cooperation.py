@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         SETTLE_SIGNAL,
         Delivery,
         budget_refusal,
+        carried,
         loan_workflow_id,
         rejection,
     )
@@ -199,7 +200,7 @@ class CooperationWorkflow(ShapeOne):
                 return repeated
             now = self._command_instant(request)
             self._move_rules(now)
-            decision = self._decide(request.command, now)
+            decision = self._decide(carried(request), now)
             delivery = self._adopt(decision)
             self._updates += 1
             events = list(decision.events)
@@ -224,7 +225,7 @@ class CooperationWorkflow(ShapeOne):
             return  # the registration is decided by its handler, which records a refusal
         now = self._command_instant(request)
         try:
-            decide(self._state, request.command, now)
+            decide(self._state, carried(request), now)
         except DomainError as error:
             raise rejection(error) from None
         except Exception as error:
@@ -289,6 +290,7 @@ class CooperationWorkflow(ShapeOne):
             self._rules_moved = rules
             delivery = self._adopt(decision)
             assert delivery is not None
+            self._keep_answer(request, delivery, list(decision.events))
             # Readers find the cooperation in PostgreSQL once its registration is answered.
             await workflow.wait_condition(lambda: delivery.done)
             self._registered = True
