@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.effects import Effect
 from domain.events import Event
 from domain.money import DecimalText
 from domain.views import CooperationSummary
+
+
+class Answered(BaseModel):
+    """A command answered: its request id and the range of events it recorded."""
+
+    request_id: str
+    first_seq: int
+    last_seq: int
 
 
 class ApplyEffects(BaseModel):
@@ -25,6 +33,10 @@ class ApplyEffects(BaseModel):
     read model keeps the version and when it began (`rules_history`)."""
     all_or_nothing: bool = False
     """A registration's commitments: if one line cannot be committed, none is."""
+    answered: list[Answered] = Field(default_factory=list)
+    """The commands answered with these events, kept in PostgreSQL with them (issue 17): a
+    request repeated at any distance in time is answered from there, never decided again.
+    Not a decision: the replay check compares events and effects only."""
 
 
 class CommitResult(BaseModel):

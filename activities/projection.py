@@ -25,6 +25,7 @@ from domain.effects import (
 from domain.ledger import ledger_rows
 from runtime.logging import get_logger
 from store import money
+from store.answers import keep_answers
 from store.db import Conn
 from store.delivery import fan_out
 from store.events import EventConflict, append_events
@@ -63,6 +64,11 @@ class EffectActivities:
                 await fan_out(conn, request.cooperation_id, request.events)
                 if request.rules_version is not None:
                     await record_rules(conn, request)
+                await keep_answers(
+                    conn,
+                    request.cooperation_id,
+                    [(a.request_id, a.first_seq, a.last_seq) for a in request.answered],
+                )
                 for effect in request.effects:
                     result = await _carry_out(conn, request.cooperation_id, effect, released)
                     if result is not None:

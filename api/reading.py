@@ -29,16 +29,24 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 
 
 async def current_summary(client: Client, pool: asyncpg.Pool, seen: Seen) -> CooperationSummary:
-    handle = client.get_workflow_handle(cooperation_workflow_id(seen.id))
+    return shown(await latest_summary(client, pool, seen.id), seen)
+
+
+async def latest_summary(
+    client: Client, pool: asyncpg.Pool, cooperation_id: str
+) -> CooperationSummary:
+    """The whole summary (for the caller to filter): the workflow's, else the projection's."""
+    handle = client.get_workflow_handle(cooperation_workflow_id(cooperation_id))
     try:
-        summary = await handle.query(CooperationWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+        return await handle.query(CooperationWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryRejectedError):
         async with pool.acquire() as conn:
-            projected = await conn.fetchval("SELECT state FROM cooperations WHERE id = $1", seen.id)
+            projected = await conn.fetchval(
+                "SELECT state FROM cooperations WHERE id = $1", cooperation_id
+            )
         if projected is None:
-            raise not_found(seen.id) from None
-        summary = CooperationSummary.model_validate(projected)
-    return shown(summary, seen)
+            raise not_found(cooperation_id) from None
+        return CooperationSummary.model_validate(projected)
 
 
 async def recent_event(client: Client, cooperation_id: str, seq: int) -> Event | None:

@@ -1,6 +1,8 @@
 """Commands: what actors (through the API, or a scenario step) ask of a cooperation.
 
-`request_id` is carried for the shell's idempotency; the rules ignore it.
+`request_id`: the shell gives each command the id of the request that carries it (the same
+for every retry of that request). Rules 3 take a repayment once per request id and key its
+ledger posting by it; other rules ignore it.
 """
 
 from __future__ import annotations

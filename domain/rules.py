@@ -8,16 +8,20 @@ an instant the shell records (docs/versioning.md says how to add a version).
 
 1. The rules as first released.
 2. Rule 11 settled in the contract: repayments go to the oldest installment still owed,
-   interest first, and are idempotent by their request id; an installment not repaid in
-   full at due + P30D is `LoanInstallmentOverdue`; a loan is settled when repaid in full or
-   written off (`LoanWrittenOff`), and nothing of it falls due after that; a cooperation
-   stays open until every loan is settled.
+   interest first (posted under the next seq: no request id reached these rules); an
+   installment not repaid in full at due + P30D is `LoanInstallmentOverdue`; a loan is
+   settled when repaid in full or written off (`LoanWrittenOff`), and nothing of it falls
+   due after that; a cooperation stays open until every loan is settled.
 3. Nobody can flood a cooperation (DESIGN.md, "Who may get in, and what nobody may abuse"):
    at most one open transition request per action, another is refused naming the open one
    (rule 15). Rules 17 to 20 of DESIGN's "Rules 3" (the convention, the money really paid,
-   graduation) will join version 3 with issue 18; until then 3 changes only this.
+   graduation) will join version 3 with issue 18.
    Moving to 3 keeps every open request as it is, several of one action included: they are
    answered or declined as before, only a new one waits until none of its action is open.
+   Exactly once (issue 17): a repayment is taken once per request id (the shell gives
+   every command its request id), however late it is repeated, and its ledger posting is
+   keyed by that id rather than by the next seq; two repayments of the same amount under
+   two ids are two repayments.
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ class Loan(_State):
     """What the schedule still expected when its funder wrote it off (rules 2)."""
     written_off_at: datetime | None = None
     repayments: list[str] = []
-    """Request ids of the repayments recorded (rules 2): a repayment is taken once, whenever
+    """Request ids of the repayments recorded (rules 3): a repayment is taken once, whenever
     it is repeated."""
 
     @property

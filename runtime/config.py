@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     # dev` keeps one under state_dir.
     webhook_allow_networks: str = ""
     secrets_key: SecretStr | None = None
+    # Commands' answers (exactly once): how long the API waits for a cooperation's workflow
+    # to answer a command (seconds) before answering 503 (the same Idempotency-Key sent again
+    # learns the outcome), and how long a repeated command waits for its events to reach the
+    # event log when the workflow no longer holds them.
+    command_answer_seconds: float = 30.0
+    answer_events_wait_seconds: float = 5.0
 
     @field_validator(
         "temporal_tls_cert",

@@ -53,8 +53,15 @@ class NoAnswer(Exception):
     command may still be applied; the same request id retried gets its one outcome."""
 
 
+class NotNow(NoAnswer):
+    """The server said "not now" rather than "no" (a workflow task failed, the workflow is
+    closing, the server is busy): the same request may be sent again at once."""
+
+
 # How long a caller waits for a command's answer before saying so (an HTTP client waits).
 ANSWER_WITHIN = timedelta(seconds=30)
+# How long a look at a workflow (describe, a query of an ended one) may take.
+QUERY_WITHIN = timedelta(seconds=5)
 
 
 PASSING = frozenset(
@@ -134,11 +141,12 @@ async def _answer(
     except WorkflowUpdateFailedError as failure:
         raise _refused(failure) from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
-        raise NoAnswer(f"{who} did not answer within {deadline}") from None
+        within = f"within {deadline}" if deadline is not None else "in time"
+        raise NoAnswer(f"{who} did not answer {within}") from None
     except RPCError as error:
         if error.status not in PASSING:
             raise
-        raise NoAnswer(f"{who} cannot answer now: {error.message}") from None
+        raise NotNow(f"{who} cannot answer now: {error.message}") from None
 
 
 async def send(
@@ -149,26 +157,83 @@ async def send(
     """Apply a command; its request id is the update id, so a retry is answered once.
 
     A cooperation whose workflow has ended is closed with its loans settled: the command
-    gets the rules' answer for that state (a conflict), as it would have while running.
+    gets the rules' answer for that state (a conflict), as it would have while running, also
+    when it arrived as the workflow was ending (the server then answers it "not now", or
+    never). A "not now" is tried again, with the same request id, for NOT_NOW_FOR at most.
     """
     if request.request_id is None:
         request = request.model_copy(update={"request_id": request_id()})
-    try:
-        return await _answer(
+    loop = asyncio.get_running_loop()
+    until = None if answer_within is None else loop.time() + answer_within.total_seconds()
+    again_until = loop.time() + NOT_NOW_FOR.total_seconds()
+    while True:
+        try:
+            return await _attempt(handle, request, until)
+        except NotNow:
+            if await _has_ended(handle):
+                raise await answer_of_ended(handle, request.command) from None
+            pause = NOT_NOW_PAUSE.total_seconds()
+            if loop.time() + pause >= min(again_until, until or again_until):
+                raise
+            await asyncio.sleep(pause)
+
+
+NOT_NOW_FOR = timedelta(seconds=5)
+NOT_NOW_PAUSE = timedelta(milliseconds=200)
+ENDED_CHECK_EVERY = timedelta(seconds=1)
+"""While a command waits for its answer, how often to look whether the workflow has ended."""
+
+
+async def _attempt(
+    handle: WorkflowHandle[Any, Any], request: CommandRequest, until: float | None
+) -> CommandAnswer:
+    """One try, until the loop time `until`. An update the server admitted just as the
+    workflow ended may never be answered (the SDK would poll until the deadline): while the
+    answer is awaited the workflow is looked at every ENDED_CHECK_EVERY, and once it has
+    ended the command gets the rules' answer for the ended cooperation."""
+    loop = asyncio.get_running_loop()
+    left = None if until is None else timedelta(seconds=max(until - loop.time(), 0.0))
+    call = asyncio.ensure_future(
+        _answer(
             handle.id,
-            answer_within,
+            None,
             handle.execute_update(
                 "apply",
                 request,
                 id=request.request_id,
                 result_type=CommandAnswer,
-                rpc_timeout=answer_within,
+                rpc_timeout=left,
             ),
         )
+    )
+    try:
+        while True:
+            wait = ENDED_CHECK_EVERY.total_seconds()
+            if until is not None:
+                wait = min(wait, until - loop.time())
+            done, _ = await asyncio.wait({call}, timeout=max(wait, 0.0))
+            if done:
+                return call.result()
+            if await _has_ended(handle):
+                raise await answer_of_ended(handle, request.command)
+            if until is not None and loop.time() >= until:
+                raise NoAnswer(f"{handle.id} did not answer in time")
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
         raise await answer_of_ended(handle, request.command) from None
+    finally:
+        # Answered, or given up: whatever else the call ends with is of no interest.
+        call.add_done_callback(lambda f: f.cancelled() or f.exception())
+        call.cancel()
+
+
+async def _has_ended(handle: WorkflowHandle[Any, Any]) -> bool:
+    try:
+        status = (await handle.describe(rpc_timeout=QUERY_WITHIN)).status
+    except RPCError as error:
+        return error.status == RPCStatusCode.NOT_FOUND
+    return status is not None and status != WorkflowExecutionStatus.RUNNING
 
 
 async def answer_of_ended(handle: WorkflowHandle[Any, Any], command: c.Command) -> Exception:
@@ -181,7 +246,7 @@ async def answer_of_ended(handle: WorkflowHandle[Any, Any], command: c.Command) 
     if status == WorkflowExecutionStatus.RUNNING:
         return CommandRefused("Conflict", "the cooperation is busy: try again")
     try:
-        state = await handle.query(CooperationWorkflow.full_state)
+        state = await handle.query(CooperationWorkflow.full_state, rpc_timeout=QUERY_WITHIN)
         decide(state, command, max(state.last_at, datetime.now(UTC)))
     except DomainError as error:
         return refused_by(error)

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         SETTLE_SIGNAL,
         Delivery,
         budget_refusal,
+        carried,
         loan_workflow_id,
         rejection,
     )
@@ -207,7 +208,7 @@ class CooperationWorkflow(ShapeOne):
             now = self._command_instant(request)
             with self._rules_guard(request.command):
                 self._move_rules(now)
-                decision = self._decide(request.command, now)
+                decision = self._decide(carried(request), now)
             delivery = self._adopt(decision)
             self._updates += 1
             events = list(decision.events)
@@ -232,7 +233,7 @@ class CooperationWorkflow(ShapeOne):
             return  # the registration is decided by its handler, which records a refusal
         now = self._command_instant(request)
         try:
-            decide(self._state, request.command, now)
+            decide(self._state, carried(request), now)
         except DomainError as error:
             raise rejection(error) from None
         except Exception as error:
@@ -301,6 +302,7 @@ class CooperationWorkflow(ShapeOne):
             self._rules_moved = rules
             delivery = self._adopt(decision)
             assert delivery is not None
+            self._keep_answer(request, delivery, list(decision.events))
             # Readers find the cooperation in PostgreSQL once its registration is answered.
             await workflow.wait_condition(lambda: delivery.done)
             self._registered = True

@@ -25,7 +25,7 @@ from temporalio.exceptions import (
 )
 from temporalio.workflow import NondeterminismError, ParentClosePolicy
 
-from activities.models import ApplyEffects, CommitResult, EffectsResult
+from activities.models import Answered, ApplyEffects, CommitResult, EffectsResult
 from domain import commands as c
 from domain.effects import StartLoan
 from domain.errors import DomainError
@@ -141,7 +141,15 @@ def merge(cooperation_id: str, requests: list[ApplyEffects]) -> ApplyEffects:
         rules_version=next(
             (r.rules_version for r in reversed(requests) if r.rules_version is not None), None
         ),
+        answered=[a for r in requests for a in r.answered],
     )
+
+
+def carried(request: CommandRequest) -> c.Command:
+    """The command with its request's id: the rules key by it what must happen once."""
+    if request.request_id and request.command.request_id is None:
+        return request.command.model_copy(update={"request_id": request.request_id})
+    return request.command
 
 
 class Shell:
@@ -318,8 +326,28 @@ class Shell:
             self._remembered[request.request_id] = Remembered(first_seq=first, last_seq=last)
             while len(self._remembered) > ANSWER_WINDOW:
                 self._remembered.pop(next(iter(self._remembered)))
+            if self._outbox:
+                self._keep_answer(request, self._outbox[-1], events)
         return CommandAnswer(
             events=events, state=self._current_summary(), first_seq=first, last_seq=last
+        )
+
+    def _keep_answer(
+        self, request: CommandRequest, delivery: Delivery, events: list[Event]
+    ) -> None:
+        """The answer kept in PostgreSQL with its events (store/answers.py), for a request
+        repeated beyond the window of `_remembered`: handed to the delivery that carries the
+        command's last event, while the courier has not taken it (no await since `_adopt`)."""
+        if not request.request_id or not events or delivery.done:
+            return
+        if not any(e.seq == events[-1].seq for e in delivery.request.events):
+            return
+        delivery.request.answered.append(
+            Answered(
+                request_id=request.request_id,
+                first_seq=events[0].seq,
+                last_seq=events[-1].seq,
+            )
         )
 
     def _repeated(self, request: CommandRequest) -> CommandAnswer | None:

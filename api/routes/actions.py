@@ -37,6 +37,7 @@ from api.reading import current_summary, foresee, no, state_for
 from domain import commands as c
 from domain.cooperation import Member
 from domain.effects import Release
+from domain.events import Event
 from domain.views import CooperationSummary, LineView, RequestView, summary
 from store.checkins import (
     CheckInShown,
@@ -50,6 +51,7 @@ from store.db import Conn
 from store.people import keep_member, member_names
 from store.programmes import get_programme
 from store.requests import record_requests, requested_view, requests_of
+from workflows.models import CommandAnswer
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
 
@@ -391,17 +393,20 @@ async def check_in(
         {"check_in_id": check_in_id, "period": body.period, "indicators": body.indicators},
     )
     # The texts are kept first, so a lost answer loses nothing; a refusal takes them back.
+    # A 503 is no refusal: the command may still apply (its check-in then shows the text),
+    # and a retry with the key names the same check-in.
     async with pool.acquire() as conn:
         await keep_submission(
             conn, cooperation_id, check_in_id, body.narrative, body.needs, body.indicators
         )
     try:
         answer = await apply(request, client, caller, cooperation_id, command)
-    except Problem:
-        async with pool.acquire() as conn:
-            await forget_pending(conn, cooperation_id, check_in_id)
+    except Problem as problem:
+        if problem.status < 500:
+            async with pool.acquire() as conn:
+                await forget_pending(conn, cooperation_id, check_in_id)
         raise
-    event = next(e for e in answer.events if e.type == "CheckInSubmitted")
+    event = _recorded(answer, "CheckInSubmitted")
     async with pool.acquire() as conn:
         # Readable at once (its Location), before the projection catches up.
         await record_submitted(conn, cooperation_id, event)
@@ -456,7 +461,7 @@ async def review(
     allow(seen, ("facilitator",), "review a check-in (the facilitator does)")
     command = door(c.ReviewCheckIn, {"check_in_id": check_in_id, "decision": body.decision})
     answer = await apply(request, client, caller, cooperation_id, command)
-    reviewed = next(e for e in answer.events if e.type == "CheckInReviewed")
+    reviewed = _recorded(answer, "CheckInReviewed")
     async with pool.acquire() as conn:
         await keep_comment(conn, cooperation_id, reviewed, body.comment)
         (shown_,) = await check_in_shown(conn, cooperation_id, check_in_id)
@@ -502,9 +507,7 @@ async def repay(
         {"line": body.line, "tranche": body.tranche, "amount": body.amount, "on": body.date},
     )
     answer = await apply(request, client, caller, cooperation_id, command)
-    event = next((e for e in answer.events if e.type == "RepaymentRecorded"), None)
-    if event is None:  # the same repayment already taken (its request id seen)
-        raise Problem(409, "this repayment was already recorded")
+    event = _recorded(answer, "RepaymentRecorded")
     response.headers["Location"] = f"/v1/cooperations/{seen.id}/events/{event.seq}"
     return {"seq": event.seq, **event.data}
 
@@ -524,11 +527,21 @@ async def write_off(
     by = {"role": caller.role, "id": caller.subject}
     command = door(c.WriteOff, body.model_dump() | {"by": by})
     answer = await apply(request, client, caller, cooperation_id, command)
-    event = next(e for e in answer.events if e.type == "LoanWrittenOff")
+    event = _recorded(answer, "LoanWrittenOff")
     response.headers["Location"] = f"/v1/cooperations/{seen.id}/events/{event.seq}"
     return WrittenOff(
         seq=event.seq, **{k: event.data[k] for k in WrittenOff.model_fields if k != "seq"}
     )
+
+
+def _recorded(answer: CommandAnswer, kind: str) -> Event:
+    """The command's event of `kind`. A repeated request gets its first events again (from
+    the log if need be: api/commands.py); one that recorded none is a request the rules took
+    already (a repayment's request id, rules 3), whose first answer is not known here."""
+    found = next((e for e in answer.events if e.type == kind), None)
+    if found is None:
+        raise Problem(409, f"this request was already taken: it recorded no {kind} now")
+    return found
 
 
 async def _funders_line(

@@ -8,6 +8,7 @@ import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 from temporalio.client import WorkflowQueryRejectedError
@@ -15,11 +16,11 @@ from temporalio.service import RPCError
 
 from api.access import EVERYONE, Seen, cooperation_seen, reads, scope_condition, shown, shown_event
 from api.auth import Caller, CallerDep
-from api.commands import request_id
+from api.commands import answer_within, answered_before, request_id
 from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
 from api.models import Erasure, EventFeed, Page
 from api.problems import Problem, bad_cursor, field_error, invalid, refusal
-from api.reading import QUERY_TIMEOUT, current_summary, no, recent_event
+from api.reading import QUERY_TIMEOUT, current_summary, latest_summary, no, recent_event
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.errors import DomainError
@@ -126,6 +127,9 @@ async def register_cooperation(
         raise Problem(
             403, f"you register as facilitator {caller.subject!r}, not {spec.facilitator!r}"
         )
+    if await answered_before(request, caller, spec.id) is not None:
+        # Registered by this very request, whose first answer was lost (a 503): the same again.
+        return await _registered(pool, spec, response, await latest_summary(client, pool, spec.id))
     versions: list[ProgrammeVersion] = []
     async with pool.acquire() as conn:
         for i, line in enumerate(spec.funding_lines):
@@ -146,7 +150,11 @@ async def register_cooperation(
         # The rules first, here: a registration they refuse starts no workflow at all.
         decide(None, command, datetime.now(UTC))
         answer = await register(
-            client, command, task_queue=settings.task_queue, request=request_id(request, caller)
+            client,
+            command,
+            task_queue=settings.task_queue,
+            request=request_id(request, caller),
+            answer_within=answer_within(request),
         )
     except DomainError as error:
         raise refusal(refused_by(error)) from None
@@ -159,10 +167,16 @@ async def register_cooperation(
             " with the same Idempotency-Key",
             headers={"Retry-After": "5"},
         ) from None
+    return await _registered(pool, spec, response, answer.state)
+
+
+async def _registered(
+    pool: asyncpg.Pool, spec: CooperationSpec, response: Response, state: CooperationSummary
+) -> CooperationSummary:
     async with pool.acquire() as conn:
         await keep_names(conn, spec)
     response.headers["Location"] = f"/v1/cooperations/{spec.id}"
-    return answer.state
+    return state
 
 
 @router.get("", response_model=Page[CooperationSummary])

@@ -4,9 +4,9 @@ due, overdues, repayments, a write-off; the cooperation stays open until every l
 settled.
 
 Rules 2 (domain/rules.py) settled what rules 1 left open: repayments go to the oldest
-installment still owed, interest first, once per request id; an installment not repaid in
-full at due + P30D is overdue; a loan is settled when repaid in full or written off, and
-nothing of it falls due after that.
+installment still owed, interest first; an installment not repaid in full at due + P30D is
+overdue; a loan is settled when repaid in full or written off, and nothing of it falls due
+after that. Rules 3 take a repayment once per request id, and post it under that id.
 """
 
 from __future__ import annotations
@@ -241,7 +241,11 @@ def record_repayment(ctx: Context, cmd: c.RecordRepayment, now: datetime) -> Non
     if s.rules_version < 2:
         _record_repayment_rules_1(ctx, cmd, now, line, tranche, loan)
         return
-    if cmd.request_id is not None and cmd.request_id in loan.repayments:
+    # Rules 3: a repayment is taken once per request id, at any distance in time, and posted
+    # under it. The shell gives every command its request id; rules 2 were recorded without
+    # one (keyed by the next seq) and keep deciding so.
+    taken = cmd.request_id if s.rules_version >= 3 else None
+    if taken is not None and taken in loan.repayments:
         return  # taken already: a repeated request records nothing twice
     _require_unsettled(s, line, loan)
     if cmd.installment is not None:
@@ -281,9 +285,9 @@ def record_repayment(ctx: Context, cmd: c.RecordRepayment, now: datetime) -> Non
         )
         if left == 0:
             break
-    if cmd.request_id is not None:
-        loan.repayments.append(cmd.request_id)
-    key = f"{s.id}:{line.id}:{tranche.id}:repayment:{cmd.request_id or s.next_seq}"
+    if taken is not None:
+        loan.repayments.append(taken)
+    key = f"{s.id}:{line.id}:{tranche.id}:repayment:{taken or s.next_seq}"
     ctx.emit(
         "RepaymentRecorded",
         now,

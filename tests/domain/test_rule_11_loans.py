@@ -408,6 +408,36 @@ def test_rule_11_a_repeated_repayment_request_is_taken_once() -> None:
     assert keys == ["ruche:prog:pret:repayment:virement-7"]
 
 
+def test_rule_11_repayments_of_the_same_amount_under_two_request_ids_are_both_taken() -> None:
+    shell = Shell(
+        cooperation(), [version(programme(phases=phases(emergence=[ZERO_RATE])))], at(2027, 1, 4)
+    )
+    for request_id in ("virement-7", "virement-8", "virement-7"):
+        shell.do(
+            c.RecordRepayment(line="prog", tranche="pret", amount="100.00", request_id=request_id),
+            at(2027, 1, 20),
+        )
+    assert len(of_type(shell.events, "RepaymentRecorded")) == 2
+    keys = [e.key for e in shell.effects if isinstance(e, PostRepayment)]
+    assert keys == [f"ruche:prog:pret:repayment:virement-{n}" for n in (7, 8)]
+
+
+def test_rule_11_rules_2_post_repayments_under_the_next_seq_as_recorded() -> None:
+    # Rules 2 were recorded with no request id reaching them: the one the shell now gives
+    # every command changes nothing of what they decide.
+    shell = Shell(
+        cooperation(),
+        [version(programme(phases=phases(emergence=[ZERO_RATE])))],
+        at(2027, 1, 4),
+        rules_version=2,
+    )
+    pay = c.RecordRepayment(line="prog", tranche="pret", amount="100.00", request_id="virement-7")
+    (first,) = shell.do(pay, at(2027, 1, 20))
+    keys = [e.key for e in shell.effects if isinstance(e, PostRepayment)]
+    assert keys == [f"ruche:prog:pret:repayment:{first.seq}"]
+    assert shell.state.lines[0].loans[0].repayments == []
+
+
 def test_rule_11_write_off_settles_the_loan_with_what_the_schedule_still_expected() -> None:
     terms = {"annual_rate": "0.02", "grace": "P12M", "term": "P30M", "installment_every": "P6M"}
     pret = {**ZERO_RATE, "amount": "10000.00", "instrument": {"loan": terms}}

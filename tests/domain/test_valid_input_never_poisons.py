@@ -558,7 +558,7 @@ def _candidates(run: Run, n: int, at: datetime) -> dict[str, list[dict[str, Any]
             for fraction in ("0.25", "1", "0.013"):
                 part = max(Decimal("0.01"), _cents(owed * Decimal(fraction)))
                 repayments.append({"line": line.id, "tranche": loan.tranche, "amount": str(part)})
-            # Idempotent by request id (rules 2); the same id again records nothing twice.
+            # Idempotent by request id (rules 3); the same id again records nothing twice.
             for request_id in (f"pay-{n}", f"pay-{n - 1}"):
                 repayments.append(
                     {
