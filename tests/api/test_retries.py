@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -358,3 +359,56 @@ def base_of(coop: str) -> str:
 
 def _key(name: str) -> dict[str, str]:
     return {"Idempotency-Key": f"{name}-{uuid.uuid4().hex[:8]}"}
+
+
+async def test_moves_lines_and_members_first_unanswered_get_their_first_answer(
+    stack: Stack, auth: Auth
+) -> None:
+    coop, who = await _open(stack, auth)
+    base = f"/v1/cooperations/{coop}"
+    funder, facilitator = who["funder"], who["facilitator"]
+    extra = f"extra-{coop}"
+    await ok(
+        await stack.http.post("/v1/programmes", json=programme(extra, FUNDER), headers=funder), 201
+    )
+    proposed = (f"{base}/funding-lines", {"programme": extra}, facilitator | _key("prop"))
+    joined = (
+        f"{base}/members",
+        {"id": "atelier", "name": "Atelier Vélo", "legal_form": "association"},
+        facilitator | _key("join"),
+    )
+    pivoted = (
+        f"{base}/transitions",
+        {"action": "pivot", "objectives": "Un atelier vélo", "reason": "Nouveau local"},
+        facilitator | _key("piv"),
+    )
+    await _unanswered(stack, proposed, joined, pivoted)
+    # Registration proposed two lines; this is the third.
+    await stack.logged(coop, "FundingLineProposed", 3)
+    (member,) = await stack.logged(coop, "MemberJoined")
+    (pivot,) = await stack.logged(coop, "Pivoted")
+    await _continued(stack, coop, who, await stack.run_id(coop))
+
+    line = await ok(await stack.http.post(proposed[0], json=proposed[1], headers=proposed[2]), 201)
+    assert line["line"] == extra and line["status"] == "proposed"
+    added = await ok(await stack.http.post(joined[0], json=joined[1], headers=joined[2]), 201)
+    assert added["id"] == member["data"]["id"] == "atelier"
+    state = await ok(await stack.http.post(pivoted[0], json=pivoted[1], headers=pivoted[2]))
+    assert state["id"] == coop and pivot["data"]["objectives"] == "Un atelier vélo"
+
+    # The funder's acceptance commits money: first unanswered, then retried in a later run.
+    accepted = (f"{base}/funding-lines/{extra}/decision", {"accept": True}, funder | _key("acc"))
+    await _unanswered(stack, accepted)
+    (attached,) = (await stack.logged(coop, "FundingLineAttached", 3))[2:]
+    await _continued(stack, coop, who, await stack.run_id(coop))
+    decided = await ok(await stack.http.post(accepted[0], json=accepted[1], headers=accepted[2]))
+    assert decided["line"] == extra and decided["status"] == "active"
+    assert attached["data"]["line"] == extra
+    await asyncio.sleep(0.5)
+    assert len(await stack.events(coop, "FundingLineProposed")) == 3
+    assert len(await stack.events(coop, "FundingLineAttached")) == 3
+    assert len(await stack.events(coop, "MemberJoined")) == 1
+    assert len(await stack.events(coop, "Pivoted")) == 1
+    async with stack.pool.acquire() as conn:
+        committed = await conn.fetchval("SELECT committed FROM programmes WHERE id = $1", extra)
+    assert committed == Decimal(decided["committed"])
