@@ -55,7 +55,7 @@ async def test_the_inbox_card_shows_payees_shares_amount_and_warns_of_a_self_pay
     own = cards.filter(has_text="Ressourcerie du Bourg")
     # Version 1's whole potential, formatted as every page formats money.
     await expect(own).to_contain_text("Accepter engage 46\u202f000,00\u00a0€ sur votre budget.")
-    payees = own.get_by_role("list", name="Versé à\u00a0:")
+    payees = own.get_by_role("list", name="Bénéficiaires de chaque versement\u00a0:")
     await expect(payees.get_by_role("listitem")).to_have_text(
         [
             f"{host}, structure porteuse\u00a0: 60\u00a0%",
