@@ -16,6 +16,9 @@ from store.tokens import Role, token_hash
 LinkKind = Literal["confirm", "invite"]
 
 MAX_WAITING_LINKS = 20
+MAX_ADDRESSES = 20
+"""Contacts a subject may keep (PUT /v1/me/contacts takes at most this many; invitations
+add none past it)."""
 """Confirmation links a subject may have waiting at once (as many as it may have contacts):
 putting addresses again and again sends nothing more."""
 
@@ -121,17 +124,36 @@ async def invite(
     conn: Conn, role: Role, subject: str, email: str, lasting: timedelta
 ) -> ContactLink | None:
     """The address added to the subject's contacts (unconfirmed unless it was already) and an
-    invitation link to it; None when too many links wait already."""
+    invitation link to it; None, with nothing added, when too many links wait already or the
+    subject keeps as many addresses as it may."""
     async with conn.transaction():
         await conn.execute(
-            "INSERT INTO contact_addresses (role, subject, address, position)"
-            " VALUES ($1, $2, $3, (SELECT coalesce(max(position) + 1, 0) FROM contact_addresses"
-            " WHERE role = $1 AND subject = $2)) ON CONFLICT DO NOTHING",
+            "SELECT pg_advisory_xact_lock(hashtext('contacts:' || $1 || ':' || $2))",
+            role,
+            subject,
+        )
+        counted = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE address_key = lower($3)) AS known, count(*) AS kept"
+            " FROM contact_addresses WHERE role = $1 AND subject = $2",
             role,
             subject,
             email,
         )
-        return await _new_link(conn, "invite", role, subject, email, lasting)
+        assert counted is not None
+        if not counted["known"] and counted["kept"] >= MAX_ADDRESSES:
+            return None
+        link = await _new_link(conn, "invite", role, subject, email, lasting)
+        if link is not None:
+            await conn.execute(
+                "INSERT INTO contact_addresses (role, subject, address, position)"
+                " VALUES ($1, $2, $3, (SELECT coalesce(max(position) + 1, 0)"
+                " FROM contact_addresses WHERE role = $1 AND subject = $2))"
+                " ON CONFLICT DO NOTHING",
+                role,
+                subject,
+                email,
+            )
+        return link
 
 
 async def _new_link(

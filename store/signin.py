@@ -24,14 +24,15 @@ class Link:
     address: str
 
 
-async def subjects_reached_at(conn: Conn, email: str) -> list[tuple[Role, str]]:
-    """The (role, subject) pairs whose confirmed contacts include this address (case aside)."""
+async def subjects_reached_at(conn: Conn, email: str) -> list[tuple[Role, str, str]]:
+    """The (role, subject, address as the contact keeps it) of the confirmed contacts this
+    address is (case aside): mail goes to the address its owner confirmed, not as typed."""
     rows = await conn.fetch(
-        "SELECT role, subject FROM contact_addresses"
+        "SELECT role, subject, address FROM contact_addresses"
         " WHERE address_key = lower($1) AND confirmed_at IS NOT NULL ORDER BY role, subject",
         email.strip(),
     )
-    return [(r["role"], r["subject"]) for r in rows]
+    return [(r["role"], r["subject"], r["address"]) for r in rows]
 
 
 async def create_links(conn: Conn, email: str, lasting: timedelta) -> list[Link]:
@@ -40,7 +41,7 @@ async def create_links(conn: Conn, email: str, lasting: timedelta) -> list[Link]
     # Links long expired are of no use to anyone: gone, as the table would grow for ever.
     await conn.execute("DELETE FROM signin_links WHERE expires_at < now() - interval '1 day'")
     links: list[Link] = []
-    for role, subject in await subjects_reached_at(conn, email):
+    for role, subject, address in await subjects_reached_at(conn, email):
         waiting = await conn.fetchval(
             "SELECT count(*) FROM signin_links WHERE role = $1 AND subject = $2"
             " AND used_at IS NULL AND expires_at > now()",
@@ -57,9 +58,9 @@ async def create_links(conn: Conn, email: str, lasting: timedelta) -> list[Link]
             role,
             subject,
             lasting,
-            email.strip(),
+            address,
         )
-        links.append(Link(role, subject, token, email.strip()))
+        links.append(Link(role, subject, token, address))
     return links
 
 

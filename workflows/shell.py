@@ -247,9 +247,9 @@ class Shell:
         """Shape 3: the handler as guarded as the validator. Other decisions may have run
         between the two, so the handler decides on a later state; a bug in the rules there
         refuses the command (InternalError) and flags the cooperation, rather than failing
-        the workflow task for ever. The refused command leaves the state as it was: nothing
-        is adopted before the rules have decided, and a move to newer rules made for it is
-        undone (the next decision makes it, and records it)."""
+        the workflow task for ever. The refused command leaves the state as it was when the
+        guard began: nothing is adopted before the rules have decided (a move to newer rules
+        made just before stands: its marker and log are already recorded)."""
         fault = f"rules:{command.kind}"
         state, moved = self._state, self._rules_moved
         try:
@@ -617,7 +617,8 @@ class Shell:
                 "recent_events": [],
                 "remembered": self._remembered,
                 "pending": self._pending(),
-                "faults": self._faults,
+                # Shape 2 keeps CoopFault itself, not these: its next run reads the attribute.
+                "faults": self._faults if self._shape_3() else {},
                 "courier_failures": self._courier_failures,
             }
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Annotated
 
@@ -42,7 +43,7 @@ class Contacts(Body):
     PostgreSQL only, replaced whole by each PUT). A new address is sent one e-mail whose link
     confirms it; until then it receives nothing (no notification, no sign-in link)."""
 
-    emails: Annotated[list[EmailAddress], Field(max_length=20)]
+    emails: Annotated[list[EmailAddress], Field(max_length=contacts.MAX_ADDRESSES)]
 
     @field_validator("emails")
     @classmethod
@@ -87,8 +88,8 @@ async def put_contacts(
         )
         shown = await _shown(conn, caller)
     locale = mails.locale_for(request)
-    for link in links:
-        await mails.send_contact_link(settings, link, locale)
+    # At once rather than one after another: each send may take up to the mailer's timeout.
+    await asyncio.gather(*(mails.send_contact_link(settings, link, locale) for link in links))
     return shown
 
 

@@ -8,6 +8,7 @@ from fastapi import Request
 
 from api.public import public_base
 from api.web.render import ENV
+from api.web.session import LANG_COOKIE
 from notify.mail import Mailer
 from notify.render import Words, supported_locale
 from runtime.config import Settings
@@ -20,7 +21,7 @@ log = get_logger("coopflow.web")
 def locale_for(request: Request) -> str:
     """The language the person chose on the web (its cookie), else the first of the request's
     Accept-Language, else French."""
-    chosen = request.cookies.get("coopflow_lang")
+    chosen = request.cookies.get(LANG_COOKIE)
     if chosen:
         return supported_locale(chosen)
     first = request.headers.get("accept-language", "").split(",", 1)[0].split(";", 1)[0]
