@@ -123,11 +123,6 @@ class Guard:
             return None
         return kind(ip)
 
-    def literal_refusal(self, host: str) -> str | None:
-        """For a host that is an address: why it may not be reached; None otherwise."""
-        ip = literal(host)
-        return self.refusal(ip) if ip is not None else None
-
     async def addresses(self, host: str, port: int) -> list[str]:
         """Every address `host` stands for, each allowed, to connect to; Refused otherwise
         (a name that does not resolve within `resolve_within` included)."""

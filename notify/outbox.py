@@ -22,7 +22,7 @@ from notify.mail import Mailer
 from notify.render import Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
-from store import delivery, mails, payees
+from store import contacts, delivery, mails, payees
 from store.db import Conn
 
 log = get_logger("coopflow.outbox")
@@ -233,7 +233,7 @@ async def _email(
         if item.to_subject is None:
             await mails.record_notification(conn, item, "no_recipient", None, None, None, clock())
             return
-        to = _distinct(await mails.contacts_of(conn, item.to_role, item.to_subject))
+        to = _distinct(await contacts.confirmed_addresses(conn, item.to_role, item.to_subject))
         if not to:
             if await mails.settle_mails(conn, item, to, None) is not None:
                 await mails.record_notification(conn, item, "no_contact", None, None, None, clock())
@@ -336,15 +336,15 @@ async def _digest(
     held: list[Held] = []
     name: str | None = None
     async with pool.acquire() as conn:
-        contacts: dict[tuple[str, str], set[str]] = {}
+        reached: dict[tuple[str, str], set[str]] = {}
         for item in digest.items:
             who = (item.to_role, item.to_subject or "")
-            if who not in contacts:
-                found = await mails.contacts_of(conn, *who) if item.to_subject else []
-                contacts[who] = {a.lower() for a in found}
+            if who not in reached:
+                found = await contacts.confirmed_addresses(conn, *who) if item.to_subject else []
+                reached[who] = {a.lower() for a in found}
             event, name, locale = await mails.notification_context(conn, item)
             # Held for an address that is no longer a contact: it does not go there now.
-            if digest.address.lower() not in contacts[who] or event is None:
+            if digest.address.lower() not in reached[who] or event is None:
                 dropped.append(item)
                 continue
             told.append(item)

@@ -117,11 +117,6 @@ async def _holds(conn: Conn, notification: DueNotification) -> bool:
     return row is not None
 
 
-async def contacts_of(conn: Conn, role: str, subject: str) -> list[str]:
-    """Where a subject's notifications go: its confirmed addresses only (store.contacts)."""
-    return await contacts.confirmed_addresses(conn, role, subject)
-
-
 async def put_contacts(conn: Conn, role: str, subject: str, emails: list[str]) -> None:
     """The subject's addresses become these, taken as confirmed (seeding by the operator, tests).
     People's own addresses go through the API, which has each one confirmed (store.contacts)."""

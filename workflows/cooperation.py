@@ -241,19 +241,7 @@ class CooperationWorkflow(ShapeOne):
         except Exception as error:
             # A bug in the rules must not freeze the cooperation: the command is refused,
             # loudly, and the cooperation goes on.
-            workflow.logger.error(
-                "the rules failed on a command",
-                extra={"cooperation": self._id, "command": request.command.kind},
-                exc_info=True,
-            )
-            workflow.metric_meter().create_counter(
-                "coopflow_rule_failures", "Commands the rules failed on (a bug)"
-            ).add(1)
-            raise ApplicationError(
-                f"internal error deciding {request.command.kind}: {type(error).__name__}",
-                type="InternalError",
-                non_retryable=True,
-            ) from None
+            raise self._rules_failed(request.command, error) from None
 
     async def _register(self, request: CommandRequest) -> CommandAnswer:
         assert isinstance(request.command, c.Register)

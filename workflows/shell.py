@@ -261,23 +261,28 @@ class Shell:
                 raise
             self._state, self._rules_moved = state, moved
             self._caught = True
-            workflow.logger.error(
-                "the rules failed on a command",
-                extra={"cooperation": self._id, "command": command.kind},
-                exc_info=True,
-            )
-            workflow.metric_meter().create_counter(
-                "coopflow_rule_failures", "Commands the rules failed on (a bug)"
-            ).add(1)
             self._flag(fault, type(error).__name__)
-            raise ApplicationError(
-                f"internal error deciding {command.kind}: {type(error).__name__}",
-                type="InternalError",
-                non_retryable=True,
-            ) from None
+            raise self._rules_failed(command, error) from None
         if self._shape_3():
             # The same command decided again: the bug is gone (fixed, or its state passed).
             self._unflag(fault)
+
+    def _rules_failed(self, command: c.Command, error: Exception) -> ApplicationError:
+        """A bug in the rules on a command, said loudly (log, counter) and answered as an
+        internal error: the validator's refusal and the guarded handler's alike."""
+        workflow.logger.error(
+            "the rules failed on a command",
+            extra={"cooperation": self._id, "command": command.kind},
+            exc_info=error,
+        )
+        workflow.metric_meter().create_counter(
+            "coopflow_rule_failures", "Commands the rules failed on (a bug)"
+        ).add(1)
+        return ApplicationError(
+            f"internal error deciding {command.kind}: {type(error).__name__}",
+            type="InternalError",
+            non_retryable=True,
+        )
 
     def _current_summary(self) -> CooperationSummary:
         if not self._registered:
