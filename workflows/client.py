@@ -171,7 +171,7 @@ async def send(
             return await _attempt(handle, request, until)
         except NotNow:
             if await _has_ended(handle):
-                raise await answer_of_ended(handle, request.command) from None
+                return await _outcome_once_ended(handle, request)
             pause = NOT_NOW_PAUSE.total_seconds()
             if loop.time() + pause >= min(again_until, until or again_until):
                 raise
@@ -215,17 +215,38 @@ async def _attempt(
             if done:
                 return call.result()
             if await _has_ended(handle):
-                raise await answer_of_ended(handle, request.command)
+                return await _outcome_once_ended(handle, request)
             if until is not None and loop.time() >= until:
                 raise NoAnswer(f"{handle.id} did not answer in time")
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise await answer_of_ended(handle, request.command) from None
+        return await _outcome_once_ended(handle, request)
     finally:
         # Answered, or given up: whatever else the call ends with is of no interest.
         call.add_done_callback(lambda f: f.cancelled() or f.exception())
         call.cancel()
+
+
+async def _outcome_once_ended(
+    handle: WorkflowHandle[Any, Any], request: CommandRequest
+) -> CommandAnswer:
+    """The request's outcome once its workflow has ended. The command may be the one that
+    ended it (a last write-off settling the loans), its answer still on its way when the end
+    was seen: the server keeps a completed update's outcome with the closed workflow, and
+    that is its answer. Only a request the workflow never took gets the rules' answer for the
+    ended cooperation."""
+    assert request.request_id is not None
+    update = handle.get_update_handle(request.request_id, result_type=CommandAnswer)
+    try:
+        return await asyncio.wait_for(
+            update.result(rpc_timeout=QUERY_WITHIN), QUERY_WITHIN.total_seconds()
+        )
+    except WorkflowUpdateFailedError as failure:
+        raise _refused(failure) from None
+    except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
+        pass  # not one of the workflow's updates (or its history is gone)
+    raise await answer_of_ended(handle, request.command)
 
 
 async def _has_ended(handle: WorkflowHandle[Any, Any]) -> bool:

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from temporalio.client import Client, WorkflowHandle
 
+import workflows.client
 import workflows.shell
 from domain import commands as c
 from domain.cooperation import CooperationSpec
@@ -230,6 +231,36 @@ async def test_commands_racing_the_end_of_the_workflow_get_the_rules_answer(
     assert outcomes["written off"] == 3
     assert set(outcomes) == {"written off", "Conflict: settled"}, outcomes
     assert late == 0
+
+
+async def test_the_command_that_ended_the_workflow_keeps_its_answer_once_ended(
+    temporal_client: Client, pool: asyncpg.Pool, task_queue: str
+) -> None:
+    # Its answer may still be on its way when the end is seen (or the caller retries after
+    # the end): the same request id gets the write-off's own answer, not the rules' 409 on
+    # the ended cooperation that any other write-off gets.
+    write_off = c.WriteOff(line="pret", tranche="pret", reason="cessation", by=FUNDER)
+    async with build_worker(temporal_client, pool, task_queue):
+        _, handle = await _borrower(temporal_client, pool, task_queue)
+        await send(handle, CommandRequest(command=c.Close(outcome="completed")))
+        applied = handle.execute_update
+
+        async def slow_answer(*args: Any, **kwargs: Any) -> Any:
+            # The answer reaches the caller after the end is seen (a slow network, say).
+            answer = await applied(*args, **kwargs)
+            await asyncio.sleep(3 * workflows.client.ENDED_CHECK_EVERY.total_seconds())
+            return answer
+
+        handle.execute_update = slow_answer  # type: ignore[method-assign]
+        first = await send(handle, CommandRequest(command=write_off, request_id="radiation"))
+        handle.execute_update = applied  # type: ignore[method-assign]
+        await handle.result()
+        again = await send(handle, CommandRequest(command=write_off, request_id="radiation"))
+        with pytest.raises(CommandRefused) as other:
+            await send(handle, CommandRequest(command=write_off, request_id="autre"))
+    assert "LoanWrittenOff" in [e.type for e in first.events]
+    assert again == first
+    assert other.value.kind == "Conflict" and "settled" in other.value.message
 
 
 async def _settled(
