@@ -41,6 +41,15 @@ EventType = Literal[
     "RepaymentRecorded",
     "LoanWrittenOff",
     "Closed",
+    # Rules 3 (rules 17 to 20 of DESIGN.md): the convention, the money really paid, graduation.
+    "ConventionSigned",
+    "VersementPaid",
+    "VersementLate",
+    "MemberFormalised",
+    "LineAmendmentProposed",
+    "LineAmended",
+    "LineAmendmentDeclined",
+    "FiscalHostEnded",
 ]
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)

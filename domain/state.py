@@ -98,6 +98,16 @@ class ReleaseRecord(_State):
     kind: Literal["release", "loan"]
 
 
+class HeldRelease(_State):
+    """A release that fell due while its line was held (rules 3: a convention required and
+    not yet recorded, rule 18; an amendment open, rule 20). It counts as taken for the
+    triggers, and is released, in the order held, at the instant the hold ends."""
+
+    tranche: str
+    occurrence: int | None = None
+    due_at: datetime
+
+
 class Approval(_State):
     tranche: str
     stint: int
@@ -195,6 +205,8 @@ class Line(_State):
     closed: bool = False
     """The cooperation closed: nothing more is released, what was left is freed."""
     releases: list[ReleaseRecord] = []
+    held: list[HeldRelease] = []
+    """Releases due but held (rules 3): empty under rules 1 and 2."""
     approvals: list[Approval] = []
     report: ReportClock | None = None
     loans: list[Loan] = []
@@ -212,6 +224,13 @@ class Line(_State):
         return sum((r.amount for r in self.releases), ZERO)
 
     def has_released(self, tranche: str, occurrence: int | None = None) -> bool:
+        """Released, or due and held (a held release is taken: no trigger fires it again)."""
+        return any(
+            r.tranche == tranche and r.occurrence == occurrence for r in self.releases
+        ) or any(h.tranche == tranche and h.occurrence == occurrence for h in self.held)
+
+    def is_released(self, tranche: str, occurrence: int | None = None) -> bool:
+        """Released indeed (a held release is still pending: committed, not yet ordered)."""
         return any(r.tranche == tranche and r.occurrence == occurrence for r in self.releases)
 
     def first_release(self, tranche: str) -> ReleaseRecord | None:
@@ -236,7 +255,7 @@ class Line(_State):
             if tranche.repeat is not None:
                 occurrences += list(range(1, tranche.repeat.times + 1))
             for occurrence in occurrences:
-                if not self.has_released(tranche.id, occurrence):
+                if not self.is_released(tranche.id, occurrence):
                     total += tranche.amount
         return total
 
@@ -249,7 +268,7 @@ class Line(_State):
                 occurrences += list(range(1, tranche.repeat.times + 1))
             for occurrence in occurrences:
                 status: TrancheStatus
-                if self.has_released(tranche.id, occurrence):
+                if self.is_released(tranche.id, occurrence):
                     status = "released"
                 else:
                     status = "freed" if self.closed else "pending"

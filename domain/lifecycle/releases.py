@@ -21,9 +21,10 @@ from domain.lifecycle.context import (
     money_text,
     require_open,
 )
+from domain.lifecycle.holds import hold_of
 from domain.lifecycle.loans import disburse
 from domain.programme import AcceptedCheckIns, Elapsed, Phase, TrancheSpec
-from domain.state import Approval, CooperationState, Line, ReleaseRecord
+from domain.state import Approval, CooperationState, HeldRelease, Line, ReleaseRecord
 
 
 def _release_key(state: CooperationState, line: Line, tranche: str, occurrence: int | None) -> str:
@@ -40,6 +41,9 @@ def _release(
     at: datetime,
 ) -> None:
     s = ctx.state
+    if hold_of(s, line) is not None:
+        line.held.append(HeldRelease(tranche=tranche.id, occurrence=occurrence, due_at=at))
+        return
     terms = tranche.loan
     kind: Literal["release", "loan"] = "loan" if terms is not None else "release"
     parts = [
@@ -83,6 +87,17 @@ def _release(
     )
     if terms is not None:
         disburse(ctx, line, tranche, terms, at, key)
+
+
+def release_held(ctx: Context, line: Line, at: datetime) -> None:
+    """The line's hold ended at `at` (rules 18 and 20): what it held is released now, in the
+    order it fell due, to the allocation then in force."""
+    held, line.held = line.held, []
+    for h in held:
+        found = line.tranche(h.tranche)
+        assert found is not None
+        phase, tranche = found
+        _release(ctx, line, phase, tranche, h.occurrence, at)
 
 
 def _accepted_since_attachment(state: CooperationState, line: Line) -> int:

@@ -24,8 +24,8 @@ from tests.domain.helpers import (
 
 
 def test_rule_13_event_types_and_gapless_sequence() -> None:
-    # The 28 event types of DESIGN.md's rule 13.
-    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 28
+    # The 28 event types of DESIGN.md's rule 13, and the 8 of its "Rules 3".
+    assert len(EVENT_TYPES) == len(set(EVENT_TYPES)) == 28 + 8
     result = simulate([programme()], [{"at": "P3M", "close": {"outcome": "completed"}}])
     assert [e.seq for e in result.events] == list(range(1, len(result.events) + 1))
     assert all(e.type in EVENT_TYPES for e in result.events)

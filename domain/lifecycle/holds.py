@@ -1,0 +1,15 @@
+"""Rules 18 and 20: when a line's releases are held. A release falling due while its line is
+held is kept (`Line.held`) rather than ordered, and released at the instant the hold ends,
+in the order held (`releases.release_held`); the clock and the check-ins run as usual."""
+
+from __future__ import annotations
+
+from domain.state import CooperationState, Line
+
+
+def hold_of(state: CooperationState, line: Line) -> str | None:
+    """Why `line`'s releases are held now (in words, for views), or None. Only under rules 3:
+    a recorded decision of rules 1 and 2 never meets a hold."""
+    if state.rules_version < 3:
+        return None
+    return None
