@@ -14,8 +14,15 @@ an instant the shell records (docs/versioning.md says how to add a version).
    due after that; a cooperation stays open until every loan is settled.
 3. Nobody can flood a cooperation (DESIGN.md, "Who may get in, and what nobody may abuse"):
    at most one open transition request per action, another is refused naming the open one
-   (rule 15). Rules 17 to 20 of DESIGN's "Rules 3" (the convention, the money really paid,
-   graduation) will join version 3 with issue 18.
+   (rule 15). Rules 17 to 20 of DESIGN's "Rules 3" (issue 18): the amount granted per line,
+   fixed at acceptance (17); the convention, whose absence holds a line's releases where the
+   programme requires one (18); a release is an order to pay, each payee's part a versement
+   due by `payment_within` and recorded paid, late once (19); graduation: legal forms from a
+   list, a member formalised, amendments (avenants) holding the line's releases while open,
+   the end of the hosting, loans only to a member that is a legal entity (20). A
+   cooperation that moves to 3 meets none of them until it uses them: its programmes have no
+   granted amounts, convention or payment_within unless a new version says so, and its
+   versements ordered before the move carry no due date.
    Moving to 3 keeps every open request as it is, several of one action included: they are
    answered or declined as before, only a new one waits until none of its action is open.
    Exactly once (issue 17): a repayment is taken once per request id (the shell gives
