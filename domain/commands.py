@@ -277,6 +277,7 @@ __all__ = [
     "Pause",
     "Pivot",
     "ProposeLine",
+    "RecordConvention",
     "RecordRepayment",
     "Register",
     "RequestTransition",
@@ -285,5 +286,4 @@ __all__ = [
     "ReviewCheckIn",
     "SubmitCheckIn",
     "WriteOff",
-    "RecordConvention",
 ]

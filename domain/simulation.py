@@ -240,7 +240,8 @@ def step_actions(
 
 
 def _by(args: Mapping[str, Any], programmes: Mapping[str, ProgrammeVersion]) -> Any:
-    """Who acts in an `approve`, `write_off` or `convention` step: as given, else the line's funder."""
+    """Who acts in an `approve`, `write_off` or `convention` step: as given, else the line's
+    funder."""
     by = args.get("by")
     if by is None:
         version = programmes.get(str(args.get("line")))

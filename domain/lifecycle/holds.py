@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from domain.state import CooperationState, Line
 
-
 CONVENTION_AWAITED = "its convention, which its programme requires, is not yet recorded"
 """Rule 18's hold, in words."""
 

@@ -11,8 +11,8 @@ from domain.cooperation import Member
 from domain.errors import Conflict, InvalidInput
 from domain.events import instant
 from domain.lifecycle.checkins import choose_schedule, reanchor, resume_schedule
-from domain.lifecycle.convention import release_unheld
 from domain.lifecycle.context import Context, Decision, require_not_paused, require_open
+from domain.lifecycle.convention import release_unheld
 from domain.lifecycle.lines import announce_registered_lines, close_line, registered_lines
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
