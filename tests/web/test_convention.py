@@ -74,6 +74,7 @@ async def test_the_funder_records_a_convention_from_its_inbox(
     await expect(page.locator("#signed_on-error")).to_contain_text("later than today")
     await expect(page.get_by_label("Référence")).to_have_value("CONV-2027-014")
     await expect(page.get_by_label("Signée le")).to_have_attribute("aria-invalid", "true")
+    await assert_accessible(page, "convention-form")
 
     signed = today - timedelta(days=3)
     await page.get_by_label("Signée le").fill(signed.isoformat())
