@@ -16,6 +16,7 @@ from api.problems import PROBLEM
 from api.public import public_base
 from api.routes import (
     actions,
+    conventions,
     cooperations,
     fiscal_host,
     health,
@@ -95,6 +96,7 @@ def create_app(
         programmes,
         cooperations,
         actions,
+        conventions,
         queues,
         reports,
         webhooks,

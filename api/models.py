@@ -452,6 +452,14 @@ class AwaitedApproval(BaseModel):
     tranches: list[str]
 
 
+class AwaitedConvention(BaseModel):
+    """A line whose programme requires a convention not yet recorded (rule 18)."""
+
+    cooperation: str
+    name: str
+    phase: Phase
+
+
 class InboxRequest(BaseModel):
     cooperation: str
     seq: int
@@ -467,6 +475,8 @@ class Inbox(BaseModel):
     proposed_lines: list[ProposedLine]
     approvals_awaited: list[AwaitedApproval]
     requests: list[InboxRequest]
+    conventions_awaited: list[AwaitedConvention] = []
+    """Rule 18: lines whose releases are held until their convention is recorded."""
 
     model_config = ConfigDict(
         json_schema_extra={

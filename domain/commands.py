@@ -216,6 +216,17 @@ class MemberLeave(_Command):
     member_id: str
 
 
+class RecordConvention(_Command):
+    """Rule 18: the line's funder records the line's convention, once."""
+
+    kind: Literal["record_convention"] = "record_convention"
+    line: str
+    reference: Annotated[str, Field(min_length=1, max_length=100)]
+    signed_on: date
+    ends_on: date | None = None
+    by: Actor
+
+
 MOVES: dict[str, type[Advance | Restart | Pivot | Pause | Resume | Close]] = {
     model.model_fields["kind"].default: model
     for model in (Advance, Restart, Pivot, Pause, Resume, Close)
@@ -243,7 +254,8 @@ Command = Annotated[
     | RequestTransition
     | DeclineTransitionRequest
     | MemberJoin
-    | MemberLeave,
+    | MemberLeave
+    | RecordConvention,
     Field(discriminator="kind"),
 ]
 
@@ -265,6 +277,7 @@ __all__ = [
     "Pause",
     "Pivot",
     "ProposeLine",
+    "RecordConvention",
     "RecordRepayment",
     "Register",
     "RequestTransition",

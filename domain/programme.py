@@ -276,6 +276,8 @@ class ProgrammeSpec(_Spec):
     locale: Locale = Locale.fr
     requires_lead: bool = False
     cap_per_cooperation: Amount | None = None
+    convention: Literal["required"] | None = None
+    """Rule 18: `required` holds a line's releases until its funder records its convention."""
     phases: dict[Phase, PhaseSpec]
 
     _storable = field_validator("name")(storable)

@@ -50,6 +50,7 @@ STEP_KINDS = (
     "request",
     "join",
     "leave",
+    "convention",
 )
 
 
@@ -239,7 +240,8 @@ def step_actions(
 
 
 def _by(args: Mapping[str, Any], programmes: Mapping[str, ProgrammeVersion]) -> Any:
-    """Who acts in an `approve` or `write_off` step: as given, else the line's funder."""
+    """Who acts in an `approve`, `write_off` or `convention` step: as given, else the line's
+    funder."""
     by = args.get("by")
     if by is None:
         version = programmes.get(str(args.get("line")))
@@ -346,6 +348,19 @@ def _step_actions(
         case "leave":
             return [
                 at_door(c.MemberLeave, {"member_id": a.get("member", a.get("id", a.get("value")))})
+            ]
+        case "convention":
+            return [
+                at_door(
+                    c.RecordConvention,
+                    {
+                        "line": a.get("line"),
+                        "reference": a.get("reference"),
+                        "signed_on": a.get("signed_on"),
+                        "ends_on": a.get("ends_on"),
+                        "by": _by(a, programmes),
+                    },
+                )
             ]
     raise ValueError(f"unknown step kind {step.kind!r}")  # parse_scenario refuses these
 

@@ -108,6 +108,15 @@ class HeldRelease(_State):
     due_at: datetime
 
 
+class Convention(_State):
+    """A line's convention as its funder recorded it (rule 18)."""
+
+    reference: str
+    signed_on: date
+    ends_on: date | None = None
+    recorded_at: datetime
+
+
 class Approval(_State):
     tranche: str
     stint: int
@@ -207,6 +216,8 @@ class Line(_State):
     releases: list[ReleaseRecord] = []
     held: list[HeldRelease] = []
     """Releases due but held (rules 3): empty under rules 1 and 2."""
+    convention: Convention | None = None
+    """Rule 18: recorded once, by the line's funder."""
     approvals: list[Approval] = []
     report: ReportClock | None = None
     loans: list[Loan] = []

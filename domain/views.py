@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.cooperation import EconomicModel, Kind, Member
 from domain.events import instant
 from domain.lifecycle import is_finished
+from domain.lifecycle.holds import CONVENTION_AWAITED, hold_of
 from domain.money import DecimalText
 from domain.programme import Outcome, Phase
 from domain.state import ZERO, CooperationState, Line, next_check_in
@@ -26,6 +27,8 @@ class TrancheView(_View):
     occurrence: int | None = None
     status: Literal["pending", "released", "freed"]
     amount: DecimalText
+    waits_for: str | None = None
+    """Due but held (rules 3): what its release waits for, in words."""
 
 
 class LoanView(_View):
@@ -37,6 +40,14 @@ class LoanView(_View):
     """Installments gone overdue and still not repaid in full."""
     settled: bool
     written_off: DecimalText | None = None
+
+
+class ConventionView(_View):
+    """A line's convention as its funder recorded it (rule 18)."""
+
+    reference: str
+    signed_on: str
+    ends_on: str | None = None
 
 
 class LineView(_View):
@@ -53,6 +64,9 @@ class LineView(_View):
     loans: list[LoanView] = []
     awaiting_approval: list[str] = []
     """Tranches of the current phase released on approval and not yet approved (rule 3)."""
+    convention: ConventionView | None = None
+    convention_awaited: bool = False
+    """Rule 18: its programme requires a convention not yet recorded: its releases are held."""
 
 
 class RequestView(_View):
@@ -135,6 +149,28 @@ def is_overdue(state: CooperationState) -> bool:
     return max(overdue) > max(checked_in, default=0)
 
 
+def _convention(line: Line) -> ConventionView | None:
+    recorded = line.convention
+    if recorded is None:
+        return None
+    return ConventionView(
+        reference=recorded.reference,
+        signed_on=recorded.signed_on.isoformat(),
+        ends_on=recorded.ends_on.isoformat() if recorded.ends_on else None,
+    )
+
+
+def _waits_for(
+    state: CooperationState, line: Line, tranche: str, occurrence: int | None
+) -> str | None:
+    """Rules 3: a held release waits for its hold to end."""
+    if state.closed or not any(
+        h.tranche == tranche and h.occurrence == occurrence for h in line.held
+    ):
+        return None
+    return hold_of(state, line)
+
+
 def summary(state: CooperationState) -> CooperationSummary:
     upcoming = next_check_in(state)
     return CooperationSummary(
@@ -169,7 +205,13 @@ def summary(state: CooperationState) -> CooperationSummary:
                 released=line.released,
                 freed=line.freed,
                 tranches=[
-                    TrancheView(tranche=t, occurrence=o, status=s, amount=a)
+                    TrancheView(
+                        tranche=t,
+                        occurrence=o,
+                        status=s,
+                        amount=a,
+                        waits_for=_waits_for(state, line, t, o) if s == "pending" else None,
+                    )
                     for t, o, s, a in line.tranche_statuses()
                 ],
                 loans=[
@@ -186,6 +228,10 @@ def summary(state: CooperationState) -> CooperationSummary:
                     for loan in line.loans
                 ],
                 awaiting_approval=awaiting_approval(state, line),
+                convention=_convention(line),
+                convention_awaited=line.status == "active"
+                and not state.closed
+                and hold_of(state, line) == CONVENTION_AWAITED,
             )
             for line in state.lines
         ],

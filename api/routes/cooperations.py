@@ -301,6 +301,7 @@ async def read_schedule(
                 "occurrence": t.occurrence,
                 "amount": format(t.amount, "f"),
                 "currency": line.currency,
+                "waits_for": t.waits_for,
             }
             for line in summary.lines
             for t in line.tranches

@@ -13,6 +13,7 @@ from api.auth import Caller, CallerDep
 from api.deps import DocumentDep, PoolDep
 from api.models import (
     AwaitedApproval,
+    AwaitedConvention,
     BudgetRaise,
     Dashboard,
     DashboardLoans,
@@ -32,6 +33,7 @@ from domain.payees import facilitator_is_payee, payees
 from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
 from store import money
 from store import payees as payees_store
+from store.conventions import conventions_awaited
 from store.db import Conn
 from store.programmes import (
     BudgetBelowCommitted,
@@ -354,7 +356,8 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
     """What waits for the funder: lines proposed to it, each with what accepting commits (its
     whole potential, rule 9), its payees and shares, and whether the facilitator proposing it
     is one of them; approvals awaited (tranches released on approval in the cooperation's
-    current phase), and the collectives' open requests on cooperations it funds."""
+    current phase), the collectives' open requests on cooperations it funds, and the lines
+    whose convention it has to record (rule 18)."""
     async with pool.acquire() as conn:
         await _own(conn, programme_id, caller, "read its inbox")
         proposed = await conn.fetch(
@@ -385,6 +388,7 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             " WHERE r.status = 'open' ORDER BY r.requested_at",
             programme_id,
         )
+        conventions = await conventions_awaited(conn, programme_id)
 
     def proposed_line(r: Any) -> ProposedLine:
         shown = payees(
@@ -430,4 +434,5 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             )
             for r in requests
         ],
+        conventions_awaited=[AwaitedConvention.model_validate(r) for r in conventions],
     )

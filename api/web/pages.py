@@ -841,6 +841,35 @@ async def approve(cooperation_id: str, request: Request, session: SessionDep) ->
     return await _guarded(request, session, build)
 
 
+@router.get("/cooperations/{cooperation_id}/lines/{programme}/convention")
+async def convention_form(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    """Rule 18: the line's funder records its convention (also from its inbox)."""
+    return await _show_form(
+        request, session, "convention.html", _reading(cooperation_id), programme=programme
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/lines/{programme}/convention")
+async def record_convention(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    return await _send_form(
+        request,
+        session,
+        template="convention.html",
+        read=_reading(cooperation_id),
+        endpoint=(
+            f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}/convention"
+        ),
+        body_of=lambda form, _: (_given(form, "reference", "signed_on", "ends_on"), {}),
+        then=f"/programmes/{quote(programme)}",
+        done="convention",
+        programme=programme,
+    )
+
+
 @router.get("/cooperations/{cooperation_id}/members")
 async def members_page(cooperation_id: str, request: Request, session: SessionDep) -> Response:
     read = _reading(cooperation_id, members="/members")

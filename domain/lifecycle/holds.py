@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from domain.state import CooperationState, Line
 
+CONVENTION_AWAITED = "its convention, which its programme requires, is not yet recorded"
+"""Rule 18's hold, in words."""
+
 
 def hold_of(state: CooperationState, line: Line) -> str | None:
     """Why `line`'s releases are held now (in words, for views), or None. Only under rules 3:
     a recorded decision of rules 1 and 2 never meets a hold."""
     if state.rules_version < 3:
         return None
+    if line.programme.spec.convention == "required" and line.convention is None:
+        return CONVENTION_AWAITED
     return None

@@ -12,6 +12,7 @@ from domain.errors import Conflict, InvalidInput
 from domain.events import instant
 from domain.lifecycle.checkins import choose_schedule, reanchor, resume_schedule
 from domain.lifecycle.context import Context, Decision, require_not_paused, require_open
+from domain.lifecycle.convention import release_unheld
 from domain.lifecycle.lines import announce_registered_lines, close_line, registered_lines
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
@@ -144,6 +145,7 @@ def resume(ctx: Context, cmd: c.Resume, now: datetime) -> None:
     pause.end = now
     ctx.emit("Resumed", now, phase=s.phase.value, paused_since=instant(pause.start))
     resume_schedule(s, pause, now)
+    release_unheld(ctx, now)
     release_due(ctx, now, clock=True)
 
 

@@ -156,6 +156,13 @@ TABLE: tuple[Row, ...] = (
     Row("POST", "/v1/cooperations/{cooperation_id}/funding-lines/{programme}/decision",
                                                         "ok  404 404 403 404 403 403 404 401 401",
         _const({"accept": True})),
+    # Rule 18: the line's funder records its convention (a second one is 409).
+    Row("POST", "/v1/cooperations/{cooperation_id}/funding-lines/{programme}/convention",
+                                                        "201 404 404 403 404 403 403 404 401 401",
+        _const({"reference": "CONV-1", "signed_on": "2026-01-05"})),
+    Row("POST", "/v1/cooperations/{cooperation_id}/funding-lines/{programme}/convention",
+                                                        "404 201 404 403 404 403 403 404 401 401",
+        _const({"reference": "CONV-2", "signed_on": "2026-01-05"}), params={"programme": "reg"}),
     # -- moves and requests -------------------------------------------------------------------
     # Foreseen by whoever may make the move, changing nothing.
     Row("POST", "/v1/cooperations/{cooperation_id}/transitions/preview",

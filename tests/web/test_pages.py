@@ -184,6 +184,8 @@ WEB_TABLE: list[Row] = [
     Row("GET", "/cooperations/{coop}/lines", COOP_PAGE),
     Row("POST", "/cooperations/{coop}/lines", FORM_POST),
     Row("POST", "/cooperations/{coop}/lines/fdt/decision", FORM_POST),
+    Row("GET", "/cooperations/{coop}/lines/fdt/convention", COOP_PAGE),
+    Row("POST", "/cooperations/{coop}/lines/fdt/convention", FORM_POST),
     Row("POST", "/cooperations/{coop}/approvals", FORM_POST),
     Row("GET", "/cooperations/{coop}/members", COOP_PAGE),
     Row("POST", "/cooperations/{coop}/members", FORM_POST),

@@ -59,7 +59,13 @@ async def test_queries_and_search_attributes_follow_the_cooperation(
         attributes = (await handle.describe()).typed_search_attributes
     assert state.closed and state.outcome == "completed"
     assert [t.model_dump(mode="json") for t in state.lines[0].tranches] == [
-        {"tranche": "amorcage", "occurrence": None, "status": "released", "amount": "8000.00"}
+        {
+            "tranche": "amorcage",
+            "occurrence": None,
+            "status": "released",
+            "amount": "8000.00",
+            "waits_for": None,
+        }
     ]
     assert schedule["pending_tranches"] == [] and schedule["next_check_in"] is None
     assert [e.seq for e in timeline.items] == [4, 5] and timeline.next_after == 5
