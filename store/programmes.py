@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -185,3 +186,17 @@ async def list_programmes(
         ProgrammeVersion(version=r["version"], spec=ProgrammeSpec.model_validate(r["spec"]))
         for r in rows
     ]
+
+
+async def programme_names(conn: Conn, programme_ids: Sequence[str]) -> dict[str, str]:
+    """The current names of these programmes, by id (a funding line is named by its
+    programme's id): what pages, e-mails and reports call a line. Unknown ids are left out."""
+    if not programme_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT p.id, v.spec->>'name' AS name FROM programmes p JOIN programme_versions v"
+        " ON v.programme_id = p.id AND v.version = p.current_version"
+        " WHERE p.id = ANY($1::text[])",
+        list(set(programme_ids)),
+    )
+    return {r["id"]: r["name"] for r in rows if r["name"]}
