@@ -76,7 +76,8 @@ async def transition_requests(
     n = len(params)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT r.* FROM transition_requests r JOIN cooperations c ON c.id = r.cooperation_id"
+            "SELECT r.*, c.name FROM transition_requests r"
+            " JOIN cooperations c ON c.id = r.cooperation_id"
             f" WHERE {where}"
             f" AND r.status = ${n + 1}"
             f" AND (r.requested_at, r.cooperation_id, r.seq::text) > (${n + 2}, ${n + 3}, ${n + 4})"
@@ -89,6 +90,8 @@ async def transition_requests(
     items = [
         {
             "cooperation": r["cooperation_id"],
+            # Pages name the cooperation: its id is not what people call it.
+            "name": r["name"],
             "seq": r["seq"],
             "action": r["action"],
             "to": r["to_phase"],

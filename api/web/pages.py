@@ -930,6 +930,8 @@ async def programme(programme_id: str, request: Request, session: SessionDep) ->
             inbox=inbox,
             plots=charts.dashboard_charts(dashboard, Words(locale_of(request))),
             cooperations=funded["items"],
+            # The inbox's requests by their cooperations' names.
+            cooperation_names={c["id"]: c.get("name") for c in funded["items"]},
         )
 
     return await _guarded(request, session, build)

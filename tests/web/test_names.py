@@ -6,6 +6,7 @@ the id beside it as a hint; a member's legal form is shown in French; the fiscal
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import timedelta
@@ -104,6 +105,27 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
             page = _main(await _get(browser, f"/cooperations/{coop}"))
         assert f"Ligne {NAME} ({pid})" in page, role
         assert f"de la ligne {NAME} est versée" in page, role
+
+    # The collective asks to reorient it: its facilitator's and its funder's lists of requests
+    # name the cooperation, and the move in the contract's word.
+    asked = await live.http.post(
+        f"/v1/cooperations/{coop}/transition-requests",
+        json={"action": "pivot", "reason": "Un local se libère"},
+        headers=await live.auth("collective", coop),
+    )
+    assert asked.status_code == 201, asked.text
+    wanted = "La Ruche · Réorienter ·"
+    for role, subject, path in (
+        ("facilitator", anim, "/"),
+        ("funder", funder, f"/programmes/{pid}"),
+    ):
+        async with await _browser(live, role, subject) as browser:
+            for _ in range(100):  # the requests' read model follows the workflow
+                page = _main(await _get(browser, path))
+                if "Un local se libère" in page:
+                    break
+                await asyncio.sleep(0.1)
+        assert f"{wanted}" in page and f"{coop} · Réorienter" not in page, (role, page)
 
     # The funder's programme page is titled by its name.
     async with await _browser(live, "funder", funder) as browser:
