@@ -105,6 +105,11 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
             page = _main(await _get(browser, f"/cooperations/{coop}"))
         assert f"Ligne {NAME} ({pid})" in page, role
         assert f"de la ligne {NAME} est versée" in page, role
+        assert "Tiers-lieu du Bourg · autre forme" in page, role
+        # An informal member's name (often a person's) is not a funder's to read.
+        informal = "habitants" if role == "funder" else "Collectif des habitants"
+        assert f"{informal} · collectif informel" in page, role
+        assert ("Collectif des habitants" in page) is (role != "funder"), role
 
     # The collective asks to reorient it: its facilitator's and its funder's lists of requests
     # name the cooperation, and the move in the contract's word.
