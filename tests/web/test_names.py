@@ -132,6 +132,21 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
                 await asyncio.sleep(0.1)
         assert f"{wanted}" in page and f"{coop} · Réorienter" not in page, (role, page)
 
+    # A check-in waits in the facilitator's review queue under its cooperation's name.
+    checked = await live.http.post(
+        f"/v1/cooperations/{coop}/check-ins",
+        json={"narrative": "Premiers ateliers"},
+        headers=await live.auth("collective", coop),
+    )
+    assert checked.status_code == 201, checked.text
+    async with await _browser(live, "facilitator", anim) as browser:
+        for _ in range(100):  # the queue's read model follows the workflow
+            page = _main(await _get(browser, "/review-queue"))
+            if "La Ruche" in page:
+                break
+            await asyncio.sleep(0.1)
+    assert "La Ruche" in page and coop not in page, page
+
     # The funder's programme page is titled by its name.
     async with await _browser(live, "funder", funder) as browser:
         html = await _get(browser, f"/programmes/{pid}")
