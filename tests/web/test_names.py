@@ -56,6 +56,17 @@ async def _get(browser: httpx.AsyncClient, path: str) -> str:
     return answer.text
 
 
+async def _once_there(browser: httpx.AsyncClient, path: str, text: str) -> str:
+    """The page's main text once it says `text`: the read models (the event log, the queues)
+    follow the workflow by a moment."""
+    for _ in range(150):
+        page = _main(await _get(browser, path))
+        if text in page:
+            break
+        await asyncio.sleep(0.1)
+    return page
+
+
 async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_french(
     live_server: Live,
 ) -> None:
@@ -83,7 +94,7 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
 
     # The collective reads the programme's name, never its id.
     async with await _browser(live, "collective", coop) as browser:
-        page = _main(await _get(browser, f"/cooperations/{coop}"))
+        page = await _once_there(browser, f"/cooperations/{coop}", "est versée")
     assert f"Ligne {NAME}" in page
     assert f"Ligne {pid}" not in page and pid not in page
     # Its story names the line too: the acceptance and the entry tranche's release.
@@ -102,7 +113,7 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
     # The funder and the facilitator read the name, with the id beside it as a hint.
     for role, subject in (("funder", funder), ("facilitator", anim)):
         async with await _browser(live, role, subject) as browser:
-            page = _main(await _get(browser, f"/cooperations/{coop}"))
+            page = await _once_there(browser, f"/cooperations/{coop}", "est versée")
         assert f"Ligne {NAME} ({pid})" in page, role
         assert f"de la ligne {NAME} est versée" in page, role
         assert "Tiers-lieu du Bourg · autre forme" in page, role
@@ -125,11 +136,7 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
         ("funder", funder, f"/programmes/{pid}"),
     ):
         async with await _browser(live, role, subject) as browser:
-            for _ in range(100):  # the requests' read model follows the workflow
-                page = _main(await _get(browser, path))
-                if "Un local se libère" in page:
-                    break
-                await asyncio.sleep(0.1)
+            page = await _once_there(browser, path, "Un local se libère")
         assert f"{wanted}" in page and f"{coop} · Réorienter" not in page, (role, page)
 
     # A check-in waits in the facilitator's review queue under its cooperation's name.
@@ -140,11 +147,7 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
     )
     assert checked.status_code == 201, checked.text
     async with await _browser(live, "facilitator", anim) as browser:
-        for _ in range(100):  # the queue's read model follows the workflow
-            page = _main(await _get(browser, "/review-queue"))
-            if "La Ruche" in page:
-                break
-            await asyncio.sleep(0.1)
+        page = await _once_there(browser, "/review-queue", "La Ruche")
     assert "La Ruche" in page and coop not in page, page
 
     # The funder's programme page is titled by its name.
@@ -155,13 +158,13 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
 
     # The fiscal host's funds: received by line, each line by its programme's name.
     async with await _browser(live, "facilitator", host) as browser:
-        page = _main(await _get(browser, "/funds"))
+        page = await _once_there(browser, "/funds", NAME)
     assert "comme structure porteuse" in page
     assert re.search(rf"{NAME} \d", page), page
     assert pid not in page
 
 
-async def test_a_facilitator_reorients_a_cooperation_and_the_preview_names_the_line(
+async def test_the_facilitators_pages_offer_legal_forms_and_moves_in_words_and_name_the_line(
     live_server: Live,
 ) -> None:
     live = live_server
@@ -186,6 +189,12 @@ async def test_a_facilitator_reorients_a_cooperation_and_the_preview_names_the_l
     ).status_code == 200
 
     async with await _browser(live, "facilitator", anim) as browser:
+        # The members' page: each legal form in words, the form offering them in words too.
+        members = await _get(browser, f"/cooperations/{coop}/members")
+        assert '<option value="informal">collectif informel</option>' in members
+        assert '<option value="other">autre forme</option>' in members
+        assert "<td>collectif informel</td>" in members and "<td>autre forme</td>" in members
+        assert "<td>informal</td>" not in members and "<td>other</td>" not in members
         page = await _get(browser, f"/cooperations/{coop}")
         # The move is offered in the contract's word.
         assert ">Réorienter</a>" in page and "Pivoter" not in page
