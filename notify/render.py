@@ -84,11 +84,6 @@ class Words:
     def has(self, key: str) -> bool:
         return key in self._catalog
 
-    def codes(self, section: str) -> list[str]:
-        """The codes a section has words for, in the catalog's order (a form's choices)."""
-        prefix = f"{section}."
-        return [k.removeprefix(prefix) for k in self._catalog if k.startswith(prefix)]
-
     def word(self, section: str, value: Any) -> str:
         """The word for a code (a phase, a purpose, a legal form…), or the code itself when
         the catalog has none: legal forms are free text, and old data may hold old codes."""
