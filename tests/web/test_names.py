@@ -21,6 +21,8 @@ from tests.api.conftest import cooperation, programme
 from tests.web.browser import Live
 
 NAME = "Fonds de transition territoriale"
+# The entry tranche's sentence (its verb is rule 19's to choose), the line named.
+RELEASED = f"La tranche amorcage de la ligne {NAME} est "
 MEMBERS = [
     {"id": "habitants", "name": "Collectif des habitants", "legal_form": "informal"},
     {"id": "atelier", "name": "Atelier vélo du Bourg", "legal_form": "association"},
@@ -94,12 +96,12 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
 
     # The collective reads the programme's name, never its id.
     async with await _browser(live, "collective", coop) as browser:
-        page = await _once_there(browser, f"/cooperations/{coop}", "est versée")
+        page = await _once_there(browser, f"/cooperations/{coop}", RELEASED)
     assert f"Ligne {NAME}" in page
     assert f"Ligne {pid}" not in page and pid not in page
     # Its story names the line too: the acceptance and the entry tranche's release.
     assert f"La ligne de financement {NAME} est acceptée" in page
-    assert f"de la ligne {NAME} est versée" in page
+    assert f"de la ligne {NAME} est " in page
     # The members, each legal form in words (an unknown one is shown as recorded:
     # tests/notify/test_vocabulary.py).
     assert "Collectif des habitants · collectif informel" in page
@@ -113,9 +115,9 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
     # The funder and the facilitator read the name, with the id beside it as a hint.
     for role, subject in (("funder", funder), ("facilitator", anim)):
         async with await _browser(live, role, subject) as browser:
-            page = await _once_there(browser, f"/cooperations/{coop}", "est versée")
+            page = await _once_there(browser, f"/cooperations/{coop}", RELEASED)
         assert f"Ligne {NAME} ({pid})" in page, role
-        assert f"de la ligne {NAME} est versée" in page, role
+        assert f"de la ligne {NAME} est " in page, role
         assert "Tiers-lieu du Bourg · autre forme" in page, role
         # An informal member's name (often a person's) is not a funder's to read.
         informal = "habitants" if role == "funder" else "Collectif des habitants"
