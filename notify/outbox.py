@@ -19,7 +19,7 @@ import asyncpg
 
 from notify import webhooks
 from notify.mail import Mailer
-from notify.render import Held, lines_of, render_digest, render_email
+from notify.render import Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
 from store import contacts, delivery, mails, payees, programmes
@@ -245,7 +245,7 @@ async def _email(
             if event is not None and event.type == "FundingLineProposed"
             else None
         )
-        named = await programmes.programme_names(conn, lines_of([event] if event else []))
+        named = await programmes.names_of_lines(conn, [event] if event else [])
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
             await mails.record_notification(conn, item, "failed", "no event", None, None, clock())
@@ -358,7 +358,7 @@ async def _digest(
             if any(h.event.type == "FundingLineProposed" for h in held)
             else None
         )
-        named = await programmes.programme_names(conn, lines_of(h.event for h in held))
+        named = await programmes.names_of_lines(conn, [h.event for h in held])
     if not held:
         async with pool.acquire() as conn:
             await mails.record_digest(conn, digest, "dropped", told, dropped, None, None, clock())

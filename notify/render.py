@@ -449,18 +449,6 @@ def _email_view(
     }
 
 
-def lines_of(events: Iterable[Event]) -> list[str]:
-    """The funding lines these events speak of (programme ids), for their names."""
-    return sorted(
-        {
-            value
-            for event in events
-            for key in _LINE_FIELDS
-            if isinstance(value := event.data.get(key), str)
-        }
-    )
-
-
 def line_named(line: str, programmes: Mapping[str, str] | None) -> str:
     """A line as its facts say it: its programme's name, its id after it as a hint."""
     name = programmes.get(line) if programmes else None

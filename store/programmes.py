@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from domain.commitments import version_budget_refusal, versioned_budget
+from domain.events import Event
 from domain.limits import MAX_AMOUNT
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from store.db import Conn
@@ -200,3 +201,22 @@ async def programme_names(conn: Conn, programme_ids: Sequence[str]) -> dict[str,
         list(set(programme_ids)),
     )
     return {r["id"]: r["name"] for r in rows if r["name"]}
+
+
+def lines_of(events: Iterable[Event]) -> list[str]:
+    """The funding lines these events speak of: a line is named by its programme's id, in an
+    event's `line` or `programme`."""
+    return sorted(
+        {
+            value
+            for event in events
+            for key in ("line", "programme")
+            if isinstance(value := event.data.get(key), str)
+        }
+    )
+
+
+async def names_of_lines(conn: Conn, events: Iterable[Event]) -> dict[str, str]:
+    """The names of the programmes of the lines these events speak of, by id: what an e-mail
+    about them calls each line."""
+    return await programme_names(conn, lines_of(events))
