@@ -1,6 +1,7 @@
 """The web interface's busiest pages against the API calls they are built from, in the same
-run on the same stack: a cooperation's page (its summary, events, check-ins and reports) and a
-programme's (dashboard, inbox, cooperations funded), each timed one request at a time, against
+run on the same stack: a cooperation's page (its summary, events, check-ins, reports, members
+and its lines' programmes, for their names) and a programme's (dashboard, inbox, cooperations
+funded, the programme for its name), each timed one request at a time, against
 the same API calls made from outside one after the other, as a plain client would. A page
 calls the API in process (api/web/client.py), its calls at once, then renders.
 
@@ -101,6 +102,8 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
                         f"/v1/cooperations/{coop}/events?after=0&limit=500",
                         f"/v1/cooperations/{coop}/check-ins",
                         f"/v1/cooperations/{coop}/reports",
+                        f"/v1/cooperations/{coop}/members",
+                        f"/v1/programmes/{pid}",
                     ],
                 ),
                 "programme (funder)": (
@@ -110,6 +113,7 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
                         f"/v1/programmes/{pid}/dashboard",
                         f"/v1/programmes/{pid}/inbox",
                         f"/v1/cooperations?programme={pid}&limit=200",
+                        f"/v1/programmes/{pid}",
                     ],
                 ),
             }

@@ -22,7 +22,7 @@ from notify.mail import Mailer
 from notify.render import Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
-from store import contacts, delivery, mails, payees
+from store import contacts, delivery, mails, payees, programmes
 from store.db import Conn
 
 log = get_logger("coopflow.outbox")
@@ -245,11 +245,14 @@ async def _email(
             if event is not None and event.type == "FundingLineProposed"
             else None
         )
+        named = await programmes.names_of_lines(conn, [event] if event else [])
     if event is None:  # the event is written with its notification: only a wiped log lacks it
         async with pool.acquire() as conn:
             await mails.record_notification(conn, item, "failed", "no event", None, None, clock())
         return
-    email = render_email(item.about, event, item.cooperation_id, name, locale, parties=parties)
+    email = render_email(
+        item.about, event, item.cooperation_id, name, locale, parties=parties, programmes=named
+    )
     sending = []
     async with pool.acquire() as conn:
         for address in to:
@@ -355,6 +358,7 @@ async def _digest(
             if any(h.event.type == "FundingLineProposed" for h in held)
             else None
         )
+        named = await programmes.names_of_lines(conn, [h.event for h in held])
     if not held:
         async with pool.acquire() as conn:
             await mails.record_digest(conn, digest, "dropped", told, dropped, None, None, clock())
@@ -363,7 +367,9 @@ async def _digest(
         async with pool.acquire() as conn:
             await mails.release_digests(conn, [digest])
         return
-    email = render_digest(held, digest.cooperation_id, name, held[0].locale, parties)
+    email = render_digest(
+        held, digest.cooperation_id, name, held[0].locale, parties, programmes=named
+    )
     try:
         sent = await mailer.send([digest.address], email.subject, email.text, email.html)
     except Exception as error:  # as a notification's e-mail: tried again, then given up

@@ -227,9 +227,19 @@ _WORD_FIELDS = {
 }
 
 
-def event_args(data: Mapping[str, Any], fmt: Formats, words: Words) -> dict[str, str]:
+_LINE_FIELDS = ("line", "programme")
+"""A funding line is named by its programme's id: sentences say the programme's name."""
+
+
+def event_args(
+    data: Mapping[str, Any],
+    fmt: Formats,
+    words: Words,
+    programmes: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """An event's data as the catalog's sentences take it: amounts, days, phases and codes
-    in words; anything else as text."""
+    in words, a line by its programme's name when `programmes` (names by programme id) has
+    it; anything else as text."""
     args = {
         key: str(value)
         for key, value in data.items()
@@ -255,6 +265,10 @@ def event_args(data: Mapping[str, Any], fmt: Formats, words: Words) -> dict[str,
     for key, section in _WORD_FIELDS.items():
         if key in data:
             args[key] = words.word(section, data[key])
+    for key in _LINE_FIELDS:
+        value = data.get(key)
+        if programmes and isinstance(value, str) and programmes.get(value):
+            args[key] = programmes[value]
     if isinstance(data.get("max_duration"), str):
         args["max_duration"] = fmt.duration(data["max_duration"])
     action = data.get("action")
@@ -303,10 +317,15 @@ def _sentence(key: str, args: Mapping[str, str], words: Words) -> str | None:
 
 
 def event_text(
-    kind: str, at: Any, data: Mapping[str, Any], fmt: Formats, words: Words
+    kind: str,
+    at: Any,
+    data: Mapping[str, Any],
+    fmt: Formats,
+    words: Words,
+    programmes: Mapping[str, str] | None = None,
 ) -> tuple[str, list[str]]:
-    """An event in words: its sentence and its details."""
-    args = event_args(data, fmt, words)
+    """An event in words: its sentence and its details (lines named as `event_args`)."""
+    args = event_args(data, fmt, words, programmes)
     sentence = _sentence(f"event_text.{kind}", args, words)
     if sentence is None:
         sentence = words("event_text.generic", event=event_label(kind, words), date=fmt.day(at))
@@ -366,13 +385,17 @@ def render_email(
     locale: str,
     link: str | None = None,
     parties: Parties | None = None,
+    programmes: Mapping[str, str] | None = None,
 ) -> Email:
     """The e-mail telling someone about `event` (`about` is its type, as the `Notify` effect
     says), in `locale` (French when unknown): a subject, a plain text and an HTML body.
     `parties` (the cooperation's facilitator, fiscal host and organisations' names) names a
-    proposed line's payees and says when its facilitator would be paid by it."""
+    proposed line's payees and says when its facilitator would be paid by it; `programmes`
+    (programme names by id) names its lines."""
     words = Words(locale)
-    view = _email_view(about, event, cooperation_id, cooperation_name, words, link, parties)
+    view = _email_view(
+        about, event, cooperation_id, cooperation_name, words, link, parties, programmes
+    )
     named = cooperation_name or cooperation_id
     return Email(
         # A subject is a header: a line break in a cooperation's name must not start another.
@@ -390,16 +413,17 @@ def _email_view(
     words: Words,
     link: str | None = None,
     parties: Parties | None = None,
+    programmes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What an e-mail about `event` says, in `words`' locale: its own e-mail's body, and its
     part of a digest."""
     fmt = Formats(words.locale)
     kind = about if about in EVENT_TYPES else event.type
     data = event.data
-    sentence, details = event_text(kind, event.at, data, fmt, words)
+    sentence, details = event_text(kind, event.at, data, fmt, words, programmes)
     if kind == "FundingLineProposed":
         details = _payee_details(data, parties, fmt, words) + details
-    args = event_args(data, fmt, words)
+    args = event_args(data, fmt, words, programmes)
     title = _sentence(f"email.subject.{kind}", args, words) or event_label(kind, words)
     facts = [
         (
@@ -411,7 +435,7 @@ def _email_view(
     if isinstance(data.get("phase"), str):
         facts.append((words("label.phase"), words.word("phase", data["phase"])))
     if isinstance(data.get("line"), str):
-        facts.append((words("label.line"), data["line"]))
+        facts.append((words("label.line"), line_named(data["line"], programmes)))
     if "period" in data and kind != "ReportIssued":
         facts.append((words("label.check_in_period"), str(data["period"])))
     return {
@@ -423,6 +447,12 @@ def _email_view(
         "link": link,
         "footer": words("email.footer"),
     }
+
+
+def line_named(line: str, programmes: Mapping[str, str] | None) -> str:
+    """A line as its facts say it: its programme's name, its id after it as a hint."""
+    name = programmes.get(line) if programmes else None
+    return f"{name} ({line})" if name else line
 
 
 class Held(NamedTuple):
@@ -440,23 +470,37 @@ def render_digest(
     cooperation_name: str | None,
     locale: str,
     parties: Parties | None = None,
+    programmes: Mapping[str, str] | None = None,
 ) -> Email:
     """One e-mail telling what was held for an address about one cooperation: each event as
-    its own e-mail would tell it (a proposed line with its payees, as `render_email`), in
-    that e-mail's locale, within a frame in `locale`. One event alone is its own e-mail."""
+    its own e-mail would tell it (a proposed line with its payees, its lines by name, as
+    `render_email`), in that e-mail's locale, within a frame in `locale`. One event alone is
+    its own e-mail."""
     if not held:
         raise ValueError("a digest tells at least one event")
     if len(held) == 1:
         one = held[0]
         return render_email(
-            one.about, one.event, cooperation_id, cooperation_name, one.locale, parties=parties
+            one.about,
+            one.event,
+            cooperation_id,
+            cooperation_name,
+            one.locale,
+            parties=parties,
+            programmes=programmes,
         )
     words = Words(locale)
     items = []
     for item in held:
         own = Words(item.locale)
         view = _email_view(
-            item.about, item.event, cooperation_id, cooperation_name, own, parties=parties
+            item.about,
+            item.event,
+            cooperation_id,
+            cooperation_name,
+            own,
+            parties=parties,
+            programmes=programmes,
         )
         pairs = [own("label.pair", label=label, value=value) for label, value in view["facts"]]
         items.append(view | {"lang": own.locale, "pairs": pairs})
@@ -511,14 +555,15 @@ def report_view(content: Mapping[str, Any], fmt: Formats, words: Words) -> dict[
     name = content.get("name")
     programme = content.get("programme") or {}
     line = str(content.get("line", ""))
-    line_named = (
-        f"{programme['name']} ({line})"
+    # The report's own line by its programme's name, in its facts and in its moves.
+    programmes = (
+        {line: str(programme["name"])}
         if isinstance(programme, Mapping) and programme.get("name")
-        else line
+        else {}
     )
     facts = [
         (words("label.cooperation"), f"{name} ({cooperation})" if name else cooperation),
-        (words("label.line"), line_named),
+        (words("label.line"), line_named(line, programmes)),
     ]
     if content.get("funder"):
         facts.append((words("label.funder"), str(content["funder"])))
@@ -549,7 +594,7 @@ def report_view(content: Mapping[str, Any], fmt: Formats, words: Words) -> dict[
         "members": _members_view(content.get("members") or [], words),
         "left": _joined((str(m) for m in content.get("members_left") or []), fmt),
         "moves": [
-            {"date": fmt.day(m["at"]), **_move_text(m, fmt, words)}
+            {"date": fmt.day(m["at"]), **_move_text(m, fmt, words, programmes)}
             for m in content.get("moves") or []
         ],
         "releases": _releases_view(content.get("releases") or {}, money, fmt, words),
@@ -624,9 +669,11 @@ def _members_view(members: Iterable[Mapping[str, Any]], words: Words) -> list[di
     return out
 
 
-def _move_text(move: Mapping[str, Any], fmt: Formats, words: Words) -> dict[str, Any]:
+def _move_text(
+    move: Mapping[str, Any], fmt: Formats, words: Words, programmes: Mapping[str, str]
+) -> dict[str, Any]:
     data = {k: v for k, v in move.items() if k not in ("type", "at")}
-    sentence, details = event_text(str(move.get("type")), move["at"], data, fmt, words)
+    sentence, details = event_text(str(move.get("type")), move["at"], data, fmt, words, programmes)
     return {"text": sentence, "details": details}
 
 

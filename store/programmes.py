@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from domain.commitments import version_budget_refusal, versioned_budget
+from domain.events import Event
 from domain.limits import MAX_AMOUNT
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from store.db import Conn
@@ -185,3 +187,36 @@ async def list_programmes(
         ProgrammeVersion(version=r["version"], spec=ProgrammeSpec.model_validate(r["spec"]))
         for r in rows
     ]
+
+
+async def programme_names(conn: Conn, programme_ids: Sequence[str]) -> dict[str, str]:
+    """The current names of these programmes, by id (a funding line is named by its
+    programme's id): what pages, e-mails and reports call a line. Unknown ids are left out."""
+    if not programme_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT p.id, v.spec->>'name' AS name FROM programmes p JOIN programme_versions v"
+        " ON v.programme_id = p.id AND v.version = p.current_version"
+        " WHERE p.id = ANY($1::text[])",
+        list(set(programme_ids)),
+    )
+    return {r["id"]: r["name"] for r in rows if r["name"]}
+
+
+def lines_of(events: Iterable[Event]) -> list[str]:
+    """The funding lines these events speak of: a line is named by its programme's id, in an
+    event's `line` or `programme`."""
+    return sorted(
+        {
+            value
+            for event in events
+            for key in ("line", "programme")
+            if isinstance(value := event.data.get(key), str)
+        }
+    )
+
+
+async def names_of_lines(conn: Conn, events: Iterable[Event]) -> dict[str, str]:
+    """The names of the programmes of the lines these events speak of, by id: what an e-mail
+    about them calls each line."""
+    return await programme_names(conn, lines_of(events))

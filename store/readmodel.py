@@ -125,3 +125,11 @@ async def project_events(conn: Conn, cooperation_id: str, events: Sequence[Event
         elif event.type == "CheckInReviewed":
             await record_reviewed(conn, cooperation_id, event)
     await record_requests(conn, cooperation_id, events)
+
+
+async def cooperation_name(conn: Conn, cooperation_id: str) -> str | None:
+    """What people call the cooperation (an organisation's name, not personal data)."""
+    name: str | None = await conn.fetchval(
+        "SELECT name FROM cooperations WHERE id = $1", cooperation_id
+    )
+    return name

@@ -17,7 +17,7 @@ from api.problems import Problem
 from api.public import require_public_host
 from api.routes.me import EmailAddress
 from api.web import mails
-from store import contacts
+from store import contacts, readmodel
 
 router = APIRouter(prefix="/v1/cooperations", tags=["cooperations"])
 
@@ -59,6 +59,7 @@ async def invite_collective(
             body.email,
             timedelta(minutes=settings.web_link_minutes),
         )
+        name = await readmodel.cooperation_name(conn, seen.id)
     if link is not None:
-        await mails.send_contact_link(settings, link, mails.locale_for(request))
+        await mails.send_contact_link(settings, link, mails.locale_for(request), name)
     return InvitationSent(email=body.email, sent=link is not None)

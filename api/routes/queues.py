@@ -28,21 +28,26 @@ Cursor = Annotated[
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-@router.get("/check-ins", response_model=Page[CheckInShown])
+class QueuedCheckIn(CheckInShown):
+    name: str | None = None
+    """The cooperation's name: the queue lists check-ins of many cooperations."""
+
+
+@router.get("/check-ins", response_model=Page[QueuedCheckIn])
 async def review_queue(
     caller: CallerDep,
     pool: PoolDep,
     status: Literal["submitted", "accepted", "changes_requested"] = "submitted",
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[CheckInShown]:
+) -> Page[QueuedCheckIn]:
     """Check-ins across the facilitator's cooperations, oldest first (its review queue)."""
     if caller.role != "facilitator":
         raise Problem(403, "the review queue is a facilitator's")
     after = _decode(cursor)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT k.* FROM check_ins k JOIN cooperations c ON c.id = k.cooperation_id"
+            "SELECT k.*, c.name FROM check_ins k JOIN cooperations c ON c.id = k.cooperation_id"
             " WHERE c.facilitator = $1 AND k.status = $2"
             " AND (k.submitted_at, k.cooperation_id, k.id) > ($3, $4, $5)"
             " ORDER BY k.submitted_at, k.cooperation_id, k.id LIMIT $6",
@@ -51,7 +56,8 @@ async def review_queue(
             *after,
             limit + 1,
         )
-    return _page([shown(r) for r in rows], rows, limit, "submitted_at", "id")
+    items = [QueuedCheckIn(**shown(r).model_dump(), name=r["name"]) for r in rows]
+    return _page(items, rows, limit, "submitted_at", "id")
 
 
 @router.get("/transition-requests")
@@ -76,7 +82,8 @@ async def transition_requests(
     n = len(params)
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT r.* FROM transition_requests r JOIN cooperations c ON c.id = r.cooperation_id"
+            "SELECT r.*, c.name FROM transition_requests r"
+            " JOIN cooperations c ON c.id = r.cooperation_id"
             f" WHERE {where}"
             f" AND r.status = ${n + 1}"
             f" AND (r.requested_at, r.cooperation_id, r.seq::text) > (${n + 2}, ${n + 3}, ${n + 4})"
@@ -89,6 +96,8 @@ async def transition_requests(
     items = [
         {
             "cooperation": r["cooperation_id"],
+            # Pages name the cooperation: its id is not what people call it.
+            "name": r["name"],
             "seq": r["seq"],
             "action": r["action"],
             "to": r["to_phase"],

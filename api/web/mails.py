@@ -39,8 +39,11 @@ async def send(settings: Settings, to: str, subject: str, text: str, html: str) 
     return True
 
 
-async def send_contact_link(settings: Settings, link: ContactLink, locale: str) -> bool:
-    """A new contact's confirmation, or an invitation: one e-mail, its link on the public site."""
+async def send_contact_link(
+    settings: Settings, link: ContactLink, locale: str, subject_name: str | None = None
+) -> bool:
+    """A new contact's confirmation, or an invitation: one e-mail, its link on the public site.
+    `subject_name` (a cooperation's) is what the e-mail calls its subject, rather than its id."""
     words = Words(locale)
     section = "web.contact" if link.kind == "confirm" else "web.invitation"
     context = {
@@ -48,7 +51,7 @@ async def send_contact_link(settings: Settings, link: ContactLink, locale: str) 
         "section": section,
         "url": f"{public_base(settings)}/contacts/{link.token}",
         "role": words(f"web.role.{link.role}"),
-        "subject": link.subject,
+        "subject": subject_name or link.subject,
         "minutes": int(settings.web_link_minutes),
     }
     return await send(

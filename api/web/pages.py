@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -344,8 +344,8 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
         base = f"/v1/cooperations/{quote(cooperation_id)}"
         # Asked at once (none waits for another); what the caller may not read (a fiscal host
         # reads no check-ins) is left out.
-        summary, story, check_ins, reports, requests = await _together(
-            api.get(base),
+        (summary, names), story, check_ins, reports, requests, members = await _together(
+            _named_summary(api, base),
             _timeline(
                 api,
                 base,
@@ -356,12 +356,16 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
             _if_in_scope(api.get(f"{base}/reports")),
             # With their reasons, which the summary does not carry.
             _if_in_scope(api.get(f"{base}/transition-requests")),
+            # With their names, which the summary does not carry either.
+            _if_in_scope(api.get(f"{base}/members")),
         )
         return page(
             request,
             session,
             "cooperation.html",
             c=summary,
+            programme_names=names,
+            members=members,
             timeline=story.events,
             timeline_newest=story.newest,
             timeline_older=story.older,
@@ -373,6 +377,20 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
         )
 
     return await _guarded(request, session, build)
+
+
+async def programme_names(api: Api, programme_ids: Iterable[str]) -> dict[str, str]:
+    """Programmes' names by id, read at once: a funding line is named by its programme's id,
+    and pages call it by the programme's name (a programme no longer readable keeps its id)."""
+    ids = sorted(set(programme_ids))
+    found = await _together(*(_if_in_scope(api.get(f"/v1/programmes/{quote(i)}")) for i in ids))
+    return {i: p["name"] for i, p in zip(ids, found, strict=True) if p and p.get("name")}
+
+
+async def _named_summary(api: Api, base: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """A cooperation's summary, and the names of the programmes of the lines it shows."""
+    summary = await api.get(base)
+    return summary, await programme_names(api, (line["programme"] for line in summary["lines"]))
 
 
 async def _together(*reads: Awaitable[Any]) -> list[Any]:
@@ -712,9 +730,15 @@ async def move(cooperation_id: str, request: Request, session: SessionDep) -> Re
                     await api.post(f"{base}/transitions", body, _text(form, "form_key"))
                     return _see(f"/cooperations/{quote(cooperation_id)}", "move")
                 preview = await api.post(f"{base}/transitions/preview", body)
-                summary = await api.get(base)
+                summary, names = await _named_summary(api, base)
                 return page(
-                    request, session, "move_confirm.html", c=summary, body=body, preview=preview
+                    request,
+                    session,
+                    "move_confirm.html",
+                    c=summary,
+                    body=body,
+                    preview=preview,
+                    programme_names=names,
                 )
             except ApiProblem as problem:
                 if problem.status in (403, 404):
@@ -909,7 +933,8 @@ async def remove_member(
 async def funds(request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
         held = await api.get("/v1/fiscal-host/funds")
-        return page(request, session, "funds.html", funds=held)
+        names = await programme_names(api, (ln["line"] for f in held for ln in f["by_line"]))
+        return page(request, session, "funds.html", funds=held, programme_names=names)
 
     return await _guarded(request, session, build)
 
@@ -918,20 +943,24 @@ async def funds(request: Request, session: SessionDep) -> Response:
 async def programme(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
         base = f"/v1/programmes/{quote(programme_id)}"
-        dashboard, inbox, funded = await _together(
+        dashboard, inbox, funded, names = await _together(
             api.get(f"{base}/dashboard"),
             api.get(f"{base}/inbox"),
             api.get("/v1/cooperations", programme=programme_id, limit=200),
+            programme_names(api, [programme_id]),
         )
         return page(
             request,
             session,
             "programme.html",
             programme_id=programme_id,
+            programme_names=names,
             d=dashboard,
             inbox=inbox,
             plots=charts.dashboard_charts(dashboard, Words(locale_of(request))),
             cooperations=funded["items"],
+            # The inbox's requests by their cooperations' names.
+            cooperation_names={c["id"]: c.get("name") for c in funded["items"]},
         )
 
     return await _guarded(request, session, build)

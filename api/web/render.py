@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -28,17 +29,23 @@ ENV = Environment(
 SECURITY_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 
 
-def timeline_text(event: dict[str, Any], fmt: Formats, words: Words) -> tuple[str, list[str]]:
-    """An event told in a cooperation's story. The e-mails' sentences speak to the one told
-    ("it awaits your decision"); where the catalog has a plainer one for everyone
-    (`web.timeline.<type>`), the story says that instead."""
+def timeline_text(
+    event: dict[str, Any],
+    fmt: Formats,
+    words: Words,
+    programmes: Mapping[str, str] | None = None,
+) -> tuple[str, list[str]]:
+    """An event told in a cooperation's story, its lines by their programmes' names
+    (`programmes`, by id). The e-mails' sentences speak to the one told ("it awaits your
+    decision"); where the catalog has a plainer one for everyone (`web.timeline.<type>`),
+    the story says that instead."""
     kind, data = event["type"], event.get("data") or {}
-    sentence, details = event_text(kind, event["at"], data, fmt, words)
+    sentence, details = event_text(kind, event["at"], data, fmt, words, programmes)
     plain = f"web.timeline.{kind}"
     if words.has(plain):
         # Data withheld from this reader lacks a part: the e-mail's sentence fell back already.
         with contextlib.suppress(KeyError, IndexError):
-            sentence = words(plain, **event_args(data, fmt, words))
+            sentence = words(plain, **event_args(data, fmt, words, programmes))
     return sentence, details
 
 
@@ -71,6 +78,7 @@ def page(
     locale = locale_of(request)
     words = Words(locale)
     fmt = Formats(locale)
+    names: Mapping[str, str] = context.pop("programme_names", None) or {}
     html = ENV.get_template(template).render(
         t=words,
         fmt=fmt,
@@ -83,7 +91,9 @@ def page(
         form_key=uuid.uuid4().hex,
         # What the last form did (`?done=check_in` after a redirect), said once on top.
         done=request.query_params.get("done"),
-        event_text=lambda e: timeline_text(e, fmt, words),
+        event_text=lambda e: timeline_text(e, fmt, words, names),
+        # A funding line by its programme's name where the page read it; its id otherwise.
+        line_name=lambda line: names.get(line) or line,
         event_label=lambda kind: event_label(kind, words),
         **context,
     )

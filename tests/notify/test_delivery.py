@@ -173,13 +173,16 @@ async def _ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
+PROGRAMME_NAMES = {"fdt": "Fonds des territoires", "reg": "Regional transition fund"}
+
+
 async def _life(http: httpx.AsyncClient, auth: Auth, coop: str, accepted: tuple[str, ...]) -> None:
     """Programme fdt (French, fondation's) and reg (English, region's); the cooperation
     `coop` registered by pole-107 with both lines, `accepted` of them accepted by their
     funders; then a check-in by the collective."""
     owners = {"fdt": await auth("funder", "fondation"), "reg": await auth("funder", "region")}
     for pid, funder, locale in (("fdt", "fondation", "fr"), ("reg", "region", "en")):
-        spec = programme(pid, funder, locale=locale)
+        spec = programme(pid, funder, locale=locale, name=PROGRAMME_NAMES[pid])
         await _ok(await http.post("/v1/programmes", json=spec, headers=owners[pid]), 201)
     pole = await auth("facilitator", "pole-107")
     body = cooperation(coop, ["fdt", "reg"])
@@ -343,6 +346,10 @@ async def test_emails_reach_each_subjects_contacts_in_the_programmes_language(
     assert "Subject:" in french and "Subject:" in english
     assert "ligne de financement" in french.lower()
     assert "funding line" in english.lower()
+    # A line is called by its programme's name, its id only as a hint beside it.
+    assert "votre programme Fonds des territoires est proposée" in french
+    assert "Ligne de financement : Fonds des territoires (fdt)" in french
+    assert "your programme Regional transition fund is proposed" in english
     for address in ("equipe@pole107.example", "astreinte@pole107.example"):
         assert "point d" in by_recipient[(address,)].lower()
 

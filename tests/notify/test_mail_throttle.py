@@ -18,10 +18,13 @@ import pytest_asyncio
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from domain.programme import ProgrammeSpec
 from notify import outbox
 from notify.mail import Mailer
 from runtime.localstack import free_port
 from store import mails
+from store.programmes import put_programme
+from tests.api.conftest import programme
 from tests.web.browser import Mail, Mailbox, mailbox_serving
 
 pytestmark = [pytest.mark.integration]
@@ -53,6 +56,9 @@ async def notify(
     data: dict[str, Any] = {"check_in": f"ci-{seq}", "phase": "emergence", "period": seq}
     if about == "TransitionRequested":
         data = {"action": "pause", "reason": f"raison {seq}", "request": f"rq-{seq}"}
+    if about == "TrancheReleased":
+        data = {"line": "fdt-9db4b9", "tranche": f"t-{seq}", "amount": "8000.00", "currency": "EUR"}
+        data |= {"purpose": "animation", "phase": "emergence"}
     async with pool.acquire() as conn:
         await conn.execute(
             "INSERT INTO events (cooperation_id, seq, type, at, data)"
@@ -433,3 +439,23 @@ async def test_processes_running_side_by_side_still_send_one_email_and_one_diges
     await asyncio.gather(*(process(t0 + timedelta(minutes=61)) for _ in range(6)))
     assert len(box.messages) == 2
     assert sorted(periods(box.messages[0]) + periods(box.messages[1])) == list(range(1, 13))
+
+
+async def test_an_email_and_its_digest_call_a_line_by_its_programmes_name(
+    pool: asyncpg.Pool, box: Mailbox
+) -> None:
+    spec = programme("fdt-9db4b9", "fondation", name="Fonds de transition territoriale")
+    async with pool.acquire() as conn:
+        await put_programme(conn, ProgrammeSpec.model_validate(spec))
+    await contacts(pool, EQUIPE)
+    for seq in (1, 2, 3):
+        await notify(pool, seq, about="TrancheReleased")
+    t0 = await clock(pool)
+    await run(pool, mailer(box), t0)
+    await run(pool, mailer(box), t0 + timedelta(minutes=61))
+    [first, digest] = box.messages
+    assert "2 notifications" in digest.subject
+    for mail in (first, digest):
+        assert "de la ligne Fonds de transition territoriale est " in mail.text
+        assert "Fonds de transition territoriale (fdt-9db4b9)" in mail.text
+        assert "de la ligne fdt-9db4b9" not in mail.text

@@ -221,6 +221,9 @@ async def test_an_invitation_confirms_the_address_and_signs_the_collective_in(
     assert invited.status_code == 202, invited.text
     mail = await live.mailbox.next(address)
     assert mail.to == [address]
+    # The cooperation by its name, not its id.
+    assert "à suivre Collectif · Ressourcerie du Bourg dans coopflow" in mail.text
+    assert coop not in mail.text.replace(mail.link("/contacts/"), "")
     link = mail.link("/contacts/")
     assert link.startswith(live.base_url + "/contacts/")
     # Invited, not yet confirmed: nothing else reaches it.

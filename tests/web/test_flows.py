@@ -212,7 +212,10 @@ async def test_a_cooperation_from_a_proposed_line_to_its_next_phase(
         table = page.locator("#plot-chart-releases table")
         await _reload_until(page, table, "45\u202f000,00\u00a0€")
         await page.get_by_role("link", name="English").click()
-        await expect(page.get_by_role("heading", level=1)).to_have_text(f"Programme {pid}")
+        # Its programme by name, the id beside it as a hint.
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            f"Programme “Fondation des territoires” ({pid})"
+        )
         await expect(page.locator("html")).to_have_attribute("lang", "en")
         await expect(table).to_contain_text("€45,000.00")
         await _look(page, "funder-programme-en", errors)
