@@ -216,6 +216,19 @@ class MemberLeave(_Command):
     member_id: str
 
 
+class RecordPaid(_Command):
+    """Rule 19 (rules 3): the line's funder records a versement paid; without `payee`, every
+    part of that release still unpaid."""
+
+    kind: Literal["record_paid"] = "record_paid"
+    line: str
+    tranche: str
+    occurrence: PositiveInt | None = None
+    payee: str | None = None
+    paid_on: date
+    by: Actor
+
+
 MOVES: dict[str, type[Advance | Restart | Pivot | Pause | Resume | Close]] = {
     model.model_fields["kind"].default: model
     for model in (Advance, Restart, Pivot, Pause, Resume, Close)
@@ -243,7 +256,8 @@ Command = Annotated[
     | RequestTransition
     | DeclineTransitionRequest
     | MemberJoin
-    | MemberLeave,
+    | MemberLeave
+    | RecordPaid,
     Field(discriminator="kind"),
 ]
 
@@ -265,6 +279,7 @@ __all__ = [
     "Pause",
     "Pivot",
     "ProposeLine",
+    "RecordPaid",
     "RecordRepayment",
     "Register",
     "RequestTransition",

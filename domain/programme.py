@@ -89,6 +89,12 @@ def _notice(text: str, info: ValidationInfo) -> str:
     return text
 
 
+def _payment_within(text: str | None, info: ValidationInfo) -> str | None:
+    if text is None:
+        return None
+    return _whole_days(text, info)
+
+
 class LoanTerms(_Spec):
     annual_rate: DecimalText
     grace: IsoDuration
@@ -277,8 +283,12 @@ class ProgrammeSpec(_Spec):
     requires_lead: bool = False
     cap_per_cooperation: Amount | None = None
     phases: dict[Phase, PhaseSpec]
+    # Rule 19 (rules 3): each versement is due by its order + payment_within (whole days:
+    # a due date is a date).
+    payment_within: IsoDuration | None = None
 
     _storable = field_validator("name")(storable)
+    _payment_days = field_validator("payment_within")(_payment_within)
 
     @field_validator("phases")
     @classmethod

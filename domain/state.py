@@ -108,6 +108,22 @@ class HeldRelease(_State):
     due_at: datetime
 
 
+class Versement(_State):
+    """One payee's part of a release, or a loan's disbursement (rule 19, rules 3): ordered at
+    the release's instant, due by a date when the programme has `payment_within`, paid on the
+    date its funder records."""
+
+    tranche: str
+    occurrence: int | None = None
+    payee: str
+    amount: Amount
+    ordered_at: datetime
+    due_on: date | None = None
+    paid_on: date | None = None
+    late_done: bool = False
+    """`VersementLate` was recorded."""
+
+
 class Approval(_State):
     tranche: str
     stint: int
@@ -207,6 +223,8 @@ class Line(_State):
     releases: list[ReleaseRecord] = []
     held: list[HeldRelease] = []
     """Releases due but held (rules 3): empty under rules 1 and 2."""
+    versements: list[Versement] = []
+    """Each payee's part of each release (rules 3, rule 19): empty under rules 1 and 2."""
     approvals: list[Approval] = []
     report: ReportClock | None = None
     loans: list[Loan] = []
