@@ -21,6 +21,7 @@ from api.routes import (
     health,
     invitations,
     me,
+    payments,
     programmes,
     queues,
     reports,
@@ -99,6 +100,7 @@ def create_app(
         reports,
         webhooks,
         fiscal_host,
+        payments,
     ):
         app.include_router(module.router)
     web.install(app)

@@ -29,6 +29,14 @@ class LedgerRow(BaseModel):
     """Rule 19: set once, when the funder records the part paid."""
 
 
+class LedgerEntry(LedgerRow):
+    """A posting as the API shows it (`GET …/ledger`)."""
+
+    status: Literal["ordered", "paid"] | None = None
+    """Rule 19 (rules 3): a versement ordered and not yet paid, or paid (`paid_on`); None for
+    what rules 1 and 2 posted, and for repayments."""
+
+
 def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
     """The postings an effect makes, each with its idempotency key; none for other effects."""
     if isinstance(effect, Release):
