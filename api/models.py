@@ -340,6 +340,9 @@ class Dashboard(BaseModel):
     """Cooperations with an active line, by phase (by outcome once closed)."""
     overdue_check_ins: int
     loans: DashboardLoans
+    versements_late: int = 0
+    """Rule 19: versements of its lines past their due date and not yet paid."""
+    versements_late_amount: DecimalText = Decimal("0.00")
 
 
 class HostedLine(BaseModel):
@@ -481,6 +484,24 @@ class InboxRequest(BaseModel):
     at: str
 
 
+class VersementToPay(BaseModel):
+    """Rule 19 (rules 3): a versement ordered and not yet recorded paid."""
+
+    cooperation: str
+    name: str
+    line: str
+    tranche: str
+    occurrence: int | None = None
+    kind: Literal["release", "loan"]
+    payee: str
+    amount: DecimalText
+    currency: str
+    ordered_at: dt.datetime
+    due_by: dt.date | None = None
+    late: bool
+    """Its due date has passed."""
+
+
 class Inbox(BaseModel):
     """What waits for a programme's funder."""
 
@@ -488,6 +509,8 @@ class Inbox(BaseModel):
     proposed_lines: list[ProposedLine]
     approvals_awaited: list[AwaitedApproval]
     requests: list[InboxRequest]
+    versements_to_pay: list[VersementToPay] = []
+    """Rule 19: versements of its lines ordered and not yet paid, the soonest due first."""
 
     model_config = ConfigDict(
         json_schema_extra={
