@@ -217,6 +217,8 @@ _ENV = Environment(
 
 _MONEY_FIELDS = ("amount", "principal", "interest", "paid", "owed", "outstanding")
 _DAY_FIELDS = ("due", "since", "paused_since", "on", "start", "end")
+# Rule 19: a versement's dates.
+_DAY_FIELDS += ("ordered_at", "due_on", "paid_on")
 _PHASE_FIELDS = ("phase", "from", "to", "start_phase")
 _WORD_FIELDS = {
     "outcome": "outcome",
