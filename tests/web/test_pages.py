@@ -185,6 +185,7 @@ WEB_TABLE: list[Row] = [
     Row("POST", "/cooperations/{coop}/lines", FORM_POST),
     Row("POST", "/cooperations/{coop}/lines/fdt/decision", FORM_POST),
     Row("POST", "/cooperations/{coop}/approvals", FORM_POST),
+    Row("POST", "/cooperations/{coop}/payments", FORM_POST),
     Row("GET", "/cooperations/{coop}/members", COOP_PAGE),
     Row("POST", "/cooperations/{coop}/members", FORM_POST),
     Row("POST", "/cooperations/{coop}/members/partant/leave", FORM_POST),
