@@ -10,8 +10,10 @@ no versement: nothing here decides for them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 
 from domain import commands as c
 from domain.durations import add
@@ -191,3 +193,51 @@ def record_paid(ctx: Context, cmd: c.RecordPaid, now: datetime) -> None:
             days_late=days_late(v, cmd.paid_on),
             by=cmd.by.id,
         )
+
+
+# ---------------------------------------------------------------------------------------
+# Reports (rule 12): what the period ordered and what it paid
+
+
+def report_part(in_period: Sequence[Mapping[str, Any]], line: str) -> dict[str, Any]:
+    """The line's versements in a report period, from its events (`{type, at, data}`): each
+    part ordered (a release's, with its due date), each recorded paid (with its days late),
+    each gone late, and the totals ordered and paid."""
+
+    def part(ev: Mapping[str, Any], data: Mapping[str, Any], **more: Any) -> dict[str, Any]:
+        return {
+            "at": ev["at"].isoformat(),
+            "tranche": ev["data"].get("tranche"),
+            "occurrence": ev["data"].get("occurrence"),
+            "payee": data.get("payee"),
+            "amount": data.get("amount"),
+            "due_on": ev["data"].get("due_on"),
+            **more,
+        }
+
+    mine = [ev for ev in in_period if ev["data"].get("line") == line]
+    ordered = [
+        part(ev, p)
+        for ev in mine
+        if ev["type"] == "TrancheReleased"
+        for p in ev["data"].get("parts") or []
+    ]
+    paid = [
+        part(
+            ev, ev["data"], paid_on=ev["data"].get("paid_on"), days_late=ev["data"].get("days_late")
+        )
+        for ev in mine
+        if ev["type"] == "VersementPaid"
+    ]
+    late = [part(ev, ev["data"]) for ev in mine if ev["type"] == "VersementLate"]
+
+    def total(items: list[dict[str, Any]]) -> str:
+        return money_text(sum((Decimal(str(i["amount"] or "0")) for i in items), Decimal("0.00")))
+
+    return {
+        "ordered": ordered,
+        "paid": paid,
+        "late": late,
+        "ordered_total": total(ordered),
+        "paid_total": total(paid),
+    }

@@ -4,11 +4,14 @@ whom, and by when it was to be paid, in French and in English."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from activities.reports import build_report
 from domain import commands as c
 from domain.effects import Notify
-from notify.render import render_email
+from notify.render import render_email, render_report
 from tests.domain.helpers import Shell, at, cooperation, grant, of_type, phase, programme, version
 
 NBSP, NNBSP = "\xa0", "\u202f"
@@ -72,3 +75,37 @@ def test_the_paid_versement_reads_with_its_dates() -> None:
     email = render_email("VersementPaid", paid, "ruche", "Ruche", "fr")
     assert email.subject == f"Ruche — Versement payé{NBSP}: 8{NNBSP}000,00{NBSP}€ à pole-107"
     assert "ordonné le 15 février 2027, est payé le 10 mai 2027." in email.text
+
+
+def test_a_report_says_what_the_period_ordered_and_what_it_paid() -> None:
+    shell, funder = _late()
+    shell.do(
+        c.RecordPaid(line="region-2027", tranche="amorcage", paid_on="2027-05-10", by=funder),
+        at(2027, 5, 10),
+    )
+    events = [e.model_dump() for e in shell.events]
+    spec = shell.state.lines[0].programme.spec if shell.state else None
+    first = build_report(
+        "ruche", "region-2027", at(2027, 2, 15), at(2027, 3, 31), events, programme=spec
+    )
+    second = build_report(
+        "ruche", "region-2027", at(2027, 3, 31), at(2027, 6, 30), events, programme=spec
+    )
+    assert [(v["payee"], v["amount"], v["due_on"]) for v in first["versements"]["ordered"]] == [
+        ("pole-107", "8000.00", "2027-04-16")
+    ]
+    assert first["versements"]["paid"] == [] and first["versements"]["paid_total"] == "0.00"
+    assert second["versements"]["ordered"] == []
+    assert [(v["paid_on"], v["days_late"]) for v in second["versements"]["paid"]] == [
+        ("2027-05-10", 24)
+    ]
+    assert [v["due_on"] for v in second["versements"]["late"]] == ["2027-04-16"]
+    markdown = render_report(json.loads(json.dumps(second | {"period": 2})), "fr", "markdown")
+    assert "## Versements ordonnés et payés" in markdown
+    assert (
+        f"| 10 mai 2027 | amorcage | pole-107 | 8{NNBSP}000,00{NBSP}€ | 16 avril 2027 | 24 |"
+        in markdown
+    )
+    assert f"- Total payé sur la période : 8{NNBSP}000,00{NBSP}€\n" in markdown
+    html = render_report(json.loads(json.dumps(second | {"period": 2})), "en", "html")
+    assert '<section id="versements">' in html and "<h3>Paid in the period</h3>" in html
