@@ -16,6 +16,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec
 from domain.simulation import ScenarioError
+from domain.views import summary
 from tests.domain.helpers import (
     Shell,
     at,
@@ -262,3 +263,24 @@ def test_payment_within_counts_on_the_calendar() -> None:
     spec = _spec(payment_within="P1M")
     shell = Shell(cooperation(), [version(spec)], at(2027, 1, 31))
     assert of_type(shell.events, "TrancheReleased")[0].data["due_on"] == "2027-02-28"
+
+
+def test_readers_see_each_part_ordered_or_paid_with_its_dates() -> None:
+    shell = _shell()
+    shell.clock(at(2027, 4, 20))
+    shell.do(_paid(paid_on="2027-04-20"), at(2027, 4, 20))
+    assert shell.state is not None
+    (line,) = summary(shell.state).lines
+    shown = [
+        (v.tranche, v.occurrence, v.status, v.ordered_at, v.due_on, v.paid_on, v.late)
+        for v in line.versements
+    ]
+    assert shown == [
+        ("amorcage", None, "paid", "2027-02-15T00:00:00Z", "2027-04-16", "2027-04-20", True),
+        ("animation", None, "ordered", "2027-03-15T00:00:00Z", "2027-05-14", None, False),
+        ("animation", 1, "ordered", "2027-04-15T00:00:00Z", "2027-06-14", None, False),
+    ]
+    # A released tranche stays `released` in the tranche statuses (the API's contract).
+    assert ("amorcage", None, "released") in [
+        (t.tranche, t.occurrence, t.status) for t in line.tranches
+    ]

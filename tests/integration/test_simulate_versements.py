@@ -79,3 +79,13 @@ def test_recorded_twice_is_refused(tmp_path: Path) -> None:
     done = simulate(path)
     assert done.returncode == 2, done.stdout
     assert "step 1" in done.stderr and "already recorded paid" in done.stderr
+
+
+def test_the_table_shows_the_versements_dates() -> None:
+    done = subprocess.run(
+        [str(COOPFLOW), "simulate", str(SCENARIO)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = [x for x in done.stdout.splitlines() if "region-2027/amorcage" in x]
+    assert row.endswith("→ pole-107  due 2027-04-16  paid 2027-05-10")
+    assert "VersementLate" in done.stdout
