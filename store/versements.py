@@ -1,6 +1,7 @@
 """Rule 19 (rules 3): versements read from the ledger, for the funder's inbox and dashboard.
 A ledger row with `payable` is a versement; it is late once its due date has passed unpaid
-(the rules record `VersementLate` at due + P1D)."""
+(the rules record `VersementLate` at due + P1D). A closed cooperation takes no payment any
+more (rule 13): its versements leave the inbox and the count."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ async def to_pay(conn: Conn, programme_id: str) -> list[dict[str, Any]]:
         " g.kind, g.payee, g.amount, g.currency, g.at AS ordered_at, g.due_by,"
         " coalesce(g.due_by < (now() AT TIME ZONE 'UTC')::date, false) AS late"
         " FROM ledger g JOIN cooperations c ON c.id = g.cooperation_id"
-        " WHERE g.line = $1 AND g.payable AND g.paid_on IS NULL"
+        " WHERE g.line = $1 AND g.payable AND g.paid_on IS NULL AND c.outcome IS NULL"
         " ORDER BY g.due_by NULLS LAST, g.at, g.id",
         programme_id,
     )
@@ -28,9 +29,10 @@ async def to_pay(conn: Conn, programme_id: str) -> list[dict[str, Any]]:
 async def late(conn: Conn, programme_id: str) -> tuple[int, Decimal]:
     """How many of the programme's versements are late, and their amount."""
     row = await conn.fetchrow(
-        "SELECT count(*) AS n, coalesce(sum(amount), 0.00) AS amount FROM ledger"
-        " WHERE line = $1 AND payable AND paid_on IS NULL"
-        " AND due_by < (now() AT TIME ZONE 'UTC')::date",
+        "SELECT count(*) AS n, coalesce(sum(g.amount), 0.00) AS amount FROM ledger g"
+        " JOIN cooperations c ON c.id = g.cooperation_id"
+        " WHERE g.line = $1 AND g.payable AND g.paid_on IS NULL AND c.outcome IS NULL"
+        " AND g.due_by < (now() AT TIME ZONE 'UTC')::date",
         programme_id,
     )
     assert row is not None

@@ -104,6 +104,33 @@ async def test_a_versement_is_ordered_then_paid_and_only_then_received(
     (view,) = next(x for x in state["lines"] if x["line"] == "fdt")["versements"]
     assert (view["status"], view["due_on"], view["payee"]) == ("ordered", fdt["due_by"], "pole-107")
 
+    # The funder's inbox lists it to pay; its dashboard counts none late.
+    inbox = await _ok(await http.get("/v1/programmes/fdt/inbox", headers=fondation))
+    assert [
+        (v["cooperation"], v["tranche"], v["payee"], v["amount"], v["due_by"], v["late"])
+        for v in inbox["versements_to_pay"]
+    ] == [(COOP, "amorcage", "pole-107", "8000.00", fdt["due_by"], False)]
+    board = await _ok(await http.get("/v1/programmes/fdt/dashboard", headers=fondation))
+    assert (board["versements_late"], board["versements_late_amount"]) == (0, "0.00")
+    # Sixty days cannot pass here: the read model's due date is moved into the past, as if
+    # they had (the rules' own VersementLate is tested in tests/domain and through simulate).
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE ledger SET due_by = current_date - 1"
+            " WHERE cooperation_id = $1 AND line = 'fdt'",
+            COOP,
+        )
+    inbox = await _ok(await http.get("/v1/programmes/fdt/inbox", headers=fondation))
+    assert [v["late"] for v in inbox["versements_to_pay"]] == [True]
+    board = await _ok(await http.get("/v1/programmes/fdt/dashboard", headers=fondation))
+    assert (board["versements_late"], board["versements_late_amount"]) == (1, "8000.00")
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE ledger SET due_by = $2 WHERE cooperation_id = $1 AND line = 'fdt'",
+            COOP,
+            date.fromisoformat(fdt["due_by"]),
+        )
+
     today = datetime.now(UTC).date()
     url = f"/v1/cooperations/{COOP}/payments"
 
@@ -151,6 +178,8 @@ async def test_a_versement_is_ordered_then_paid_and_only_then_received(
         today.isoformat(),
         add(ordered_on, "P60D").isoformat(),
     )
+    inbox = await _ok(await http.get("/v1/programmes/fdt/inbox", headers=fondation))
+    assert inbox["versements_to_pay"] == []
     (funds,) = await _ok(await http.get("/v1/fiscal-host/funds", headers=pole))
     assert (funds["received"], funds["unpaid"]) == ("8000.00", "8000.00")
     assert [(v["line"], v["status"], v["paid_on"]) for v in funds["versements"]] == [
@@ -169,4 +198,3 @@ async def test_a_versement_is_ordered_then_paid_and_only_then_received(
         )
     assert kept == today
     assert Decimal(funds["released"]) == Decimal("16000.00")
-    assert isinstance(kept, date)
