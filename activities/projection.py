@@ -73,6 +73,7 @@ class EffectActivities:
                     result = await _carry_out(conn, request.cooperation_id, effect, released)
                     if result is not None:
                         commitments.append(result)
+                await money.record_paid(conn, request.cooperation_id, request.events)
                 if request.all_or_nothing and not all(r.committed for r in commitments):
                     raise _Refused
                 if any(isinstance(e, Notify) for e in request.effects):

@@ -12,6 +12,7 @@ from typing import Any
 
 from domain.effects import RenderReport
 from domain.events import instant
+from domain.lifecycle import versements
 from domain.loans import Installment, loan_schedule
 from domain.programme import ProgrammeSpec
 from notify.render import PURPOSES
@@ -171,6 +172,7 @@ def build_report(
         "releases": releases,
         "commitment": _commitment(mine, proposal),
         "loans": _loans(mine, in_period, line, end, programme),
+        "versements": versements.report_part(in_period, line),
     }
 
 

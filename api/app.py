@@ -22,6 +22,7 @@ from api.routes import (
     health,
     invitations,
     me,
+    payments,
     programmes,
     queues,
     reports,
@@ -101,6 +102,7 @@ def create_app(
         reports,
         webhooks,
         fiscal_host,
+        payments,
     ):
         app.include_router(module.router)
     web.install(app)

@@ -340,6 +340,9 @@ class Dashboard(BaseModel):
     """Cooperations with an active line, by phase (by outcome once closed)."""
     overdue_check_ins: int
     loans: DashboardLoans
+    versements_late: int = 0
+    """Rule 19: versements of its lines past their due date and not yet paid."""
+    versements_late_amount: DecimalText = Decimal("0.00")
 
 
 class HostedLine(BaseModel):
@@ -347,6 +350,22 @@ class HostedLine(BaseModel):
     released: DecimalText
     loans: DecimalText
     repaid: DecimalText
+    unpaid: DecimalText = Decimal("0.00")
+    """Rule 19: of `released` and `loans`, what is ordered and not yet paid."""
+
+
+class HostedVersement(BaseModel):
+    """Rule 19 (rules 3): one versement to the host, ordered or paid, with its dates."""
+
+    line: str
+    tranche: str
+    occurrence: int | None = None
+    kind: Literal["release", "loan"]
+    amount: DecimalText
+    ordered_at: dt.datetime
+    due_by: dt.date | None = None
+    paid_on: dt.date | None = None
+    status: Literal["ordered", "paid"]
 
 
 class CarriedMember(BaseModel):
@@ -365,13 +384,18 @@ class HostedFunds(BaseModel):
     currency: str | None
     """None for a cooperation with no funding line yet (nothing received)."""
     received: DecimalText
-    """Grants released plus loans disbursed to the host."""
+    """Grants released plus loans disbursed to the host, less what is ordered and not yet
+    paid (rule 19): what it was paid."""
     released: DecimalText
     loans: DecimalText
     repaid: DecimalText
     """Repayments recorded on the loans the host received (all of each repayment, also when
     the loan was split with another payee)."""
+    unpaid: DecimalText = Decimal("0.00")
+    """Rule 19 (rules 3): ordered to the host and not yet paid, never counted as received."""
     by_line: list[HostedLine]
+    versements: list[HostedVersement] = []
+    """Rule 19 (rules 3): each versement to the host, ordered or paid, oldest first."""
     informal_members: list[CarriedMember]
     """The members the host receives for: the ledger credits the cooperation as a whole
     (rule 10), never one member, so amounts are not split between them."""
@@ -468,6 +492,24 @@ class InboxRequest(BaseModel):
     at: str
 
 
+class VersementToPay(BaseModel):
+    """Rule 19 (rules 3): a versement ordered and not yet recorded paid."""
+
+    cooperation: str
+    name: str
+    line: str
+    tranche: str
+    occurrence: int | None = None
+    kind: Literal["release", "loan"]
+    payee: str
+    amount: DecimalText
+    currency: str
+    ordered_at: dt.datetime
+    due_by: dt.date | None = None
+    late: bool
+    """Its due date has passed."""
+
+
 class Inbox(BaseModel):
     """What waits for a programme's funder."""
 
@@ -477,6 +519,8 @@ class Inbox(BaseModel):
     requests: list[InboxRequest]
     conventions_awaited: list[AwaitedConvention] = []
     """Rule 18: lines whose releases are held until their convention is recorded."""
+    versements_to_pay: list[VersementToPay] = []
+    """Rule 19: versements of its lines ordered and not yet paid, the soonest due first."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -288,5 +288,8 @@ def render_table(result: SimulationResult) -> str:
         out.append(
             f"{row.at:%Y-%m-%d}  {row.kind:<9} {row.line}/{row.tranche}{occurrence:<4}"
             f" {row.amount:>12} {row.currency}  {row.purpose.value:<10} → {row.payee}"
+            # Rule 19: a versement's dates.
+            + (f"  due {row.due_by}" if row.due_by else "")
+            + (f"  paid {row.paid_on}" if row.paid_on else "")
         )
     return "\n".join(out) + "\n"

@@ -227,6 +227,19 @@ class RecordConvention(_Command):
     by: Actor
 
 
+class RecordPaid(_Command):
+    """Rule 19 (rules 3): the line's funder records a versement paid; without `payee`, every
+    part of that release still unpaid."""
+
+    kind: Literal["record_paid"] = "record_paid"
+    line: str
+    tranche: str
+    occurrence: PositiveInt | None = None
+    payee: str | None = None
+    paid_on: date
+    by: Actor
+
+
 MOVES: dict[str, type[Advance | Restart | Pivot | Pause | Resume | Close]] = {
     model.model_fields["kind"].default: model
     for model in (Advance, Restart, Pivot, Pause, Resume, Close)
@@ -255,7 +268,8 @@ Command = Annotated[
     | DeclineTransitionRequest
     | MemberJoin
     | MemberLeave
-    | RecordConvention,
+    | RecordConvention
+    | RecordPaid,
     Field(discriminator="kind"),
 ]
 
@@ -278,6 +292,7 @@ __all__ = [
     "Pivot",
     "ProposeLine",
     "RecordConvention",
+    "RecordPaid",
     "RecordRepayment",
     "Register",
     "RequestTransition",

@@ -36,6 +36,8 @@ class Release(_Effect):
     beneficiary: str
     at: datetime
     key: str
+    due_by: date | None = None
+    """Rule 19 (rules 3): each part is due by this date (the programme's payment_within)."""
 
 
 class PostRepayment(_Effect):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -23,6 +23,18 @@ class LedgerRow(BaseModel):
     beneficiary: str
     at: datetime
     occurrence: int | None = None
+    due_by: date | None = None
+    """Rule 19: when the programme has payment_within, the date this part is due by."""
+    paid_on: date | None = None
+    """Rule 19: set once, when the funder records the part paid."""
+
+
+class LedgerEntry(LedgerRow):
+    """A posting as the API shows it (`GET …/ledger`)."""
+
+    status: Literal["ordered", "paid"] | None = None
+    """Rule 19 (rules 3): a versement ordered and not yet paid, or paid (`paid_on`); None for
+    what rules 1 and 2 posted, and for repayments."""
 
 
 def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
@@ -42,6 +54,7 @@ def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
                     beneficiary=effect.beneficiary,
                     at=effect.at,
                     occurrence=effect.occurrence,
+                    due_by=effect.due_by,
                 ),
             )
             for part in effect.parts

@@ -89,6 +89,12 @@ def _notice(text: str, info: ValidationInfo) -> str:
     return text
 
 
+def _payment_within(text: str | None, info: ValidationInfo) -> str | None:
+    if text is None:
+        return None
+    return _whole_days(text, info)
+
+
 class LoanTerms(_Spec):
     annual_rate: DecimalText
     grace: IsoDuration
@@ -279,8 +285,12 @@ class ProgrammeSpec(_Spec):
     convention: Literal["required"] | None = None
     """Rule 18: `required` holds a line's releases until its funder records its convention."""
     phases: dict[Phase, PhaseSpec]
+    # Rule 19 (rules 3): each versement is due by its order + payment_within (whole days:
+    # a due date is a date).
+    payment_within: IsoDuration | None = None
 
     _storable = field_validator("name")(storable)
+    _payment_days = field_validator("payment_within")(_payment_within)
 
     @field_validator("phases")
     @classmethod

@@ -51,6 +51,7 @@ STEP_KINDS = (
     "join",
     "leave",
     "convention",
+    "paid",
 )
 
 
@@ -362,6 +363,20 @@ def _step_actions(
                     },
                 )
             ]
+        case "paid":
+            return [
+                at_door(
+                    c.RecordPaid,
+                    {
+                        "line": a.get("line"),
+                        "tranche": a.get("tranche"),
+                        "occurrence": a.get("occurrence"),
+                        "payee": a.get("payee"),
+                        "paid_on": a.get("paid_on"),
+                        "by": _by(a, programmes),
+                    },
+                )
+            ]
     raise ValueError(f"unknown step kind {step.kind!r}")  # parse_scenario refuses these
 
 
@@ -400,11 +415,28 @@ class _Runner(Driver):
 
     def record(self, decision: Decision) -> None:
         self.events.extend(decision.events)
+        for event in decision.events:
+            if event.type == "VersementPaid":
+                self._paid(event.data)
         for effect in decision.effects:
             self.ledger.extend(row for _, row in ledger_rows(effect))
             if isinstance(effect, FreeCommitment):
                 self.remaining[effect.programme] += effect.amount
                 self.committed[effect.programme] -= effect.amount
+
+    def _paid(self, data: Mapping[str, Any]) -> None:
+        """The ledger row of a versement recorded paid (rule 19) takes its date."""
+        for i, row in enumerate(self.ledger):
+            if (
+                row.kind != "repayment"
+                and (row.line, row.tranche, row.occurrence, row.payee)
+                == (data["line"], data["tranche"], data.get("occurrence"), data["payee"])
+                and row.paid_on is None
+            ):
+                self.ledger[i] = row.model_copy(
+                    update={"paid_on": date.fromisoformat(data["paid_on"])}
+                )
+                return
 
     def run_command(self, index: int | None, command: c.Command, at: datetime) -> None:
         try:

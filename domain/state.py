@@ -117,6 +117,22 @@ class Convention(_State):
     recorded_at: datetime
 
 
+class Versement(_State):
+    """One payee's part of a release, or a loan's disbursement (rule 19, rules 3): ordered at
+    the release's instant, due by a date when the programme has `payment_within`, paid on the
+    date its funder records."""
+
+    tranche: str
+    occurrence: int | None = None
+    payee: str
+    amount: Amount
+    ordered_at: datetime
+    due_on: date | None = None
+    paid_on: date | None = None
+    late_done: bool = False
+    """`VersementLate` was recorded."""
+
+
 class Approval(_State):
     tranche: str
     stint: int
@@ -218,6 +234,8 @@ class Line(_State):
     """Releases due but held (rules 3): empty under rules 1 and 2."""
     convention: Convention | None = None
     """Rule 18: recorded once, by the line's funder."""
+    versements: list[Versement] = []
+    """Each payee's part of each release (rules 3, rule 19): empty under rules 1 and 2."""
     approvals: list[Approval] = []
     report: ReportClock | None = None
     loans: list[Loan] = []

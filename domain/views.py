@@ -50,6 +50,23 @@ class ConventionView(_View):
     ends_on: str | None = None
 
 
+class VersementView(_View):
+    """Rule 19 (rules 3): one payee's part of a release, ordered (with its due date, if any)
+    or paid (with its date); never shown as received before it is paid."""
+
+    tranche: str
+    occurrence: int | None = None
+    payee: str
+    amount: DecimalText
+    kind: Literal["release", "loan"] = "release"
+    ordered_at: str
+    due_on: str | None = None
+    paid_on: str | None = None
+    status: Literal["ordered", "paid"]
+    late: bool = False
+    """`VersementLate` was recorded (it stays so once paid: `VersementPaid` says how late)."""
+
+
 class LineView(_View):
     line: str
     programme: str
@@ -67,6 +84,8 @@ class LineView(_View):
     convention: ConventionView | None = None
     convention_awaited: bool = False
     """Rule 18: its programme requires a convention not yet recorded: its releases are held."""
+    versements: list[VersementView] = []
+    """Rule 19 (rules 3): each payee's part of each release, in the order ordered."""
 
 
 class RequestView(_View):
@@ -118,6 +137,25 @@ class CooperationSummary(_View):
     rules_version: int = 1
     finished: bool = False
     """Closed with every loan settled: its workflow ends, nothing more happens to it."""
+
+
+def versements(line: Line) -> list[VersementView]:
+    kinds = {r.tranche: r.kind for r in line.releases}
+    return [
+        VersementView(
+            tranche=v.tranche,
+            occurrence=v.occurrence,
+            payee=v.payee,
+            amount=v.amount,
+            kind=kinds.get(v.tranche, "release"),
+            ordered_at=instant(v.ordered_at),
+            due_on=v.due_on.isoformat() if v.due_on else None,
+            paid_on=v.paid_on.isoformat() if v.paid_on else None,
+            status="paid" if v.paid_on is not None else "ordered",
+            late=v.late_done,
+        )
+        for v in line.versements
+    ]
 
 
 def awaiting_approval(state: CooperationState, line: Line) -> list[str]:
@@ -232,6 +270,7 @@ def summary(state: CooperationState) -> CooperationSummary:
                 convention_awaited=line.status == "active"
                 and not state.closed
                 and hold_of(state, line) == CONVENTION_AWAITED,
+                versements=versements(line),
             )
             for line in state.lines
         ],

@@ -216,7 +216,9 @@ _ENV = Environment(
 
 
 _MONEY_FIELDS = ("amount", "principal", "interest", "paid", "owed", "outstanding")
-_DAY_FIELDS = ("due", "since", "paused_since", "on", "start", "end")
+_DAY_FIELDS: tuple[str, ...] = ("due", "since", "paused_since", "on", "start", "end")
+# Rule 19: a versement's dates.
+_DAY_FIELDS += ("ordered_at", "due_on", "paid_on")
 _PHASE_FIELDS = ("phase", "from", "to", "start_phase")
 _WORD_FIELDS = {
     "outcome": "outcome",
@@ -600,6 +602,7 @@ def report_view(content: Mapping[str, Any], fmt: Formats, words: Words) -> dict[
         "releases": _releases_view(content.get("releases") or {}, money, fmt, words),
         "commitment": _commitment_view(content.get("commitment"), money, words),
         "loans": _loans_view(content.get("loans") or {}, money, fmt, words),
+        "versements": _versements_view(content.get("versements"), money, fmt, words),
     }
 
 
@@ -713,6 +716,34 @@ def _releases_view(
         "animation": money(by_purpose.get("animation", "0")),
         "others": others,
         "total": money(total),
+    }
+
+
+def _versements_view(part: Any, money: Any, fmt: Formats, words: Words) -> dict[str, Any] | None:
+    """Rule 19: what the period ordered and what it paid; None for content stored before."""
+    if not isinstance(part, Mapping):
+        return None
+
+    def row(item: Mapping[str, Any]) -> dict[str, str]:
+        tranche = str(item.get("tranche", ""))
+        if item.get("occurrence"):
+            tranche += f" ({words('report.releases.occurrence', n=item['occurrence'])})"
+        return {
+            "date": fmt.day(item["at"]),
+            "tranche": tranche,
+            "payee": str(item.get("payee") or ""),
+            "amount": money(item.get("amount")),
+            "due_on": fmt.day(item["due_on"]) if item.get("due_on") else "—",
+            "paid_on": fmt.day(item["paid_on"]) if item.get("paid_on") else "—",
+            "days_late": str(item.get("days_late") or 0),
+        }
+
+    return {
+        "ordered": [row(i) for i in part.get("ordered") or []],
+        "paid": [row(i) for i in part.get("paid") or []],
+        "late": [row(i) for i in part.get("late") or []],
+        "ordered_total": money(part.get("ordered_total")),
+        "paid_total": money(part.get("paid_total")),
     }
 
 

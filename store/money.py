@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from domain.commitments import budget_raise_refusal, commitment_refusal
+from domain.events import Event
 from domain.ledger import LedgerRow
 from store.db import Conn
 
@@ -120,8 +122,12 @@ async def post(conn: Conn, postings: list[tuple[str, LedgerRow]]) -> int:
         for key, p in postings:
             status = await conn.execute(
                 "INSERT INTO ledger (idempotency_key, cooperation_id, line, tranche, occurrence,"
-                " kind, purpose, amount, currency, payee, beneficiary, at)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                " kind, purpose, amount, currency, payee, beneficiary, at, due_by, payable)"
+                " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+                # Rule 19: under rules 3 a release is an order to pay (the cooperation's
+                # rules are recorded before its effects are carried out).
+                " $6 <> 'repayment' AND coalesce((SELECT rules_version >= 3 FROM cooperations"
+                " WHERE id = $2), false)"
                 " ON CONFLICT (idempotency_key) DO NOTHING",
                 key,
                 p.beneficiary,
@@ -135,18 +141,38 @@ async def post(conn: Conn, postings: list[tuple[str, LedgerRow]]) -> int:
                 p.payee,
                 p.beneficiary,
                 p.at,
+                p.due_by,
             )
             new += int(status.rsplit(" ", 1)[-1])
     return new
 
 
+async def record_paid(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> None:
+    """Rule 19: each `VersementPaid` sets its ledger row's `paid_on`, once (a retried or
+    repeated projection finds it set). After the batch's postings: a merged batch may carry
+    the release and its payment together."""
+    for e in events:
+        if e.type != "VersementPaid":
+            continue
+        key = f"{cooperation_id}:{e.data['line']}:{e.data['tranche']}"
+        if e.data.get("occurrence") is not None:
+            key += f":{e.data['occurrence']}"
+        await conn.execute(
+            "UPDATE ledger SET paid_on = $2 WHERE idempotency_key = $1 AND paid_on IS NULL",
+            f"{key}:{e.data['payee']}",
+            date.fromisoformat(e.data["paid_on"]),
+        )
+
+
 async def ledger(
     conn: Conn, cooperation_id: str, lines: Collection[str] | None = None
 ) -> list[dict[str, object]]:
-    """The cooperation's postings, in order; only those of `lines` when given."""
+    """The cooperation's postings, in order; only those of `lines` when given. A versement
+    (rule 19) carries `due_by` and `paid_on` (None until paid; both None on a posting of
+    rules 1 and 2, or a repayment)."""
     rows = await conn.fetch(
         "SELECT line, tranche, occurrence, kind, purpose, amount, currency, payee,"
-        " beneficiary, at FROM ledger WHERE cooperation_id = $1"
+        " beneficiary, at, due_by, paid_on, payable FROM ledger WHERE cooperation_id = $1"
         " AND ($2::text[] IS NULL OR line = ANY($2::text[])) ORDER BY at, id",
         cooperation_id,
         list(lines) if lines is not None else None,

@@ -25,7 +25,7 @@ from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.errors import DomainError
 from domain.events import Event
-from domain.ledger import LedgerRow
+from domain.ledger import LedgerEntry
 from domain.lifecycle import decide
 from domain.limits import at_door
 from domain.programme import Phase, ProgrammeVersion
@@ -320,13 +320,21 @@ async def read_schedule(
     }
 
 
-@router.get("/{cooperation_id}/ledger", response_model=list[LedgerRow])
-async def read_ledger(cooperation_id: str, caller: CallerDep, pool: PoolDep) -> list[LedgerRow]:
-    """Postings: releases to payees, loan disbursements, repayments (a funder's lines)."""
+@router.get("/{cooperation_id}/ledger", response_model=list[LedgerEntry])
+async def read_ledger(cooperation_id: str, caller: CallerDep, pool: PoolDep) -> list[LedgerEntry]:
+    """Postings: releases to payees, loan disbursements, repayments (a funder's lines). Under
+    rules 3 a release is a versement `ordered` (with `due_by` when its programme sets
+    payment_within) until recorded `paid` (with `paid_on`), rule 19."""
     seen = await _seen(pool, caller, cooperation_id)
     async with pool.acquire() as conn:
         rows = await money.ledger(conn, cooperation_id)
-    return [LedgerRow.model_validate(row) for row in rows if seen.sees_line(str(row["line"]))]
+    return [
+        LedgerEntry.model_validate(
+            row | {"status": ("paid" if row["paid_on"] else "ordered") if row["payable"] else None}
+        )
+        for row in rows
+        if seen.sees_line(str(row["line"]))
+    ]
 
 
 @router.get("/{cooperation_id}/events", response_model=EventFeed)

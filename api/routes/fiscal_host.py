@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from api.auth import CallerDep
 from api.deps import PoolDep
-from api.models import CarriedMember, HostedFunds, HostedLine
+from api.models import CarriedMember, HostedFunds, HostedLine, HostedVersement
 from api.problems import Problem
 
 router = APIRouter(prefix="/v1/fiscal-host", tags=["fiscal host"])
@@ -26,11 +26,13 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
 
     Read from the ledger, where every release is posted once per payee (rule 10): `released`
     (grants) and `loans` (disbursements) are the postings whose payee is the host, `received`
-    their sum; `repaid` is what was repaid on the loans it received (repayments are posted to
-    the lending funder). The host receives for the cooperation's informal members as a whole:
-    the ledger's beneficiary is always the cooperation, so `informal_members` names them and
-    no amount is split between them. Money paid directly to a member that is a legal entity
-    is not the host's and is left out."""
+    their sum less `unpaid`, what is ordered and not yet paid (rule 19: a release is an order
+    to pay; `versements` lists each with its dates); `repaid` is what was repaid on the loans
+    it received (repayments are posted to the lending funder). The host receives for the
+    cooperation's informal members as a whole: the ledger's beneficiary is always the
+    cooperation, so `informal_members` names them and no amount is split between them.
+    Money paid directly to a member that is a legal entity is not the host's and is left
+    out."""
     if caller.role != "facilitator":
         raise Problem(
             403,
@@ -62,6 +64,8 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
             " AS released,"
             " coalesce(sum(g.amount) FILTER (WHERE g.kind = 'loan' AND g.payee = $1), 0.00)"
             " AS loans,"
+            " coalesce(sum(g.amount) FILTER (WHERE g.kind <> 'repayment' AND g.payee = $1"
+            " AND g.payable AND g.paid_on IS NULL), 0.00) AS unpaid,"
             " coalesce(sum(g.amount) FILTER (WHERE g.kind = 'repayment'"
             " AND t.line IS NOT NULL), 0.00) AS repaid"
             " FROM ledger g LEFT JOIN lent t ON (t.cooperation_id, t.line, t.tranche)"
@@ -72,11 +76,32 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
             " ORDER BY g.cooperation_id, g.currency, g.line",
             caller.subject,
         )
+        ordered = await conn.fetch(
+            "SELECT cooperation_id, currency, line, tranche, occurrence, kind, amount,"
+            " at AS ordered_at, due_by, paid_on FROM ledger"
+            f" WHERE cooperation_id IN ({_HOSTED}) AND payee = $1 AND payable"
+            " ORDER BY at, id",
+            caller.subject,
+        )
+    versements: dict[tuple[str, str], list[HostedVersement]] = {}
+    for r in ordered:
+        versements.setdefault((r["cooperation_id"], r["currency"]), []).append(
+            HostedVersement(
+                **{k: r[k] for k in HostedVersement.model_fields if k != "status"},
+                status="paid" if r["paid_on"] else "ordered",
+            )
+        )
     named = {(r["cooperation_id"], r["id"]): r["name"] for r in names}
     by_line: dict[tuple[str, str], list[HostedLine]] = {}
     for r in postings:
         by_line.setdefault((r["cooperation_id"], r["currency"]), []).append(
-            HostedLine(line=r["line"], released=r["released"], loans=r["loans"], repaid=r["repaid"])
+            HostedLine(
+                line=r["line"],
+                released=r["released"],
+                loans=r["loans"],
+                repaid=r["repaid"],
+                unpaid=r["unpaid"],
+            )
         )
     held: dict[str, set[str]] = {}
     for cooperation_id, currency in [*by_line, *((r[0], r[1]) for r in currencies)]:
@@ -91,6 +116,7 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
             lines = by_line.get((c["id"], currency), []) if currency else []
             released = sum((x.released for x in lines), Decimal("0.00"))
             loans = sum((x.loans for x in lines), Decimal("0.00"))
+            unpaid = sum((x.unpaid for x in lines), Decimal("0.00"))
             funds.append(
                 HostedFunds(
                     cooperation=c["id"],
@@ -98,11 +124,13 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
                     phase=c["phase"],
                     outcome=c["outcome"],
                     currency=currency,
-                    received=released + loans,
+                    received=released + loans - unpaid,
                     released=released,
                     loans=loans,
                     repaid=sum((x.repaid for x in lines), Decimal("0.00")),
+                    unpaid=unpaid,
                     by_line=lines,
+                    versements=versements.get((c["id"], currency), []) if currency else [],
                     informal_members=members,
                 )
             )

@@ -25,13 +25,14 @@ from api.models import (
     ProposedLine,
     ReleasedByPurposeAndPhase,
     Remaining,
+    VersementToPay,
 )
 from api.problems import Problem, field_error, invalid
 from domain.events import instant
 from domain.limits import at_door
 from domain.payees import facilitator_is_payee, payees
 from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
-from store import money
+from store import money, versements
 from store import payees as payees_store
 from store.conventions import conventions_awaited
 from store.db import Conn
@@ -311,6 +312,7 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
             " FROM loans WHERE programme = $1",
             programme_id,
         )
+        late, late_amount = await versements.late(conn, programme_id)
     assert budget is not None and loans is not None
     released = sum((r["amount"] for r in by), Decimal("0.00"))
     by_purpose: dict[str, Decimal] = {}
@@ -348,6 +350,8 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
             written_off=loans["written_off"],
             written_off_count=loans["written_off_count"],
         ),
+        versements_late=late,
+        versements_late_amount=late_amount,
     )
 
 
@@ -389,6 +393,7 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             programme_id,
         )
         conventions = await conventions_awaited(conn, programme_id)
+        to_pay = await versements.to_pay(conn, programme_id)
 
     def proposed_line(r: Any) -> ProposedLine:
         shown = payees(
@@ -435,4 +440,5 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             for r in requests
         ],
         conventions_awaited=[AwaitedConvention.model_validate(r) for r in conventions],
+        versements_to_pay=[VersementToPay.model_validate(r) for r in to_pay],
     )

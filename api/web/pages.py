@@ -894,6 +894,24 @@ async def record_convention(
     )
 
 
+@router.post("/cooperations/{cooperation_id}/payments")
+async def record_paid(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    """Rule 19: the funder records the day a versement was paid (its inbox's form)."""
+
+    async def build(api: Api) -> Response:
+        form = await _form(request)
+        body: dict[str, Any] = _given(form, "line", "tranche", "payee", "paid_on")
+        occurrence = _text(form, "occurrence")
+        if occurrence is not None:
+            body["occurrence"] = int(occurrence) if occurrence.isdigit() else occurrence
+        await api.post(
+            f"/v1/cooperations/{quote(cooperation_id)}/payments", body, _text(form, "form_key")
+        )
+        return _see(_back(form), "versement.paid")
+
+    return await _guarded(request, session, build)
+
+
 @router.get("/cooperations/{cooperation_id}/members")
 async def members_page(cooperation_id: str, request: Request, session: SessionDep) -> Response:
     read = _reading(cooperation_id, members="/members")

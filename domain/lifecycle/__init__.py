@@ -15,6 +15,7 @@ The modules, by rule:
 - lines.py: funding lines, commitments, requests and members (9, 15);
 - loans.py: loans disbursed, their clock and repayments (11);
 - reports.py: reports (12);
+- versements.py: versements ordered, paid and late (19, rules 3);
 - clock.py: the clock's occurrences in their order, `next_wakeup`, `tick` (13, 14);
 - dispatch.py: `decide`, each command to its rule's handler;
 - driver.py: `Driver`.

@@ -9,8 +9,8 @@ then the commands at T in their order, then the clock at T (`tick(state, T)`); `
 
 At one instant the clock's own occurrences go in a fixed order: check-in reminders and
 overdues (by period), releases (by line, then tranche in spec order, then occurrence), phase
-overrun, loan installments due, loan installments overdue, loan reminders, reports (last, so
-a report includes what happened at its end).
+overrun, loan installments due, loan installments overdue, loan reminders, versements late
+(rule 19), reports (last, so a report includes what happened at its end).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from domain.lifecycle.loans import (
 from domain.lifecycle.overrun import overrun_occurrences
 from domain.lifecycle.releases import release_occurrences
 from domain.lifecycle.reports import report_occurrences
+from domain.lifecycle.versements import versement_late_occurrences
 from domain.state import CooperationState
 
 # The order of the kinds at one instant (the module docstring says why reports are last).
@@ -38,6 +39,7 @@ _IN_ORDER: tuple[Callable[[CooperationState], list[Occurrence]], ...] = (
     loan_due_occurrences,
     loan_overdue_occurrences,
     loan_reminder_occurrences,
+    versement_late_occurrences,
     report_occurrences,
 )
 

@@ -9,7 +9,7 @@ from typing import Any
 from domain import commands as c
 from domain.errors import Conflict, InvalidInput
 from domain.events import instant
-from domain.lifecycle import checkins, convention, lines, loans, moves, releases
+from domain.lifecycle import checkins, convention, lines, loans, moves, releases, versements
 from domain.lifecycle.clock import tick
 from domain.lifecycle.context import Context, Decision, utc
 from domain.state import CooperationState
@@ -36,6 +36,7 @@ _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
     "member_join": lines.member_join,
     "member_leave": lines.member_leave,
     "record_convention": convention.record_convention,
+    "record_paid": versements.record_paid,
 }
 
 

@@ -13,6 +13,7 @@ from domain.allocation import split
 from domain.durations import add
 from domain.effects import Part, Release
 from domain.errors import Conflict, Forbidden, InvalidInput
+from domain.lifecycle import versements
 from domain.lifecycle.context import (
     Context,
     Occurrence,
@@ -55,6 +56,7 @@ def _release(
         )
     )
     key = _release_key(s, line, tranche.id, occurrence)
+    due = versements.order(ctx, line, tranche.id, occurrence, parts, at)
     ctx.emit(
         "TrancheReleased",
         at,
@@ -68,6 +70,7 @@ def _release(
         amount=money_text(tranche.amount),
         currency=line.currency,
         parts=[{"payee": p.payee, "amount": money_text(p.amount)} for p in parts],
+        due_on=due.isoformat() if due is not None else None,
     )
     ctx.effects.append(
         Release(
@@ -83,6 +86,7 @@ def _release(
             beneficiary=s.id,
             at=at,
             key=key,
+            due_by=due,
         )
     )
     if terms is not None:

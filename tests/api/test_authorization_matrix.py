@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -222,6 +222,11 @@ TABLE: tuple[Row, ...] = (
     Row("POST", "/v1/cooperations/{cooperation_id}/write-offs",
                                                         "201 404 404 403 404 403 403 404 401 401",
         _const({"line": "pret", "tranche": "pret", "reason": "Projet arrêté"})),
+    # Rule 19: a versement recorded paid by its line's funder alone.
+    Row("POST", "/v1/cooperations/{cooperation_id}/payments",
+                                                        "201 404 404 403 404 403 403 404 401 401",
+        lambda _world, _subject: {"line": "fdt", "tranche": "amorcage",
+                                  "paid_on": datetime.now(UTC).date().isoformat()}),
     # -- reports (of the closed cooperation, whose collective is the one in scope) ------------
     # The fiscal host lists the reports of the lines that pay it (checked below).
     Row("GET", "/v1/cooperations/{cooperation_id}/reports", EVERYONE,

@@ -343,6 +343,23 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
         201,
     )
 
+    # Rule 19: what is ordered is received once its funder records it paid (b's member's
+    # part, not the host's, stays unpaid).
+    today = datetime.now(UTC).date().isoformat()
+    for coop, line, tranche, payee in (
+        (a, grant, "amorcage", None),
+        (a, loan, "pret", None),
+        (b, grant, "amorcage", host),
+    ):
+        await ok(
+            await http.post(
+                f"/v1/cooperations/{coop}/payments",
+                json={"line": line, "tranche": tranche, "payee": payee, "paid_on": today},
+                headers=fondation,
+            ),
+            201,
+        )
+
     as_host = await module_auth("facilitator", host)
     # Postings follow the answers by a moment.
     funds = await eventually(
@@ -356,6 +373,14 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
             else None
         ),
     )
+    assert [
+        [(v["line"], v["kind"], v["status"], v["paid_on"]) for v in x.pop("versements")]
+        for x in funds
+    ] == [
+        [(grant, "release", "paid", today), (loan, "loan", "paid", today)],
+        [(grant, "release", "paid", today)],
+        [],
+    ]
     assert funds == [
         {
             "cooperation": a,
@@ -367,9 +392,22 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
             "released": "8000.00",
             "loans": "20000.00",
             "repaid": "100.00",
+            "unpaid": "0.00",
             "by_line": [
-                {"line": grant, "released": "8000.00", "loans": "0.00", "repaid": "0.00"},
-                {"line": loan, "released": "0.00", "loans": "20000.00", "repaid": "100.00"},
+                {
+                    "line": grant,
+                    "released": "8000.00",
+                    "loans": "0.00",
+                    "repaid": "0.00",
+                    "unpaid": "0.00",
+                },
+                {
+                    "line": loan,
+                    "released": "0.00",
+                    "loans": "20000.00",
+                    "repaid": "100.00",
+                    "unpaid": "0.00",
+                },
             ],
             "informal_members": [
                 {"member": "habitants", "name": "Collectif des habitants"},
@@ -386,7 +424,16 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
             "released": "2000.00",
             "loans": "0.00",
             "repaid": "0.00",
-            "by_line": [{"line": grant, "released": "2000.00", "loans": "0.00", "repaid": "0.00"}],
+            "unpaid": "0.00",
+            "by_line": [
+                {
+                    "line": grant,
+                    "released": "2000.00",
+                    "loans": "0.00",
+                    "repaid": "0.00",
+                    "unpaid": "0.00",
+                }
+            ],
             "informal_members": [{"member": "habitants", "name": "Collectif des habitants"}],
         },
         {
@@ -399,6 +446,7 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
             "released": "0.00",
             "loans": "0.00",
             "repaid": "0.00",
+            "unpaid": "0.00",
             "by_line": [],
             "informal_members": [
                 {"member": "habitants", "name": "Collectif des habitants"},
@@ -413,7 +461,10 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
             "/v1/fiscal-host/funds", headers=await module_auth("facilitator", other_host)
         )
     )
-    assert [(x["cooperation"], x["received"]) for x in others] == [(c, "8000.00")]
+    # Ordered, never recorded paid: not received.
+    assert [(x["cooperation"], x["received"], x["unpaid"]) for x in others] == [
+        (c, "0.00", "8000.00")
+    ]
     assert (
         await ok(
             await http.get("/v1/fiscal-host/funds", headers=await module_auth("facilitator", anim))

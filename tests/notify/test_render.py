@@ -401,6 +401,30 @@ NOTIFIED: dict[str, tuple[dict[str, Any], tuple[str, str], tuple[str, str]]] = {
             "€19,000.00 principal and €117.63 interest. The loan is settled.",
         ),
     ),
+    # Rule 19: to the line's funder and the facilitator.
+    "VersementLate": (
+        {
+            "line": "fdt",
+            "programme": "fdt",
+            "tranche": "amorcage",
+            "payee": "pole-107",
+            "amount": "8000.00",
+            "currency": "EUR",
+            "ordered_at": "2027-02-15T00:00:00Z",
+            "due_on": "2027-04-16",
+        },
+        (
+            f"Versement en retard{NBSP}: 8{NNBSP}000,00{FR_EUR} à pole-107",
+            f"Le versement de 8{NNBSP}000,00{FR_EUR} de la tranche amorcage (ligne fdt) à "
+            f"pole-107, ordonné le 15 février 2027, n'est pas payé{NBSP}: il était à payer au "
+            "plus tard le 16 avril 2027.",
+        ),
+        (
+            "Payment late: €8,000.00 to pole-107",
+            "The payment of €8,000.00 of tranche amorcage (line fdt) to pole-107, ordered on "
+            "February 15, 2027, is not paid: it was to be paid by April 16, 2027.",
+        ),
+    ),
 }
 
 

@@ -187,6 +187,7 @@ WEB_TABLE: list[Row] = [
     Row("GET", "/cooperations/{coop}/lines/fdt/convention", COOP_PAGE),
     Row("POST", "/cooperations/{coop}/lines/fdt/convention", FORM_POST),
     Row("POST", "/cooperations/{coop}/approvals", FORM_POST),
+    Row("POST", "/cooperations/{coop}/payments", FORM_POST),
     Row("GET", "/cooperations/{coop}/members", COOP_PAGE),
     Row("POST", "/cooperations/{coop}/members", FORM_POST),
     Row("POST", "/cooperations/{coop}/members/partant/leave", FORM_POST),
