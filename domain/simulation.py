@@ -50,6 +50,11 @@ STEP_KINDS = (
     "request",
     "join",
     "leave",
+    # Rule 20 (rules 3): graduation.
+    "formalise",
+    "amend",
+    "amendment",
+    "end_hosting",
 )
 
 
@@ -347,6 +352,14 @@ def _step_actions(
             return [
                 at_door(c.MemberLeave, {"member_id": a.get("member", a.get("id", a.get("value")))})
             ]
+        case "formalise":
+            return [at_door(c.Formalise, dict(a))]
+        case "amend":
+            return [at_door(c.Amend, dict(a))]
+        case "amendment":
+            return [at_door(c.DecideAmendment, dict(a))]
+        case "end_hosting":
+            return [at_door(c.EndHosting, {})]
     raise ValueError(f"unknown step kind {step.kind!r}")  # parse_scenario refuses these
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from domain import commands as c
 from domain.errors import Conflict, InvalidInput
 from domain.events import instant
-from domain.lifecycle import checkins, lines, loans, moves, releases
+from domain.lifecycle import checkins, graduation, lines, loans, moves, releases
 from domain.lifecycle.clock import tick
 from domain.lifecycle.context import Context, Decision, utc
 from domain.state import CooperationState
@@ -35,6 +35,10 @@ _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
     "decline_transition_request": lines.decline_transition_request,
     "member_join": lines.member_join,
     "member_leave": lines.member_leave,
+    "formalise": graduation.formalise,
+    "amend": graduation.amend,
+    "decide_amendment": graduation.decide_amendment,
+    "end_hosting": graduation.end_hosting,
 }
 
 

@@ -12,4 +12,7 @@ def hold_of(state: CooperationState, line: Line) -> str | None:
     a recorded decision of rules 1 and 2 never meets a hold."""
     if state.rules_version < 3:
         return None
+    if line.amendment is not None:
+        # Rule 20: the payee is being changed; what falls due waits for the funder's word.
+        return f"amendment {line.amendment.seq} awaits the funder's decision"
     return None
