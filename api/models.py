@@ -375,6 +375,8 @@ class HostedFunds(BaseModel):
     informal_members: list[CarriedMember]
     """The members the host receives for: the ledger credits the cooperation as a whole
     (rule 10), never one member, so amounts are not split between them."""
+    hosting_ended_at: str | None = None
+    """Rule 20: when its hosting ended (the collective graduated); None while it hosts."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.allocation import Share
 from domain.cooperation import EconomicModel, Kind, Member
 from domain.events import instant
 from domain.lifecycle import is_finished
@@ -39,6 +40,14 @@ class LoanView(_View):
     written_off: DecimalText | None = None
 
 
+class AmendmentView(_View):
+    """Rule 20: the amendment (avenant) open on a line, waiting for its funder."""
+
+    seq: int
+    allocation: list[dict[str, str]]
+    proposed_at: str
+
+
 class LineView(_View):
     line: str
     programme: str
@@ -53,6 +62,10 @@ class LineView(_View):
     loans: list[LoanView] = []
     awaiting_approval: list[str] = []
     """Tranches of the current phase released on approval and not yet approved (rule 3)."""
+    amendment: AmendmentView | None = None
+    """Rule 20: the amendment open on the line; its releases falling due are held meanwhile."""
+    allocation: list[dict[str, str]] = []
+    """Who the line pays now (rule 10), `[{payee, share}]`."""
 
 
 class RequestView(_View):
@@ -102,6 +115,9 @@ class CooperationSummary(_View):
     lines: list[LineView]
     requests: list[RequestView] = []
     rules_version: int = 1
+    former_fiscal_host: str | None = None
+    """Rule 20: the fiscal host whose hosting ended, and when."""
+    hosting_ended_at: str | None = None
     finished: bool = False
     """Closed with every loan settled: its workflow ends, nothing more happens to it."""
 
@@ -133,6 +149,10 @@ def is_overdue(state: CooperationState) -> bool:
         return False
     checked_in = [k for k, m in marks.items() if m.check_in is not None]
     return max(overdue) > max(checked_in, default=0)
+
+
+def _allocation(allocation: list[Share]) -> list[dict[str, str]]:
+    return [{"payee": a.payee, "share": format(a.share, "f")} for a in allocation]
 
 
 def summary(state: CooperationState) -> CooperationSummary:
@@ -186,6 +206,14 @@ def summary(state: CooperationState) -> CooperationSummary:
                     for loan in line.loans
                 ],
                 awaiting_approval=awaiting_approval(state, line),
+                amendment=AmendmentView(
+                    seq=line.amendment.seq,
+                    allocation=_allocation(line.amendment.allocation),
+                    proposed_at=instant(line.amendment.proposed_at),
+                )
+                if line.amendment is not None
+                else None,
+                allocation=_allocation(line.allocation),
             )
             for line in state.lines
         ],
@@ -200,5 +228,7 @@ def summary(state: CooperationState) -> CooperationSummary:
             for r in state.requests
         ],
         rules_version=state.rules_version,
+        former_fiscal_host=state.former_fiscal_host,
+        hosting_ended_at=instant(state.hosting_ended_at) if state.hosting_ended_at else None,
         finished=is_finished(state),
     )

@@ -178,7 +178,9 @@ async def build(
     ]
     # CLOSED's line reg pays a member, not the host: the host reads none of its reports.
     closed_lines: list[Any] = ["fdt", {"programme": "reg", "allocation": [UNHOSTED]}]
-    for name, lines in ((COOP, ["fdt", "reg", "pret"]), (CLOSED, closed_lines)):
+    # COOP's loan is lent to the association: a borrower is never the fiscal host (rule 20).
+    coop_lines: list[Any] = ["fdt", "reg", {"programme": "pret", "allocation": [UNHOSTED]}]
+    for name, lines in ((COOP, coop_lines), (CLOSED, closed_lines)):
         coop_id = ids[name]
         body = cooperation(coop_id, lines, members=members, fiscal_host=HOST)
         await ok(await http.post("/v1/cooperations", json=body, headers=anim), 201)
