@@ -120,6 +120,8 @@ async def propose_amendment(
     """The facilitator proposes a new allocation for a line (`LineAmendmentProposed`); the
     line's releases falling due are held until its funder decides."""
     seen = await _seen(pool, caller, cooperation_id)
+    if not seen.sees_line(programme):
+        raise no("funding line", programme, cooperation_id)
     allow(seen, ("facilitator",), "propose an amendment (the facilitator does)")
     command = door(c.Amend, {"line": programme, "allocation": body.model_dump()["allocation"]})
     answer = await apply(request, client, caller, cooperation_id, command)
