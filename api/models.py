@@ -462,6 +462,19 @@ class InboxRequest(BaseModel):
     at: str
 
 
+class InboxAmendment(BaseModel):
+    """Rule 20: an amendment (avenant) of one of the funder's lines to confirm: who the line
+    pays now, and who it would pay. Its releases falling due are held until the decision."""
+
+    cooperation: str
+    name: str
+    phase: Phase
+    seq: int
+    proposed_at: str
+    payees: list[InboxPayee]
+    current: list[InboxPayee]
+
+
 class Inbox(BaseModel):
     """What waits for a programme's funder."""
 
@@ -469,6 +482,7 @@ class Inbox(BaseModel):
     proposed_lines: list[ProposedLine]
     approvals_awaited: list[AwaitedApproval]
     requests: list[InboxRequest]
+    amendments: list[InboxAmendment] = []
 
     model_config = ConfigDict(
         json_schema_extra={

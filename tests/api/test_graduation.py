@@ -165,6 +165,26 @@ async def test_a_hosted_collective_graduates_through_http(
     )
     again = await http.post(f"{base}/funding-lines/{b}/amendments", json=to_asso, headers=anim)
     assert again.status_code == 409, again.text
+    # In the funder's inbox: who the line pays now, who it would pay.
+    waiting = await eventually(
+        http,
+        f"/v1/programmes/{b}/inbox",
+        fondation_b,
+        lambda inbox: [x for x in inbox["amendments"] if x["cooperation"] == coop],
+    )
+    assert [(x["payees"], x["current"]) for x in waiting] == [
+        (
+            [
+                {
+                    "payee": "habitants",
+                    "share": "1",
+                    "kind": "member",
+                    "name": "Collectif des habitants",
+                }
+            ],
+            [{"payee": HOST, "share": "1", "kind": "fiscal_host", "name": None}],
+        )
+    ]
     await ok(
         await http.post(
             f"{base}/approvals", json={"line": b, "tranche": "feu-vert"}, headers=fondation_b
