@@ -192,12 +192,10 @@ def decide_amendment(ctx: Context, cmd: c.DecideAmendment, now: datetime) -> Non
             note=cmd.note,
         )
     line.amendment = None
-    ctx.notify(
-        "facilitator",
-        s.facilitator,
-        "LineAmended" if cmd.accept else "LineAmendmentDeclined",
-        seq,
-    )
+    if cmd.accept:
+        ctx.notify("facilitator", s.facilitator, "LineAmended", seq)
+    else:
+        ctx.notify("facilitator", s.facilitator, "LineAmendmentDeclined", seq)
     # What fell due while it was open goes now, in order, to the allocation in force.
     release_held(ctx, line, now)
 
