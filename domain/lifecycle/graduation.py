@@ -196,8 +196,10 @@ def decide_amendment(ctx: Context, cmd: c.DecideAmendment, now: datetime) -> Non
         ctx.notify("facilitator", s.facilitator, "LineAmended", seq)
     else:
         ctx.notify("facilitator", s.facilitator, "LineAmendmentDeclined", seq)
-    # What fell due while it was open goes now, in order, to the allocation in force.
-    release_held(ctx, line, now)
+    # What fell due while it was open goes now, in order, to the allocation in force; while
+    # paused, at the resume (rule 5 holds every release).
+    if not s.paused:
+        release_held(ctx, line, now)
 
 
 def _pays(line: Line, payee: str) -> bool:

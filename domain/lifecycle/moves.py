@@ -13,9 +13,10 @@ from domain.events import instant
 from domain.lifecycle.checkins import choose_schedule, reanchor, resume_schedule
 from domain.lifecycle.context import Context, Decision, require_not_paused, require_open
 from domain.lifecycle.graduation import check_members
+from domain.lifecycle.holds import hold_of
 from domain.lifecycle.lines import announce_registered_lines, close_line, registered_lines
 from domain.lifecycle.overrun import choose_overrun_limit
-from domain.lifecycle.releases import release_due
+from domain.lifecycle.releases import release_due, release_held
 from domain.lifecycle.reports import issue_report
 from domain.programme import PHASE_ORDER, Phase
 from domain.state import CooperationState, PauseSpan, Stint
@@ -146,6 +147,11 @@ def resume(ctx: Context, cmd: c.Resume, now: datetime) -> None:
     pause.end = now
     ctx.emit("Resumed", now, phase=s.phase.value, paused_since=instant(pause.start))
     resume_schedule(s, pause, now)
+    # A hold that ended during the pause (rules 3) releases what it held now, first: those
+    # fell due before what the resume makes due.
+    for line in s.active_lines():
+        if line.held and hold_of(s, line) is None:
+            release_held(ctx, line, now)
     release_due(ctx, now, clock=True)
 
 

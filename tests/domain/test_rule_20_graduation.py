@@ -330,3 +330,15 @@ def test_graduation_needs_rules_3() -> None:
     shell = _shell(_hosted(funding_lines=[]), rules_version=2)
     with pytest.raises(Conflict, match="rules 2"):
         shell.do(c.Formalise(member="habitants", legal_form="association"), at(2027, 1, 11))
+
+
+def test_an_amendment_decided_while_paused_releases_what_it_held_at_the_resume() -> None:
+    shell = _graduated()
+    shell.do(c.Amend.model_validate(_TO_ASSO), at(2027, 1, 11))
+    shell.clock(at(2027, 3, 10))  # t fell due 2027-03-04: held
+    shell.do(c.Pause(), at(2027, 3, 11))
+    events = shell.do(c.DecideAmendment(line="prog", accept=True), at(2027, 3, 12))
+    assert [e.type for e in events] == ["LineAmended"]
+    events = shell.do(c.Resume(), at(2027, 4, 1))
+    assert [e.type for e in events] == ["Resumed", "TrancheReleased"]
+    assert events[1].data["parts"] == [{"payee": "habitants", "amount": "1000.00"}]
