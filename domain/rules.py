@@ -15,7 +15,10 @@ an instant the shell records (docs/versioning.md says how to add a version).
 3. Nobody can flood a cooperation (DESIGN.md, "Who may get in, and what nobody may abuse"):
    at most one open transition request per action, another is refused naming the open one
    (rule 15). Rules 17 to 20 of DESIGN's "Rules 3" (the convention, the money really paid,
-   graduation) will join version 3 with issue 18.
+   graduation) will join version 3 with issue 18. Rule 20: `legal_form` is one of its forms on
+   input (registration, join, formalise; recorded values load as they are); a loan line never
+   pays the fiscal host; formalise, amendments (a line's releases held while one is open) and
+   the end of hosting are new commands, refused under rules 1 and 2.
    Moving to 3 keeps every open request as it is, several of one action included: they are
    answered or declined as before, only a new one waits until none of its action is open.
    Exactly once (issue 17): a repayment is taken once per request id (the shell gives
