@@ -357,6 +357,13 @@ def member_leave(ctx: Context, cmd: c.MemberLeave, now: datetime) -> None:
     for line in s.lines:
         if line.status != "declined" and any(a.payee == cmd.member_id for a in line.allocation):
             raise Conflict(f"{cmd.member_id!r} is a payee of line {line.id!r}: it cannot leave")
+        if line.amendment is not None and any(
+            a.payee == cmd.member_id for a in line.amendment.allocation
+        ):
+            raise Conflict(
+                f"{cmd.member_id!r} is a payee of the amendment open on line {line.id!r}:"
+                " it cannot leave before the funder decides it"
+            )
     if cmd.member_id == s.lead:
         raise Conflict(f"{cmd.member_id!r} is the lead: it cannot leave")
     rest = [m for m in s.members if m.id != cmd.member_id]

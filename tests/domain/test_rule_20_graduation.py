@@ -342,3 +342,17 @@ def test_an_amendment_decided_while_paused_releases_what_it_held_at_the_resume()
     events = shell.do(c.Resume(), at(2027, 4, 1))
     assert [e.type for e in events] == ["Resumed", "TrancheReleased"]
     assert events[1].data["parts"] == [{"payee": "habitants", "amount": "1000.00"}]
+
+
+def test_a_payee_of_an_open_amendment_cannot_leave() -> None:
+    shell = _graduated()
+    shell.do(c.Amend.model_validate(_TO_ASSO), at(2027, 1, 11))
+    # The association's founders formalised "habitants"; a second member keeps the group.
+    shell.do(
+        c.MemberJoin.model_validate(
+            {"member": {"id": "voisins", "name": "Voisins", "legal_form": "informal"}}
+        ),
+        at(2027, 1, 12),
+    )
+    with pytest.raises(Conflict, match="amendment open on line 'prog'"):
+        shell.do(c.MemberLeave(member_id="habitants"), at(2027, 1, 13))
