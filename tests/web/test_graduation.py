@@ -117,3 +117,18 @@ async def test_an_amendment_proposed_then_accepted_from_the_funders_inbox(
         await expect(page.get_by_role("status")).to_contain_text("Le portage a pris fin")
         await expect(page.locator("dl.facts").first).to_contain_text(f"{host}, le ")
         await assert_accessible(page, "graduation-ended")
+
+    # -- the former host keeps what it received, and sees when the hosting ended -----------
+    host_headers = await live.auth("facilitator", host)
+    async with new_page(browser, DESKTOP) as page:
+        await page.goto(live.url("/signin"))
+        token = host_headers["Authorization"].removeprefix("Bearer ")
+        await page.get_by_label("Jeton d'accès", exact=True).fill(token)
+        await page.get_by_role("button", name="Se connecter avec le jeton").click()
+        await page.goto(live.url("/funds"))
+        card = page.locator("section.line").filter(has_text="Ruche Éphémère")
+        await expect(card).to_contain_text("Fin du portage le ")
+        await expect(card).to_contain_text("8\u202f000,00\u00a0€")
+        # Out of its scope now: no link to the cooperation's page.
+        await expect(card.get_by_role("link")).to_have_count(0)
+        await assert_accessible(page, "graduation-funds")
