@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1/fiscal-host", tags=["fiscal host"])
 
 # Scoped in each query by `c.fiscal_host = $1`: narrower than a facilitator's read scope
 # (store.scope), which also holds the cooperations it only accompanies. A former host (rule 20:
-# its hosting ended) keeps what it received here, though the cooperation left its scope.
+# its hosting ended) keeps what it received here, though the cooperation left its scope
+# (migration 019 indexes the second condition).
 _CARRIED = "(c.fiscal_host = $1 OR c.state->>'former_fiscal_host' = $1)"
 _HOSTED = f"SELECT c.id FROM cooperations c WHERE {_CARRIED}"
 
