@@ -399,6 +399,8 @@ class HostedFunds(BaseModel):
     informal_members: list[CarriedMember]
     """The members the host receives for: the ledger credits the cooperation as a whole
     (rule 10), never one member, so amounts are not split between them."""
+    hosting_ended_at: str | None = None
+    """Rule 20: when its hosting ended (the collective graduated); None while it hosts."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -510,6 +512,19 @@ class VersementToPay(BaseModel):
     """Its due date has passed."""
 
 
+class InboxAmendment(BaseModel):
+    """Rule 20: an amendment (avenant) of one of the funder's lines to confirm: who the line
+    pays now, and who it would pay. Its releases falling due are held until the decision."""
+
+    cooperation: str
+    name: str
+    phase: Phase
+    seq: int
+    proposed_at: str
+    payees: list[InboxPayee]
+    current: list[InboxPayee]
+
+
 class Inbox(BaseModel):
     """What waits for a programme's funder."""
 
@@ -521,6 +536,7 @@ class Inbox(BaseModel):
     """Rule 18: lines whose releases are held until their convention is recorded."""
     versements_to_pay: list[VersementToPay] = []
     """Rule 19: versements of its lines ordered and not yet paid, the soonest due first."""
+    amendments: list[InboxAmendment] = []
 
     model_config = ConfigDict(
         json_schema_extra={

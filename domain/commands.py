@@ -19,7 +19,8 @@ from pydantic import (
     field_validator,
 )
 
-from domain.cooperation import Angle, CooperationSpec, LineRequest, MemberSpec
+from domain.allocation import Share
+from domain.cooperation import Angle, CooperationSpec, LineRequest, MemberSpec, check_allocation
 from domain.limits import (
     MAX_INDICATOR_TEXT,
     MAX_INDICATORS,
@@ -240,6 +241,43 @@ class RecordPaid(_Command):
     by: Actor
 
 
+class Formalise(_Command):
+    """Rule 20: a member's new legal form (the collective founded its entity). The form and
+    the numbers are checked by the rules (domain/lifecycle/graduation.py)."""
+
+    kind: Literal["formalise"] = "formalise"
+    member: str
+    legal_form: Annotated[str, Field(min_length=1, max_length=100)]
+    siret: Annotated[str, Field(max_length=100)] | None = None
+    rna: Annotated[str, Field(max_length=100)] | None = None
+
+
+class Amend(_Command):
+    """Rule 20: a new allocation proposed for a line (avenant), for its funder to decide."""
+
+    kind: Literal["amend"] = "amend"
+    line: str
+    allocation: list[Share]
+
+    _allocation = field_validator("allocation")(check_allocation)
+
+
+class DecideAmendment(_Command):
+    """Rule 20: the line's funder accepts or declines the open amendment; the note stays in
+    the event (PostgreSQL), never in the state."""
+
+    kind: Literal["decide_amendment"] = "decide_amendment"
+    line: str
+    accept: bool
+    note: Text | None = None
+
+
+class EndHosting(_Command):
+    """Rule 20: the fiscal host's hosting ends (nothing pays it any more)."""
+
+    kind: Literal["end_hosting"] = "end_hosting"
+
+
 MOVES: dict[str, type[Advance | Restart | Pivot | Pause | Resume | Close]] = {
     model.model_fields["kind"].default: model
     for model in (Advance, Restart, Pivot, Pause, Resume, Close)
@@ -269,7 +307,11 @@ Command = Annotated[
     | MemberJoin
     | MemberLeave
     | RecordConvention
-    | RecordPaid,
+    | RecordPaid
+    | Formalise
+    | Amend
+    | DecideAmendment
+    | EndHosting,
     Field(discriminator="kind"),
 ]
 
@@ -278,14 +320,18 @@ __all__ = [
     "AcceptLine",
     "Actor",
     "Advance",
+    "Amend",
     "Angle",
     "ApproveTranche",
     "Close",
     "Command",
     "CommitmentCommitted",
     "CommitmentRefused",
+    "DecideAmendment",
     "DeclineLine",
     "DeclineTransitionRequest",
+    "EndHosting",
+    "Formalise",
     "MemberJoin",
     "MemberLeave",
     "Pause",

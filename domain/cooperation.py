@@ -91,7 +91,7 @@ class Angle(_Input):
     members: list[str] = []
 
 
-def _check_allocation(value: list[Share] | None, info: ValidationInfo) -> list[Share] | None:
+def check_allocation(value: list[Share] | None, info: ValidationInfo) -> list[Share] | None:
     if value is None:
         return None
     if not value:
@@ -115,7 +115,7 @@ class LineRequest(_Input):
     angle: Angle | None = None
     allocation: list[Share] | None = None
 
-    _allocation = field_validator("allocation")(_check_allocation)
+    _allocation = field_validator("allocation")(check_allocation)
 
 
 def _line_request(value: Any) -> Any:

@@ -22,7 +22,8 @@ an instant the shell records (docs/versioning.md says how to add a version).
    the end of the hosting, loans only to a member that is a legal entity (20). A
    cooperation that moves to 3 meets none of them until it uses them: its programmes have no
    granted amounts, convention or payment_within unless a new version says so, and its
-   versements ordered before the move carry no due date.
+   versements ordered before the move carry no due date. Rule 20's
+   new commands (formalise, amendments, the end of hosting) are refused under rules 1 and 2.
    Moving to 3 keeps every open request as it is, several of one action included: they are
    answered or declined as before, only a new one waits until none of its action is open.
    Exactly once (issue 17): a repayment is taken once per request id (the shell gives

@@ -52,6 +52,11 @@ STEP_KINDS = (
     "leave",
     "convention",
     "paid",
+    # Rule 20 (rules 3): graduation.
+    "formalise",
+    "amend",
+    "amendment",
+    "end_hosting",
 )
 
 
@@ -377,6 +382,14 @@ def _step_actions(
                     },
                 )
             ]
+        case "formalise":
+            return [at_door(c.Formalise, dict(a))]
+        case "amend":
+            return [at_door(c.Amend, dict(a))]
+        case "amendment":
+            return [at_door(c.DecideAmendment, dict(a))]
+        case "end_hosting":
+            return [at_door(c.EndHosting, {})]
     raise ValueError(f"unknown step kind {step.kind!r}")  # parse_scenario refuses these
 
 

@@ -133,6 +133,17 @@ class Versement(_State):
     """`VersementLate` was recorded."""
 
 
+class OpenAmendment(_State):
+    """Rule 20: an amendment (avenant) proposed for a line and not yet decided by its funder.
+    While it is open the line's releases are held. Ids and shares only: a decision's note
+    stays in its event."""
+
+    seq: int
+    """The seq of its `LineAmendmentProposed`."""
+    allocation: list[Share]
+    proposed_at: datetime
+
+
 class Approval(_State):
     tranche: str
     stint: int
@@ -236,6 +247,8 @@ class Line(_State):
     """Rule 18: recorded once, by the line's funder."""
     versements: list[Versement] = []
     """Each payee's part of each release (rules 3, rule 19): empty under rules 1 and 2."""
+    amendment: OpenAmendment | None = None
+    """Rule 20: the amendment open for this line, if any."""
     approvals: list[Approval] = []
     report: ReportClock | None = None
     loans: list[Loan] = []
@@ -346,6 +359,9 @@ class CooperationState(_State):
     lead: str | None = None
     fiscal_host: str | None = None
     facilitator: str | None = None
+    former_fiscal_host: str | None = None
+    """Rule 20: the fiscal host whose hosting ended (`fiscal_host` is then None)."""
+    hosting_ended_at: datetime | None = None
     registered_at: datetime
     phase: Phase
     """The current phase; after close, the phase the cooperation was in."""

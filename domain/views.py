@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.allocation import Share
 from domain.cooperation import EconomicModel, Kind, Member
 from domain.events import instant
 from domain.lifecycle import is_finished
@@ -67,6 +68,14 @@ class VersementView(_View):
     """`VersementLate` was recorded (it stays so once paid: `VersementPaid` says how late)."""
 
 
+class AmendmentView(_View):
+    """Rule 20: the amendment (avenant) open on a line, waiting for its funder."""
+
+    seq: int
+    allocation: list[dict[str, str]]
+    proposed_at: str
+
+
 class LineView(_View):
     line: str
     programme: str
@@ -86,6 +95,10 @@ class LineView(_View):
     """Rule 18: its programme requires a convention not yet recorded: its releases are held."""
     versements: list[VersementView] = []
     """Rule 19 (rules 3): each payee's part of each release, in the order ordered."""
+    amendment: AmendmentView | None = None
+    """Rule 20: the amendment open on the line; its releases falling due are held meanwhile."""
+    allocation: list[dict[str, str]] = []
+    """Who the line pays now (rule 10), `[{payee, share}]`."""
 
 
 class RequestView(_View):
@@ -135,6 +148,9 @@ class CooperationSummary(_View):
     lines: list[LineView]
     requests: list[RequestView] = []
     rules_version: int = 1
+    former_fiscal_host: str | None = None
+    """Rule 20: the fiscal host whose hosting ended, and when."""
+    hosting_ended_at: str | None = None
     finished: bool = False
     """Closed with every loan settled: its workflow ends, nothing more happens to it."""
 
@@ -209,6 +225,10 @@ def _waits_for(
     return hold_of(state, line)
 
 
+def _allocation(allocation: list[Share]) -> list[dict[str, str]]:
+    return [{"payee": a.payee, "share": format(a.share, "f")} for a in allocation]
+
+
 def summary(state: CooperationState) -> CooperationSummary:
     upcoming = next_check_in(state)
     return CooperationSummary(
@@ -271,6 +291,14 @@ def summary(state: CooperationState) -> CooperationSummary:
                 and not state.closed
                 and hold_of(state, line) == CONVENTION_AWAITED,
                 versements=versements(line),
+                amendment=AmendmentView(
+                    seq=line.amendment.seq,
+                    allocation=_allocation(line.amendment.allocation),
+                    proposed_at=instant(line.amendment.proposed_at),
+                )
+                if line.amendment is not None
+                else None,
+                allocation=_allocation(line.allocation),
             )
             for line in state.lines
         ],
@@ -285,5 +313,7 @@ def summary(state: CooperationState) -> CooperationSummary:
             for r in state.requests
         ],
         rules_version=state.rules_version,
+        former_fiscal_host=state.former_fiscal_host,
+        hosting_ended_at=instant(state.hosting_ended_at) if state.hosting_ended_at else None,
         finished=is_finished(state),
     )

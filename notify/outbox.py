@@ -19,7 +19,7 @@ import asyncpg
 
 from notify import webhooks
 from notify.mail import Mailer
-from notify.render import Held, render_digest, render_email
+from notify.render import NAMES_PAYEES, Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
 from store import contacts, delivery, mails, payees, programmes
@@ -242,7 +242,7 @@ async def _email(
         # A proposed line's e-mail names whom it pays, and whether its facilitator is one.
         parties = (
             await payees.parties(conn, item.cooperation_id)
-            if event is not None and event.type == "FundingLineProposed"
+            if event is not None and event.type in NAMES_PAYEES
             else None
         )
         named = await programmes.names_of_lines(conn, [event] if event else [])
@@ -355,7 +355,7 @@ async def _digest(
         # A proposed line held for a digest still names whom it pays (as its own e-mail).
         parties = (
             await payees.parties(conn, digest.cooperation_id)
-            if any(h.event.type == "FundingLineProposed" for h in held)
+            if any(h.event.type in NAMES_PAYEES for h in held)
             else None
         )
         named = await programmes.names_of_lines(conn, [h.event for h in held])

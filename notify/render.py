@@ -349,6 +349,10 @@ class Email:
     html: str
 
 
+NAMES_PAYEES = frozenset({"FundingLineProposed", "LineAmendmentProposed"})
+"""What the funder decides on names whom the line would pay (rules 15 and 20)."""
+
+
 def _payee_details(
     data: Mapping[str, Any], parties: Parties | None, fmt: Formats, words: Words
 ) -> list[str]:
@@ -423,7 +427,7 @@ def _email_view(
     kind = about if about in EVENT_TYPES else event.type
     data = event.data
     sentence, details = event_text(kind, event.at, data, fmt, words, programmes)
-    if kind == "FundingLineProposed":
+    if kind in NAMES_PAYEES:
         details = _payee_details(data, parties, fmt, words) + details
     args = event_args(data, fmt, words, programmes)
     title = _sentence(f"email.subject.{kind}", args, words) or event_label(kind, words)

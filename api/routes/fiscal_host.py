@@ -14,8 +14,11 @@ from api.problems import Problem
 router = APIRouter(prefix="/v1/fiscal-host", tags=["fiscal host"])
 
 # Scoped in each query by `c.fiscal_host = $1`: narrower than a facilitator's read scope
-# (store.scope), which also holds the cooperations it only accompanies.
-_HOSTED = "SELECT id FROM cooperations WHERE fiscal_host = $1"
+# (store.scope), which also holds the cooperations it only accompanies. A former host (rule 20:
+# its hosting ended) keeps what it received here, though the cooperation left its scope
+# (migration 019 indexes the second condition).
+_CARRIED = "(c.fiscal_host = $1 OR c.state->>'former_fiscal_host' = $1)"
+_HOSTED = f"SELECT c.id FROM cooperations c WHERE {_CARRIED}"
 
 
 @router.get("/funds", response_model=list[HostedFunds])
@@ -43,8 +46,10 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
         hosted = await conn.fetch(
             "SELECT c.id, c.name, c.phase, c.outcome, ARRAY(SELECT m.value->>'id'"
             " FROM jsonb_array_elements(c.state->'members') WITH ORDINALITY m(value, i)"
-            " WHERE (m.value->>'informal')::boolean ORDER BY m.i) AS informal"
-            " FROM cooperations c WHERE c.fiscal_host = $1 ORDER BY c.id",
+            " WHERE (m.value->>'informal')::boolean ORDER BY m.i) AS informal,"
+            " CASE WHEN c.fiscal_host IS DISTINCT FROM $1"
+            " THEN c.state->>'hosting_ended_at' END AS ended"
+            f" FROM cooperations c WHERE {_CARRIED} ORDER BY c.id",
             caller.subject,
         )
         names = await conn.fetch(
@@ -132,6 +137,7 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
                     by_line=lines,
                     versements=versements.get((c["id"], currency), []) if currency else [],
                     informal_members=members,
+                    hosting_ended_at=c["ended"],
                 )
             )
     return funds

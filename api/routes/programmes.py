@@ -18,6 +18,7 @@ from api.models import (
     Dashboard,
     DashboardLoans,
     Inbox,
+    InboxAmendment,
     InboxPayee,
     InboxRequest,
     MonthlyRelease,
@@ -360,8 +361,9 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
     """What waits for the funder: lines proposed to it, each with what accepting commits (its
     whole potential, rule 9), its payees and shares, and whether the facilitator proposing it
     is one of them; approvals awaited (tranches released on approval in the cooperation's
-    current phase), the collectives' open requests on cooperations it funds, and the lines
-    whose convention it has to record (rule 18)."""
+    current phase), the collectives' open requests on cooperations it funds, the lines whose
+    convention it has to record (rule 18), and the amendments (avenants) of its lines to
+    confirm, with whom each line pays now and would pay (rule 20)."""
     async with pool.acquire() as conn:
         await _own(conn, programme_id, caller, "read its inbox")
         proposed = await conn.fetch(
@@ -384,6 +386,10 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             " WHERE l.programme = $1 AND l.status = 'active' AND l.awaiting_approval <> '{}'"
             " ORDER BY c.id",
             programme_id,
+        )
+        amending = await payees_store.open_amendments(conn, programme_id)
+        amending_names = await payees_store.organisation_names(
+            conn, [r["cooperation_id"] for r in amending]
         )
         requests = await conn.fetch(
             "SELECT r.* FROM transition_requests r JOIN lines l"
@@ -417,8 +423,28 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             facilitator_is_payee=facilitator_is_payee(shown, r["facilitator"]),
         )
 
+    def shown_payees(r: Any, allocation: Any) -> list[InboxPayee]:
+        return [
+            InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name)
+            for p in payees(
+                allocation or [], r["fiscal_host"], amending_names.get(r["cooperation_id"])
+            )
+        ]
+
     return Inbox(
         programme=programme_id,
+        amendments=[
+            InboxAmendment(
+                cooperation=r["cooperation_id"],
+                name=r["name"],
+                phase=r["phase"],
+                seq=r["amendment"]["seq"],
+                proposed_at=r["amendment"]["proposed_at"],
+                payees=shown_payees(r, r["amendment"]["allocation"]),
+                current=shown_payees(r, r["allocation"]),
+            )
+            for r in amending
+        ],
         proposed_lines=[proposed_line(r) for r in proposed],
         approvals_awaited=[
             AwaitedApproval(

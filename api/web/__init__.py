@@ -68,3 +68,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, refused)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
+    from api.web.graduation import router as graduation
+
+    app.include_router(graduation)

@@ -33,6 +33,7 @@ from api.web.session import (
     settings_of,
 )
 from domain import commands as c
+from domain.lifecycle.graduation import LEGAL_FORMS
 from domain.programme import Outcome, Phase
 from notify.render import LOCALES, Words
 from runtime.logging import get_logger
@@ -915,7 +916,7 @@ async def record_paid(cooperation_id: str, request: Request, session: SessionDep
 @router.get("/cooperations/{cooperation_id}/members")
 async def members_page(cooperation_id: str, request: Request, session: SessionDep) -> Response:
     read = _reading(cooperation_id, members="/members")
-    return await _show_form(request, session, "members.html", read)
+    return await _show_form(request, session, "members.html", read, legal_forms=LEGAL_FORMS)
 
 
 @router.post("/cooperations/{cooperation_id}/members")
@@ -929,6 +930,7 @@ async def add_member(cooperation_id: str, request: Request, session: SessionDep)
         body_of=lambda form, _: (_given(form, "id", "name", "legal_form"), {}),
         then=f"/cooperations/{quote(cooperation_id)}/members",
         done="member_added",
+        legal_forms=LEGAL_FORMS,
     )
 
 

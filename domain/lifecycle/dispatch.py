@@ -9,7 +9,16 @@ from typing import Any
 from domain import commands as c
 from domain.errors import Conflict, InvalidInput
 from domain.events import instant
-from domain.lifecycle import checkins, convention, lines, loans, moves, releases, versements
+from domain.lifecycle import (
+    checkins,
+    convention,
+    graduation,
+    lines,
+    loans,
+    moves,
+    releases,
+    versements,
+)
 from domain.lifecycle.clock import tick
 from domain.lifecycle.context import Context, Decision, utc
 from domain.state import CooperationState
@@ -37,6 +46,10 @@ _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
     "member_leave": lines.member_leave,
     "record_convention": convention.record_convention,
     "record_paid": versements.record_paid,
+    "formalise": graduation.formalise,
+    "amend": graduation.amend,
+    "decide_amendment": graduation.decide_amendment,
+    "end_hosting": graduation.end_hosting,
 }
 
 

@@ -17,4 +17,7 @@ def hold_of(state: CooperationState, line: Line) -> str | None:
         return None
     if line.programme.spec.convention == "required" and line.convention is None:
         return CONVENTION_AWAITED
+    if line.amendment is not None:
+        # Rule 20: the payee is being changed; what falls due waits for the funder's word.
+        return f"amendment {line.amendment.seq} awaits the funder's decision"
     return None

@@ -19,6 +19,7 @@ from domain.errors import Conflict, InvalidInput
 from domain.events import Event
 from domain.lifecycle.checkins import choose_schedule
 from domain.lifecycle.context import Context, known_line, money_text, require_open
+from domain.lifecycle.graduation import check_borrower, check_legal_form
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
 from domain.lifecycle.reports import report_every
@@ -76,6 +77,13 @@ def registered_lines(cmd: c.Register, members: list[Member], now: datetime) -> l
         allocation = resolve_line(
             request, version.spec, members, spec.fiscal_host, spec.lead, f"funding_lines[{i}]."
         )
+        check_borrower(
+            cmd.rules_version,
+            version.spec,
+            allocation,
+            spec.fiscal_host,
+            f"funding_lines[{i}].allocation",
+        )
         line = _new_line(request, version, allocation, now)
         if cmd.lines_accepted:
             _attach(line, now, spec.start_phase)
@@ -108,6 +116,7 @@ def propose_line(ctx: Context, cmd: c.ProposeLine, now: datetime) -> None:
     if existing is not None and existing.status != "declined":
         raise Conflict(f"the cooperation already has a {existing.status} line for {existing.id!r}")
     allocation = resolve_line(request, version.spec, s.members, s.fiscal_host, s.lead)
+    check_borrower(s.rules_version, version.spec, allocation, s.fiscal_host)
     s.lines = [x for x in s.lines if x.id != request.programme]
     line = _new_line(request, version, allocation, now)
     s.lines.append(line)
@@ -334,6 +343,7 @@ def member_join(ctx: Context, cmd: c.MemberJoin, now: datetime) -> None:
     require_open(s, "add a member")
     if s.member(cmd.member.id) is not None:
         raise Conflict(f"{cmd.member.id!r} is already a member")
+    check_legal_form(s.rules_version, cmd.member.legal_form, "legal_form")
     member = Member.of(cmd.member)
     s.members.append(member)
     ctx.emit("MemberJoined", now, **member.model_dump())
@@ -347,6 +357,13 @@ def member_leave(ctx: Context, cmd: c.MemberLeave, now: datetime) -> None:
     for line in s.lines:
         if line.status != "declined" and any(a.payee == cmd.member_id for a in line.allocation):
             raise Conflict(f"{cmd.member_id!r} is a payee of line {line.id!r}: it cannot leave")
+        if line.amendment is not None and any(
+            a.payee == cmd.member_id for a in line.amendment.allocation
+        ):
+            raise Conflict(
+                f"{cmd.member_id!r} is a payee of the amendment open on line {line.id!r}:"
+                " it cannot leave before the funder decides it"
+            )
     if cmd.member_id == s.lead:
         raise Conflict(f"{cmd.member_id!r} is the lead: it cannot leave")
     rest = [m for m in s.members if m.id != cmd.member_id]

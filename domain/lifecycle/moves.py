@@ -13,6 +13,7 @@ from domain.events import instant
 from domain.lifecycle.checkins import choose_schedule, reanchor, resume_schedule
 from domain.lifecycle.context import Context, Decision, require_not_paused, require_open
 from domain.lifecycle.convention import release_unheld
+from domain.lifecycle.graduation import check_members
 from domain.lifecycle.lines import announce_registered_lines, close_line, registered_lines
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
@@ -34,6 +35,7 @@ def _open_stint(ctx: Context, phase: Phase, at: datetime, number: int) -> None:
 
 def register(cmd: c.Register, now: datetime) -> Decision:
     spec = cmd.cooperation
+    check_members(cmd.rules_version, [m.legal_form for m in spec.members])
     members = [Member.of(m) for m in spec.members]
     state = CooperationState(
         id=spec.id,

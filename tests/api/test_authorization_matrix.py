@@ -163,6 +163,17 @@ TABLE: tuple[Row, ...] = (
     Row("POST", "/v1/cooperations/{cooperation_id}/funding-lines/{programme}/convention",
                                                         "404 201 404 403 404 403 403 404 401 401",
         _const({"reference": "CONV-2", "signed_on": "2026-01-05"}), params={"programme": "reg"}),
+    # Rule 20: an amendment (avenant) of the funder's line fdt, proposed by the facilitator and
+    # decided by the line's funder (another funder does not see the line); the hosting cannot
+    # end while reg still pays the host.
+    Row("POST", "/v1/cooperations/{cooperation_id}/funding-lines/{programme}/amendments",
+                                                        "403 404 404 201 404 403 403 404 401 401",
+        _const({"allocation": [{"payee": "emprunteur", "share": "1"}]})),
+    Row("POST", "/v1/cooperations/{cooperation_id}/funding-lines/{programme}/amendments/decision",
+                                                        "200 404 404 403 404 403 403 404 401 401",
+        _const({"accept": True})),
+    Row("POST", "/v1/cooperations/{cooperation_id}/hosting/end",
+                                                        "403 403 404 409 404 403 403 404 401 401"),
     # -- moves and requests -------------------------------------------------------------------
     # Foreseen by whoever may make the move, changing nothing.
     Row("POST", "/v1/cooperations/{cooperation_id}/transitions/preview",
@@ -189,6 +200,9 @@ TABLE: tuple[Row, ...] = (
     Row("POST", "/v1/cooperations/{cooperation_id}/members",
                                                         "403 403 404 201 404 403 403 404 401 401",
         _const({"id": "nouveau", "name": "Nouveau membre", "legal_form": "association"})),
+    Row("POST", "/v1/cooperations/{cooperation_id}/members/{member}/formalise",
+                                                        "403 403 404 200 404 403 403 404 401 401",
+        _const({"legal_form": "association", "rna": "W123456789"})),
     Row("GET", "/v1/cooperations/{cooperation_id}/members", EVERYONE),
     Row("GET", "/v1/cooperations/{cooperation_id}/members/{member}", EVERYONE),
     Row("DELETE", "/v1/cooperations/{cooperation_id}/members/{member}",

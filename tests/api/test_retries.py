@@ -131,7 +131,11 @@ async def _open(stack: Stack, auth: Auth) -> tuple[str, dict[str, dict[str, str]
     http = stack.http
     for spec in (programme(f"fdt-{coop}", FUNDER), loan_programme(f"pret-{coop}", FUNDER)):
         await ok(await http.post("/v1/programmes", json=spec, headers=who["funder"]), 201)
-    body = cooperation(coop, [f"fdt-{coop}", f"pret-{coop}"], facilitator=FACILITATOR)
+    # The loan's borrower is a member that is a legal entity, never the fiscal host (rule 20).
+    borrower = {"id": "scic-forges", "name": "SCIC des Forges", "legal_form": "scic"}
+    lent = {"programme": f"pret-{coop}", "allocation": [{"payee": borrower["id"], "share": "1"}]}
+    body = cooperation(coop, [f"fdt-{coop}", lent], facilitator=FACILITATOR)
+    body["members"] = [*body["members"], borrower]
     await ok(await http.post("/v1/cooperations", json=body, headers=who["facilitator"]), 201)
     for line in (f"fdt-{coop}", f"pret-{coop}"):
         await ok(

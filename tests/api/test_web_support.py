@@ -307,8 +307,22 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
         {"id": "habitants", "name": "Collectif des habitants", "legal_form": "informal"},
         {"id": "repair-cafe", "name": "Repair café", "legal_form": "informal"},
     ]
-    # A: the host gets the grant's entry tranche and the whole loan.
-    a = await _funded(http, module_auth, sfx, "a", [grant, loan], anim, fiscal_host=host)
+    # A: the host gets the grant's entry tranche; the loan is lent to the association (a
+    # borrower is never the fiscal host, rule 20): none of it is the host's.
+    lent = {"programme": loan, "allocation": [{"payee": "asso", "share": "1"}]}
+    a = await _funded(
+        http,
+        module_auth,
+        sfx,
+        "a",
+        [grant, lent],
+        anim,
+        fiscal_host=host,
+        members=[
+            *informal,
+            {"id": "asso", "name": "Association du Bourg", "legal_form": "association"},
+        ],
+    )
     # B: a quarter of the grant; the rest goes to a member that is a legal entity.
     b = await _funded(
         http,
@@ -369,7 +383,7 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
         lambda items: (
             items
             if [(x["cooperation"], x["received"], x["repaid"]) for x in items]
-            == [(a, "28000.00", "100.00"), (b, "2000.00", "0.00"), (d, "0.00", "0.00")]
+            == [(a, "8000.00", "0.00"), (b, "2000.00", "0.00"), (d, "0.00", "0.00")]
             else None
         ),
     )
@@ -377,7 +391,7 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
         [(v["line"], v["kind"], v["status"], v["paid_on"]) for v in x.pop("versements")]
         for x in funds
     ] == [
-        [(grant, "release", "paid", today), (loan, "loan", "paid", today)],
+        [(grant, "release", "paid", today)],
         [(grant, "release", "paid", today)],
         [],
     ]
@@ -388,10 +402,10 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
             "phase": "emergence",
             "outcome": None,
             "currency": "EUR",
-            "received": "28000.00",
+            "received": "8000.00",
             "released": "8000.00",
-            "loans": "20000.00",
-            "repaid": "100.00",
+            "loans": "0.00",
+            "repaid": "0.00",
             "unpaid": "0.00",
             "by_line": [
                 {
@@ -401,14 +415,8 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
                     "repaid": "0.00",
                     "unpaid": "0.00",
                 },
-                {
-                    "line": loan,
-                    "released": "0.00",
-                    "loans": "20000.00",
-                    "repaid": "100.00",
-                    "unpaid": "0.00",
-                },
             ],
+            "hosting_ended_at": None,
             "informal_members": [
                 {"member": "habitants", "name": "Collectif des habitants"},
                 {"member": "repair-cafe", "name": "Repair café"},
@@ -434,6 +442,7 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
                     "unpaid": "0.00",
                 }
             ],
+            "hosting_ended_at": None,
             "informal_members": [{"member": "habitants", "name": "Collectif des habitants"}],
         },
         {
@@ -448,6 +457,7 @@ async def test_a_fiscal_host_reads_what_it_received_for_the_cooperations_it_host
             "repaid": "0.00",
             "unpaid": "0.00",
             "by_line": [],
+            "hosting_ended_at": None,
             "informal_members": [
                 {"member": "habitants", "name": "Collectif des habitants"},
                 {"member": "repair-cafe", "name": "Repair café"},

@@ -175,10 +175,14 @@ async def build(
         {"id": "habitants", "name": "Collectif des habitants", "legal_form": "informal"},
         {"id": "repair-cafe", "name": "Repair café", "legal_form": "informal"},
         {"id": "partant", "name": "Association partante", "legal_form": "association"},
+        {"id": "emprunteur", "name": "SCIC du Bourg", "legal_form": "scic"},
     ]
     # CLOSED's line reg pays a member, not the host: the host reads none of its reports.
     closed_lines: list[Any] = ["fdt", {"programme": "reg", "allocation": [UNHOSTED]}]
-    for name, lines in ((COOP, ["fdt", "reg", "pret"]), (CLOSED, closed_lines)):
+    # COOP's loan is lent to the SCIC: a borrower is never the fiscal host (rule 20).
+    lent = {"payee": "emprunteur", "share": "1"}
+    coop_lines: list[Any] = ["fdt", "reg", {"programme": "pret", "allocation": [lent]}]
+    for name, lines in ((COOP, coop_lines), (CLOSED, closed_lines)):
         coop_id = ids[name]
         body = cooperation(coop_id, lines, members=members, fiscal_host=HOST)
         await ok(await http.post("/v1/cooperations", json=body, headers=anim), 201)

@@ -77,7 +77,8 @@ VERSIONS = [version(MAIN), version(SIDE)]
 SPEC = cooperation(
     fiscal_host="pole",
     funding_lines=[
-        "main",
+        # It lends: the borrower is a legal-entity member, never the fiscal host (rule 20).
+        {"programme": "main", "allocation": [{"payee": "asso", "share": "1"}]},
         {
             "programme": "side",
             "allocation": [

@@ -206,7 +206,9 @@ def _approval_setup(facilitator_pays: bool = False) -> Shell:
         )
     )
     spec = cooperation(fiscal_host="tiers" if facilitator_pays else None)
-    return Shell(spec, [prog], at(2027, 1, 4))
+    # This programme lends: from rules 3 its line never pays the fiscal host (rule 20), so the
+    # facilitator paid as host is a cooperation of rules 2.
+    return Shell(spec, [prog], at(2027, 1, 4), rules_version=2 if facilitator_pays else 3)
 
 
 def test_rule_3_approval_authority_and_phase() -> None:

@@ -249,14 +249,19 @@ def _cooperation(draw: Draw, programmes: list[ProgrammeSpec]) -> dict[str, Any]:
         if draw.chance(0.25):
             continue  # proposed later, if at all
         lends = any(t.loan is not None for _, t in spec.tranches())
-        if draw.chance(0.4) and (host is not None or len(legal) == 1):
+        # Rule 20: a loan's borrower is a legal-entity member, never the fiscal host.
+        borrowers = [p for p in payees if p != host] if lends else payees
+        if not borrowers:
+            continue
+        by_default = host is not None or len(legal) == 1
+        if draw.chance(0.4) and by_default and not (lends and host is not None):
             lines.append(spec.id)
             continue
         line: dict[str, Any] = {"programme": spec.id}
-        if draw.chance(0.6) or (host is None and len(legal) != 1):
+        if draw.chance(0.6) or lends or (host is None and len(legal) != 1):
             k = 1 if lends else draw.integer(1, len(payees))
-            first = draw.integer(0, len(payees) - 1)
-            who = [payees[(first + i) % len(payees)] for i in range(k)]
+            first = draw.integer(0, len(borrowers) - 1)
+            who = [borrowers[(first + i) % len(borrowers)] for i in range(k)]
             line["allocation"] = [
                 {"payee": p, "share": s} for p, s in zip(who, _shares(draw, k), strict=True)
             ]

@@ -221,6 +221,50 @@ FR_EUR = f"{NBSP}€"
 # Who is told what (domain/lifecycle: `ctx.notify`), with the words they get: the data of
 # the event, then (subject, sentence) in French, then in English.
 NOTIFIED: dict[str, tuple[dict[str, Any], tuple[str, str], tuple[str, str]]] = {
+    # Rule 20: an amendment (avenant) to the funder, its decision to the facilitator.
+    "LineAmendmentProposed": (
+        {
+            "line": "fdt",
+            "programme": "fdt",
+            "funder": "fondation",
+            "allocation": [{"payee": "asso-ruche", "share": "1"}],
+            "previous_allocation": [{"payee": "pole-107", "share": "1"}],
+        },
+        (
+            "Avenant à confirmer",
+            "Un avenant à la ligne fdt est proposé : il change qui la ligne paie. Il attend "
+            "votre décision ; d'ici là, les versements de la ligne qui arrivent à échéance "
+            "sont retenus.",
+        ),
+        (
+            "Amendment to confirm",
+            "An amendment to line fdt is proposed: it changes whom the line pays. It awaits "
+            "your decision; meanwhile the line's releases falling due are held.",
+        ),
+    ),
+    "LineAmended": (
+        {"line": "fdt", "programme": "fdt", "amendment": 12, "note": "Signé"},
+        (
+            "Avenant accepté",
+            "L'avenant à la ligne fdt est accepté : la ligne paie désormais selon la nouvelle "
+            "répartition.",
+        ),
+        (
+            "Amendment accepted",
+            "The amendment to line fdt is accepted: the line now pays the new allocation.",
+        ),
+    ),
+    "LineAmendmentDeclined": (
+        {"line": "fdt", "programme": "fdt", "amendment": 12},
+        (
+            "Avenant refusé",
+            "L'avenant à la ligne fdt est refusé : la ligne garde sa répartition.",
+        ),
+        (
+            "Amendment declined",
+            "The amendment to line fdt is declined: the line keeps its allocation.",
+        ),
+    ),
     "CheckInReminderSent": (
         CHECK_IN,
         (
@@ -510,3 +554,12 @@ def test_both_catalogs_hold_the_same_words_with_the_same_blanks() -> None:
         assert (
             f"event.{kind}" in fr and f"event_text.{kind}" in fr and f"email.subject.{kind}" in fr
         )
+
+
+def test_the_amendment_to_confirm_names_whom_the_line_would_pay() -> None:
+    data = NOTIFIED["LineAmendmentProposed"][0]
+    email = render_email(
+        "LineAmendmentProposed", event("LineAmendmentProposed", data), "r", None, "fr"
+    )
+    assert "avenant" in email.subject.lower()
+    assert "asso-ruche" in email.text and "100" in email.text

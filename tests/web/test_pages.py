@@ -191,6 +191,13 @@ WEB_TABLE: list[Row] = [
     Row("GET", "/cooperations/{coop}/members", COOP_PAGE),
     Row("POST", "/cooperations/{coop}/members", FORM_POST),
     Row("POST", "/cooperations/{coop}/members/partant/leave", FORM_POST),
+    # Rule 20: a member's legal form, amendments (avenants), the end of hosting.
+    Row("GET", "/cooperations/{coop}/formalise", COOP_PAGE),
+    Row("POST", "/cooperations/{coop}/formalise", FORM_POST),
+    Row("GET", "/cooperations/{coop}/lines/fdt/amendment", COOP_PAGE),
+    Row("POST", "/cooperations/{coop}/lines/fdt/amendment", FORM_POST),
+    Row("POST", "/cooperations/{coop}/lines/fdt/amendment/decision", FORM_POST),
+    Row("POST", "/cooperations/{coop}/hosting/end", FORM_POST),
     Row("GET", "/funds", signed_in(403, facilitator=200, other_facilitator=200)),
     Row(
         "GET",
