@@ -25,7 +25,8 @@ class TrancheView(_View):
     tranche: str
     occurrence: int | None = None
     status: Literal["pending", "released", "freed"]
-    amount: DecimalText
+    amount: DecimalText | None = None
+    """None only for a share of a line not yet granted its amount (rule 17: proposed)."""
 
 
 class LoanView(_View):
@@ -49,6 +50,8 @@ class LineView(_View):
     committed: DecimalText
     released: DecimalText
     freed: DecimalText
+    granted: DecimalText | None = None
+    """Rule 17: the amount its funder granted (a granted programme's line), once accepted."""
     tranches: list[TrancheView]
     loans: list[LoanView] = []
     awaiting_approval: list[str] = []
@@ -168,6 +171,7 @@ def summary(state: CooperationState) -> CooperationSummary:
                 committed=line.committed,
                 released=line.released,
                 freed=line.freed,
+                granted=line.granted,
                 tranches=[
                     TrancheView(tranche=t, occurrence=o, status=s, amount=a)
                     for t, o, s, a in line.tranche_statuses()
