@@ -14,9 +14,12 @@ from pydantic import (
     Field,
     PositiveInt,
     Tag,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import InitErrorDetails
@@ -221,6 +224,18 @@ class TrancheSpec(_Spec):
     when: Trigger
     repeat: Repeat | None = None
 
+    @model_serializer(mode="wrap")
+    def _without_unset_money(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # Rule 17's fields appear only where given: a fixed programme's spec dumps, hashes
+        # (store.programmes: an identical spec changes nothing) and shows as before.
+        data: dict[str, Any] = handler(self)
+        for name in ("amount", "share"):
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
+
     @property
     def loan(self) -> LoanTerms | None:
         return self.instrument.loan if isinstance(self.instrument, LoanInstrument) else None
@@ -331,6 +346,18 @@ class ProgrammeSpec(_Spec):
     phases: dict[Phase, PhaseSpec]
 
     _storable = field_validator("name")(storable)
+
+    @model_serializer(mode="wrap")
+    def _without_defaults_of_rule_17(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # As for tranches: a fixed programme dumps and hashes exactly as before rule 17.
+        data: dict[str, Any] = handler(self)
+        if self.amounts == Amounts.fixed:
+            data.pop("amounts", None)
+        if self.grant is None:
+            data.pop("grant", None)
+        return data
 
     @model_validator(mode="after")
     def _amounts_or_shares(self) -> ProgrammeSpec:
