@@ -395,3 +395,18 @@ def test_rule_17_a_scenario_beyond_the_budget_says_what_remains_and_what_is_need
             [],
             funding_lines=[{"programme": "prog", "amount": "800.00"}],
         )
+
+
+def test_rule_17_a_fixed_spec_dumps_and_hashes_as_before() -> None:
+    # store.programmes hashes the dump: an identical spec published again changes nothing.
+    dumped = at_door(ProgrammeSpec, programme()).model_dump(mode="json")
+    assert not {"amounts", "grant"} & set(dumped)
+    (tranche,) = dumped["phases"]["emergence"]["tranches"]
+    assert "share" not in tranche and tranche["amount"] == "1000.00"
+    shown = at_door(ProgrammeSpec, granted()).model_dump(mode="json")
+    assert shown["amounts"] == "granted"
+    assert [("amount" in t, t["share"]) for t in shown["phases"]["emergence"]["tranches"]] == [
+        (False, "0.6"),
+        (False, "0.4"),
+    ]
+    assert ProgrammeSpec.model_validate(shown) == at_door(ProgrammeSpec, granted())
