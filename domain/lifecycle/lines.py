@@ -43,7 +43,12 @@ def _line_data(line: Line) -> dict[str, Any]:
         "programme": spec.id,
         "version": line.programme.version,
         "funder": spec.funder,
-        "amount": money_text(line_potential(spec, line.granted)),
+        # Rule 17: a granted programme's line proposed has no amount until its funder grants.
+        "amount": (
+            money_text(line_potential(spec, line.granted))
+            if not spec.granted or line.granted is not None
+            else None
+        ),
         # Rule 17: only for a line of a granted programme, so other events stay as they were.
         "granted": money_text(line.granted) if line.granted is not None else None,
         "currency": spec.currency,
