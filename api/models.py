@@ -58,8 +58,14 @@ class LineProposal(Body):
 class LineDecision(Body):
     accept: bool
     note: Text | None = None
+    amount: Amount | None = None
+    """Rule 17: the amount granted, required to accept a line of a granted programme (within
+    its `grant` bounds), refused for any other."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"accept": True}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"accept": True}, {"accept": True, "amount": "33333.33"}]},
+    )
 
 
 class Transition(Body):
@@ -454,6 +460,15 @@ class InboxPayee(BaseModel):
     cooperation gave one; None for the fiscal host, known by its id only, or once erased."""
 
 
+class InboxGrant(BaseModel):
+    """Rule 17: the bounds of the amount a funder grants a line of a granted programme, and
+    what accepting commits besides it (the loans' principals)."""
+
+    min: DecimalText | None = None
+    max: DecimalText | None = None
+    besides: DecimalText
+
+
 class ProposedLine(BaseModel):
     """A line proposed to the funder: what accepting it commits, and to whom it pays."""
 
@@ -463,9 +478,12 @@ class ProposedLine(BaseModel):
     facilitator: str | None
     version: int
     """The programme version the line would keep."""
-    amount: DecimalText
-    """What accepting commits: the line's whole potential (rule 9)."""
+    amount: DecimalText | None
+    """What accepting commits: the line's whole potential (rule 9); None for a granted
+    programme, whose funder gives the amount when accepting (rule 17: see `grant`)."""
     currency: str
+    grant: InboxGrant | None = None
+    """Rule 17: what the funder may grant, for a line of a granted programme."""
     payees: list[InboxPayee]
     facilitator_is_payee: bool
     """The facilitator proposing the line would itself be paid by it."""

@@ -75,6 +75,8 @@ class ProposeLine(_Command):
 class AcceptLine(_Command):
     kind: Literal["accept_line"] = "accept_line"
     line: str
+    amount: Amount | None = None
+    """Rule 17: the amount granted, for a line of a granted programme (and only for one)."""
 
 
 class CommitmentCommitted(_Command):

@@ -24,6 +24,7 @@ from pydantic import (
 from domain.allocation import Share, shares_total
 from domain.errors import InvalidInput
 from domain.limits import at_the_door, storable
+from domain.money import Amount
 from domain.programme import Phase, ProgrammeSpec, Slug
 
 INFORMAL = "informal"
@@ -114,6 +115,9 @@ class LineRequest(_Input):
     programme: Slug
     angle: Angle | None = None
     allocation: list[Share] | None = None
+    amount: Amount | None = None
+    """Rule 17: the amount granted, for a line taken as accepted (a scenario's) of a granted
+    programme; a proposal names none (its funder gives it when accepting)."""
 
     _allocation = field_validator("allocation")(check_allocation)
 

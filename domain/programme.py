@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Decimal, localcontext
+from decimal import Context as DecimalContext
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -12,11 +13,16 @@ from pydantic import (
     Discriminator,
     Field,
     PositiveInt,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     Tag,
+    ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 
 from domain.durations import IsoDuration, parse, reaches_later
 from domain.limits import (
@@ -27,6 +33,7 @@ from domain.limits import (
     MAX_OCCURRENCES,
     MAX_RATE,
     RATE_PLACES,
+    SHARE_PLACES,
     at_the_door,
     storable,
 )
@@ -213,11 +220,27 @@ class Repeat(_Spec):
 
 class TrancheSpec(_Spec):
     id: Slug
-    amount: Amount
+    amount: Amount | None = None
+    """Required in a `fixed` programme, and for a loan; a grant tranche of a `granted`
+    programme gives a `share` instead (rule 17)."""
+    share: DecimalText | None = None
+    """Rule 17: the part of the amount granted that each occurrence of this grant pays."""
     purpose: Purpose
     instrument: Instrument = "grant"
     when: Trigger
     repeat: Repeat | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_money(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # Rule 17's fields appear only where given: a fixed programme's spec dumps, hashes
+        # (store.programmes: an identical spec changes nothing) and shows as before.
+        data: dict[str, Any] = handler(self)
+        for name in ("amount", "share"):
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
 
     @property
     def loan(self) -> LoanTerms | None:
@@ -225,13 +248,25 @@ class TrancheSpec(_Spec):
 
     @property
     def potential(self) -> Decimal:
-        """What this tranche can ever pay: every repeat occurrence included."""
-        return self.amount * self.occurrences
+        """What this tranche can ever pay at its fixed amount, every repeat occurrence
+        included (a share pays what the line's amount granted makes of it: nothing here)."""
+        return (self.amount or Decimal("0.00")) * self.occurrences
 
     @property
     def occurrences(self) -> int:
         """Its first release and each repeat."""
         return 1 + (self.repeat.times if self.repeat else 0)
+
+    @field_validator("share")
+    @classmethod
+    def _fraction(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        if value is None:
+            return None
+        if not value.is_finite() or not 0 < value <= 1:
+            raise ValueError("a share must be a decimal greater than 0 and at most 1")
+        if at_the_door(info) and value != value.quantize(_SHARE_STEP):
+            raise ValueError(f"a share has at most {SHARE_PLACES} decimal places")
+        return value
 
     @model_validator(mode="after")
     def _loan_once(self) -> TrancheSpec:
@@ -246,12 +281,42 @@ class TrancheSpec(_Spec):
         if self.loan is not None and self.amount == 0:
             # A loan of nothing has no schedule: its release would fail.
             raise ValueError("amount: a loan lends a positive amount, not 0.00")
-        if self.potential > MAX_AMOUNT:
+        if self.amount is not None and self.potential > MAX_AMOUNT:
             raise ValueError(
                 f"amount: {self.amount} × {self.occurrences} occurrences is {self.potential}, "
                 f"more than {MAX_AMOUNT}"
             )
         return self
+
+
+_SHARE_STEP = Decimal(1).scaleb(-SHARE_PLACES)
+# Shares add up exactly, whatever their digits (as allocation shares do, rule 10).
+_EXACT = DecimalContext(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+class Amounts(StrEnum):
+    """Rule 17: `fixed` (each tranche its amount) or `granted` (the funder grants an amount
+    when it accepts a line; each grant tranche pays its share of it)."""
+
+    fixed = "fixed"
+    granted = "granted"
+
+
+class GrantBounds(_Spec):
+    """Rule 17: the amounts a funder may grant a line of a `granted` programme."""
+
+    min: Amount | None = None
+    max: Amount | None = None
+
+    @field_validator("max")
+    @classmethod
+    def _above_min(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        low = info.data.get("min")
+        if value is not None and low is not None and value < low:
+            raise ValueError(f"{value} is below min {low}")
+        if value is not None and value == 0:
+            raise ValueError("a grant of at most 0.00 grants nothing")
+        return value
 
 
 class PhaseSpec(_Spec):
@@ -282,6 +347,8 @@ class ProgrammeSpec(_Spec):
     locale: Locale = Locale.fr
     requires_lead: bool = False
     cap_per_cooperation: Amount | None = None
+    amounts: Amounts = Amounts.fixed
+    grant: GrantBounds | None = None
     convention: Literal["required"] | None = None
     """Rule 18: `required` holds a line's releases until its funder records its convention."""
     phases: dict[Phase, PhaseSpec]
@@ -291,6 +358,88 @@ class ProgrammeSpec(_Spec):
 
     _storable = field_validator("name")(storable)
     _payment_days = field_validator("payment_within")(_payment_within)
+
+    @model_serializer(mode="wrap")
+    def _without_defaults_of_rule_17(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # As for tranches: a programme using none of rules 17 to 19 dumps and hashes exactly
+        # as before them (store.programmes: an identical spec published again changes nothing).
+        data: dict[str, Any] = handler(self)
+        if self.amounts == Amounts.fixed:
+            data.pop("amounts", None)
+        for name in ("grant", "convention", "payment_within"):
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
+
+    @model_validator(mode="after")
+    def _amounts_or_shares(self) -> ProgrammeSpec:
+        """Rule 17: a fixed programme's tranches give amounts; a granted programme's grant
+        tranches give shares summing to exactly 1 (each occurrence counted), its loans
+        amounts. Each fault is named at its field."""
+        faults: list[tuple[tuple[str | int, ...], str]] = []
+        granted = self.amounts == Amounts.granted
+        if not granted and self.grant is not None:
+            faults.append((("grant",), "bounds a granted amount: only with amounts: granted"))
+        shares: list[Decimal] = []
+        for phase, spec in self.phases.items():
+            for i, t in enumerate(spec.tranches):
+                at: tuple[str | int, ...] = ("phases", phase.value, "tranches", i)
+                if not granted or t.loan is not None:
+                    if t.share is not None:
+                        faults.append(
+                            (
+                                (*at, "share"),
+                                "a share is for a grant tranche of a programme with amounts: "
+                                "granted; give an amount",
+                            )
+                        )
+                    elif t.amount is None:
+                        faults.append(((*at, "amount"), "Field required"))
+                    continue
+                if t.amount is not None:
+                    faults.append(
+                        (
+                            (*at, "amount"),
+                            "with amounts: granted a grant tranche gives a share of the amount "
+                            "granted, not an amount",
+                        )
+                    )
+                elif t.share is None:
+                    faults.append(
+                        ((*at, "share"), "required with amounts: granted (a decimal, e.g. 0.5)")
+                    )
+                else:
+                    shares.extend([t.share] * t.occurrences)
+        if granted and not faults:
+            with localcontext(_EXACT):
+                total = sum(shares, Decimal(0))
+            if not shares:
+                faults.append((("amounts",), "granted: the programme has no grant tranche"))
+            elif total != 1:
+                faults.append(
+                    (
+                        ("amounts",),
+                        f"granted: the grant tranches' shares, each repeat occurrence counted, "
+                        f"add up to {total}, not 1",
+                    )
+                )
+        if faults:
+            raise ValidationError.from_exception_data(
+                "ProgrammeSpec",
+                [
+                    InitErrorDetails(
+                        type="value_error", loc=loc, input=None, ctx={"error": ValueError(text)}
+                    )
+                    for loc, text in faults
+                ],
+            )
+        return self
+
+    @property
+    def granted(self) -> bool:
+        return self.amounts == Amounts.granted
 
     @field_validator("phases")
     @classmethod
@@ -353,7 +502,9 @@ class ProgrammeSpec(_Spec):
 
     @property
     def potential(self) -> Decimal:
-        """The whole amount a line of this programme can ever pay (rule 9)."""
+        """The whole amount a line of this programme can ever pay (rule 9) at the tranches'
+        fixed amounts: in a granted programme, its loans only (a line adds the amount
+        granted it, `domain.lifecycle.granted.line_potential`)."""
         return sum((t.potential for _, t in self.tranches()), Decimal("0.00"))
 
 

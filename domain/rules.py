@@ -30,6 +30,8 @@ an instant the shell records (docs/versioning.md says how to add a version).
    every command its request id), however late it is repeated, and its ledger posting is
    keyed by that id rather than by the next seq; two repayments of the same amount under
    two ids are two repayments.
+   Rule 17 (the amount granted, `domain.lifecycle.granted`): a programme with `amounts:
+   granted` is taken only by cooperations under 3; no earlier decision meets one.
 """
 
 from __future__ import annotations

@@ -341,7 +341,12 @@ def _step_actions(
             if version is None:
                 raise ValueError(f"programme {programme!r} is not in programmes")
             request = at_door(LineRequest, a)
-            return [c.ProposeLine(line=request, programme=version), c.AcceptLine(line=programme)]
+            # Rule 17: the amount is the funder's, given with its acceptance, not proposed.
+            proposed = request.model_copy(update={"amount": None})
+            return [
+                c.ProposeLine(line=proposed, programme=version),
+                c.AcceptLine(line=programme, amount=request.amount),
+            ]
         case "request":
             return [
                 at_door(

@@ -98,6 +98,15 @@ class ReleaseRecord(_State):
     kind: Literal["release", "loan"]
 
 
+class GrantedRelease(_State):
+    """Rule 17: what one occurrence of a grant tranche pays on a line of a granted programme,
+    fixed when the line is accepted (`domain.lifecycle.granted`)."""
+
+    tranche: str
+    occurrence: int | None = None
+    amount: Amount
+
+
 class HeldRelease(_State):
     """A release that fell due while its line was held (rules 3: a convention required and
     not yet recorded, rule 18; an amendment open, rule 20). It counts as taken for the
@@ -243,6 +252,10 @@ class Line(_State):
     releases: list[ReleaseRecord] = []
     held: list[HeldRelease] = []
     """Releases due but held (rules 3): empty under rules 1 and 2."""
+    granted: Amount | None = None
+    """Rule 17: the amount its funder granted the line (a granted programme), None else."""
+    grants: list[GrantedRelease] = []
+    """Rule 17: each grant occurrence's amount, fixed with `granted`."""
     convention: Convention | None = None
     """Rule 18: recorded once, by the line's funder."""
     versements: list[Versement] = []
@@ -283,6 +296,20 @@ class Line(_State):
     def repeats_released(self, tranche: str) -> int:
         return sum(1 for r in self.releases if r.tranche == tranche and r.occurrence is not None)
 
+    def amount_of(self, tranche: TrancheSpec, occurrence: int | None = None) -> Decimal | None:
+        """What this occurrence of `tranche` pays on this line: its fixed amount, or (rule 17)
+        the part of the amount granted fixed at acceptance; None while not yet granted."""
+        if tranche.share is None or tranche.loan is not None:
+            return tranche.amount
+        return next(
+            (
+                g.amount
+                for g in self.grants
+                if g.tranche == tranche.id and g.occurrence == occurrence
+            ),
+            None,
+        )
+
     def pending(self) -> Decimal:
         """What the line can still release: every tranche occurrence not yet paid (rule 9).
 
@@ -298,12 +325,13 @@ class Line(_State):
                 occurrences += list(range(1, tranche.repeat.times + 1))
             for occurrence in occurrences:
                 if not self.is_released(tranche.id, occurrence):
-                    total += tranche.amount
+                    total += self.amount_of(tranche, occurrence) or ZERO
         return total
 
-    def tranche_statuses(self) -> list[tuple[str, int | None, TrancheStatus, Decimal]]:
-        """(tranche, occurrence, pending|released|freed, amount) for every occurrence."""
-        rows: list[tuple[str, int | None, TrancheStatus, Decimal]] = []
+    def tranche_statuses(self) -> list[tuple[str, int | None, TrancheStatus, Decimal | None]]:
+        """(tranche, occurrence, pending|released|freed, amount) for every occurrence; the
+        amount is None for a share not yet granted (rule 17: a proposed line)."""
+        rows: list[tuple[str, int | None, TrancheStatus, Decimal | None]] = []
         for _, tranche in self.programme.spec.tranches():
             occurrences: list[int | None] = [None]
             if tranche.repeat is not None:
@@ -314,7 +342,7 @@ class Line(_State):
                     status = "released"
                 else:
                     status = "freed" if self.closed else "pending"
-                rows.append((tranche.id, occurrence, status, tranche.amount))
+                rows.append((tranche.id, occurrence, status, self.amount_of(tranche, occurrence)))
         return rows
 
     def tranche(self, tranche_id: str) -> tuple[Phase, TrancheSpec] | None:

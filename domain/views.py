@@ -27,7 +27,8 @@ class TrancheView(_View):
     tranche: str
     occurrence: int | None = None
     status: Literal["pending", "released", "freed"]
-    amount: DecimalText
+    amount: DecimalText | None = None
+    """None only for a share of a line not yet granted its amount (rule 17: proposed)."""
     waits_for: str | None = None
     """Due but held (rules 3): what its release waits for, in words."""
 
@@ -86,6 +87,8 @@ class LineView(_View):
     committed: DecimalText
     released: DecimalText
     freed: DecimalText
+    granted: DecimalText | None = None
+    """Rule 17: the amount its funder granted (a granted programme's line), once accepted."""
     tranches: list[TrancheView]
     loans: list[LoanView] = []
     awaiting_approval: list[str] = []
@@ -262,6 +265,7 @@ def summary(state: CooperationState) -> CooperationSummary:
                 committed=line.committed,
                 released=line.released,
                 freed=line.freed,
+                granted=line.granted,
                 tranches=[
                     TrancheView(
                         tranche=t,

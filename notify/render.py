@@ -329,6 +329,9 @@ def event_text(
     """An event in words: its sentence and its details (lines named as `event_args`)."""
     args = event_args(data, fmt, words, programmes)
     sentence = _sentence(f"event_text.{kind}", args, words)
+    if sentence is None and kind == "FundingLineProposed" and "amount" not in data:
+        # Rule 17: a line of a granted programme has no amount until its funder grants one.
+        sentence = _sentence("web.granted.proposed_event", args, words)
     if sentence is None:
         sentence = words("event_text.generic", event=event_label(kind, words), date=fmt.day(at))
     return sentence, _details(kind, data, args, words)

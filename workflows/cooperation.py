@@ -351,7 +351,12 @@ class CooperationWorkflow(ShapeOne):
                 {"period": upcoming[0], "due": upcoming[1].isoformat()} if upcoming else None
             ),
             "pending_tranches": [
-                {"line": line.id, "tranche": t, "occurrence": o, "amount": format(a, "f")}
+                {
+                    "line": line.id,
+                    "tranche": t,
+                    "occurrence": o,
+                    "amount": format(a, "f") if a is not None else None,
+                }
                 for line in state.lines
                 for t, o, status, a in line.tranche_statuses()
                 if status == "pending"

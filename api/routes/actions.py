@@ -123,13 +123,21 @@ async def decide_line(
     client: TemporalDep,
 ) -> LineView:
     """The programme's funder accepts (commits the line's whole potential, rule 9: 409 with
-    what remains and what is needed when the budget cannot cover it) or declines."""
+    what remains and what is needed when the budget cannot cover it) or declines. A line of
+    a granted programme is accepted with the `amount` granted (rule 17: 422 naming `amount`
+    when it is missing or outside the programme's bounds)."""
     seen = await _seen(pool, caller, cooperation_id)
     if not seen.sees_line(programme):
         raise no("funding line", programme, cooperation_id)
     allow(seen, ("funder",), "decide on a funding line")
+    if not body.accept and body.amount is not None:
+        raise Problem(
+            422,
+            "amount: a declined line is granted nothing",
+            errors=[field_error("amount", "a declined line is granted nothing", "value_error")],
+        )
     command: c.Command = (
-        c.AcceptLine(line=programme)
+        door(c.AcceptLine, {"line": programme, "amount": body.amount})
         if body.accept
         else door(c.DeclineLine, {"line": programme, "note": body.note})
     )

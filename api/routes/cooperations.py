@@ -299,7 +299,7 @@ async def read_schedule(
                 "line": line.line,
                 "tranche": t.tranche,
                 "occurrence": t.occurrence,
-                "amount": format(t.amount, "f"),
+                "amount": format(t.amount, "f") if t.amount is not None else None,
                 "currency": line.currency,
                 "waits_for": t.waits_for,
             }

@@ -19,6 +19,7 @@ from api.models import (
     DashboardLoans,
     Inbox,
     InboxAmendment,
+    InboxGrant,
     InboxPayee,
     InboxRequest,
     MonthlyRelease,
@@ -127,6 +128,7 @@ def _shown(version: ProgrammeVersion, caller: Caller) -> dict[str, Any]:
     if not _is_funder_of(version.spec, caller):
         spec.pop("budget", None)
         spec.pop("cap_per_cooperation", None)
+        spec.pop("grant", None)
         for phase in spec.get("phases", {}).values():
             for tranche in phase.get("tranches", []):
                 tranche.pop("amount", None)
@@ -356,6 +358,18 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
     )
 
 
+def _grant_of(version: ProgrammeVersion | None) -> InboxGrant | None:
+    """Rule 17: what the funder of a granted programme may grant, and commits besides."""
+    if version is None or not version.spec.granted:
+        return None
+    bounds = version.spec.grant
+    return InboxGrant(
+        min=bounds.min if bounds is not None else None,
+        max=bounds.max if bounds is not None else None,
+        besides=version.spec.potential,
+    )
+
+
 @router.get("/{programme_id}/inbox", response_model=Inbox)
 async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
     """What waits for the funder: lines proposed to it, each with what accepting commits (its
@@ -415,8 +429,15 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             facilitator=r["facilitator"],
             version=r["version"],
             # The version the line keeps decides what accepting commits, never the current one.
-            amount=version.spec.potential if version is not None else r["committed"],
+            amount=(
+                r["committed"]
+                if version is None
+                else None
+                if version.spec.granted
+                else version.spec.potential
+            ),
             currency=version.spec.currency if version is not None else r["currency"],
+            grant=_grant_of(version),
             payees=[
                 InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name) for p in shown
             ],

@@ -842,14 +842,46 @@ async def decide_line(
     async def build(api: Api) -> Response:
         form = await _form(request)
         accept = _text(form, "accept") == "true"
-        await api.post(
-            f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}/decision",
-            {"accept": accept},
-            _text(form, "form_key"),
-        )
+        body: dict[str, Any] = {"accept": accept}
+        # Rule 17: a granted programme's line is accepted with the amount its funder grants.
+        if accept and _text(form, "amount") is not None:
+            body["amount"] = _money_typed(_text(form, "amount") or "")
+        try:
+            await api.post(
+                f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}"
+                "/decision",
+                body,
+                _text(form, "form_key"),
+            )
+        except ApiProblem as problem:
+            if problem.status in (403, 404) or not accept:
+                raise
+            # Refused (an amount missing or out of bounds, a budget too short): the inbox
+            # again, the error by the line and its field, the amount as typed.
+            errors = _field_errors(problem)
+            return await _programme_page(
+                request,
+                session,
+                api,
+                programme,
+                status=problem.status,
+                decision={
+                    "cooperation": cooperation_id,
+                    "errors": errors,
+                    "amount": _text(form, "amount") or "",
+                },
+            )
         return _see(_back(form), "accepted" if accept else "declined")
 
     return await _guarded(request, session, build)
+
+
+def _money_typed(text: str) -> str:
+    """An amount as people type it (`33 333,33`, `33333.33 €`) as the API reads money."""
+    compact = "".join(ch for ch in text if ch not in " \u202f\u00a0€")
+    if "," in compact and "." not in compact:
+        compact = compact.replace(",", ".")
+    return compact
 
 
 @router.post("/cooperations/{cooperation_id}/approvals")
@@ -962,28 +994,44 @@ async def funds(request: Request, session: SessionDep) -> Response:
 @router.get("/programmes/{programme_id}")
 async def programme(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        base = f"/v1/programmes/{quote(programme_id)}"
-        dashboard, inbox, funded, names = await _together(
-            api.get(f"{base}/dashboard"),
-            api.get(f"{base}/inbox"),
-            api.get("/v1/cooperations", programme=programme_id, limit=200),
-            programme_names(api, [programme_id]),
-        )
-        return page(
-            request,
-            session,
-            "programme.html",
-            programme_id=programme_id,
-            programme_names=names,
-            d=dashboard,
-            inbox=inbox,
-            plots=charts.dashboard_charts(dashboard, Words(locale_of(request))),
-            cooperations=funded["items"],
-            # The inbox's requests by their cooperations' names.
-            cooperation_names={c["id"]: c.get("name") for c in funded["items"]},
-        )
+        return await _programme_page(request, session, api, programme_id)
 
     return await _guarded(request, session, build)
+
+
+async def _programme_page(
+    request: Request,
+    session: Session,
+    api: Api,
+    programme_id: str,
+    status: int = 200,
+    decision: dict[str, Any] | None = None,
+) -> Response:
+    """The funder's programme: dashboard, inbox and plots; `decision` is a refused decision
+    on one proposed line (its cooperation, its errors by field, the amount as typed)."""
+    base = f"/v1/programmes/{quote(programme_id)}"
+    dashboard, inbox, funded, names = await _together(
+        api.get(f"{base}/dashboard"),
+        api.get(f"{base}/inbox"),
+        api.get("/v1/cooperations", programme=programme_id, limit=200),
+        programme_names(api, [programme_id]),
+    )
+    return page(
+        request,
+        session,
+        "programme.html",
+        status=status,
+        programme_id=programme_id,
+        programme_names=names,
+        d=dashboard,
+        inbox=inbox,
+        plots=charts.dashboard_charts(dashboard, Words(locale_of(request))),
+        cooperations=funded["items"],
+        # The inbox's requests by their cooperations' names.
+        cooperation_names={c["id"]: c.get("name") for c in funded["items"]},
+        decision=decision,
+        back=f"/programmes/{quote(programme_id)}",
+    )
 
 
 @router.get("/cooperations/{cooperation_id}/reports/{report_id}")

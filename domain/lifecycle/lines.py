@@ -20,6 +20,7 @@ from domain.events import Event
 from domain.lifecycle.checkins import choose_schedule
 from domain.lifecycle.context import Context, known_line, money_text, require_open
 from domain.lifecycle.graduation import check_borrower, check_legal_form
+from domain.lifecycle.granted import check_grant, grant, line_potential, require_rules
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
 from domain.lifecycle.reports import report_every
@@ -31,7 +32,7 @@ def _attach(line: Line, at: datetime, phase: Phase) -> None:
     line.status = "active"
     line.awaiting_commitment = False
     line.attached_at = at
-    line.committed = line.programme.spec.potential
+    line.committed = line_potential(line.programme.spec, line.granted)
     cadence = report_every(line, phase)
     line.report = ReportClock(start=at, anchor=at, cadence=cadence)
 
@@ -43,7 +44,14 @@ def _line_data(line: Line) -> dict[str, Any]:
         "programme": spec.id,
         "version": line.programme.version,
         "funder": spec.funder,
-        "amount": money_text(spec.potential),
+        # Rule 17: a granted programme's line proposed has no amount until its funder grants.
+        "amount": (
+            money_text(line_potential(spec, line.granted))
+            if not spec.granted or line.granted is not None
+            else None
+        ),
+        # Rule 17: only for a line of a granted programme, so other events stay as they were.
+        "granted": money_text(line.granted) if line.granted is not None else None,
         "currency": spec.currency,
         "allocation": [{"payee": a.payee, "share": money_text(a.share)} for a in line.allocation],
         "angle": line.angle.model_dump() if line.angle is not None else None,
@@ -86,9 +94,27 @@ def registered_lines(cmd: c.Register, members: list[Member], now: datetime) -> l
         )
         line = _new_line(request, version, allocation, now)
         if cmd.lines_accepted:
+            check_grant(
+                version.spec, request.amount, cmd.rules_version, f"funding_lines[{i}].amount"
+            )
+            grant(line, request.amount)
             _attach(line, now, spec.start_phase)
+        else:
+            _no_amount_proposed(request, cmd.rules_version, version, f"funding_lines[{i}].")
         lines.append(line)
     return lines
+
+
+def _no_amount_proposed(
+    request: LineRequest, rules_version: int, version: ProgrammeVersion, field: str = ""
+) -> None:
+    """Rule 17: a proposal names no amount: the funder grants it when it accepts."""
+    require_rules(version.spec, rules_version)
+    if request.amount is not None:
+        raise InvalidInput(
+            "a proposed line names no amount: its funder gives it when accepting the line",
+            f"{field}amount",
+        )
 
 
 def announce_registered_lines(ctx: Context, now: datetime) -> None:
@@ -117,6 +143,7 @@ def propose_line(ctx: Context, cmd: c.ProposeLine, now: datetime) -> None:
         raise Conflict(f"the cooperation already has a {existing.status} line for {existing.id!r}")
     allocation = resolve_line(request, version.spec, s.members, s.fiscal_host, s.lead)
     check_borrower(s.rules_version, version.spec, allocation, s.fiscal_host)
+    _no_amount_proposed(request, s.rules_version, version)
     s.lines = [x for x in s.lines if x.id != request.programme]
     line = _new_line(request, version, allocation, now)
     s.lines.append(line)
@@ -138,15 +165,19 @@ def _proposed(s: CooperationState, line_id: str, action: str) -> Line:
 
 
 def _commitment(
-    cooperation_id: str, line_id: str, programme: ProgrammeVersion
+    cooperation_id: str,
+    line_id: str,
+    programme: ProgrammeVersion,
+    granted: Decimal | None = None,
 ) -> RequestCommitment:
-    """Rule 9: a line commits its programme version's whole potential."""
+    """Rule 9: a line commits its programme version's whole potential (rule 17: with the
+    amount granted)."""
     spec = programme.spec
     return RequestCommitment(
         line=line_id,
         programme=spec.id,
         version=programme.version,
-        amount=spec.potential,
+        amount=line_potential(spec, granted),
         currency=spec.currency,
         cap=spec.cap_per_cooperation,
         key=f"{cooperation_id}:{line_id}:commitment",
@@ -160,7 +191,7 @@ def registration_commitments(register: c.Register) -> list[RequestCommitment]:
         return []
     versions = {p.spec.id: p for p in register.programmes}
     return [
-        _commitment(register.cooperation.id, line.programme, versions[line.programme])
+        _commitment(register.cooperation.id, line.programme, versions[line.programme], line.amount)
         for line in register.cooperation.funding_lines
     ]
 
@@ -181,8 +212,11 @@ def accept_line(ctx: Context, cmd: c.AcceptLine, now: datetime) -> None:
     s = ctx.state
     require_open(s, "accept a funding line")
     line = _proposed(s, cmd.line, "accept")
+    check_grant(line.programme.spec, cmd.amount, s.rules_version)
+    # Rule 17: the amounts are fixed at acceptance, kept only if the commitment is made.
+    grant(line, cmd.amount)
     line.awaiting_commitment = True
-    ctx.effects.append(_commitment(s.id, line.id, line.programme))
+    ctx.effects.append(_commitment(s.id, line.id, line.programme, line.granted))
 
 
 def _awaiting(s: CooperationState, line_id: str) -> Line:
@@ -198,7 +232,7 @@ def commitment_committed(ctx: Context, cmd: c.CommitmentCommitted, now: datetime
     if s.closed:
         # Closed while the budget was being committed: give it straight back.
         line.awaiting_commitment = False
-        _free(ctx, line, line.programme.spec.potential)
+        _free(ctx, line, line_potential(line.programme.spec, line.granted))
         return
     _attach(line, now, s.phase)
     ctx.emit("FundingLineAttached", now, **_line_data(line))
@@ -213,7 +247,9 @@ def commitment_committed(ctx: Context, cmd: c.CommitmentCommitted, now: datetime
 def commitment_refused(ctx: Context, cmd: c.CommitmentRefused, now: datetime) -> None:
     # Nothing was committed and nothing changes but the wait: the shell answers 409 with
     # what remains and what is needed, and the funder may accept again.
-    _awaiting(ctx.state, cmd.line).awaiting_commitment = False
+    line = _awaiting(ctx.state, cmd.line)
+    line.awaiting_commitment = False
+    grant(line, None)
 
 
 def decline_line(ctx: Context, cmd: c.DeclineLine, now: datetime) -> None:

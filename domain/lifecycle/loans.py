@@ -53,7 +53,9 @@ def disburse(
     ctx: Context, line: Line, tranche: TrancheSpec, terms: LoanTerms, at: datetime, key: str
 ) -> None:
     """The loan a release of kind `loan` opens: its schedule, and the loan's own workflow."""
-    schedule = loan_schedule(tranche.amount, terms, at.date())
+    principal = tranche.amount
+    assert principal is not None  # a loan tranche always gives its amount (rule 17)
+    schedule = loan_schedule(principal, terms, at.date())
     reminders = dict(loan_reminders(schedule, terms))
     installments = []
     for item in schedule:
@@ -72,7 +74,7 @@ def disburse(
     line.loans.append(
         Loan(
             tranche=tranche.id,
-            principal=tranche.amount,
+            principal=principal,
             terms=terms,
             disbursed_at=at,
             installments=installments,
@@ -82,7 +84,7 @@ def disburse(
         StartLoan(
             line=line.id,
             tranche=tranche.id,
-            principal=tranche.amount,
+            principal=principal,
             terms=terms,
             disbursed=at.date(),
             key=key,

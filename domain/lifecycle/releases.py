@@ -47,13 +47,11 @@ def _release(
         return
     terms = tranche.loan
     kind: Literal["release", "loan"] = "loan" if terms is not None else "release"
-    parts = [
-        Part(payee=payee, amount=part) for payee, part in split(tranche.amount, line.allocation)
-    ]
+    amount = line.amount_of(tranche, occurrence)
+    assert amount is not None  # an active line's amounts are all known (rule 17)
+    parts = [Part(payee=payee, amount=part) for payee, part in split(amount, line.allocation)]
     line.releases.append(
-        ReleaseRecord(
-            tranche=tranche.id, occurrence=occurrence, amount=tranche.amount, at=at, kind=kind
-        )
+        ReleaseRecord(tranche=tranche.id, occurrence=occurrence, amount=amount, at=at, kind=kind)
     )
     key = _release_key(s, line, tranche.id, occurrence)
     due = versements.order(ctx, line, tranche.id, occurrence, parts, at)
@@ -67,7 +65,7 @@ def _release(
         phase=phase.value,
         purpose=tranche.purpose.value,
         kind=kind,
-        amount=money_text(tranche.amount),
+        amount=money_text(amount),
         currency=line.currency,
         parts=[{"payee": p.payee, "amount": money_text(p.amount)} for p in parts],
         due_on=due.isoformat() if due is not None else None,
@@ -80,7 +78,7 @@ def _release(
             occurrence=occurrence,
             purpose=tranche.purpose,
             kind=kind,
-            amount=tranche.amount,
+            amount=amount,
             currency=line.currency,
             parts=parts,
             beneficiary=s.id,
