@@ -1,7 +1,8 @@
-"""Rule 19's example through `coopflow simulate` (the real workflow and activities on the
-time-skipping server, its ledger read back from PostgreSQL): released (ordered) 2027-02-15
-with P60D to pay, due by 2027-04-16; late on 2027-04-17; paid 2027-05-10, 24 days late;
-recorded twice, refused."""
+"""Rules 18 and 19's example through `coopflow simulate` (the real workflow and activities on
+the time-skipping server, its ledger read back from PostgreSQL): a convention required, the
+line accepted 2027-02-01, its convention recorded 2027-02-15: the avance is released
+(ordered) then, with P60D to pay, due by 2027-04-16; late on 2027-04-17; paid 2027-05-10, 24
+days late; recorded twice, refused."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ def output() -> dict[str, Any]:
 
 def test_ordered_due_late_then_paid_24_days_late(output: dict[str, Any]) -> None:
     events = output["events"]
+    # Held from the acceptance (2027-02-01) until the convention is recorded.
+    (signed,) = [e for e in events if e["type"] == "ConventionSigned"]
+    assert signed["at"] == "2027-02-15T00:00:00Z"
+    assert [e["type"] for e in events if e["at"] < signed["at"]] == [
+        "CooperationRegistered",
+        "FundingLineAttached",
+        "PhaseEntered",
+    ]
     (released,) = [e for e in events if e["type"] == "TrancheReleased"]
     assert (released["at"], released["data"]["due_on"]) == ("2027-02-15T00:00:00Z", "2027-04-16")
     (late,) = [e for e in events if e["type"] == "VersementLate"]
@@ -78,7 +87,7 @@ def test_recorded_twice_is_refused(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(scenario))
     done = simulate(path)
     assert done.returncode == 2, done.stdout
-    assert "step 1" in done.stderr and "already recorded paid" in done.stderr
+    assert "step 2" in done.stderr and "already recorded paid" in done.stderr
 
 
 def test_the_table_shows_the_versements_dates() -> None:
