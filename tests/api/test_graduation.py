@@ -256,8 +256,10 @@ async def test_a_hosted_collective_graduates_through_http(
         host,
         lambda items: [x for x in items if x["cooperation"] == coop and x["hosting_ended_at"]],
     )
-    assert [(x["received"], x["hosting_ended_at"]) for x in funds] == [
-        ("16000.00", ended["hosting_ended_at"])
+    # Ordered to the host while it carried the collective, none of it recorded paid yet
+    # (rule 19: received means paid).
+    assert [(x["released"], x["received"], x["hosting_ended_at"]) for x in funds] == [
+        ("16000.00", "0.00", ended["hosting_ended_at"])
     ]
     # The former host has left the cooperation's scope.
     for path in (base, f"{base}/ledger", f"{base}/events"):
