@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from tests.api.conftest import cooperation
 from tests.api.test_amount_granted import granted_programme
-from tests.web.browser import Live, assert_accessible, no_third_party
+from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 
 
 async def test_the_funder_accepts_a_granted_line_with_an_amount_from_its_inbox(
@@ -34,10 +34,7 @@ async def test_the_funder_accepts_a_granted_line_with_an_amount_from_its_inbox(
     )
     assert registered.status_code == 201, registered.text
 
-    await page.goto(live.url("/signin"))
-    token = funder_headers["Authorization"].removeprefix("Bearer ")
-    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+    await sign_in(page, live, funder_headers)
     await page.goto(live.url(f"/programmes/{pid}"))
     card = page.locator("section[aria-labelledby=inbox] ul.cards").first.locator("> li")
     await expect(card).to_have_count(1)
