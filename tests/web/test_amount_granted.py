@@ -94,7 +94,7 @@ async def test_the_funder_accepts_a_granted_line_with_an_amount_from_its_inbox(
     money = page.locator("section[aria-labelledby=money]")
     await expect(money).to_contain_text("Montant accordé")
     await expect(money).to_contain_text("33\u202f333,33\u00a0€")
-    rows = money.get_by_role("row")
+    rows = money.get_by_role("table", name=re.compile("^Tranches de la ligne")).get_by_role("row")
     await expect(rows.filter(has_text="amorcage")).to_contain_text("19\u202f999,99\u00a0€")
     await expect(rows.filter(has_text="suite")).to_contain_text("13\u202f333,34\u00a0€")
     await assert_accessible(page, "cooperation-granted")

@@ -88,6 +88,9 @@ async def test_the_funder_records_a_convention_from_its_inbox(
     await expect(note).to_contain_text("(réf. CONV-2027-014)")
     await expect(note).to_contain_text(f"{signed.year}")
     await expect(note).not_to_contain_text("attendue")
-    # What it held is released: the entry tranche is received.
-    await expect(block.locator("tr", has_text="amorcage")).to_contain_text("reçue")
+    # What it held is released: the entry tranche is ordered (received once paid, rule 19).
+    tranches = block.get_by_role("table", name=re.compile("^Tranches de la ligne"))
+    await expect(tranches.get_by_role("row", name=re.compile("^amorcage"))).to_contain_text(
+        "ordonnée"
+    )
     assert await no_third_party(page) == []

@@ -80,7 +80,9 @@ async def test_the_funder_records_a_payment_from_its_inbox(page: Page, live_serv
     await expect(table.get_by_role("row").nth(1)).to_contain_text(
         f"ordonné le {fmt.day(ordered)} · payé le {fmt.day(today)}"
     )
-    tranches = page.get_by_role("table", name=f"Tranches de la ligne {pid} : ordonnées et à venir")
+    tranches = page.get_by_role(
+        "table", name=f"Tranches de la ligne Programme {pid} : ordonnées et à venir"
+    )
     await expect(tranches.get_by_role("row", name=re.compile("^amorcage"))).to_contain_text(
         "ordonnée"
     )
