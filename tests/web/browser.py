@@ -461,6 +461,15 @@ async def put_confirmed_contacts(
     return body
 
 
+async def sign_in(page: Page, live: Live, headers: dict[str, str]) -> None:
+    """The page signs in with the token of `headers` (from `live.auth`), as a person pastes
+    it into the sign-in form."""
+    await page.goto(live.url("/signin"))
+    token = headers["Authorization"].removeprefix("Bearer ")
+    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
+    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+
+
 async def follow_link(
     live: Live, link: str, client: httpx.AsyncClient | None = None
 ) -> httpx.Response:

@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from tests.api.conftest import cooperation
 from tests.api.test_amount_granted import granted_programme
-from tests.web.browser import Live, assert_accessible, no_third_party
+from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 
 
 async def test_the_funder_accepts_a_granted_line_with_an_amount_from_its_inbox(
@@ -34,10 +34,7 @@ async def test_the_funder_accepts_a_granted_line_with_an_amount_from_its_inbox(
     )
     assert registered.status_code == 201, registered.text
 
-    await page.goto(live.url("/signin"))
-    token = funder_headers["Authorization"].removeprefix("Bearer ")
-    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+    await sign_in(page, live, funder_headers)
     await page.goto(live.url(f"/programmes/{pid}"))
     card = page.locator("section[aria-labelledby=inbox] ul.cards").first.locator("> li")
     await expect(card).to_have_count(1)
@@ -97,7 +94,7 @@ async def test_the_funder_accepts_a_granted_line_with_an_amount_from_its_inbox(
     money = page.locator("section[aria-labelledby=money]")
     await expect(money).to_contain_text("Montant accordé")
     await expect(money).to_contain_text("33\u202f333,33\u00a0€")
-    rows = money.get_by_role("row")
+    rows = money.get_by_role("table", name=re.compile("^Tranches de la ligne")).get_by_role("row")
     await expect(rows.filter(has_text="amorcage")).to_contain_text("19\u202f999,99\u00a0€")
     await expect(rows.filter(has_text="suite")).to_contain_text("13\u202f333,34\u00a0€")
     await assert_accessible(page, "cooperation-granted")

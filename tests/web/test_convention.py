@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.async_api import Page, expect
 
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import Live, assert_accessible, no_third_party
+from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 
 
 async def test_the_funder_records_a_convention_from_its_inbox(
@@ -41,10 +41,7 @@ async def test_the_funder_records_a_convention_from_its_inbox(
     )
     assert accepted.status_code == 200, accepted.text
 
-    await page.goto(live.url("/signin"))
-    token = funder_headers["Authorization"].removeprefix("Bearer ")
-    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+    await sign_in(page, live, funder_headers)
 
     # The line's block says its versements wait for the convention.
     await page.goto(live.url(f"/cooperations/{coop}"))
@@ -91,6 +88,9 @@ async def test_the_funder_records_a_convention_from_its_inbox(
     await expect(note).to_contain_text("(réf. CONV-2027-014)")
     await expect(note).to_contain_text(f"{signed.year}")
     await expect(note).not_to_contain_text("attendue")
-    # What it held is released: the entry tranche is received.
-    await expect(block.locator("tr", has_text="amorcage")).to_contain_text("reçue")
+    # What it held is released: the entry tranche is ordered (received once paid, rule 19).
+    tranches = block.get_by_role("table", name=re.compile("^Tranches de la ligne"))
+    await expect(tranches.get_by_role("row", name=re.compile("^amorcage"))).to_contain_text(
+        "ordonnée"
+    )
     assert await no_third_party(page) == []

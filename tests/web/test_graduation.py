@@ -19,6 +19,7 @@ from tests.web.browser import (
     new_page,
     no_third_party,
     put_confirmed_contacts,
+    sign_in,
 )
 
 
@@ -56,10 +57,7 @@ async def test_an_amendment_proposed_then_accepted_from_the_funders_inbox(
 
     # -- the facilitator: the association is founded, the line is amended to pay it ---------
     async with new_page(browser, DESKTOP) as page:
-        await page.goto(live.url("/signin"))
-        token = anim_headers["Authorization"].removeprefix("Bearer ")
-        await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-        await page.get_by_role("button", name="Se connecter avec le jeton").click()
+        await sign_in(page, live, anim_headers)
         await page.goto(live.url(f"/cooperations/{coop}"))
         await page.get_by_role("link", name="Enregistrer la forme juridique d'un membre").click()
         await page.get_by_label("Membre").select_option("habitants")
@@ -84,10 +82,7 @@ async def test_an_amendment_proposed_then_accepted_from_the_funders_inbox(
     assert "Avenant à confirmer" in mail.subject
     assert "Collectif des habitants (habitants), membre" in mail.text
     async with new_page(browser, DESKTOP) as page:
-        await page.goto(live.url("/signin"))
-        token = funder_headers["Authorization"].removeprefix("Bearer ")
-        await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-        await page.get_by_role("button", name="Se connecter avec le jeton").click()
+        await sign_in(page, live, funder_headers)
         await page.goto(live.url(f"/programmes/{pid}"))
         inbox = page.locator("section[aria-labelledby=inbox]")
         await expect(inbox.get_by_role("heading", name="Avenants à confirmer (1)")).to_be_visible()
@@ -108,10 +103,7 @@ async def test_an_amendment_proposed_then_accepted_from_the_funders_inbox(
 
     # -- nothing pays the host any more: the facilitator ends the hosting -------------------
     async with new_page(browser, DESKTOP) as page:
-        await page.goto(live.url("/signin"))
-        token = anim_headers["Authorization"].removeprefix("Bearer ")
-        await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-        await page.get_by_role("button", name="Se connecter avec le jeton").click()
+        await sign_in(page, live, anim_headers)
         await page.goto(live.url(f"/cooperations/{coop}"))
         await page.get_by_role("button", name="Fin du portage").click()
         await expect(page.get_by_role("status")).to_contain_text("Le portage a pris fin")
@@ -121,10 +113,7 @@ async def test_an_amendment_proposed_then_accepted_from_the_funders_inbox(
     # -- the former host keeps what it received, and sees when the hosting ended -----------
     host_headers = await live.auth("facilitator", host)
     async with new_page(browser, DESKTOP) as page:
-        await page.goto(live.url("/signin"))
-        token = host_headers["Authorization"].removeprefix("Bearer ")
-        await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-        await page.get_by_role("button", name="Se connecter avec le jeton").click()
+        await sign_in(page, live, host_headers)
         await page.goto(live.url("/funds"))
         card = page.locator("section.line").filter(has_text="Ruche Éphémère")
         await expect(card).to_contain_text("Fin du portage le ")

@@ -10,7 +10,7 @@ import uuid
 from playwright.async_api import Page, expect
 
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import Live, assert_accessible, no_third_party
+from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 
 MEMBERS = [
     {"id": "habitants", "name": "Collectif des habitants", "legal_form": "informal"},
@@ -45,10 +45,7 @@ async def test_the_inbox_card_shows_payees_shares_amount_and_warns_of_a_self_pay
         )
         assert registered.status_code == 201, registered.text
 
-    await page.goto(live.url("/signin"))
-    token = funder_headers["Authorization"].removeprefix("Bearer ")
-    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+    await sign_in(page, live, funder_headers)
     await page.goto(live.url(f"/programmes/{pid}"))
     cards = page.locator("section[aria-labelledby=inbox] ul.cards").first.locator("> li")
     await expect(cards).to_have_count(2)

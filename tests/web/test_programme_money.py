@@ -10,7 +10,7 @@ from playwright.async_api import Page, expect
 
 from tests.api.conftest import cooperation
 from tests.api.world import eventually, loan_programme
-from tests.web.browser import Live, assert_accessible, no_third_party
+from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 
 NNBSP, NBSP = "\u202f", "\xa0"
 
@@ -63,10 +63,7 @@ async def test_the_dashboard_page_shows_what_was_written_off_and_the_raised_budg
         )
         assert published.status_code == 200, published.text
 
-    await page.goto(live.url("/signin"))
-    token = funder["Authorization"].removeprefix("Bearer ")
-    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+    await sign_in(page, live, funder)
     await page.goto(live.url(f"/programmes/{pid}"))
 
     figures = page.locator("dl.figures")

@@ -14,14 +14,7 @@ from playwright.async_api import Page, expect
 from domain.durations import add
 from notify.render import Formats
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import Live, assert_accessible, no_third_party
-
-
-async def _sign_in(page: Page, live: Live, headers: dict[str, str]) -> None:
-    await page.goto(live.url("/signin"))
-    token = headers["Authorization"].removeprefix("Bearer ")
-    await page.get_by_label("Jeton d'accès", exact=True).fill(token)
-    await page.get_by_role("button", name="Se connecter avec le jeton").click()
+from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 
 
 async def test_the_funder_records_a_payment_from_its_inbox(page: Page, live_server: Live) -> None:
@@ -58,7 +51,7 @@ async def test_the_funder_records_a_payment_from_its_inbox(page: Page, live_serv
     due = add(ordered, "P60D")
     today = datetime.now(UTC).date()
 
-    await _sign_in(page, live, funder_headers)
+    await sign_in(page, live, funder_headers)
     await page.goto(live.url(f"/programmes/{pid}"))
     await expect(page.locator("#versements-late")).to_have_text("0, pour 0,00\u00a0€")
     await expect(page.get_by_role("heading", name="Versements à payer (1)")).to_be_visible()
@@ -87,7 +80,9 @@ async def test_the_funder_records_a_payment_from_its_inbox(page: Page, live_serv
     await expect(table.get_by_role("row").nth(1)).to_contain_text(
         f"ordonné le {fmt.day(ordered)} · payé le {fmt.day(today)}"
     )
-    tranches = page.get_by_role("table", name=f"Tranches de la ligne {pid} : ordonnées et à venir")
+    tranches = page.get_by_role(
+        "table", name=f"Tranches de la ligne Programme {pid} : ordonnées et à venir"
+    )
     await expect(tranches.get_by_role("row", name=re.compile("^amorcage"))).to_contain_text(
         "ordonnée"
     )
@@ -96,7 +91,7 @@ async def test_the_funder_records_a_payment_from_its_inbox(page: Page, live_serv
 
     # The fiscal host's funds: paid, so received.
     await page.context.clear_cookies()
-    await _sign_in(page, live, host_headers)
+    await sign_in(page, live, host_headers)
     await page.goto(live.url("/funds"))
     await expect(page.get_by_text("Payé en tout\u00a0: 8\u202f000,00\u00a0€.")).to_be_visible()
     funds = page.get_by_role("table", name=re.compile("^Versements à"))
