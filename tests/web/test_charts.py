@@ -290,7 +290,7 @@ def test_one_month_only() -> None:
     dashboard = {**DASHBOARD, "releases_over_time": RELEASES[3:5]}
     chart = charts.releases_over_time(dashboard, Words("fr"))
     assert chart.description == (
-        f"1{NNBSP}500,00{NBSP}€ versés en mars 2024, dont 1{NNBSP}500,00{NBSP}€ pour "
+        f"1{NNBSP}500,00{NBSP}€ ordonnés en mars 2024, dont 1{NNBSP}500,00{NBSP}€ pour "
         f"l'animation (la coordination du collectif), soit 100{NBSP}% du total."
     )
     assert len(months(svg_of(chart))) == 1
@@ -347,7 +347,7 @@ def test_money_flow_against_the_budget() -> None:
     assert chart.table.rows == [
         ["Budget", money("100000.00"), f"100{NBSP}%"],
         ["Engagé", money("60000.00"), f"60{NBSP}%"],
-        ["Versé", money("26000.50"), f"26{NBSP}%"],
+        ["Ordonné", money("26000.50"), f"26{NBSP}%"],
         ["Libéré à la clôture", money("5000.00"), f"5{NBSP}%"],
     ]
     assert money("40000.00") in chart.description  # left to commit
@@ -466,7 +466,7 @@ def test_amounts_in_french_and_english() -> None:
         f"12{NNBSP}000,00{NBSP}€",
     ]
     assert fr.description == (
-        f"26{NNBSP}000,50{NBSP}€ versés de janvier 2024 à avril 2024, dont 9{NNBSP}500,00{NBSP}€"
+        f"26{NNBSP}000,50{NBSP}€ ordonnés de janvier 2024 à avril 2024, dont 9{NNBSP}500,00{NBSP}€"
         f" pour l'animation (la coordination du collectif), soit 36,5{NBSP}% du total."
     )
     assert fr.table.head == [
