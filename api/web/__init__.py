@@ -1,4 +1,5 @@
-"""The web interface for people who don't curl, served by the API process (pages.py)."""
+"""The web interface for people who don't curl, served by the API process (api/web/pages/:
+a module for each role's pages)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,3 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, refused)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(router)
-    from api.web.graduation import router as graduation
-
-    app.include_router(graduation)

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from api.app import create_app
 from api.web import is_page
-from api.web.pages import indicators_of
+from api.web.pages.collective import indicators_of
 from api.web.session import CSRF_COOKIE, SESSION_COOKIE
 from runtime.config import Settings
 from store.tokens import create_token

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from api.routes import cooperations as routes
-from api.web import pages
+from api.web.pages import cooperation as cooperation_pages
 from api.web.session import SESSION_COOKIE
 from tests.api.conftest import cooperation
 from tests.web.browser import Live
@@ -57,7 +57,7 @@ async def test_the_story_shows_its_newest_events_and_links_to_older_ones(
     last = everything[-1]["seq"]
     assert feed["last_seq"] == last and last >= 2 * PAGE, everything
 
-    monkeypatch.setattr(pages, "TIMELINE_PAGE", PAGE)
+    monkeypatch.setattr(cooperation_pages, "TIMELINE_PAGE", PAGE)
     read: list[tuple[int, int]] = []
     list_events = routes.list_events
 

@@ -1,0 +1,390 @@
+"""The facilitator's pages: its home (the cooperations it follows and the requests awaiting
+it), reviews of check-ins, moves and declined requests, funding lines proposed, members
+and their legal forms, the funds it holds as a fiscal host, and rule 20's graduation: an
+amendment (avenant) to a line's allocation proposed, and the end of the fiscal hosting."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+
+from api.web.client import Api, ApiProblem
+from api.web.pages.common import (
+    MOVE_FIELDS,
+    MOVES,
+    REASONED,
+    Reader,
+    SessionDep,
+    field_errors,
+    given,
+    guarded,
+    move_choices,
+    named_summary,
+    posted_form,
+    programme_names,
+    reading,
+    see,
+    send_form,
+    show_form,
+    text_of,
+)
+from api.web.render import page
+from api.web.session import Session, locale_of
+from domain.lifecycle.graduation import LEGAL_FORMS
+from notify.render import Words
+
+router = APIRouter(include_in_schema=False)
+
+
+async def facilitator_home(request: Request, session: Session, api: Api) -> Response:
+    """The home page (signin.home): the cooperations followed, overdue ones alone if asked,
+    and the requests awaiting a move."""
+    overdue = request.query_params.get("overdue") == "1"
+    listed = await api.get(
+        "/v1/cooperations",
+        overdue="true" if overdue else None,
+        cursor=request.query_params.get("cursor"),
+        limit=50,
+    )
+    requests = await api.get("/v1/transition-requests", limit=200)
+    return page(
+        request,
+        session,
+        "facilitator_home.html",
+        cooperations=listed["items"],
+        next_cursor=listed["next_cursor"],
+        overdue_only=overdue,
+        requests=requests["items"],
+    )
+
+
+# -- reviews --------------------------------------------------------------------------------
+
+
+@router.post("/cooperations/{cooperation_id}/check-ins/{check_in_id}")
+async def review(
+    cooperation_id: str, check_in_id: str, request: Request, session: SessionDep
+) -> Response:
+    """The review form of the check-in's page (cooperation.check_in_page)."""
+    return await send_form(
+        request,
+        session,
+        template="review.html",
+        read=reading(cooperation_id, k=f"/check-ins/{quote(check_in_id)}"),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/check-ins/{quote(check_in_id)}/review",
+        body_of=lambda form, _: (given(form, "decision", "comment"), {}),
+        then=f"/cooperations/{quote(cooperation_id)}",
+        done="review",
+    )
+
+
+@router.get("/review-queue")
+async def review_queue(request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        queue = await api.get("/v1/check-ins", limit=200)
+        return page(request, session, "review_queue.html", items=queue["items"])
+
+    return await guarded(request, session, build)
+
+
+# -- moves, and the collective's requests ---------------------------------------------------
+
+
+def _move_body(form: FormData) -> dict[str, Any]:
+    action = text_of(form, "action") or ""
+    body: dict[str, Any] = {"action": action}
+    for name, _ in MOVE_FIELDS.get(action, []):
+        if text_of(form, name):
+            body[name] = text_of(form, name)
+    return body
+
+
+def _missing_reason(body: dict[str, Any], words: Words) -> dict[str, str]:
+    if body.get("action") in REASONED and not body.get("reason"):
+        return {"reason": words("web.move.reason_required")}
+    return {}
+
+
+@router.get("/cooperations/{cooperation_id}/move")
+async def move_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        summary = await api.get(f"/v1/cooperations/{quote(cooperation_id)}")
+        action = request.query_params.get("action")
+        return page(
+            request,
+            session,
+            "move.html",
+            c=summary,
+            action=action if action in MOVES else "advance",
+            values={},
+            errors={},
+            **move_choices(),
+        )
+
+    return await guarded(request, session, build)
+
+
+@router.post("/cooperations/{cooperation_id}/move")
+async def move(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    """Two steps: the preview (what will happen, from the API's dry run), then the move."""
+
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        base = f"/v1/cooperations/{quote(cooperation_id)}"
+        body = _move_body(form)
+        words = Words(locale_of(request))
+        errors = _missing_reason(body, words)
+        confirmed = text_of(form, "step") == "confirm"
+        if not errors:
+            try:
+                if confirmed:
+                    await api.post(f"{base}/transitions", body, text_of(form, "form_key"))
+                    return see(f"/cooperations/{quote(cooperation_id)}", "move")
+                preview = await api.post(f"{base}/transitions/preview", body)
+                summary, names = await named_summary(api, base)
+                return page(
+                    request,
+                    session,
+                    "move_confirm.html",
+                    c=summary,
+                    body=body,
+                    preview=preview,
+                    programme_names=names,
+                )
+            except ApiProblem as problem:
+                if problem.status in (403, 404):
+                    raise
+                errors = field_errors(problem)
+        summary = await api.get(base)
+        return page(
+            request,
+            session,
+            "move.html",
+            status=422,
+            c=summary,
+            action=body["action"] if body["action"] in MOVES else "advance",
+            values=body,
+            errors=errors,
+            **move_choices(),
+        )
+
+    return await guarded(request, session, build)
+
+
+@router.post("/cooperations/{cooperation_id}/requests/{seq}/decline")
+async def decline_request(
+    cooperation_id: str, seq: int, request: Request, session: SessionDep
+) -> Response:
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        base = f"/v1/cooperations/{quote(cooperation_id)}"
+        await api.post(
+            f"{base}/transition-requests/{seq}/decline",
+            {"reason": text_of(form, "reason")},
+            text_of(form, "form_key"),
+        )
+        return see(f"/cooperations/{quote(cooperation_id)}", "declined")
+
+    return await guarded(request, session, build)
+
+
+# -- funding lines, members -----------------------------------------------------------------
+
+
+@router.get("/cooperations/{cooperation_id}/lines")
+async def line_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    read = reading(cooperation_id, programmes="/v1/programmes?limit=200")
+    return await show_form(request, session, "lines.html", read)
+
+
+@router.post("/cooperations/{cooperation_id}/lines")
+async def propose_line(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    def body_of(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
+        body = given(form, "programme")
+        if text_of(form, "angle"):
+            body["angle"] = {"summary": text_of(form, "angle")}
+        return body, {}
+
+    return await send_form(
+        request,
+        session,
+        template="lines.html",
+        read=reading(cooperation_id, programmes="/v1/programmes?limit=200"),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/funding-lines",
+        body_of=body_of,
+        then=f"/cooperations/{quote(cooperation_id)}",
+        done="line",
+    )
+
+
+@router.get("/cooperations/{cooperation_id}/members")
+async def members_page(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    read = reading(cooperation_id, members="/members")
+    return await show_form(request, session, "members.html", read, legal_forms=LEGAL_FORMS)
+
+
+@router.post("/cooperations/{cooperation_id}/members")
+async def add_member(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    return await send_form(
+        request,
+        session,
+        template="members.html",
+        read=reading(cooperation_id, members="/members"),
+        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/members",
+        body_of=lambda form, _: (given(form, "id", "name", "legal_form"), {}),
+        then=f"/cooperations/{quote(cooperation_id)}/members",
+        done="member_added",
+        legal_forms=LEGAL_FORMS,
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/members/{member}/leave")
+async def remove_member(
+    cooperation_id: str, member: str, request: Request, session: SessionDep
+) -> Response:
+    async def build(api: Api) -> Response:
+        await posted_form(request)
+        await api.delete(f"/v1/cooperations/{quote(cooperation_id)}/members/{quote(member)}")
+        return see(f"/cooperations/{quote(cooperation_id)}/members", "member_left")
+
+    return await guarded(request, session, build)
+
+
+# -- the fiscal host's funds ----------------------------------------------------------------
+
+
+@router.get("/funds")
+async def funds(request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        held = await api.get("/v1/fiscal-host/funds")
+        names = await programme_names(api, (ln["line"] for f in held for ln in f["by_line"]))
+        return page(request, session, "funds.html", funds=held, programme_names=names)
+
+    return await guarded(request, session, build)
+
+
+# -- graduation (rule 20): a member's legal form --------------------------------------------
+
+FORMS = tuple(form for form in LEGAL_FORMS if form != "informal")
+"""What a member may be formalised as (rule 20): a legal entity."""
+
+
+def _coop(cooperation_id: str) -> str:
+    return f"/v1/cooperations/{quote(cooperation_id)}"
+
+
+@router.get("/cooperations/{cooperation_id}/formalise")
+async def formalise_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    read = reading(cooperation_id, members="/members")
+    return await show_form(request, session, "graduation_formalise.html", read, forms=FORMS)
+
+
+@router.post("/cooperations/{cooperation_id}/formalise")
+async def formalise(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    # The member is in the endpoint's path: chosen in the form (Starlette keeps the form
+    # read, so send_form reads it again for free).
+    form = await request.form()
+    member = text_of(form, "member") or "-"
+    return await send_form(
+        request,
+        session,
+        template="graduation_formalise.html",
+        read=reading(cooperation_id, members="/members"),
+        endpoint=f"{_coop(cooperation_id)}/members/{quote(member)}/formalise",
+        body_of=lambda form, _: (given(form, "legal_form", "siret", "rna"), {}),
+        then=f"/cooperations/{quote(cooperation_id)}/members",
+        done="formalised",
+        forms=FORMS,
+    )
+
+
+# -- graduation: an amendment (avenant), the end of hosting ---------------------------------
+
+
+def _candidates(context: dict[str, Any]) -> list[dict[str, str]]:
+    """Who a line may pay: the fiscal host, then the members that are legal entities."""
+    c = context["c"]
+    found = []
+    if c.get("fiscal_host"):
+        found.append({"payee": c["fiscal_host"], "kind": "fiscal_host", "name": ""})
+    for m in context.get("members", []):
+        if not m.get("informal"):
+            found.append({"payee": m["id"], "kind": "member", "name": m.get("name") or ""})
+    return found
+
+
+def _amend_reading(cooperation_id: str, programme: str) -> Reader:
+    base = reading(cooperation_id, members="/members")
+
+    async def read(api: Api) -> dict[str, Any]:
+        context = await base(api)
+        context["programme"] = programme
+        context["line"] = next((x for x in context["c"]["lines"] if x["line"] == programme), None)
+        context["candidates"] = _candidates(context)
+        return context
+
+    return read
+
+
+@router.get("/cooperations/{cooperation_id}/lines/{programme}/amendment")
+async def amendment_form(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    read = _amend_reading(cooperation_id, programme)
+    return await show_form(request, session, "graduation_amend.html", read)
+
+
+def _percent(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.replace(",", ".").replace("%", "").strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and 0 < value <= 100 else None
+
+
+def amendment_body(form: FormData, words: Words) -> tuple[dict[str, Any], dict[str, str]]:
+    """The allocation typed as percentages (`share-<payee>`), as the API takes it: shares as
+    decimal fractions summing to 1 (the API says when they do not)."""
+    allocation = []
+    for key, value in form.multi_items():
+        if not key.startswith("share-") or not isinstance(value, str) or not value.strip():
+            continue
+        percent = _percent(value)
+        if percent is None:
+            return {}, {key: words("web.graduation.share_invalid")}
+        share = (percent / 100).normalize()
+        allocation.append({"payee": key.removeprefix("share-"), "share": format(share, "f")})
+    if not allocation:
+        return {}, {"_": words("web.graduation.no_share")}
+    return {"allocation": allocation}, {}
+
+
+@router.post("/cooperations/{cooperation_id}/lines/{programme}/amendment")
+async def propose_amendment(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    return await send_form(
+        request,
+        session,
+        template="graduation_amend.html",
+        read=_amend_reading(cooperation_id, programme),
+        endpoint=f"{_coop(cooperation_id)}/funding-lines/{quote(programme)}/amendments",
+        body_of=amendment_body,
+        then=f"/cooperations/{quote(cooperation_id)}",
+        done="amendment_proposed",
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/hosting/end")
+async def end_hosting(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        await api.post(f"{_coop(cooperation_id)}/hosting/end", None, text_of(form, "form_key"))
+        return see(f"/cooperations/{quote(cooperation_id)}", "hosting_ended")
+
+    return await guarded(request, session, build)

@@ -1,0 +1,221 @@
+"""The funder's pages: its home (its programmes), a programme's page (dashboard, inbox and
+plots), and what it decides from there or from a cooperation's page: proposed lines
+accepted (with the amount granted, rule 17) or declined, approval tranches, conventions
+(rule 18), versements paid (rule 19) and amendments (avenants, rule 20)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.web import charts
+from api.web.client import Api, ApiProblem
+from api.web.pages.common import (
+    SessionDep,
+    back_to,
+    field_errors,
+    given,
+    guarded,
+    posted_form,
+    programme_names,
+    reading,
+    see,
+    send_form,
+    show_form,
+    text_of,
+    together,
+)
+from api.web.render import page
+from api.web.session import Session, locale_of
+from notify.render import Words
+
+router = APIRouter(include_in_schema=False)
+
+
+async def funder_home(request: Request, session: Session, api: Api) -> Response:
+    """The home page (signin.home): the funder's programmes."""
+    programmes = await api.get("/v1/programmes", funder=session.subject, limit=200)
+    return page(request, session, "funder_home.html", programmes=programmes["items"])
+
+
+# -- decisions on a cooperation's lines -----------------------------------------------------
+
+
+@router.post("/cooperations/{cooperation_id}/lines/{programme}/decision")
+async def decide_line(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        accept = text_of(form, "accept") == "true"
+        body: dict[str, Any] = {"accept": accept}
+        # Rule 17: a granted programme's line is accepted with the amount its funder grants.
+        if accept and text_of(form, "amount") is not None:
+            body["amount"] = _money_typed(text_of(form, "amount") or "")
+        try:
+            await api.post(
+                f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}"
+                "/decision",
+                body,
+                text_of(form, "form_key"),
+            )
+        except ApiProblem as problem:
+            if problem.status in (403, 404) or not accept:
+                raise
+            # Refused (an amount missing or out of bounds, a budget too short): the inbox
+            # again, the error by the line and its field, the amount as typed.
+            errors = field_errors(problem)
+            return await _programme_page(
+                request,
+                session,
+                api,
+                programme,
+                status=problem.status,
+                decision={
+                    "cooperation": cooperation_id,
+                    "errors": errors,
+                    "amount": text_of(form, "amount") or "",
+                },
+            )
+        return see(back_to(form), "accepted" if accept else "declined")
+
+    return await guarded(request, session, build)
+
+
+def _money_typed(text: str) -> str:
+    """An amount as people type it (`33 333,33`, `33333.33 €`) as the API reads money."""
+    compact = "".join(ch for ch in text if ch not in " \u202f\u00a0€")
+    if "," in compact and "." not in compact:
+        compact = compact.replace(",", ".")
+    return compact
+
+
+@router.post("/cooperations/{cooperation_id}/approvals")
+async def approve(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        await api.post(
+            f"/v1/cooperations/{quote(cooperation_id)}/approvals",
+            {"line": text_of(form, "line"), "tranche": text_of(form, "tranche")},
+            text_of(form, "form_key"),
+        )
+        return see(back_to(form), "approved")
+
+    return await guarded(request, session, build)
+
+
+@router.get("/cooperations/{cooperation_id}/lines/{programme}/convention")
+async def convention_form(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    """Rule 18: the line's funder records its convention (also from its inbox)."""
+    return await show_form(
+        request, session, "convention.html", reading(cooperation_id), programme=programme
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/lines/{programme}/convention")
+async def record_convention(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    return await send_form(
+        request,
+        session,
+        template="convention.html",
+        read=reading(cooperation_id),
+        endpoint=(
+            f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}/convention"
+        ),
+        body_of=lambda form, _: (given(form, "reference", "signed_on", "ends_on"), {}),
+        then=f"/programmes/{quote(programme)}",
+        done="convention",
+        programme=programme,
+    )
+
+
+@router.post("/cooperations/{cooperation_id}/payments")
+async def record_paid(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    """Rule 19: the funder records the day a versement was paid (its inbox's form)."""
+
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        body: dict[str, Any] = given(form, "line", "tranche", "payee", "paid_on")
+        occurrence = text_of(form, "occurrence")
+        if occurrence is not None:
+            body["occurrence"] = int(occurrence) if occurrence.isdigit() else occurrence
+        await api.post(
+            f"/v1/cooperations/{quote(cooperation_id)}/payments", body, text_of(form, "form_key")
+        )
+        return see(back_to(form), "versement.paid")
+
+    return await guarded(request, session, build)
+
+
+@router.post("/cooperations/{cooperation_id}/lines/{programme}/amendment/decision")
+async def decide_amendment(
+    cooperation_id: str, programme: str, request: Request, session: SessionDep
+) -> Response:
+    """Rule 20: the line's funder accepts or declines the amendment the facilitator proposed
+    (from its inbox or the cooperation's page)."""
+
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        accept = text_of(form, "accept") == "true"
+        await api.post(
+            f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}"
+            "/amendments/decision",
+            {"accept": accept},
+            text_of(form, "form_key"),
+        )
+        return see(back_to(form), "amendment_accepted" if accept else "amendment_declined")
+
+    return await guarded(request, session, build)
+
+
+# -- a programme ----------------------------------------------------------------------------
+
+
+@router.get("/programmes/{programme_id}")
+async def programme(programme_id: str, request: Request, session: SessionDep) -> Response:
+    async def build(api: Api) -> Response:
+        return await _programme_page(request, session, api, programme_id)
+
+    return await guarded(request, session, build)
+
+
+async def _programme_page(
+    request: Request,
+    session: Session,
+    api: Api,
+    programme_id: str,
+    status: int = 200,
+    decision: dict[str, Any] | None = None,
+) -> Response:
+    """The funder's programme: dashboard, inbox and plots; `decision` is a refused decision
+    on one proposed line (its cooperation, its errors by field, the amount as typed)."""
+    base = f"/v1/programmes/{quote(programme_id)}"
+    dashboard, inbox, funded, names = await together(
+        api.get(f"{base}/dashboard"),
+        api.get(f"{base}/inbox"),
+        api.get("/v1/cooperations", programme=programme_id, limit=200),
+        programme_names(api, [programme_id]),
+    )
+    return page(
+        request,
+        session,
+        "programme.html",
+        status=status,
+        programme_id=programme_id,
+        programme_names=names,
+        d=dashboard,
+        inbox=inbox,
+        plots=charts.dashboard_charts(dashboard, Words(locale_of(request))),
+        cooperations=funded["items"],
+        # The inbox's requests by their cooperations' names.
+        cooperation_names={c["id"]: c.get("name") for c in funded["items"]},
+        decision=decision,
+        back=f"/programmes/{quote(programme_id)}",
+    )
