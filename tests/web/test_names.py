@@ -161,7 +161,7 @@ async def test_pages_call_a_line_by_its_programmes_name_and_a_legal_form_in_fren
     # The fiscal host's funds: received by line, each line by its programme's name.
     async with await _browser(live, "facilitator", host) as browser:
         page = await _once_there(browser, "/funds", NAME)
-    assert "comme structure porteuse" in page
+    assert "à la structure porteuse que vous êtes" in page
     assert re.search(rf"{NAME} \d", page), page
     assert pid not in page
 
