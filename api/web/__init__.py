@@ -71,3 +71,6 @@ def install(app: FastAPI) -> None:
     from api.web.graduation import router as graduation
 
     app.include_router(graduation)
+    from api.web.schedule import router as schedule
+
+    app.include_router(schedule)
