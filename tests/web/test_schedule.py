@@ -9,14 +9,23 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from html import unescape
 from typing import Any
 
 from playwright.async_api import Browser, expect
 
+from api.web.render import ENV
 from domain.durations import add
-from notify.render import Formats
+from notify.render import Formats, Words
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import DESKTOP, Live, assert_accessible, new_page, no_third_party
+from tests.web.browser import (
+    DESKTOP,
+    Live,
+    assert_accessible,
+    new_page,
+    no_third_party,
+    screenshot,
+)
 
 FR = Formats("fr")
 
@@ -94,6 +103,8 @@ async def test_the_collective_reads_its_echeancier_and_manages_its_contacts(
             ]
         )
         await assert_accessible(page, "schedule-collective")
+        await echeancier.scroll_into_view_if_needed()
+        await screenshot(page, "echeancier")
 
         # -- its contacts, from its menu ------------------------------------------------------
         await page.get_by_role("navigation").get_by_role("link", name="Mes contacts").click()
@@ -103,6 +114,7 @@ async def test_the_collective_reads_its_echeancier_and_manages_its_contacts(
             [re.compile(rf"^\s*{re.escape(address)}\s*confirmée")]
         )
         await assert_accessible(page, "contacts")
+        await screenshot(page, "contacts")
 
         await page.get_by_label(re.compile("^Adresse e-mail")).fill("deux@example.org, trois")
         await page.get_by_role("button", name="Ajouter", exact=True).click()
@@ -154,3 +166,79 @@ async def test_the_collective_reads_its_echeancier_and_manages_its_contacts(
             echeancier.get_by_role("table", name="Tranches à venir (4)").locator("tbody tr")
         ).to_have_count(4)
         await assert_accessible(page, "schedule-facilitator")
+
+
+def _table(locale: str, tranches: list[dict[str, Any]]) -> str:
+    """The échéancier's table as a page includes it, its text on one line."""
+    html = ENV.get_template("schedule_table.html").render(
+        t=Words(locale), fmt=Formats(locale), line_name=lambda line: line, tranches=tranches
+    )
+    return unescape(re.sub(r"<[^>]+>", " ", re.sub(r"\s+", " ", html)))
+
+
+def _to_come(expected_on: str | None, *waiting: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "line": "communs",
+        "tranche": "t",
+        "occurrence": None,
+        "phase": "emergence",
+        "purpose": "animation",
+        "kind": "release",
+        "amount": "1500.00",
+        "currency": "EUR",
+        "expected_on": expected_on,
+        "waits_for": "…",
+        "waiting": [{"count": None, "phase": None, "words": "…"} | w for w in waiting],
+    }
+
+
+def test_every_condition_is_said_in_french_and_in_english() -> None:
+    tranches = [
+        _to_come("2027-06-07"),
+        _to_come(None, {"kind": "accepted_check_ins", "count": 3}),
+        _to_come(None, {"kind": "accepted_check_ins", "count": 1}),
+        _to_come(None, {"kind": "approval"}),
+        _to_come(None, {"kind": "move", "phase": "experimentation"}),
+        _to_come(None, {"kind": "return", "phase": "emergence"}),
+        _to_come("2028-04-04", {"kind": "resume"}),
+        _to_come(None, {"kind": "acceptance"}),
+        _to_come(None, {"kind": "accepted_check_ins", "count": 2}, {"kind": "convention"}),
+        _to_come(None, {"kind": "amendment"}),
+        _to_come(None),
+    ]
+    said = {
+        "fr": [
+            "le 7 juin 2027",
+            "après 3 points d'étape validés",
+            "après 1 point d'étape validé",
+            "sur approbation",
+            "au passage en expérimentation",
+            "au retour en émergence",
+            "le 4 avril 2028 · à la reprise",
+            "à l'acceptation de la ligne par son financeur",
+            "après 2 points d'étape validés, en attente de la convention",
+            "en attente de la décision sur l'avenant",
+            "date inconnue pour l'instant",
+        ],
+        "en": [
+            "on June 7, 2027",
+            "after 3 more accepted check-ins",
+            "after 1 more accepted check-in",
+            "on approval",
+            "on the move to experimentation",
+            "on a return to emergence",
+            "on April 4, 2028 · on resume",
+            "once its funder accepts the line",
+            "after 2 more accepted check-ins, awaiting the convention",
+            "awaiting the decision on the amendment",
+            "date not known yet",
+        ],
+    }
+    for locale, words in said.items():
+        text = _table(locale, tranches)
+        rows = text.split(" t ")  # each row's condition comes before its tranche, `t`
+        assert len(rows) == len(words) + 1, text
+        for row, expected in zip(rows, words, strict=False):
+            assert row.rstrip().endswith(expected), (locale, row, expected)
+    assert _table("fr", [_to_come("2027-06-07")]).count("1 500,00") == 1
+    assert "Aucune tranche à venir." in _table("fr", [])
