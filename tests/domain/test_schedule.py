@@ -7,11 +7,15 @@ date given and finds each of those releases there, on that day, and no other."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import contextlib
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+
 from domain import commands as c
+from domain.errors import DomainError
 from domain.lifecycle import Driver
 from domain.lifecycle.context import copy_state
 from domain.lifecycle.holds import CONVENTION_AWAITED
@@ -27,6 +31,10 @@ from tests.domain.helpers import (
     releases,
     version,
 )
+from tests.domain.test_properties import SPEC as RANDOM_SPEC
+from tests.domain.test_properties import VERSIONS as RANDOM_VERSIONS
+from tests.domain.test_properties import _command as random_command
+from tests.domain.test_properties import steps as random_steps
 
 FUNDER = c.Actor(role="funder", id="fondation")
 FACILITATOR = c.Actor(role="facilitator", id="tiers")
@@ -403,3 +411,53 @@ def test_a_loan_is_a_tranche_to_come_for_its_principal() -> None:
     assert shell.state is not None
     (pret,) = tranches_to_come(shell.state, at(2027, 1, 5))
     assert (pret.kind, pret.amount, pret.waits_for) == ("loan", Decimal("50000.00"), "approval")
+
+
+# ---------------------------------------------------------------------------------------
+# Over random lifecycles (the properties' commands): what is dated is what the clock does
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_steps)
+def test_left_alone_the_clock_releases_exactly_what_is_dated_without_a_condition(
+    plan: list[tuple[int, tuple[Any, ...]]],
+) -> None:
+    shell = Shell(RANDOM_SPEC, RANDOM_VERSIONS, at(2027, 1, 31))
+    moment = at(2027, 1, 31)
+    for n, (gap, step) in enumerate(plan):
+        moment += timedelta(days=gap)
+        assert shell.state is not None
+        latest = shell.state.check_ins[-1].id if shell.state.check_ins else "none"
+        with contextlib.suppress(DomainError):
+            shell.do(random_command(step, n, latest), moment)
+    state = shell.state
+    assert state is not None
+    to_come = tranches_to_come(state, moment)
+    # Every occurrence still pending on a line not declined, once each, and nothing else
+    # (none once closed: what was left is freed).
+    pending = [
+        (line.id, t, o)
+        for line in state.lines
+        if line.status != "declined"
+        for t, o, status, _ in line.tranche_statuses()
+        if status == "pending"
+    ]
+    listed = [(r.line, r.tranche, r.occurrence) for r in to_come]
+    assert len(listed) == len(set(listed)) and set(listed) == set(pending)
+    sure = {
+        (r.line, r.tranche, r.occurrence, r.expected_on)
+        for r in to_come
+        if r.expected_on is not None and not r.waiting
+    }
+    kept: list[Any] = []
+
+    class Watch(Driver):
+        def record(self, decision: Any) -> None:
+            kept.extend(decision.events)
+
+    Watch(copy_state(state)).run_clock(moment + timedelta(days=3 * 365))
+    by_clock = {
+        (e.data["line"], e.data["tranche"], e.data.get("occurrence"), e.at.date().isoformat())
+        for e in of_type(kept, "TrancheReleased")
+    }
+    assert by_clock == sure
