@@ -188,6 +188,25 @@ def test_after_a_move_the_new_stint_dates_its_tranches_and_the_old_phase_waits_a
     assert [(w.kind, w.phase) for w in suite.waiting] == [("return", "emergence")]
 
 
+def test_a_restart_back_dates_what_the_old_phase_still_holds_from_the_new_stint() -> None:
+    shell = _shell()
+    shell.do(c.Advance(), at(2027, 3, 1))
+    shell.do(c.Restart(to="emergence", reason="départ d'un membre"), at(2027, 5, 10))
+    now = at(2027, 5, 11)
+    # Rule 2: a new stint from 2027-05-10, fresh counters; rule 4: amorcage went in the first
+    # stint and is never paid twice, the rest of emergence can still fire.
+    assert ("prog", "essai", "2027-05-01", "20000.00") in releases(shell.events)
+    assert _rows(shell, now) == [
+        ("coordination", "2027-08-10", None),
+        ("suite", "2027-11-10", None),
+        ("coordination:1", "2028-08-10", None),
+        ("coordination:2", "2029-08-10", None),
+        ("bilan", None, "3 more accepted check-ins"),
+        ("validation", None, "approval"),
+    ]  # experimentation's two went in its stint (essai on 2027-05-01)
+    _dates_hold(shell, now)
+
+
 def test_an_elapsed_trigger_counts_from_a_line_attached_after_the_stint_began() -> None:
     shell = Shell(cooperation(), [version(_spec())], at(2027, 1, 4), accepted=False)
     now = at(2027, 1, 5)
