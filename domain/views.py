@@ -11,7 +11,7 @@ from domain.allocation import Share
 from domain.cooperation import EconomicModel, Kind, Member
 from domain.events import instant
 from domain.lifecycle import is_finished
-from domain.lifecycle.holds import CONVENTION_AWAITED, hold_of
+from domain.lifecycle.holds import CONVENTION_AWAITED, held_waits_for, hold_of
 from domain.money import DecimalText
 from domain.programme import Outcome, Phase
 from domain.state import ZERO, CooperationState, Line, next_check_in
@@ -217,17 +217,6 @@ def _convention(line: Line) -> ConventionView | None:
     )
 
 
-def _waits_for(
-    state: CooperationState, line: Line, tranche: str, occurrence: int | None
-) -> str | None:
-    """Rules 3: a held release waits for its hold to end."""
-    if state.closed or not any(
-        h.tranche == tranche and h.occurrence == occurrence for h in line.held
-    ):
-        return None
-    return hold_of(state, line)
-
-
 def _allocation(allocation: list[Share]) -> list[dict[str, str]]:
     return [{"payee": a.payee, "share": format(a.share, "f")} for a in allocation]
 
@@ -272,7 +261,7 @@ def summary(state: CooperationState) -> CooperationSummary:
                         occurrence=o,
                         status=s,
                         amount=a,
-                        waits_for=_waits_for(state, line, t, o) if s == "pending" else None,
+                        waits_for=held_waits_for(state, line, t, o) if s == "pending" else None,
                     )
                     for t, o, s, a in line.tranche_statuses()
                 ],

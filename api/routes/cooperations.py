@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
-from temporalio.client import WorkflowQueryRejectedError
+from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError
 
 from api.access import EVERYONE, Seen, cooperation_seen, reads, scope_condition, shown, shown_event
@@ -21,15 +21,19 @@ from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
 from api.models import Erasure, EventFeed, Page
 from api.problems import Problem, bad_cursor, field_error, invalid, refusal
 from api.reading import QUERY_TIMEOUT, current_summary, latest_summary, no, recent_event
+from domain import views
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.errors import DomainError
 from domain.events import Event
 from domain.ledger import LedgerEntry
 from domain.lifecycle import decide
+from domain.lifecycle.clock import next_wakeup
 from domain.limits import at_door
 from domain.programme import Phase, ProgrammeVersion
 from domain.rules import RULES_VERSION
+from domain.schedule import tranches_to_come
+from domain.state import CooperationState
 from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
 from store import money
@@ -279,21 +283,51 @@ async def read_schedule(
     cooperation_id: str, caller: CallerDep, client: TemporalDep, pool: PoolDep
 ) -> dict[str, Any]:
     """The next check-in, the clock's next instant, the tranches still to release and the
-    loans' outstanding amounts."""
+    loans' outstanding amounts; and the échéancier prévisionnel (`tranches`): each tranche or
+    occurrence still to come, `expected_on` the day the rules release it on where they can
+    know it, else null, and `waits_for` what it waits for in words (`waiting`: the same,
+    one condition each, for pages to say in their own words). A funder's own lines only.
+    When the workflow cannot answer, they come from PostgreSQL's summary, undated."""
     seen = await _seen(pool, caller, cooperation_id)
     reads(seen, EVERYONE, "schedule")
-    summary = await current_summary(client, pool, seen)
     handle = client.get_workflow_handle(cooperation_workflow_id(cooperation_id))
+    state: CooperationState | None
     try:
-        running: dict[str, Any] = await handle.query(
-            CooperationWorkflow.schedule, rpc_timeout=QUERY_TIMEOUT
-        )
-        next_wakeup = running.get("next_wakeup")
-    except (RPCError, WorkflowQueryRejectedError):
-        next_wakeup = None
+        state = await handle.query(CooperationWorkflow.full_state, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryRejectedError, WorkflowQueryFailedError):
+        state = None
+    if state is not None:
+        summary = shown(views.summary(state), seen)
+        wake = next_wakeup(state)
+        # The workflow's instant never goes back (a simulation's runs ahead of the wall).
+        now = max(state.last_at, datetime.now(UTC))
+        tranches = [
+            t.model_dump(mode="json")
+            for t in tranches_to_come(state, now)
+            if seen.sees_line(t.line)
+        ]
+    else:
+        summary = await current_summary(client, pool, seen)
+        wake = None
+        tranches = [
+            {
+                "line": line.line,
+                "tranche": t.tranche,
+                "occurrence": t.occurrence,
+                "amount": format(t.amount, "f") if t.amount is not None else None,
+                "currency": line.currency,
+                "expected_on": None,
+                "waits_for": t.waits_for,
+                "waiting": [],
+            }
+            for line in summary.lines
+            if line.status != "declined" and not summary.closed
+            for t in line.tranches
+            if t.status == "pending"
+        ]
     return {
         "next_check_in": summary.next_check_in.model_dump() if summary.next_check_in else None,
-        "next_wakeup": next_wakeup,
+        "next_wakeup": wake.isoformat() if wake else None,
         "pending_tranches": [
             {
                 "line": line.line,
@@ -317,6 +351,7 @@ async def read_schedule(
             for line in summary.lines
             for loan in line.loans
         ],
+        "tranches": tranches,
     }
 
 

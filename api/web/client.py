@@ -38,8 +38,14 @@ class Api:
     """`await api.get("/v1/…")`, `await api.post("/v1/…", body, key=…)`: the decoded answer,
     or ApiProblem. `key` is the form's Idempotency-Key: a form sent twice acts once."""
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str | None, forwarded: dict[str, str] | None = None
+    ) -> None:
+        """`forwarded`: headers of the person's own request the API must see, for a call that
+        sends a mail: its Host (already checked to be the public site's, api/public.py) and
+        the language the mail is written in."""
         headers = {"authorization": f"Bearer {token}"} if token else {}
+        headers |= forwarded or {}
         self._http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://api", headers=headers
         )

@@ -58,6 +58,7 @@ def nav(session: Session | None, words: Words) -> list[tuple[str, str]]:
             (f"/cooperations/{session.subject}", words("web.nav.my_cooperation")),
             (f"/cooperations/{session.subject}/check-in", words("web.nav.check_in")),
             (f"/cooperations/{session.subject}/request", words("web.nav.request")),
+            ("/me/contacts", words("web.contacts.nav")),
         ]
     if session.role == "facilitator":
         return [

@@ -102,7 +102,7 @@ def release_held(ctx: Context, line: Line, at: datetime) -> None:
         _release(ctx, line, phase, tranche, h.occurrence, at)
 
 
-def _accepted_since_attachment(state: CooperationState, line: Line) -> int:
+def accepted_since_attachment(state: CooperationState, line: Line) -> int:
     """Accepted check-ins of the current stint's periods, accepted since the line's
     attachment (rule 3)."""
     attached = line.attached_at
@@ -117,7 +117,7 @@ def _accepted_since_attachment(state: CooperationState, line: Line) -> int:
     )
 
 
-def _elapsed_at(state: CooperationState, line: Line, trigger: Elapsed) -> datetime | None:
+def elapsed_at(state: CooperationState, line: Line, trigger: Elapsed) -> datetime | None:
     assert line.attached_at is not None
     since = max(state.stint.start, line.attached_at)
     return after_pauses(state, since, add(since, trigger.elapsed))
@@ -134,9 +134,9 @@ def _triggered(
             a.tranche == tranche.id and a.stint == state.stint.number for a in line.approvals
         )
     if isinstance(when, AcceptedCheckIns):
-        return _accepted_since_attachment(state, line) >= when.accepted_check_ins
+        return accepted_since_attachment(state, line) >= when.accepted_check_ins
     if clock:
-        fire = _elapsed_at(state, line, when)
+        fire = elapsed_at(state, line, when)
         return fire is not None and fire <= at
     return False
 
@@ -185,7 +185,7 @@ def release_occurrences(s: CooperationState) -> list[Occurrence]:
                 and isinstance(tranche.when, Elapsed)
                 and not line.has_released(tranche.id)
             ):
-                fire = _elapsed_at(s, line, tranche.when)
+                fire = elapsed_at(s, line, tranche.when)
                 if fire is not None:
                     found.append(
                         Occurrence(fire, (i, j, 0), _clock_release(line.id, tranche.id, None))
@@ -211,7 +211,7 @@ def _clock_release(
         phase, tranche = found
         if occurrence is None:
             assert isinstance(tranche.when, Elapsed)
-            at = _elapsed_at(s, line, tranche.when)
+            at = elapsed_at(s, line, tranche.when)
         else:
             first = line.first_release(tranche_id)
             assert first is not None and tranche.repeat is not None

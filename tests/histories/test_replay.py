@@ -70,12 +70,12 @@ async def test_a_rule_that_decides_the_past_differently_is_named(
     # tranche released at the second acceptance is not. The workflow issues the same
     # commands (Temporal's own replay check passes), but it decides the past differently.
     history = await asyncio.to_thread(_load, HERE / "v2" / "production-run1.json")
-    counted = releases._accepted_since_attachment
+    counted = releases.accepted_since_attachment
 
     def one_fewer(state: CooperationState, line: Line) -> int:
         return counted(state, line) - 1
 
-    monkeypatch.setattr(releases, "_accepted_since_attachment", one_fewer)
+    monkeypatch.setattr(releases, "accepted_since_attachment", one_fewer)
     replayer = Replayer(
         workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=SANDBOX
     )

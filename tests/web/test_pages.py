@@ -166,6 +166,10 @@ WEB_TABLE: list[Row] = [
     Row("POST", "/signout", everyone(403)),
     Row("GET", "/language/en", everyone(303)),
     Row("GET", "/accessibility", everyone(200)),
+    # Each signed-in subject's own contact addresses (GET/PUT /v1/me/contacts).
+    Row("GET", "/me/contacts", signed_in(200)),
+    Row("POST", "/me/contacts", FORM_POST),
+    Row("POST", "/me/contacts/remove", FORM_POST),
     Row("GET", "/cooperations/{coop}", COOP_PAGE),
     Row("GET", "/cooperations/{coop}/check-in", COOP_PAGE),
     Row("POST", "/cooperations/{coop}/check-in", FORM_POST),

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from api.public import host_is_public
 from api.web.client import Api, ApiProblem
 from api.web.render import SECURITY_HEADERS, page
 from api.web.session import Session, csrf_ok, current_session, locale_of
@@ -53,6 +54,12 @@ SessionDep = Annotated[Session, Depends(_session)]
 
 def api_of(request: Request, session: Session | None) -> Api:
     return Api(request.app, session.token if session else None)
+
+
+def public_host_only(request: Request) -> None:
+    """A page that may send a mail answers only on the public site's Host (api/public.py)."""
+    if not host_is_public(request):
+        raise ApiProblem(400, Words(locale_of(request))("web.error.foreign_host"))
 
 
 def see(path: str, done: str | None = None) -> RedirectResponse:

@@ -33,7 +33,7 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
         base = f"/v1/cooperations/{quote(cooperation_id)}"
         # Asked at once (none waits for another); what the caller may not read (a fiscal host
         # reads no check-ins) is left out.
-        (summary, names), story, check_ins, reports, requests, members = await together(
+        (summary, names), story, check_ins, reports, requests, members, schedule = await together(
             named_summary(api, base),
             _timeline(
                 api,
@@ -47,6 +47,8 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
             if_in_scope(api.get(f"{base}/transition-requests")),
             # With their names, which the summary does not carry either.
             if_in_scope(api.get(f"{base}/members")),
+            # The échéancier prévisionnel (api/web/templates/schedule_table.html).
+            if_in_scope(api.get(f"{base}/schedule")),
         )
         return page(
             request,
@@ -63,6 +65,7 @@ async def cooperation(cooperation_id: str, request: Request, session: SessionDep
             reports=reports,
             requests=requests,
             moves=MOVES,
+            schedule=(schedule or {}).get("tranches", []),
         )
 
     return await guarded(request, session, build)

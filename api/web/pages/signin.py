@@ -10,10 +10,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.public import host_is_public
 from api.web import mails
-from api.web.client import Api, ApiProblem
-from api.web.pages.common import back_to, guarded, ours, posted_form, see, text_of
+from api.web.client import Api
+from api.web.pages.common import (
+    back_to,
+    guarded,
+    ours,
+    posted_form,
+    public_host_only,
+    see,
+    text_of,
+)
 from api.web.pages.facilitator import facilitator_home
 from api.web.pages.funder import funder_home
 from api.web.render import ENV, SECURITY_HEADERS, page
@@ -67,17 +74,11 @@ def _next(request: Request) -> str:
     return ours(request.query_params.get("next"))
 
 
-def _public_host_only(request: Request) -> None:
-    """A page that may send a mail answers only on the public site's Host (api/public.py)."""
-    if not host_is_public(request):
-        raise ApiProblem(400, Words(locale_of(request))("web.error.foreign_host"))
-
-
 @router.post("/signin")
 async def signin_by_email(request: Request) -> Response:
     """A link to each subject the address is a confirmed contact of. The answer is the same
     whether the address is known or not: the page tells nobody who is a contact of what."""
-    _public_host_only(request)
+    public_host_only(request)
     form = await posted_form(request)
     email = text_of(form, "email") or ""
     words = Words(locale_of(request))
