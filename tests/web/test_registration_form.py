@@ -130,6 +130,10 @@ def test_the_apis_paths_land_on_the_rows_they_came_from() -> None:
         "members.1.legal_form": "not one of",
         "kind": "bad",
     }
+    informal_payee = ApiProblem(422, "invalid fields: funding_lines", {"funding_lines": informal})
+    assert api_errors(informal_payee, reg, layout) == {
+        "funding_lines.1.allocation": "payee 'habitants' is neither the fiscal host"
+    }
     assert api_errors(ApiProblem(409, "already registered"), reg, layout) == {
         "_": "already registered"
     }

@@ -246,6 +246,9 @@ def api_errors(problem: ApiProblem, reg: Registration, layout: Layout) -> dict[s
     errors: dict[str, str] = {}
     for path, message in problem.errors.items():
         name = input_of(path, message, reg, layout)
+        if m := _LINE_IN_MESSAGE.match(message):
+            # Said at the line's own input: its place in the body would only confuse.
+            message = m.group(2)
         errors[name] = f"{errors[name]} {message}" if name in errors else message
     if not errors:
         errors["_"] = problem.detail
