@@ -461,9 +461,25 @@ def _invite_body(form: FormData, words: Words) -> tuple[dict[str, Any], dict[str
     return {"email": email}, {}
 
 
+def _invite_reading(cooperation_id: str, session: Session, words: Words) -> Reader:
+    """The cooperation, to its facilitator alone (the API would refuse anyone else's
+    invitation: the form is not offered to them)."""
+    base = reading(cooperation_id)
+
+    async def read(api: Api) -> dict[str, Any]:
+        context = await base(api)
+        if session.role != "facilitator" or session.subject != context["c"].get("facilitator"):
+            raise ApiProblem(403, words("web.register.facilitator_invites"))
+        return context
+
+    return read
+
+
 @router.get("/cooperations/{cooperation_id}/invitations")
 async def invite_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    return await show_form(request, session, "invite.html", reading(cooperation_id))
+    words = Words(locale_of(request))
+    read = _invite_reading(cooperation_id, session, words)
+    return await show_form(request, session, "invite.html", read)
 
 
 @router.post("/cooperations/{cooperation_id}/invitations")
@@ -490,7 +506,7 @@ async def invite(cooperation_id: str, request: Request, session: SessionDep) -> 
                 if problem.status in (400, 403, 404):
                     raise
                 errors = field_errors(problem)
-        context = await reading(cooperation_id)(api)
+        context = await _invite_reading(cooperation_id, session, Words(locale_of(request)))(api)
         values = {"email": text_of(form, "email") or ""}
         return page(
             request, session, "invite.html", status=422, values=values, errors=errors, **context
