@@ -188,3 +188,14 @@ async def test_a_facilitator_registers_invites_and_approves_on_the_web(
         await assert_accessible(page, "facilitator-home-counts")
         await page.get_by_role("link", name=re.compile("^émergence")).click()
         await expect(page.get_by_role("table")).to_contain_text("Ruche du Bourg")
+
+    # -- the line's funder approves the tranche the facilitator may not, beside it ------------
+    async with new_page(browser, DESKTOP) as page:
+        await sign_in(page, live, funder_headers)
+        await page.goto(live.url(f"/cooperations/{coop}"))
+        await page.get_by_role(
+            "button", name="Approuver la tranche feu-vert (Fondation des territoires)"
+        ).click()
+        await expect(page.get_by_role("status")).to_contain_text("La tranche est approuvée")
+        await expect(page.get_by_role("button", name=re.compile("^Approuver"))).to_have_count(0)
+        await assert_accessible(page, "funder-approved")
