@@ -66,8 +66,14 @@ class Api:
             raise ApiProblem.of(response)
         return response.text
 
-    async def post(self, path: str, body: Any, key: str | None = None) -> Any:
+    async def post(
+        self, path: str, body: Any, key: str | None = None, host: str | None = None
+    ) -> Any:
+        """`host`: the Host the page was asked on, for an endpoint that may send a mail and
+        so answers only on the public site's (the page checked it first)."""
         headers = {"idempotency-key": f"web-{key}"} if key else {}
+        if host:
+            headers["host"] = host
         return self._answer(await self._http.post(path, json=body, headers=headers))
 
     async def put(self, path: str, body: Any) -> Any:

@@ -87,6 +87,9 @@ async def test_every_page_renders_for_its_people(site: Site) -> None:
             f"/cooperations/{coop}/move?action=close",
             f"/cooperations/{coop}/lines",
             f"/cooperations/{coop}/members",
+            f"/cooperations/{coop}/invitations",
+            "/register",
+            "/?phase=emergence",
             "/review-queue",
             "/funds",
             "/accessibility",
@@ -202,6 +205,21 @@ WEB_TABLE: list[Row] = [
     Row("POST", "/cooperations/{coop}/lines/fdt/amendment", FORM_POST),
     Row("POST", "/cooperations/{coop}/lines/fdt/amendment/decision", FORM_POST),
     Row("POST", "/cooperations/{coop}/hosting/end", FORM_POST),
+    # Issue 19: the facilitator registers a cooperation and invites its collective.
+    Row("GET", "/register", signed_in(403, facilitator=200, other_facilitator=200)),
+    Row("POST", "/register", FORM_POST),
+    Row(
+        "GET",
+        "/cooperations/{coop}/invitations",
+        signed_in(
+            403,
+            facilitator=200,
+            other_facilitator=404,
+            outside_funder=404,
+            other_collective=404,
+        ),
+    ),
+    Row("POST", "/cooperations/{coop}/invitations", FORM_POST),
     Row("GET", "/funds", signed_in(403, facilitator=200, other_facilitator=200)),
     Row(
         "GET",

@@ -5,7 +5,8 @@ API bodies and answers into pages.
 
 - signin: the way in, for everyone (home, sign-in, links, language, sign-out);
 - cooperation: what every role in a cooperation's scope reads (its page, a check-in, a report);
-- collective, facilitator, funder: each role's own pages and actions;
+- collective, facilitator, funder: each role's own pages and actions; registration: the
+  facilitator's form that registers a cooperation;
 - contacts: a subject's own contact addresses (the collective's, from its menu);
 - common: what they share (sessions, forms, reads made at once).
 
@@ -16,11 +17,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web.pages import collective, contacts, cooperation, facilitator, funder, signin
+from api.web.pages import (
+    collective,
+    contacts,
+    cooperation,
+    facilitator,
+    funder,
+    registration,
+    signin,
+)
 from api.web.pages.common import SignInNeeded
 
 router = APIRouter(include_in_schema=False)
-for _pages in (signin, cooperation, collective, facilitator, funder, contacts):
+for _pages in (signin, cooperation, collective, facilitator, registration, funder, contacts):
     router.include_router(_pages.router)
 
 __all__ = ["SignInNeeded", "router"]

@@ -32,26 +32,36 @@ from api.web.pages.common import (
     send_form,
     show_form,
     text_of,
+    together,
 )
 from api.web.render import page
 from api.web.session import Session, locale_of
 from domain.lifecycle.graduation import LEGAL_FORMS
+from domain.programme import Phase
 from notify.render import Words
 
 router = APIRouter(include_in_schema=False)
 
 
 async def facilitator_home(request: Request, session: Session, api: Api) -> Response:
-    """The home page (signin.home): the cooperations followed, overdue ones alone if asked,
-    and the requests awaiting a move."""
+    """The home page (signin.home): what it follows counted (cooperations by phase, overdue
+    check-ins, open requests, the funds it holds as fiscal host), the cooperations followed
+    (overdue ones alone, or one phase's, if asked), and the requests awaiting a move."""
     overdue = request.query_params.get("overdue") == "1"
-    listed = await api.get(
-        "/v1/cooperations",
-        overdue="true" if overdue else None,
-        cursor=request.query_params.get("cursor"),
-        limit=50,
+    phase = request.query_params.get("phase")
+    phase = phase if phase in PHASES else None
+    listed, requests, counts = await together(
+        api.get(
+            "/v1/cooperations",
+            overdue="true" if overdue else None,
+            phase=phase,
+            outcome="open" if phase else None,
+            cursor=request.query_params.get("cursor"),
+            limit=50,
+        ),
+        api.get("/v1/transition-requests", status="open", limit=200),
+        followed(api),
     )
-    requests = await api.get("/v1/transition-requests", limit=200)
     return page(
         request,
         session,
@@ -59,8 +69,59 @@ async def facilitator_home(request: Request, session: Session, api: Api) -> Resp
         cooperations=listed["items"],
         next_cursor=listed["next_cursor"],
         overdue_only=overdue,
+        phase=phase,
         requests=requests["items"],
+        counts=counts,
     )
+
+
+PHASES = tuple(p.value for p in Phase)
+COUNTED_PAGES = 50
+"""Pages of 200 read to count what a facilitator follows (10,000 cooperations)."""
+
+
+async def _all(api: Api, path: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(COUNTED_PAGES):
+        listed = await api.get(path, cursor=cursor, limit=200, **params)
+        items += listed["items"]
+        cursor = listed.get("next_cursor")
+        if not cursor:
+            break
+    return items
+
+
+async def followed(api: Api) -> dict[str, Any]:
+    """What the home counts, read from the API's lists: open cooperations by phase, closed
+    ones by outcome, overdue ones, open requests, and the funds held as fiscal host by
+    currency (paid, and ordered not yet paid)."""
+    cooperations, requests, funds = await together(
+        _all(api, "/v1/cooperations"),
+        _all(api, "/v1/transition-requests", status="open"),
+        api.get("/v1/fiscal-host/funds"),
+    )
+    by_phase = dict.fromkeys(PHASES, 0)
+    closed: dict[str, int] = {}
+    for c in cooperations:
+        if c.get("outcome"):
+            closed[c["outcome"]] = closed.get(c["outcome"], 0) + 1
+        elif c.get("phase") in by_phase:
+            by_phase[c["phase"]] += 1
+    held: dict[str, dict[str, Decimal]] = {}
+    for f in funds:
+        if f.get("currency"):
+            sums = held.setdefault(f["currency"], {"paid": Decimal(0), "unpaid": Decimal(0)})
+            sums["paid"] += Decimal(f["received"])
+            sums["unpaid"] += Decimal(f.get("unpaid") or 0)
+    return {
+        "by_phase": by_phase,
+        "closed": closed,
+        "overdue": sum(1 for c in cooperations if c.get("overdue") and not c.get("outcome")),
+        "requests": len(requests),
+        "hosted": len(funds),
+        "funds": held,
+    }
 
 
 # -- reviews --------------------------------------------------------------------------------
@@ -386,5 +447,69 @@ async def end_hosting(cooperation_id: str, request: Request, session: SessionDep
         form = await posted_form(request)
         await api.post(f"{_coop(cooperation_id)}/hosting/end", None, text_of(form, "form_key"))
         return see(f"/cooperations/{quote(cooperation_id)}", "hosting_ended")
+
+    return await guarded(request, session, build)
+
+
+# -- the collective invited by e-mail -------------------------------------------------------
+
+
+def _invite_body(form: FormData, words: Words) -> tuple[dict[str, Any], dict[str, str]]:
+    email = text_of(form, "email")
+    if email is None:
+        return {}, {"email": words("web.form.required")}
+    return {"email": email}, {}
+
+
+def _invite_reading(cooperation_id: str, session: Session, words: Words) -> Reader:
+    """The cooperation, to its facilitator alone (the API would refuse anyone else's
+    invitation: the form is not offered to them)."""
+    base = reading(cooperation_id)
+
+    async def read(api: Api) -> dict[str, Any]:
+        context = await base(api)
+        if session.role != "facilitator" or session.subject != context["c"].get("facilitator"):
+            raise ApiProblem(403, words("web.register.facilitator_invites"))
+        return context
+
+    return read
+
+
+@router.get("/cooperations/{cooperation_id}/invitations")
+async def invite_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    words = Words(locale_of(request))
+    read = _invite_reading(cooperation_id, session, words)
+    return await show_form(request, session, "invite.html", read)
+
+
+@router.post("/cooperations/{cooperation_id}/invitations")
+async def invite(cooperation_id: str, request: Request, session: SessionDep) -> Response:
+    """The invitation form of the cooperation's page: `POST …/invitations` of the API, asked
+    on the Host this page was asked on (the API sends mail only on the public site's: a page
+    on another answers with the API's 400). A refusal shows the form alone, with what was
+    typed and the error at its field."""
+
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        body, errors = _invite_body(form, Words(locale_of(request)))
+        if not errors:
+            try:
+                sent = await api.post(
+                    f"{_coop(cooperation_id)}/invitations",
+                    body,
+                    text_of(form, "form_key"),
+                    host=request.headers.get("host"),
+                )
+                done = "invited" if sent.get("sent") else "invite_not_sent"
+                return see(f"/cooperations/{quote(cooperation_id)}", done)
+            except ApiProblem as problem:
+                if problem.status in (400, 403, 404):
+                    raise
+                errors = field_errors(problem)
+        context = await _invite_reading(cooperation_id, session, Words(locale_of(request)))(api)
+        values = {"email": text_of(form, "email") or ""}
+        return page(
+            request, session, "invite.html", status=422, values=values, errors=errors, **context
+        )
 
     return await guarded(request, session, build)
