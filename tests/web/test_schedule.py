@@ -18,6 +18,7 @@ from api.web.render import ENV
 from domain.durations import add
 from notify.render import Formats, Words
 from tests.api.conftest import cooperation, programme
+from tests.api.world import eventually
 from tests.web.browser import (
     DESKTOP,
     Live,
@@ -41,9 +42,13 @@ def _programme(pid: str, funder: str) -> dict[str, Any]:
 
 
 async def _attached_at(live: Live, coop: str, headers: dict[str, str]) -> datetime:
-    feed = await live.http.get(f"/v1/cooperations/{coop}/events?limit=100", headers=headers)
-    assert feed.status_code == 200, feed.text
-    (attached,) = [e for e in feed.json()["items"] if e["type"] == "FundingLineAttached"]
+    # The feed is projected just after the answer (effects follow answers).
+    (attached,) = await eventually(
+        live.http,
+        f"/v1/cooperations/{coop}/events?limit=100",
+        headers,
+        lambda feed: [e for e in feed["items"] if e["type"] == "FundingLineAttached"],
+    )
     return datetime.fromisoformat(attached["at"])
 
 
