@@ -119,6 +119,15 @@ T = TypeVar("T", date, datetime)
 def add(moment: T, duration: Duration | str, k: int = 1) -> T:
     """`moment` + k × `duration`, the multiple applied in one step (never chained)."""
     d = parse(duration) if isinstance(duration, str) else duration
+    return _add(moment, d, k, getattr(moment, "tzinfo", None))
+
+
+# The rules compute the same due dates again at every wakeup (schedules are computed from
+# their anchor, never kept): remembering them takes calendar arithmetic out of the clock.
+# The type and the time zone are part of the key: equal instants in other zones, or a date
+# and a datetime, never share an entry.
+@lru_cache(maxsize=65536, typed=True)
+def _add(moment: T, d: Duration, k: int, zone: object) -> T:
     if k != 1:
         d = d.times(k)
     total_months = moment.month - 1 + d.months + 12 * d.years

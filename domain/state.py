@@ -462,7 +462,11 @@ class CooperationState(_State):
 
 
 def segment_of(stint: Stint, period: int) -> Segment:
-    return [s for s in stint.segments if s.first_period <= period][-1]
+    # The last segment that starts at or before `period` (segments go in period order).
+    for segment in reversed(stint.segments):
+        if segment.first_period <= period:
+            return segment
+    raise IndexError(f"period {period} comes before the stint's first segment")
 
 
 def due_of(stint: Stint, period: int) -> datetime:

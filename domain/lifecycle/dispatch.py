@@ -53,10 +53,14 @@ _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
 }
 
 
-def decide(state: CooperationState | None, command: c.Command, now: datetime) -> Decision:
+def decide(
+    state: CooperationState | None, command: c.Command, now: datetime, *, in_place: bool = False
+) -> Decision:
     """Apply one command at `now`; raise DomainError when the rules refuse it.
 
-    The input state is never changed. Clock occurrences dated strictly before `now` that the
+    The input state is never changed, unless `in_place`: a caller that owns the state and
+    would drop it on a refusal (a scenario run, a forecast) saves the copy; the decision's
+    state is then `state` itself, and after a refusal `state` may be half changed. Clock occurrences dated strictly before `now` that the
     shell has not applied yet are applied first, so events stay in time order.
     """
     now = utc(now)
@@ -72,7 +76,7 @@ def decide(state: CooperationState | None, command: c.Command, now: datetime) ->
             "moves forward",
             "at",
         )
-    flushed = tick(state, now, inclusive=False)
+    flushed = tick(state, now, inclusive=False, in_place=in_place)
     ctx = Context(flushed.state, flushed.events, flushed.effects)
     _HANDLERS[command.kind](ctx, command, now)
     if command.kind in lines.TRANSITIONS:
