@@ -326,8 +326,23 @@ class PhaseSpec(_Spec):
     report_every: IsoDuration = "P6M"
     max_duration: IsoDuration | None = None
     tranches: list[TrancheSpec]
+    expected_duration: IsoDuration | None = None
+    """The forecast's assumption only (`domain.forecast`): a stint in this phase is left this
+    long after it starts; absent, never. No lifecycle rule reads it."""
 
     _calendar = field_validator("check_in_every", "report_every")(_whole_days)
+    _expected = field_validator("expected_duration")(_payment_within)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_expected_duration(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # Given only where a funder sets it: a spec without it dumps and hashes as before.
+        data: dict[str, Any] = handler(self)
+        if data.get("expected_duration", 0) is None:
+            del data["expected_duration"]
+        return data
+
     _short_notice = field_validator("check_in_grace", "reminder_before")(_notice)
 
     @model_validator(mode="after")
@@ -335,6 +350,8 @@ class PhaseSpec(_Spec):
         for name in ("check_in_every", "report_every"):
             if parse(getattr(self, name)).is_zero():
                 raise ValueError(f"{name} must be a positive duration")
+        if self.expected_duration is not None and parse(self.expected_duration).is_zero():
+            raise ValueError("expected_duration must be a positive duration")
         return self
 
 

@@ -485,10 +485,29 @@ def overdue_of(stint: Stint, period: int) -> datetime:
 
 def period_at(stint: Stint, moment: datetime) -> int:
     """The period covering `moment`: period k covers (due k−1, due k]."""
-    k = stint.segments[-1].first_period if moment > stint.segments[-1].anchor else 1
-    while due_of(stint, k) < moment:
-        k += 1
-    return k
+    last = stint.segments[-1]
+    if moment <= last.anchor:
+        k = 1
+        while due_of(stint, k) < moment:
+            k += 1
+        return k
+    # Within the last segment due dates only grow with the period (each is computed from
+    # the anchor): the first one not before `moment` is found by doubling, then halving,
+    # instead of walking every period of a long stint.
+    low = last.first_period
+    if due_of(stint, low) >= moment:
+        return low
+    step, high = 1, low + 1
+    while due_of(stint, high) < moment:
+        low, step = high, 2 * step
+        high = low + step
+    while high - low > 1:
+        middle = (low + high) // 2
+        if due_of(stint, middle) < moment:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def has_begun(stint: Stint, period: int, moment: datetime) -> bool:
