@@ -59,9 +59,10 @@ def decide(
     """Apply one command at `now`; raise DomainError when the rules refuse it.
 
     The input state is never changed, unless `in_place`: a caller that owns the state and
-    would drop it on a refusal (a scenario run, a forecast) saves the copy; the decision's
-    state is then `state` itself, and after a refusal `state` may be half changed. Clock occurrences dated strictly before `now` that the
-    shell has not applied yet are applied first, so events stay in time order.
+    drops it on a refusal (a scenario run, a forecast) saves the copy; the decision's state
+    is then `state` itself, and after a refusal `state` may be half changed. Clock
+    occurrences dated strictly before `now` that the shell has not applied yet are applied
+    first, so events stay in time order.
     """
     now = utc(now)
     if isinstance(command, c.Register):
