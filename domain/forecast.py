@@ -153,14 +153,14 @@ class _Forecaster(Driver):
 
     def _check_in_at(self, now: datetime) -> datetime | None:
         s = self.s
-        if s.paused or not s.stint.segments or not self._waits_for_check_ins():
+        if s.closed or s.paused or not s.stint.segments or not self._waits_for_check_ins():
             return None
         found = next_check_in(s)
         return max(found[1], now) if found is not None else None
 
     def _leave_at(self, now: datetime) -> datetime | None:
         s = self.s
-        if s.paused:
+        if s.paused or s.closed:
             return None
         phase = self.programme.phase(s.phase)
         if phase is None or phase.expected_duration is None:
@@ -225,10 +225,9 @@ class _Forecaster(Driver):
             self.give(c.AcceptLine(line=self.programme.id, amount=proposed_amount), now)
         self.approve(now)
         moment = now
+        # Closed, only the loans still run (the workflow lives on until they are settled):
+        # neither check-ins nor moves are given any more, repayments still are.
         for _ in range(_STEP_LIMIT):
-            s = self.s
-            if s.closed:
-                break
             candidates = [
                 x
                 for x in (self._repay_at(moment), self._check_in_at(moment), self._leave_at(moment))
@@ -256,38 +255,6 @@ def _proposed_amount(programme: ProgrammeSpec) -> Decimal | None:
     return programme.grant.max or programme.grant.min
 
 
-def _closed_repayments(
-    state: CooperationState, programme: ProgrammeSpec, now: datetime, end: datetime
-) -> list[LedgerRow]:
-    """A closed cooperation: only its loans' installments still owed, on their due dates."""
-    line = state.line(programme.id)
-    rows: list[LedgerRow] = []
-    if line is None:
-        return rows
-    for loan in line.loans:
-        if loan.written_off is not None:
-            continue
-        found = line.tranche(loan.tranche)
-        assert found is not None
-        borrower = line.allocation[0].payee if line.allocation else state.id
-        for item in loan.installments:
-            if item.owed > 0 and now <= max(item.due_at, now) <= end:
-                rows.append(
-                    LedgerRow(
-                        line=line.id,
-                        tranche=loan.tranche,
-                        amount=item.owed,
-                        currency=line.currency,
-                        purpose=found[1].purpose,
-                        kind="repayment",
-                        payee=borrower,
-                        beneficiary=state.id,
-                        at=max(item.due_at, now),
-                    )
-                )
-    return rows
-
-
 def forecast_cooperation(
     state: CooperationState, programme: ProgrammeSpec, now: datetime, end: datetime
 ) -> Trajectory | None:
@@ -299,11 +266,9 @@ def forecast_cooperation(
     if line is None or line.status == "declined":
         return None
     part: Part = "proposed" if line.status == "proposed" else "accepted"
+    if state.closed and part == "proposed":
+        return None
     trajectory = Trajectory(cooperation=state.id, part=part)
-    if state.closed:
-        if part == "accepted":
-            trajectory.rows = _closed_repayments(state, programme, now, end)
-        return trajectory
     amount = _proposed_amount(programme) if part == "proposed" else None
     if part == "proposed" and programme.amounts == "granted" and amount is None:
         return None
