@@ -174,7 +174,8 @@ def _three_lines() -> CooperationState:
     version = ProgrammeVersion(version=1, spec=spec)
     command = c.ProposeLine(line=LineRequest(programme=spec.id), programme=version)
     proposed = decide(state, command, state.last_at).state
-    return decide(proposed, c.AcceptLine(line=spec.id), proposed.last_at).state
+    accepted = decide(proposed, c.AcceptLine(line=spec.id), proposed.last_at).state
+    return decide(accepted, c.CommitmentCommitted(line=spec.id), accepted.last_at).state
 
 
 def documents(count: int) -> list[str]:

@@ -114,6 +114,9 @@ class _Forecaster(Driver):
 
     def record(self, decision: Decision) -> None:
         for effect in decision.effects:
+            # Only releases and repayments name a line; the others post nothing.
+            if getattr(effect, "line", None) != self.programme.id:
+                continue
             for _, row in ledger_rows(effect):
                 if row.line == self.programme.id:
                     self.trajectory.rows.append(row)
@@ -221,7 +224,10 @@ class _Forecaster(Driver):
             self.give(c.Advance(), at)
 
     def run(self, now: datetime, end: datetime, proposed_amount: Decimal | None) -> None:
-        if self.line().status == "proposed":
+        if self.line().awaiting_commitment:
+            # Accepted, its commitment on its way (rule 9): taken as made.
+            self.give(c.CommitmentCommitted(line=self.programme.id), now)
+        elif self.line().status == "proposed":
             self.give(c.AcceptLine(line=self.programme.id, amount=proposed_amount), now)
         self.approve(now)
         moment = now

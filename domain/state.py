@@ -227,9 +227,11 @@ class Loan(_State):
     def settled(self, rules_version: int) -> bool:
         """Nothing of it falls due any more. Rules 2: repaid in full or written off; rules 1:
         every installment has fallen due."""
+        # From the last installment back: the clock asks at every wakeup, and an unsettled
+        # loan's last installment is the one still owed (found at once, not after the rest).
         if rules_version < 2:
-            return all(i.due_done for i in self.installments)
-        return self.written_off is not None or all(i.repaid for i in self.installments)
+            return all(i.due_done for i in reversed(self.installments))
+        return self.written_off is not None or all(i.repaid for i in reversed(self.installments))
 
 
 class Line(_State):
