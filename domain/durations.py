@@ -119,7 +119,8 @@ T = TypeVar("T", date, datetime)
 def add(moment: T, duration: Duration | str, k: int = 1) -> T:
     """`moment` + k × `duration`, the multiple applied in one step (never chained)."""
     d = parse(duration) if isinstance(duration, str) else duration
-    return _add(moment, d, k, getattr(moment, "tzinfo", None))
+    shifted: T = _add(moment, d, k, getattr(moment, "tzinfo", None))
+    return shifted
 
 
 # The rules compute the same due dates again at every wakeup (schedules are computed from

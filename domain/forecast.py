@@ -336,7 +336,9 @@ def _months(start: date, end: date) -> list[str]:
     return months
 
 
-def _figures(flows: Iterable[Flow], start: date, end: date) -> tuple[list, list]:
+def _figures(
+    flows: Iterable[Flow], start: date, end: date
+) -> tuple[list[MonthFigures], list[YearFigures]]:
     by_month: dict[str, dict[Purpose, Decimal]] = defaultdict(dict)
     repaid_month: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for flow in flows:

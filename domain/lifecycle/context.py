@@ -41,7 +41,8 @@ def copy_state(state: CooperationState) -> CooperationState:
     version and its specs: no rule changes a spec) are shared; every other model, list and
     dict is new. Through JSON, as before, the copy took about two thirds of a decision.
     """
-    return _copy(state)
+    copied: CooperationState = _copy(state)
+    return copied
 
 
 _SHARED: frozenset[type] = frozenset(
@@ -90,7 +91,7 @@ def _copy(value: Any) -> Any:
         fields = dict(value.__dict__)
         for name in _plan(kind):
             fields[name] = _copy(fields[name])
-        copied = kind.__new__(kind)
+        copied = object.__new__(kind)
         object.__setattr__(copied, "__dict__", fields)
         object.__setattr__(copied, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
         object.__setattr__(copied, "__pydantic_extra__", value.__pydantic_extra__)

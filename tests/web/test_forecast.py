@@ -71,7 +71,8 @@ async def test_the_funder_reads_the_forecast_on_its_programme_page(
     assert total == 38000.0
     # 60000: 8000 released at acceptance, then 1000 + 7000 + 30000 ahead: it lasts.
     await expect(section.locator("#forecast-runs-out")).to_have_text(
-        "L'enveloppe suffit sur toute la période, même si toutes les lignes proposées sont acceptées."
+        "L'enveloppe suffit sur toute la période, "
+        "même si toutes les lignes proposées sont acceptées."
     )
     await expect(
         section.get_by_text("Chaque point d'étape est remis à sa date et validé aussitôt.")
