@@ -159,6 +159,13 @@ def subtract(moment: T, duration: Duration | str) -> T:
     as `add` drops it: P1DT12H back from a date is one day back.
     """
     d = parse(duration) if isinstance(duration, str) else duration
+    shifted: T = _subtract(moment, d, getattr(moment, "tzinfo", None))
+    return shifted
+
+
+# Remembered as `_add` is, for the same reason (reminders are computed again at each wakeup).
+@lru_cache(maxsize=65536, typed=True)
+def _subtract(moment: T, d: Duration, zone: object) -> T:
     # Years and months are one step, as in `add`: 29 February 2028 − P1Y1M is 29 January 2027,
     # not 28 January by clamping once for the year and again for the month.
     total_months = moment.month - 1 - d.months - 12 * d.years

@@ -503,13 +503,23 @@ class ProgrammeSpec(_Spec):
         return self.phases.get(phase)
 
     def tranches(self) -> list[tuple[Phase, TrancheSpec]]:
-        """Every tranche with its phase, phases in lifecycle order, tranches in spec order."""
-        return [
+        """Every tranche with its phase, phases in lifecycle order, tranches in spec order
+        (the same list each time for the same spec: read it, never change it)."""
+        # The clock lists them at every wakeup; a spec is frozen, so its list is kept, by
+        # the spec's identity (the spec is held with it, so the id is never another's).
+        kept = _TRANCHES.get(id(self))
+        if kept is not None and kept[0] is self:
+            return kept[1]
+        found = [
             (phase, tranche)
             for phase in PHASE_ORDER
             if phase in self.phases
             for tranche in self.phases[phase].tranches
         ]
+        if len(_TRANCHES) >= _TRANCHES_KEPT:
+            _TRANCHES.clear()
+        _TRANCHES[id(self)] = (self, found)
+        return found
 
     def tranche(self, tranche_id: str) -> tuple[Phase, TrancheSpec] | None:
         for phase, tranche in self.tranches():
@@ -523,6 +533,10 @@ class ProgrammeSpec(_Spec):
         fixed amounts: in a granted programme, its loans only (a line adds the amount
         granted it, `domain.lifecycle.granted.line_potential`)."""
         return sum((t.potential for _, t in self.tranches()), Decimal("0.00"))
+
+
+_TRANCHES: dict[int, tuple[ProgrammeSpec, list[tuple[Phase, TrancheSpec]]]] = {}
+_TRANCHES_KEPT = 1024
 
 
 class ProgrammeVersion(BaseModel):

@@ -128,8 +128,12 @@ class Context:
         seq = s.next_seq
         s.next_seq += 1
         s.last_at = max(s.last_at, at)
+        # Built as checked already (a typed event type, a fresh dict, an aware instant, a
+        # positive seq): validating each of the clock's events again cost a fifth of a run.
         self.events.append(
-            Event(seq=seq, type=type_, at=at, data={k: v for k, v in data.items() if v is not None})
+            Event.model_construct(
+                seq=seq, type=type_, at=at, data={k: v for k, v in data.items() if v is not None}
+            )
         )
         return seq
 
@@ -140,7 +144,7 @@ class Context:
         about: str,
         seq: int,
     ) -> None:
-        self.effects.append(Notify(to_role=role, to=to, about=about, seq=seq))
+        self.effects.append(Notify.model_construct(to_role=role, to=to, about=about, seq=seq))
 
     def decision(self) -> Decision:
         return Decision(state=self.state, events=self.events, effects=self.effects)

@@ -37,7 +37,7 @@ class Driver:
         (the clock's own went to `record` first). A refusal raises DomainError and changes
         nothing but the clock already run."""
         self.run_clock(at, inclusive=False)
-        return self._take(decide(self.state, command, at, in_place=self.owned))
+        return self._take(decide(self.state, command, at, in_place=self.owned, clock_run=True))
 
     def run_clock(self, until: datetime, inclusive: bool = True) -> None:
         """The clock up to `until` (strictly before it when not `inclusive`), one decision."""
