@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from domain.effects import Effect
 from domain.events import Event
 from domain.money import DecimalText
+from domain.state import CooperationState
 from domain.views import CooperationSummary
 
 
@@ -27,6 +28,10 @@ class ApplyEffects(BaseModel):
     cooperation_id: str
     events: list[Event]
     summary: CooperationSummary | None = None
+    state: CooperationState | None = None
+    """The whole state after these decisions, kept in PostgreSQL for the forecast (which
+    drives it through the rules without asking the workflow). Not a decision: the replay
+    check compares events and effects only."""
     effects: list[Effect] = []
     rules_version: int | None = None
     """Set when the cooperation registered or moved to newer rules with these events: the

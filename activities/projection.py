@@ -30,7 +30,7 @@ from store.db import Conn
 from store.delivery import fan_out
 from store.events import EventConflict, append_events
 from store.people import forget_departed
-from store.readmodel import project_events, project_summary
+from store.readmodel import project_events, project_state, project_summary
 
 log = get_logger("coopflow.effects")
 
@@ -56,6 +56,8 @@ class EffectActivities:
             async with self.pool.acquire() as conn, conn.transaction():
                 if request.summary is not None:
                     await project_summary(conn, request.summary)
+                if request.state is not None:
+                    await project_state(conn, request.state)
                 new = await append_events(
                     conn, request.cooperation_id, [e.model_dump() for e in request.events]
                 )

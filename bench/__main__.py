@@ -11,6 +11,7 @@ import asyncio
 import sys
 
 from bench import (
+    forecast,
     history,
     http_checkins,
     list_cooperations,
@@ -28,6 +29,7 @@ async def run_all(runs: int, workflows: int) -> list[Report]:
     reports = []
     for bench in (
         simulate_ratio.run(runs),
+        asyncio.to_thread(forecast.run),
         history.run(),
         payloads.run(),
         memory.run(workflows),

@@ -119,6 +119,16 @@ T = TypeVar("T", date, datetime)
 def add(moment: T, duration: Duration | str, k: int = 1) -> T:
     """`moment` + k × `duration`, the multiple applied in one step (never chained)."""
     d = parse(duration) if isinstance(duration, str) else duration
+    shifted: T = _add(moment, d, k, getattr(moment, "tzinfo", None))
+    return shifted
+
+
+# The rules compute the same due dates again at every wakeup (schedules are computed from
+# their anchor, never kept): remembering them takes calendar arithmetic out of the clock.
+# The type and the time zone are part of the key: equal instants in other zones, or a date
+# and a datetime, never share an entry.
+@lru_cache(maxsize=65536, typed=True)
+def _add(moment: T, d: Duration, k: int, zone: object) -> T:
     if k != 1:
         d = d.times(k)
     total_months = moment.month - 1 + d.months + 12 * d.years
@@ -149,6 +159,13 @@ def subtract(moment: T, duration: Duration | str) -> T:
     as `add` drops it: P1DT12H back from a date is one day back.
     """
     d = parse(duration) if isinstance(duration, str) else duration
+    shifted: T = _subtract(moment, d, getattr(moment, "tzinfo", None))
+    return shifted
+
+
+# Remembered as `_add` is, for the same reason (reminders are computed again at each wakeup).
+@lru_cache(maxsize=65536, typed=True)
+def _subtract(moment: T, d: Duration, zone: object) -> T:
     # Years and months are one step, as in `add`: 29 February 2028 − P1Y1M is 29 January 2027,
     # not 28 January by clamping once for the year and again for the month.
     total_months = moment.month - 1 - d.months - 12 * d.years

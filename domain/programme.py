@@ -326,8 +326,23 @@ class PhaseSpec(_Spec):
     report_every: IsoDuration = "P6M"
     max_duration: IsoDuration | None = None
     tranches: list[TrancheSpec]
+    expected_duration: IsoDuration | None = None
+    """The forecast's assumption only (`domain.forecast`): a stint in this phase is left this
+    long after it starts; absent, never. No lifecycle rule reads it."""
 
     _calendar = field_validator("check_in_every", "report_every")(_whole_days)
+    _expected = field_validator("expected_duration")(_payment_within)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_expected_duration(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # Given only where a funder sets it: a spec without it dumps and hashes as before.
+        data: dict[str, Any] = handler(self)
+        if data.get("expected_duration", 0) is None:
+            del data["expected_duration"]
+        return data
+
     _short_notice = field_validator("check_in_grace", "reminder_before")(_notice)
 
     @model_validator(mode="after")
@@ -335,6 +350,8 @@ class PhaseSpec(_Spec):
         for name in ("check_in_every", "report_every"):
             if parse(getattr(self, name)).is_zero():
                 raise ValueError(f"{name} must be a positive duration")
+        if self.expected_duration is not None and parse(self.expected_duration).is_zero():
+            raise ValueError("expected_duration must be a positive duration")
         return self
 
 
@@ -486,13 +503,23 @@ class ProgrammeSpec(_Spec):
         return self.phases.get(phase)
 
     def tranches(self) -> list[tuple[Phase, TrancheSpec]]:
-        """Every tranche with its phase, phases in lifecycle order, tranches in spec order."""
-        return [
+        """Every tranche with its phase, phases in lifecycle order, tranches in spec order
+        (the same list each time for the same spec: read it, never change it)."""
+        # The clock lists them at every wakeup; a spec is frozen, so its list is kept, by
+        # the spec's identity (the spec is held with it, so the id is never another's).
+        kept = _TRANCHES.get(id(self))
+        if kept is not None and kept[0] is self:
+            return kept[1]
+        found = [
             (phase, tranche)
             for phase in PHASE_ORDER
             if phase in self.phases
             for tranche in self.phases[phase].tranches
         ]
+        if len(_TRANCHES) >= _TRANCHES_KEPT:
+            _TRANCHES.clear()
+        _TRANCHES[id(self)] = (self, found)
+        return found
 
     def tranche(self, tranche_id: str) -> tuple[Phase, TrancheSpec] | None:
         for phase, tranche in self.tranches():
@@ -506,6 +533,10 @@ class ProgrammeSpec(_Spec):
         fixed amounts: in a granted programme, its loans only (a line adds the amount
         granted it, `domain.lifecycle.granted.line_potential`)."""
         return sum((t.potential for _, t in self.tranches()), Decimal("0.00"))
+
+
+_TRANCHES: dict[int, tuple[ProgrammeSpec, list[tuple[Phase, TrancheSpec]]]] = {}
+_TRANCHES_KEPT = 1024
 
 
 class ProgrammeVersion(BaseModel):

@@ -404,7 +404,8 @@ def _step_actions(
 
 class _Runner(Driver):
     def __init__(self, scenario: Scenario) -> None:
-        super().__init__()
+        # A refusal ends the whole run (ScenarioError): the state can be changed in place.
+        super().__init__(owned=True)
         self.scenario = scenario
         self.programmes = {p.id: ProgrammeVersion(version=1, spec=p) for p in scenario.programmes}
         self.remaining = {p.id: p.budget for p in scenario.programmes}

@@ -227,9 +227,11 @@ class Loan(_State):
     def settled(self, rules_version: int) -> bool:
         """Nothing of it falls due any more. Rules 2: repaid in full or written off; rules 1:
         every installment has fallen due."""
+        # From the last installment back: the clock asks at every wakeup, and an unsettled
+        # loan's last installment is the one still owed (found at once, not after the rest).
         if rules_version < 2:
-            return all(i.due_done for i in self.installments)
-        return self.written_off is not None or all(i.repaid for i in self.installments)
+            return all(i.due_done for i in reversed(self.installments))
+        return self.written_off is not None or all(i.repaid for i in reversed(self.installments))
 
 
 class Line(_State):
@@ -462,7 +464,11 @@ class CooperationState(_State):
 
 
 def segment_of(stint: Stint, period: int) -> Segment:
-    return [s for s in stint.segments if s.first_period <= period][-1]
+    # The last segment that starts at or before `period` (segments go in period order).
+    for segment in reversed(stint.segments):
+        if segment.first_period <= period:
+            return segment
+    raise IndexError(f"period {period} comes before the stint's first segment")
 
 
 def due_of(stint: Stint, period: int) -> datetime:
@@ -481,10 +487,29 @@ def overdue_of(stint: Stint, period: int) -> datetime:
 
 def period_at(stint: Stint, moment: datetime) -> int:
     """The period covering `moment`: period k covers (due k−1, due k]."""
-    k = stint.segments[-1].first_period if moment > stint.segments[-1].anchor else 1
-    while due_of(stint, k) < moment:
-        k += 1
-    return k
+    last = stint.segments[-1]
+    if moment <= last.anchor:
+        k = 1
+        while due_of(stint, k) < moment:
+            k += 1
+        return k
+    # Within the last segment due dates only grow with the period (each is computed from
+    # the anchor): the first one not before `moment` is found by doubling, then halving,
+    # instead of walking every period of a long stint.
+    low = last.first_period
+    if due_of(stint, low) >= moment:
+        return low
+    step, high = 1, low + 1
+    while due_of(stint, high) < moment:
+        low, step = high, 2 * step
+        high = low + step
+    while high - low > 1:
+        middle = (low + high) // 2
+        if due_of(stint, middle) < moment:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def has_begun(stint: Stint, period: int, moment: datetime) -> bool:

@@ -6,10 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.events import Event
+from domain.state import CooperationState
 from domain.views import CooperationSummary
 from store.checkins import record_reviewed, record_submitted
 from store.db import Conn
 from store.requests import record_requests
+
+
+async def project_state(conn: Conn, state: CooperationState) -> None:
+    """The whole state, for the forecast (`store.forecast`); after the summary, whose row it
+    joins (a registration's first delivery carries both)."""
+    await conn.execute(
+        "UPDATE cooperations SET full_state = $2 WHERE id = $1", state.id, state.model_dump_json()
+    )
 
 
 async def project_summary(conn: Conn, view: CooperationSummary) -> None:

@@ -137,6 +137,7 @@ def merge(cooperation_id: str, requests: list[ApplyEffects]) -> ApplyEffects:
         cooperation_id=cooperation_id,
         events=[e for r in requests for e in r.events],
         summary=next((r.summary for r in reversed(requests) if r.summary is not None), None),
+        state=next((r.state for r in reversed(requests) if r.state is not None), None),
         effects=[e for r in requests for e in r.effects],
         rules_version=next(
             (r.rules_version for r in reversed(requests) if r.rules_version is not None), None
@@ -313,6 +314,7 @@ class Shell:
                 cooperation_id=self._id,
                 events=decision.events,
                 summary=view if view != self._sent else None,
+                state=decision.state,
                 effects=decision.effects,
                 rules_version=self._rules_moved,
             )

@@ -3,6 +3,8 @@ by their funder only); each funder's inbox and dashboard."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -31,6 +33,14 @@ from api.models import (
 )
 from api.problems import Problem, field_error, invalid
 from domain.events import instant
+from domain.forecast import (
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
+    Forecast,
+    HorizonError,
+    forecast,
+    parse_horizon,
+)
 from domain.limits import at_door
 from domain.payees import facilitator_is_payee, payees
 from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
@@ -38,6 +48,7 @@ from store import money, versements
 from store import payees as payees_store
 from store.conventions import conventions_awaited
 from store.db import Conn
+from store.forecast import programme_states, released_so_far
 from store.programmes import (
     BudgetBelowCommitted,
     ProgrammeConflict,
@@ -368,6 +379,43 @@ def _grant_of(version: ProgrammeVersion | None) -> InboxGrant | None:
         max=bounds.max if bounds is not None else None,
         besides=version.spec.potential,
     )
+
+
+@router.get("/{programme_id}/forecast", response_model=Forecast)
+async def programme_forecast(
+    programme_id: str,
+    caller: CallerDep,
+    pool: PoolDep,
+    horizon: Annotated[
+        str,
+        Query(max_length=20, description=f"ISO 8601, at most {MAX_HORIZON}", examples=["P5Y"]),
+    ] = DEFAULT_HORIZON,
+) -> Forecast:
+    """The releases and loan repayments the programme's lines will bring from today over
+    `horizon`, by month and calendar year, by purpose; accepted and proposed lines apart;
+    the day the budget runs out if every proposed line is accepted. Each cooperation's
+    state is driven by the lifecycle's own rules under the `assumptions` listed (a phase is
+    left after the spec's `expected_duration`, else never)."""
+    try:
+        parse_horizon(horizon)
+    except HorizonError as exc:
+        raise Problem(
+            422,
+            f"horizon: {exc}",
+            errors=[field_error("horizon", str(exc), "value_error")],
+        ) from None
+    async with pool.acquire() as conn:
+        version = await _own(conn, programme_id, caller, "read its forecast")
+        budget = await conn.fetchval("SELECT budget FROM programmes WHERE id = $1", programme_id)
+        states, unkept = await programme_states(conn, programme_id)
+        released = await released_so_far(conn, programme_id)
+    # The budget as raised since the spec was written (POST …/budget).
+    spec = version.spec.model_copy(update={"budget": Decimal(budget)})
+    # Seconds of pure computation: off the event loop, so other requests keep being served.
+    result = await asyncio.to_thread(forecast, spec, states, datetime.now(UTC), horizon, released)
+    if unkept:
+        result.skipped = sorted([*result.skipped, *unkept])
+    return result
 
 
 @router.get("/{programme_id}/inbox", response_model=Inbox)

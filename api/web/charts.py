@@ -483,7 +483,11 @@ def _legend(items: Sequence[tuple[str, str, _Style, str]]) -> tuple[str, float]:
 
 
 def releases_over_time(
-    dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-releases"
+    dashboard: Mapping[str, Any],
+    words: Words,
+    *,
+    chart_id: str = "chart-releases",
+    section: str = "web.chart.releases",
 ) -> Chart:
     """Money released per month (`releases_over_time`), one horizontal bar per month from
     the first to the last month with a release (a month without one shows empty), stacked by
@@ -503,7 +507,7 @@ def releases_over_time(
     def money(value: Decimal) -> str:
         return fmt.money(value, currency)
 
-    title = words("web.chart.releases.title")
+    title = words(f"{section}.title")
     by_month: dict[date, dict[str, Decimal]] = {}
     for entry in dashboard.get("releases_over_time") or []:
         month = _month(entry.get("month"))
@@ -511,7 +515,7 @@ def releases_over_time(
         amounts = by_month.setdefault(month, {})
         amounts[purpose] = amounts.get(purpose, Decimal(0)) + _amount(entry.get("amount"))
     if not by_month:
-        return _empty(chart_id, title, words("web.chart.releases.empty"))
+        return _empty(chart_id, title, words(f"{section}.empty"))
 
     animation = Purpose.animation.value
     present = [p for amounts in by_month.values() for p in amounts]
@@ -541,16 +545,16 @@ def releases_over_time(
         return words.word("purpose_title", code)
 
     period = (
-        words("web.chart.releases.single", month=_month_name(months[0], words))
+        words(f"{section}.single", month=_month_name(months[0], words))
         if len(months) == 1
         else words(
-            "web.chart.releases.span",
+            f"{section}.span",
             start=_month_name(months[0], words),
             end=_month_name(months[-1], words),
         )
     )
     description = words(
-        "web.chart.releases.description",
+        f"{section}.description",
         total=money(grand),
         period=period,
         animation=money(totals[animation]),
@@ -632,10 +636,10 @@ def releases_over_time(
     table = Table(
         caption=title,
         head=[
-            words("web.chart.releases.head_month"),
+            words(f"{section}.head_month"),
             *(purpose_label(p) for p in purposes),
             words("web.chart.total"),
-            words("web.chart.releases.cumulative"),
+            words(f"{section}.cumulative"),
         ],
         rows=rows,
     )
@@ -810,6 +814,22 @@ def loans(dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-
     )
     svg = _svg(chart_id, title, description, height, body, patterns)
     return Chart(chart_id, title, description, svg, table)
+
+
+def forecast_releases(forecast: Mapping[str, Any], words: Words) -> Chart:
+    """The forecast's releases by month and purpose (`GET …/forecast`), accepted and proposed
+    lines together: the releases plot, in the forecast's words (`[web.forecast]`)."""
+    entries = [
+        {"month": m["month"], "purpose": purpose, "amount": amount}
+        for m in forecast.get("months") or []
+        for purpose, amount in (m.get("releases") or {}).items()
+    ]
+    return releases_over_time(
+        {"currency": forecast.get("currency"), "releases_over_time": entries},
+        words,
+        chart_id="chart-forecast",
+        section="web.forecast.chart",
+    )
 
 
 def dashboard_charts(dashboard: Mapping[str, Any], words: Words) -> list[Chart]:

@@ -76,6 +76,10 @@ def choose_schedule(state: CooperationState, at: datetime) -> None:
             stint.segments = [_segment(at, 1, *choice)]
 
 
+_BLANK = PeriodMark()
+"""What a period without a mark reads as (read only: `_mark` makes the ones written)."""
+
+
 def _mark(stint: Stint, period: int) -> PeriodMark:
     if period not in stint.periods:
         stint.periods[period] = PeriodMark()
@@ -166,7 +170,7 @@ def check_in_occurrences(s: CooperationState) -> list[Occurrence]:
         # Within the last segment reminders only move later: nothing further can be earlier.
         if best is not None and k >= last_first and reminder > best:
             break
-        mark = stint.periods.get(k, PeriodMark())
+        mark = stint.periods.get(k, _BLANK)
         if not (mark.void or mark.check_in):
             if not mark.reminder_done and reminder >= segment_of(stint, k).anchor:
                 found.append(Occurrence(reminder, (k, 0), _reminder(k)))
@@ -238,7 +242,7 @@ def submit_check_in(ctx: Context, cmd: c.SubmitCheckIn, now: datetime) -> None:
         # A period far ahead is not begun: said before its due date is even computed.
         if period > period_at(stint, now) or not has_begun(stint, period, now):
             raise InvalidInput(f"period {period} of this stint has not begun", "period")
-        if stint.periods.get(period, PeriodMark()).void:
+        if stint.periods.get(period, _BLANK).void:
             raise InvalidInput(f"period {period} fell in a pause: it is void", "period")
     else:
         period = _period_for(stint, now)
@@ -256,6 +260,9 @@ def submit_check_in(ctx: Context, cmd: c.SubmitCheckIn, now: datetime) -> None:
         CheckIn(id=cmd.check_in_id, stint=stint.number, period=period, submitted_at=now)
     )
     mark.check_in = cmd.check_in_id
+    # A period with its check-in in has nothing left on the clock: the cursor passes it now,
+    # so the clock does not scan a stint's whole past at every wakeup (no decision changes).
+    _advance_clock_cursor(stint)
     seq = ctx.emit(
         "CheckInSubmitted",
         now,
@@ -274,7 +281,7 @@ def _period_for(stint: Stint, now: datetime) -> int:
     current one (rule 8)."""
     current = period_at(stint, now)
     for k in range(1, current + 1):
-        mark = stint.periods.get(k, PeriodMark())
+        mark = stint.periods.get(k, _BLANK)
         if mark.void or mark.check_in or mark.overdue_done:
             continue
         if has_begun(stint, k, now) and now <= overdue_of(stint, k):

@@ -73,9 +73,14 @@ def run_clock(ctx: Context, until: datetime, inclusive: bool) -> datetime | None
     raise AssertionError("the clock does not settle")
 
 
-def tick(state: CooperationState, now: datetime, inclusive: bool = True) -> Decision:
+def tick(
+    state: CooperationState, now: datetime, inclusive: bool = True, *, in_place: bool = False
+) -> Decision:
     """Apply every clock occurrence dated up to `now` (strictly before it when not
-    `inclusive`), in chronological order, each event dated at its rule's instant."""
-    ctx = Context(copy_state(state))
+    `inclusive`), in chronological order, each event dated at its rule's instant.
+
+    `in_place`: the caller owns `state` and gives it up (the decision's state is `state`
+    itself, changed); else `state` is left as it was."""
+    ctx = Context(state if in_place else copy_state(state))
     run_clock(ctx, utc(now), inclusive)
     return ctx.decision()

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from enum import Enum
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -33,10 +34,72 @@ def money_text(value: Decimal) -> str:
 
 
 def copy_state(state: CooperationState) -> CooperationState:
-    """A private deep copy. Through JSON: the state round-trips exactly (it travels through
-    history that way), and pydantic's own serialiser is several times faster than
-    `copy.deepcopy` on a state of some years (a decision copies the state once)."""
-    return CooperationState.model_validate_json(state.model_dump_json())
+    """A private deep copy of what the rules may change.
+
+    Structural, without validation: the state is already valid, so nothing is parsed again.
+    Immutable values (text, numbers, instants, enums) and frozen models (a line's programme
+    version and its specs: no rule changes a spec) are shared; every other model, list and
+    dict is new. Through JSON, as before, the copy took about two thirds of a decision.
+    """
+    copied: CooperationState = _copy(state)
+    return copied
+
+
+_SHARED: frozenset[type] = frozenset(
+    {str, int, float, bool, type(None), Decimal, datetime, date, timedelta}
+)
+
+
+def _mutable(annotation: Any) -> bool:
+    """Whether a field of this type may hold something a rule changes in place (a list, a
+    dict, a model that is not frozen)."""
+    origin = get_origin(annotation)
+    if origin is not None:
+        if origin in (list, dict):
+            return True
+        return any(_mutable(arg) for arg in get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return not annotation.model_config.get("frozen", False)
+    return False
+
+
+# Per model class: the fields to copy deeply (the others are shared as they are).
+_PLANS: dict[type, tuple[str, ...]] = {}
+
+
+def _plan(kind: type[BaseModel]) -> tuple[str, ...]:
+    plan = _PLANS.get(kind)
+    if plan is None:
+        plan = tuple(
+            name for name, field in kind.model_fields.items() if _mutable(field.annotation)
+        )
+        _PLANS[kind] = plan
+    return plan
+
+
+def _copy(value: Any) -> Any:
+    kind = type(value)
+    if kind in _SHARED:
+        return value
+    if kind is list:
+        return [_copy(x) for x in value]
+    if kind is dict:
+        return {k: _copy(x) for k, x in value.items()}
+    if isinstance(value, BaseModel):
+        if value.model_config.get("frozen"):
+            return value
+        fields = dict(value.__dict__)
+        for name in _plan(kind):
+            fields[name] = _copy(fields[name])
+        copied = object.__new__(kind)
+        object.__setattr__(copied, "__dict__", fields)
+        object.__setattr__(copied, "__pydantic_fields_set__", set(value.__pydantic_fields_set__))
+        object.__setattr__(copied, "__pydantic_extra__", value.__pydantic_extra__)
+        object.__setattr__(copied, "__pydantic_private__", value.__pydantic_private__)
+        return copied
+    if isinstance(value, Enum | tuple | frozenset):
+        return value
+    raise TypeError(f"copy_state does not know how to copy a {kind.__name__}")
 
 
 def utc(moment: datetime) -> datetime:
@@ -65,8 +128,12 @@ class Context:
         seq = s.next_seq
         s.next_seq += 1
         s.last_at = max(s.last_at, at)
+        # Built as checked already (a typed event type, a fresh dict, an aware instant, a
+        # positive seq): validating each of the clock's events again cost a fifth of a run.
         self.events.append(
-            Event(seq=seq, type=type_, at=at, data={k: v for k, v in data.items() if v is not None})
+            Event.model_construct(
+                seq=seq, type=type_, at=at, data={k: v for k, v in data.items() if v is not None}
+            )
         )
         return seq
 
@@ -77,7 +144,7 @@ class Context:
         about: str,
         seq: int,
     ) -> None:
-        self.effects.append(Notify(to_role=role, to=to, about=about, seq=seq))
+        self.effects.append(Notify.model_construct(to_role=role, to=to, about=about, seq=seq))
 
     def decision(self) -> Decision:
         return Decision(state=self.state, events=self.events, effects=self.effects)

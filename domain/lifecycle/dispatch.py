@@ -20,7 +20,7 @@ from domain.lifecycle import (
     versements,
 )
 from domain.lifecycle.clock import tick
-from domain.lifecycle.context import Context, Decision, utc
+from domain.lifecycle.context import Context, Decision, copy_state, utc
 from domain.state import CooperationState
 
 _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
@@ -53,11 +53,21 @@ _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
 }
 
 
-def decide(state: CooperationState | None, command: c.Command, now: datetime) -> Decision:
+def decide(
+    state: CooperationState | None,
+    command: c.Command,
+    now: datetime,
+    *,
+    in_place: bool = False,
+    clock_run: bool = False,
+) -> Decision:
     """Apply one command at `now`; raise DomainError when the rules refuse it.
 
-    The input state is never changed. Clock occurrences dated strictly before `now` that the
-    shell has not applied yet are applied first, so events stay in time order.
+    The input state is never changed, unless `in_place`: a caller that owns the state and
+    drops it on a refusal (a scenario run, a forecast) saves the copy; the decision's state
+    is then `state` itself, and after a refusal `state` may be half changed. Clock
+    occurrences dated strictly before `now` that the shell has not applied yet are applied
+    first, so events stay in time order (`clock_run`: the caller already did).
     """
     now = utc(now)
     if isinstance(command, c.Register):
@@ -72,8 +82,13 @@ def decide(state: CooperationState | None, command: c.Command, now: datetime) ->
             "moves forward",
             "at",
         )
-    flushed = tick(state, now, inclusive=False)
-    ctx = Context(flushed.state, flushed.events, flushed.effects)
+    if clock_run:
+        # The shell ran the clock strictly before `now` itself (Driver.apply): nothing to
+        # flush, only the copy to make.
+        ctx = Context(state if in_place else copy_state(state))
+    else:
+        flushed = tick(state, now, inclusive=False, in_place=in_place)
+        ctx = Context(flushed.state, flushed.events, flushed.effects)
     _HANDLERS[command.kind](ctx, command, now)
     if command.kind in lines.TRANSITIONS:
         lines.answer_requests(ctx.state, command.kind, now)

@@ -22,8 +22,12 @@ class Driver:
     in order.
     """
 
-    def __init__(self, state: CooperationState | None = None) -> None:
+    def __init__(self, state: CooperationState | None = None, *, owned: bool = False) -> None:
         self.state = state
+        self.owned = owned
+        """The driver owns its state and changes it in place, without a copy per decision:
+        for a shell that drops everything on a refusal (a scenario run, a forecast). A
+        refused command may then leave the state half changed."""
 
     def record(self, decision: Decision) -> None:
         """What a shell keeps of each decision (events, effects); nothing here."""
@@ -33,17 +37,25 @@ class Driver:
         (the clock's own went to `record` first). A refusal raises DomainError and changes
         nothing but the clock already run."""
         self.run_clock(at, inclusive=False)
-        return self._take(decide(self.state, command, at))
+        return self._take(decide(self.state, command, at, in_place=self.owned, clock_run=True))
 
     def run_clock(self, until: datetime, inclusive: bool = True) -> None:
         """The clock up to `until` (strictly before it when not `inclusive`), one decision."""
         if self.state is None:
             return
+        if self.owned:
+            # No copy to spare: the clock runs through every wakeup in one pass (the same
+            # occurrences, in the same order, as wakeup after wakeup).
+            owned = Context(self.state)
+            run_clock(owned, until, inclusive)
+            if owned.events or owned.effects:
+                self._take(owned.decision())
+            return
         ctx: Context | None = None
         wakeup = next_wakeup(self.state)
         # Wakeup after wakeup, as a timer would, in one private copy of the state.
         while wakeup is not None and (wakeup < until or (inclusive and wakeup == until)):
-            ctx = ctx or Context(copy_state(self.state))
+            ctx = ctx or Context(self.state if self.owned else copy_state(self.state))
             wakeup = run_clock(ctx, wakeup, inclusive=True)
         if ctx is not None:
             self._take(ctx.decision())

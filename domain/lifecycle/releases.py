@@ -179,11 +179,22 @@ def release_occurrences(s: CooperationState) -> list[Occurrence]:
     for i, line in enumerate(s.lines):
         if line.status != "active":
             continue
+        # The line's releases read once (the clock asks at every wakeup): what
+        # `has_released`, `first_release` and `repeats_released` would each scan for.
+        taken = {(r.tranche, r.occurrence) for r in line.releases}
+        taken.update((h.tranche, h.occurrence) for h in line.held)
+        firsts: dict[str, ReleaseRecord] = {}
+        repeats: dict[str, int] = {}
+        for r in line.releases:
+            if r.occurrence is None:
+                firsts.setdefault(r.tranche, r)
+            else:
+                repeats[r.tranche] = repeats.get(r.tranche, 0) + 1
         for j, (phase, tranche) in enumerate(line.programme.spec.tranches()):
             if (
                 phase == s.stint.phase
                 and isinstance(tranche.when, Elapsed)
-                and not line.has_released(tranche.id)
+                and (tranche.id, None) not in taken
             ):
                 fire = elapsed_at(s, line, tranche.when)
                 if fire is not None:
@@ -191,8 +202,8 @@ def release_occurrences(s: CooperationState) -> list[Occurrence]:
                         Occurrence(fire, (i, j, 0), _clock_release(line.id, tranche.id, None))
                     )
             if tranche.repeat is not None:
-                first = line.first_release(tranche.id)
-                k = line.repeats_released(tranche.id) + 1
+                first = firsts.get(tranche.id)
+                k = repeats.get(tranche.id, 0) + 1
                 if first is not None and k <= tranche.repeat.times:
                     at = add(first.at, tranche.repeat.every, k)
                     found.append(Occurrence(at, (i, j, k), _clock_release(line.id, tranche.id, k)))

@@ -126,6 +126,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/v1/programmes/{programme_id}/versions", OWNER_ONLY),
     Row("POST", "/v1/programmes/{programme_id}/budget", OWNER_ONLY, _const({"amount": "10.00"})),
     Row("GET", "/v1/programmes/{programme_id}/dashboard", OWNER_ONLY),
+    Row("GET", "/v1/programmes/{programme_id}/forecast", OWNER_ONLY),
     Row("GET", "/v1/programmes/{programme_id}/inbox", OWNER_ONLY),
     # -- cooperations: registered by facilitators, read by everyone in scope -----------------
     Row("POST", "/v1/cooperations",                     "403 403 403 201 201 201 403 403 401 401",
@@ -527,6 +528,7 @@ def test_every_route_of_the_app_is_in_the_table() -> None:
 _AS_FUNDERS_ID = (
     ("POST", "/v1/programmes/fdt/budget", 403),
     ("GET", "/v1/programmes/fdt/dashboard", 403),
+    ("GET", "/v1/programmes/fdt/forecast", 403),
     ("GET", "/v1/programmes/fdt/inbox", 403),
     ("GET", "/v1/programmes/fdt/versions", 403),
     ("PUT", "/v1/programmes/fdt", 403),

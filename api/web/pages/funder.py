@@ -5,6 +5,7 @@ accepted (with the amount granted, rule 17) or declined, approval tranches, conv
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -186,6 +187,23 @@ async def programme(programme_id: str, request: Request, session: SessionDep) ->
     return await guarded(request, session, build)
 
 
+def _forecast_years(forecast: dict[str, Any]) -> list[tuple[int, Decimal, Decimal, Decimal]]:
+    """(year, accepted lines' releases, proposed lines' releases, repayments) of a forecast."""
+
+    def total(year: dict[str, Any]) -> Decimal:
+        return sum((Decimal(v) for v in year["releases"].values()), Decimal("0.00"))
+
+    return [
+        (y["year"], total(a), total(q), Decimal(y["repayments"]))
+        for y, a, q in zip(
+            forecast["years"],
+            forecast["accepted"]["years"],
+            forecast["proposed"]["years"],
+            strict=True,
+        )
+    ]
+
+
 async def _programme_page(
     request: Request,
     session: Session,
@@ -197,12 +215,14 @@ async def _programme_page(
     """The funder's programme: dashboard, inbox and plots; `decision` is a refused decision
     on one proposed line (its cooperation, its errors by field, the amount as typed)."""
     base = f"/v1/programmes/{quote(programme_id)}"
-    dashboard, inbox, funded, names = await together(
+    dashboard, inbox, funded, names, forecast = await together(
         api.get(f"{base}/dashboard"),
         api.get(f"{base}/inbox"),
         api.get("/v1/cooperations", programme=programme_id, limit=200),
         programme_names(api, [programme_id]),
+        api.get(f"{base}/forecast"),
     )
+    words = Words(locale_of(request))
     return page(
         request,
         session,
@@ -212,7 +232,10 @@ async def _programme_page(
         programme_names=names,
         d=dashboard,
         inbox=inbox,
-        plots=charts.dashboard_charts(dashboard, Words(locale_of(request))),
+        plots=charts.dashboard_charts(dashboard, words),
+        forecast=forecast,
+        forecast_plot=charts.forecast_releases(forecast, words),
+        forecast_years=_forecast_years(forecast),
         cooperations=funded["items"],
         # The inbox's requests by their cooperations' names.
         cooperation_names={c["id"]: c.get("name") for c in funded["items"]},

@@ -1,0 +1,296 @@
+"""The forecast of a programme with 1,000 live cooperations over 5 years (`domain.forecast`,
+what `GET /v1/programmes/{id}/forecast` computes once their states are read), and the pure
+rules' cost per cooperation-year (`bench.payloads`' three-line cooperation through
+`domain.simulation.run_scenario`). Both are also measured with the rules' machinery as it
+was before issue 19 (every decision and clock run copying the state through JSON, nothing
+owned, due dates computed again), in the same run. Target: the forecast under 5 s (medians).
+
+    python -m bench.forecast [--runs 3] [--cooperations 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from statistics import median
+from typing import Any
+
+from bench.payloads import three_line_scenario
+from bench.support import Report, Target, exit_code, quiet
+from domain import commands as c
+from domain import durations
+from domain.cooperation import LineRequest
+from domain.forecast import forecast
+from domain.lifecycle import clock, context, decide, driver
+from domain.programme import ProgrammeSpec, ProgrammeVersion
+from domain.simulation import run_scenario
+from domain.state import CooperationState
+
+TARGET_SECONDS = 5.0
+HORIZON = "P5Y"
+RULES_YEARS = 10
+TODAY = datetime(2029, 1, 4, tzinfo=UTC)
+"""Where `bench.payloads`' three-line cooperation is two years in: the mix's today."""
+
+PROGRAMME: dict[str, Any] = {
+    "id": "bench-forecast",
+    "name": "Coopérations territoriales (prévision)",
+    "funder": "fondation-bench",
+    "currency": "EUR",
+    "budget": "900000000.00",
+    "phases": {
+        "emergence": {
+            "check_in_every": "P1M",
+            "report_every": "P3M",
+            "expected_duration": "P9M",
+            "tranches": [
+                {"id": "amorcage", "amount": "8000.00", "purpose": "animation", "when": "entry"},
+                {
+                    "id": "emergence-2",
+                    "amount": "7000.00",
+                    "purpose": "animation",
+                    "when": {"accepted_check_ins": 3},
+                },
+            ],
+        },
+        "experimentation": {
+            "check_in_every": "P2M",
+            "expected_duration": "P18M",
+            "tranches": [
+                {"id": "x-1", "amount": "30000.00", "purpose": "investment", "when": "entry"},
+                {
+                    "id": "x-2",
+                    "amount": "20000.00",
+                    "purpose": "operating",
+                    "when": {"elapsed": "P6M"},
+                },
+                {
+                    "id": "coordination",
+                    "amount": "6000.00",
+                    "purpose": "animation",
+                    "when": {"elapsed": "P3M"},
+                    "repeat": {"every": "P1Y", "times": 4},
+                },
+                {
+                    "id": "pret",
+                    "amount": "50000.00",
+                    "purpose": "investment",
+                    "instrument": {
+                        "loan": {
+                            "annual_rate": "0.01",
+                            "grace": "P12M",
+                            "term": "P60M",
+                            "installment_every": "P3M",
+                        }
+                    },
+                    "when": "approval",
+                },
+            ],
+        },
+        "structuring": {"check_in_every": "P3M", "tranches": []},
+    },
+}
+OTHER = PROGRAMME | {"id": "bench-autre", "funder": "fondation-autre"}
+MEMBERS = [{"id": "asso", "name": "Association du Bourg", "legal_form": "association"}]
+
+
+def _state(months: int, start_phase: str = "emergence", **steps: Any) -> CooperationState:
+    """A cooperation `months` into its life: monthly check-ins, reviewed, as the mix has."""
+    plan: list[dict[str, Any]] = []
+    # A check-in a period: every month in emergence, every two in experimentation.
+    every = 1 if start_phase == "emergence" else 2
+    for month in range(0, months, every):
+        plan.append({"at": f"P{month}M20D", "check_in": {"id": f"ci-{month + 1}"}})
+        plan.append(
+            {"at": f"P{month}M22D", "review": {"id": f"ci-{month + 1}", "decision": "accepted"}}
+        )
+    plan += steps.get("extra", [])
+    # Every cooperation of the mix is read as it is today (TODAY), as a live one's kept
+    # state is: started as long ago as its age says.
+    start = durations.subtract(TODAY, f"P{months}M25D")
+    plan.sort(key=lambda step: durations.add(start, step["at"]))
+    result = run_scenario(
+        {
+            "start": start.isoformat(),
+            "programmes": [PROGRAMME, OTHER],
+            "cooperation": {
+                "id": "modele",
+                "name": "Modèle",
+                "kind": "non_modelled",
+                "economic_model": "hybrid",
+                "members": MEMBERS,
+                "start_phase": start_phase,
+                "funding_lines": steps.get("lines", [PROGRAMME["id"]]),
+            },
+            "steps": plan,
+            "until": f"P{months}M25D",
+        }
+    )
+    assert result.state is not None
+    return result.state
+
+
+def _proposed(months: int) -> CooperationState:
+    """A cooperation of the other programme to which a line of this one is proposed."""
+    state = _state(months, lines=[OTHER["id"]])
+    version = ProgrammeVersion(version=1, spec=ProgrammeSpec.model_validate(PROGRAMME))
+    command = c.ProposeLine(line=LineRequest(programme=PROGRAMME["id"]), programme=version)
+    return decide(state, command, state.last_at).state
+
+
+def mix() -> list[tuple[float, CooperationState]]:
+    """(share, state) of the realistic mix: young and older emergences, experimentations with
+    their loan, lines only proposed, three-line cooperations, paused, closed with a loan."""
+    approve = {"at": "P1M", "approve": {"line": PROGRAMME["id"], "tranche": "pret"}}
+    return [
+        (0.20, _state(2)),
+        (0.15, _state(7)),
+        (0.20, _state(4, "experimentation", extra=[approve])),
+        (0.10, _state(14, "experimentation", extra=[approve])),
+        (0.15, _proposed(3)),
+        (0.10, _three_lines()),
+        (0.05, _state(5, extra=[{"at": "P5M23D", "pause": {}}])),
+        (
+            0.05,
+            _state(
+                6,
+                "experimentation",
+                extra=[approve, {"at": "P5M24D", "close": {"outcome": "completed"}}],
+            ),
+        ),
+    ]
+
+
+def _three_lines() -> CooperationState:
+    """`bench.payloads`' cooperation of three programmes, two years in, with this one's line."""
+    state = run_scenario(three_line_scenario(2)).state
+    assert state is not None
+    # Its payee is a fiscal host, who never borrows: this programme's version without loan.
+    grants = dict(PROGRAMME["phases"]["experimentation"])
+    grants["tranches"] = [t for t in grants["tranches"] if "instrument" not in t]
+    spec = ProgrammeSpec.model_validate(
+        PROGRAMME | {"phases": PROGRAMME["phases"] | {"experimentation": grants}}
+    )
+    version = ProgrammeVersion(version=1, spec=spec)
+    command = c.ProposeLine(line=LineRequest(programme=spec.id), programme=version)
+    proposed = decide(state, command, state.last_at).state
+    accepted = decide(proposed, c.AcceptLine(line=spec.id), proposed.last_at).state
+    return decide(accepted, c.CommitmentCommitted(line=spec.id), accepted.last_at).state
+
+
+def documents(count: int) -> list[str]:
+    """`count` states as PostgreSQL keeps them (JSON text), each its own id."""
+    kinds = mix()
+    out: list[str] = []
+    for share, state in kinds:
+        for i in range(round(share * count)):
+            out.append(
+                state.model_copy(update={"id": f"{state.id}-{len(out)}-{i}"}).model_dump_json()
+            )
+    return out[:count]
+
+
+def time_forecast(spec: ProgrammeSpec, texts: list[str], now: datetime) -> tuple[float, Any]:
+    """Reading the states (as the endpoint does) and the forecast, in CPU seconds."""
+    began = time.process_time()
+    states = [CooperationState.model_validate_json(t) for t in texts]
+    result = forecast(spec, states, now, HORIZON)
+    return time.process_time() - began, result
+
+
+def time_rules() -> float:
+    """Seconds of CPU per cooperation-year of the pure rules."""
+    scenario = three_line_scenario(RULES_YEARS)
+    began = time.process_time()
+    run_scenario(scenario)
+    return (time.process_time() - began) / RULES_YEARS
+
+
+def _json_copy(state: CooperationState) -> CooperationState:
+    return CooperationState.model_validate_json(state.model_dump_json())
+
+
+@contextmanager
+def machinery_before() -> Iterator[None]:
+    """The rules' machinery as it was: a JSON copy at every decision and clock run, no state
+    owned by its driver, due dates computed anew (bisected periods stay)."""
+    saved: list[tuple[Any, str, Any]] = [
+        (context, "copy_state", context.copy_state),
+        (clock, "copy_state", clock.copy_state),
+        (driver, "copy_state", driver.copy_state),
+        (durations, "_add", durations._add),
+    ]
+    init: Callable[..., None] = driver.Driver.__init__
+
+    def not_owned(self: driver.Driver, state: CooperationState | None = None, **_: Any) -> None:
+        init(self, state, owned=False)
+
+    for module, name, _ in saved[:3]:
+        setattr(module, name, _json_copy)
+    durations._add = durations._add.__wrapped__  # type: ignore[attr-defined]
+    driver.Driver.__init__ = not_owned  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+        driver.Driver.__init__ = init  # type: ignore[method-assign]
+
+
+def run(runs: int = 3, cooperations: int = 1000, before_share: int = 10) -> Report:
+    spec = ProgrammeSpec.model_validate(PROGRAMME)
+    texts = documents(cooperations)
+    now = max(CooperationState.model_validate_json(t).last_at for t in texts)
+    after = [time_forecast(spec, texts, now) for _ in range(runs)]
+    forecast_after = median(t for t, _ in after)
+    rules_after = median(time_rules() for _ in range(runs))
+    # Before: a tenth of the cooperations (the whole would take minutes), scaled up.
+    subset = texts[:: max(1, before_share)]
+    with machinery_before():
+        before = [time_forecast(spec, subset, now) for _ in range(max(1, runs // 2))]
+        rules_before = median(time_rules() for _ in range(max(1, runs // 2)))
+    forecast_before = median(t for t, _ in before) * len(texts) / len(subset)
+    result = after[0][1]
+    assert after[0][1] == after[-1][1], "the forecast is deterministic"
+    years = result.years
+    lines = [
+        f"{len(texts)} cooperations ({result.accepted.cooperations} with an accepted line, "
+        f"{result.proposed.cooperations} proposed), horizon {HORIZON}, medians of {runs} runs "
+        "(CPU time)",
+        f"forecast, before: {forecast_before:.2f} s (measured on {len(subset)}, scaled up)",
+        f"forecast, now:    {forecast_after:.2f} s "
+        f"({1000 * forecast_after / len(texts) / 5:.2f} ms per cooperation-year)",
+        f"pure rules per cooperation-year (three lines, {RULES_YEARS} years): "
+        f"before {1000 * rules_before:.1f} ms, now {1000 * rules_after:.1f} ms",
+        "releases by year: " + ", ".join(f"{y.year}: {sum(y.releases.values())}" for y in years),
+        f"budget runs out on: {result.budget_runs_out_on}",
+    ]
+    return Report(
+        name="forecast",
+        title="The forecast of 1,000 cooperations over 5 years",
+        lines=lines,
+        targets=[Target("forecast of 1,000 cooperations", forecast_after, TARGET_SECONDS, " s")],
+        figures=[
+            ("forecast before", f"{forecast_before:.2f} s"),
+            ("rules per coop-year", f"{1000 * rules_after:.1f} ms (was {1000 * rules_before:.1f})"),
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.forecast")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cooperations", type=int, default=1000)
+    args = parser.parse_args(argv)
+    quiet()
+    report = run(args.runs, args.cooperations)
+    report.show()
+    return exit_code([report])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
