@@ -6,6 +6,7 @@ API bodies and answers into pages.
 - signin: the way in, for everyone (home, sign-in, links, language, sign-out);
 - cooperation: what every role in a cooperation's scope reads (its page, a check-in, a report);
 - collective, facilitator, funder: each role's own pages and actions;
+- setup: the funder's set-up (programme form, YAML, versions, budget, loans, contacts, webhooks);
 - common: what they share (sessions, forms, reads made at once).
 
 Routes whose paths overlap keep their order: a cooperation's check-in page (GET) comes before
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web.pages import collective, cooperation, facilitator, funder, signin
+from api.web.pages import collective, cooperation, facilitator, funder, setup, signin
 from api.web.pages.common import SignInNeeded
 
 router = APIRouter(include_in_schema=False)
-for _pages in (signin, cooperation, collective, facilitator, funder):
+for _pages in (signin, cooperation, collective, facilitator, funder, setup):
     router.include_router(_pages.router)
 
 __all__ = ["SignInNeeded", "router"]
