@@ -139,7 +139,10 @@ def form_errors(
     for path, branched, error in cleaned:
         if branched and error.type in _OTHER_BRANCH and _near(path, real):
             continue
-        target = _input_of(path, inputs, fields or {})
+        # A model's own check names the field it is about first ("term must be positive").
+        first = error.message.split(" ", 1)[0].rstrip(":")
+        named = f"{path}.{first}" if path else first
+        target = _input_of(named if named in inputs else path, inputs, fields or {})
         if target is None:
             top.append(f"{path}: {error.message}" if path else error.message)
             continue
