@@ -1,0 +1,115 @@
+"""The funder sets up a programme in a real Chromium, without curl: it fills the programme
+form (durations said as a number and a unit), publishes it, meets the error the API finds
+(shares not summing to 1) at its field with everything typed kept, fixes it, reads the
+published version as YAML, edits it into version 2 and reads what changed, then raises the
+budget. axe audits every page on the way."""
+
+from __future__ import annotations
+
+import uuid
+
+import yaml
+from playwright.async_api import Page, expect
+
+from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
+
+
+async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
+    page: Page, live_server: Live
+) -> None:
+    live = live_server
+    suffix = uuid.uuid4().hex[:6]
+    funder, pid = f"fondation-{suffix}", f"coop-{suffix}"
+    headers = await live.auth("funder", funder)
+    blocked = await no_third_party(page)
+    await sign_in(page, live, headers)
+
+    await page.get_by_role("link", name="Créer un programme").click()
+    await expect(
+        page.get_by_role("heading", name="Nouveau programme de financement")
+    ).to_be_visible()
+    await assert_accessible(page, "programme form")
+
+    await page.get_by_label("Nom du programme").fill("Coopérations du bocage")
+    await page.get_by_label("Identifiant (obligatoire)", exact=True).fill(pid)
+    await page.get_by_label("Budget (enveloppe)").fill("100 000")
+    await page.get_by_label("Montants", exact=True).select_option("granted")
+    await page.get_by_label("Montant accordé : au moins").fill("10 000")
+    # Emergence: a check-in every 2 months, 15 days of grace.
+    await page.get_by_label("Point d'étape tous les : nombre").first.fill("2")
+    await page.get_by_label("Délai de grâce : nombre").first.fill("15")
+    await page.get_by_label("Délai de grâce : unité").first.select_option("D")
+    row0 = page.locator('fieldset[id="phases.emergence.tranches.0"]')
+    await row0.get_by_label("Identifiant de la tranche").fill("amorcage")
+    await row0.get_by_label("Part du montant accordé").fill("0,5")
+    # A second tranche: "add a tranche" shows one more row, nothing sent, nothing lost.
+    await page.get_by_role("button", name="Ajouter une tranche (émergence)").click()
+    row1 = page.locator('fieldset[id="phases.emergence.tranches.1"]')
+    await expect(row1).to_be_visible()
+    await expect(row0.get_by_label("Identifiant de la tranche")).to_have_value("amorcage")
+    await row1.get_by_label("Identifiant de la tranche").fill("suite")
+    await row1.get_by_label("Part du montant accordé").fill("0,4")
+    await row1.get_by_label("Versée").select_option("accepted_check_ins")
+    await row1.get_by_label("Nombre de points d'étape validés").fill("3")
+    await page.get_by_role("button", name="Publier le programme").last.click()
+
+    # The API's refusal, at its field: the shares add up to 0.9.
+    summary = page.locator("#errors")
+    await expect(summary).to_contain_text("0.9")
+    amounts = page.get_by_label("Montants", exact=True)
+    await expect(amounts).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator('[id="amounts-error"]')).to_contain_text("not 1")
+    await expect(row1.get_by_label("Part du montant accordé")).to_have_value("0,4")
+    await expect(page.get_by_label("Délai de grâce : nombre").first).to_have_value("15")
+    await assert_accessible(page, "programme form with errors")
+
+    await row1.get_by_label("Part du montant accordé").fill("0,5")
+    await page.get_by_role("button", name="Publier le programme").last.click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Le programme est publié : sa version 1 est en place."
+    )
+    await expect(page.locator("table")).to_contain_text("émergence (tous les 2 mois)")
+    await assert_accessible(page, "programme versions")
+
+    # Its YAML: what the API stored, ISO 8601 durations included.
+    shown = await live.http.get(f"/programmes/{pid}/spec.yaml", cookies=await _cookies(page))
+    assert shown.status_code == 200, shown.text
+    spec = yaml.safe_load(shown.text)
+    emergence = spec["phases"]["emergence"]
+    assert (emergence["check_in_every"], emergence["check_in_grace"]) == ("P2M", "P15D")
+    assert [t["share"] for t in emergence["tranches"]] == ["0.5", "0.5"]
+    assert emergence["tranches"][1]["when"] == {"accepted_check_ins": 3}
+    await page.goto(live.url(f"/programmes/{pid}/yaml"))
+    await expect(page.get_by_label("Le programme en YAML")).to_contain_text("check_in_every: P2M")
+    await assert_accessible(page, "programme YAML")
+
+    # Version 2 from the form: shown as typed, a cadence changed.
+    await page.goto(live.url(f"/programmes/{pid}/edit"))
+    every = page.get_by_label("Point d'étape tous les : nombre").first
+    await expect(every).to_have_value("2")
+    await expect(page.get_by_label("Point d'étape tous les : unité").first).to_have_value("M")
+    await every.fill("1")
+    await page.get_by_label("Budget (enveloppe)").fill("120000.00")
+    await page.get_by_role("button", name="Publier la nouvelle version").last.click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "La nouvelle version du programme est publiée."
+    )
+    diff = page.locator("ul.diff")
+    await expect(diff).to_contain_text("Budget (enveloppe) : 100 000,00 € → 120 000,00 €")
+    await expect(diff).to_contain_text("émergence · Point d'étape tous les : 2 mois → 1 mois")
+    await assert_accessible(page, "programme versions diff")
+
+    # The budget raised from the programme's page.
+    await page.goto(live.url(f"/programmes/{pid}"))
+    await page.get_by_role("link", name="Augmenter le budget").click()
+    await assert_accessible(page, "budget form")
+    await page.get_by_label("Augmenter de").fill("5 000")
+    await page.get_by_role("button", name="Augmenter le budget").click()
+    await expect(page.get_by_role("status")).to_have_text("Le budget est augmenté.")
+    remaining = await live.http.get(f"/v1/programmes/{pid}/dashboard", headers=headers)
+    assert remaining.json()["budget"] == "125000.00"
+    assert blocked == []
+
+
+async def _cookies(page: Page) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in await page.context.cookies() if "name" in c}
