@@ -72,9 +72,12 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     await assert_accessible(page, "programme versions")
 
     # Its YAML: what the API stored, ISO 8601 durations included.
-    shown = await live.http.get(f"/programmes/{pid}/spec.yaml", cookies=await _cookies(page))
-    assert shown.status_code == 200, shown.text
-    spec = yaml.safe_load(shown.text)
+    # The download link, fetched with the page's session.
+    link = page.get_by_role("link", name="Télécharger la version en cours (YAML)").first
+    shown = await page.request.get(live.url(str(await link.get_attribute("href"))))
+    assert shown.status == 200
+    assert shown.headers["content-type"].startswith("application/yaml")
+    spec = yaml.safe_load(await shown.text())
     emergence = spec["phases"]["emergence"]
     assert (emergence["check_in_every"], emergence["check_in_grace"]) == ("P2M", "P15D")
     assert [t["share"] for t in emergence["tranches"]] == ["0.5", "0.5"]
@@ -109,7 +112,3 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     remaining = await live.http.get(f"/v1/programmes/{pid}/dashboard", headers=headers)
     assert remaining.json()["budget"] == "125000.00"
     assert blocked == []
-
-
-async def _cookies(page: Page) -> dict[str, str]:
-    return {c["name"]: c["value"] for c in await page.context.cookies() if "name" in c}
