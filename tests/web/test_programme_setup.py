@@ -11,6 +11,7 @@ import uuid
 import yaml
 from playwright.async_api import Page, expect
 
+from tests.api.conftest import cooperation, programme
 from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 
 
@@ -112,3 +113,67 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     remaining = await live.http.get(f"/v1/programmes/{pid}/dashboard", headers=headers)
     assert remaining.json()["budget"] == "125000.00"
     assert blocked == []
+
+
+async def test_the_funder_records_a_repayment_and_writes_off_the_rest(
+    page: Page, live_server: Live
+) -> None:
+    live = live_server
+    suffix = uuid.uuid4().hex[:6]
+    funder, pid, coop = f"banque-{suffix}", f"pret-{suffix}", f"scic-{suffix}"
+    headers = await live.auth("funder", funder)
+    loan = {
+        "id": "pret",
+        "amount": "12000.00",
+        "purpose": "investment",
+        "when": "entry",
+        "instrument": {
+            "loan": {
+                "annual_rate": "0.01",
+                "grace": "P6M",
+                "term": "P36M",
+                "installment_every": "P3M",
+            }
+        },
+    }
+    spec = programme(pid, funder)
+    spec["phases"] = {"emergence": {"check_in_every": "P1M", "tranches": [loan]}}
+    assert (await live.http.post("/v1/programmes", json=spec, headers=headers)).status_code == 201
+    body = cooperation(
+        coop,
+        [pid],
+        members=[{"id": "scic", "name": "SCIC du Bourg", "legal_form": "scic"}],
+        fiscal_host=None,
+    )
+    registered = await live.http.post(
+        "/v1/cooperations", json=body, headers=await live.auth("facilitator", f"pole-{suffix}")
+    )
+    assert registered.status_code == 201, registered.text
+    accepted = await live.http.post(
+        f"/v1/cooperations/{coop}/funding-lines/{pid}/decision",
+        json={"accept": True},
+        headers=headers,
+    )
+    assert accepted.status_code == 200, accepted.text
+
+    await sign_in(page, live, headers)
+    await page.goto(live.url(f"/cooperations/{coop}"))
+    await page.get_by_text("Enregistrer un remboursement ou abandonner le prêt « pret »").click()
+    await assert_accessible(page, "cooperation page with a loan's forms")
+    await page.get_by_label("Montant remboursé").fill("1 000")
+    await page.get_by_role("button", name="Enregistrer le remboursement").click()
+    await expect(page.get_by_role("status")).to_have_text("Le remboursement est enregistré.")
+    events = (await live.http.get(f"/v1/cooperations/{coop}/events", headers=headers)).json()
+    repaid = [e for e in events["items"] if e["type"] == "RepaymentRecorded"]
+    assert [e["data"]["amount"] for e in repaid] == ["1000.00"]
+
+    await page.get_by_text("Enregistrer un remboursement ou abandonner le prêt « pret »").click()
+    await page.get_by_label("Motif de l'abandon de créance").fill("Liquidation de la SCIC")
+    await page.get_by_role("button", name="Abandonner ce qui reste dû").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Le reste du prêt est abandonné (passé en perte)."
+    )
+    # Settled: nothing more to record.
+    await expect(page.get_by_text("abandonner le prêt « pret »")).to_have_count(0)
+    events = (await live.http.get(f"/v1/cooperations/{coop}/events", headers=headers)).json()
+    assert [e["type"] for e in events["items"]].count("LoanWrittenOff") == 1
