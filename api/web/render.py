@@ -65,7 +65,7 @@ def nav(session: Session | None, words: Words) -> list[tuple[str, str]]:
             ("/review-queue", words("web.nav.review_queue")),
             ("/funds", words("web.nav.funds")),
         ]
-    return [("/", words("web.nav.programmes"))]
+    return [("/", words("web.nav.programmes")), ("/webhooks", words("web.setup.hooks.title"))]
 
 
 def page(
