@@ -86,8 +86,26 @@ def _form_page(
     )
 
 
+def _funders_only(request: Request, session: Session) -> Response | None:
+    """Programmes are the funders' to create (the API refuses anyone else, 403): the form is
+    not offered to others."""
+    if session.role == "funder":
+        return None
+    problem = ApiProblem(403, Words(locale_of(request))("web.error.status_403"))
+    return page(request, session, "error.html", status=403, problem=problem)
+
+
+async def _current(api: Api, programme_id: str) -> dict[str, Any]:
+    """The programme's current version as its funder reads it: through its versions, which
+    the API shows to the programme's funder only (another reader: 403), budget included."""
+    found = await api.get(f"{_programme_path(programme_id)}/versions")
+    return dict(max(found, key=lambda v: v["version"]))
+
+
 @router.get("/new/programme")
 async def new_programme(request: Request, session: SessionDep) -> Response:
+    if (refused := _funders_only(request, session)) is not None:
+        return refused
     values = {
         "currency": "EUR",
         "locale": locale_of(request),
@@ -107,7 +125,7 @@ async def create_programme(request: Request, session: SessionDep) -> Response:
 @router.get("/programmes/{programme_id}/edit")
 async def edit_programme(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        spec = await api.get(_programme_path(programme_id))
+        spec = await _current(api, programme_id)
         return _form_page(request, session, pf.values_of(spec), {}, programme_id)
 
     return await guarded(request, session, build)
@@ -162,7 +180,7 @@ async def export_yaml(programme_id: str, request: Request, session: SessionDep) 
 
     async def build(api: Api) -> Response:
         return Response(
-            _yaml_of(await api.get(_programme_path(programme_id))),
+            _yaml_of(await _current(api, programme_id)),
             media_type="application/yaml",
             headers={
                 **SECURITY_HEADERS,
@@ -180,6 +198,8 @@ def _yaml_of(shown: Mapping[str, Any]) -> str:
 
 @router.get("/new/programme/yaml")
 async def import_new(request: Request, session: SessionDep) -> Response:
+    if (refused := _funders_only(request, session)) is not None:
+        return refused
     return page(request, session, "programme_yaml.html", programme_id=None, text="", errors={})
 
 
@@ -191,7 +211,7 @@ async def import_new_sent(request: Request, session: SessionDep) -> Response:
 @router.get("/programmes/{programme_id}/yaml")
 async def import_version(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        text = _yaml_of(await api.get(_programme_path(programme_id)))
+        text = _yaml_of(await _current(api, programme_id))
         return page(
             request, session, "programme_yaml.html", programme_id=programme_id, text=text, errors={}
         )
