@@ -30,6 +30,7 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
         page.get_by_role("heading", name="Nouveau programme de financement")
     ).to_be_visible()
     await assert_accessible(page, "programme form")
+    await _fits(page)
 
     await page.get_by_label("Nom du programme").fill("Coopérations du bocage")
     await page.get_by_label("Identifiant (obligatoire)", exact=True).fill(pid)
@@ -63,6 +64,7 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     await expect(row1.get_by_label("Part du montant accordé")).to_have_value("0,4")
     await expect(page.get_by_label("Délai de grâce : nombre").first).to_have_value("15")
     await assert_accessible(page, "programme form with errors")
+    await _fits(page)
 
     await row1.get_by_label("Part du montant accordé").fill("0,5")
     await page.get_by_role("button", name="Publier le programme").last.click()
@@ -177,3 +179,37 @@ async def test_the_funder_records_a_repayment_and_writes_off_the_rest(
     await expect(page.get_by_text("abandonner le prêt « pret »")).to_have_count(0)
     events = (await live.http.get(f"/v1/cooperations/{coop}/events", headers=headers)).json()
     assert [e["type"] for e in events["items"]].count("LoanWrittenOff") == 1
+
+
+async def _fits(page: Page) -> None:
+    """Reflow (RGAA 10.11): the form fits the screen's width, a phone's included."""
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert page.viewport_size is not None and width <= page.viewport_size["width"]
+
+
+async def test_a_funder_imports_a_programme_as_yaml(page: Page, live_server: Live) -> None:
+    """The YAML kept in a file, pasted: an error is listed by its field's path, the text kept;
+    once fixed it is published, and the form shows it as people say it."""
+    live = live_server
+    suffix = uuid.uuid4().hex[:6]
+    funder, pid = f"fondation-{suffix}", f"yaml-{suffix}"
+    headers = await live.auth("funder", funder)
+    await sign_in(page, live, headers)
+    spec = programme(pid, funder)
+    spec["phases"]["emergence"]["check_in_every"] = "2 mois"
+    written = yaml.safe_dump(spec, allow_unicode=True, sort_keys=False)
+
+    await page.get_by_role("link", name="Importer un programme en YAML").click()
+    await assert_accessible(page, "YAML import")
+    await page.get_by_label("Le programme en YAML").fill(written)
+    await page.get_by_role("button", name="Publier le programme").click()
+    await expect(page.locator("#errors")).to_contain_text("phases.emergence.check_in_every")
+    await expect(page.get_by_label("Le programme en YAML")).to_have_value(written)
+    await assert_accessible(page, "YAML import with errors")
+
+    await page.get_by_label("Le programme en YAML").fill(written.replace("2 mois", "P2M"))
+    await page.get_by_role("button", name="Publier le programme").click()
+    await expect(page.get_by_role("status")).to_have_text("Le programme YAML est publié.")
+    await page.get_by_role("link", name="Modifier le programme").click()
+    await expect(page.get_by_label("Point d'étape tous les : nombre").first).to_have_value("2")
+    await expect(page.get_by_label("Point d'étape tous les : unité").first).to_have_value("M")
