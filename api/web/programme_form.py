@@ -260,8 +260,40 @@ def flat(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """Each field that differs: (path, value before or None, value after or None), in the
-    order of the later version's fields, then what it dropped."""
+    order of the later version's fields, then what it dropped. A phase or a tranche added or
+    dropped whole is one change, its value the whole phase's or tranche's spec."""
     old, new = flat(before), flat(after)
-    paths = [p for p in new if old.get(p) != new[p]]
-    paths += [p for p in old if p not in new]
-    return [(p, old.get(p), new.get(p)) for p in paths]
+    old_units, new_units = _units(before), _units(after)
+    out: list[tuple[str, Any, Any]] = []
+    said: set[str] = set()
+    for path in [*new, *(p for p in old if p not in new)]:
+        whole = [u for u in _units_of(path) if (u in new_units) != (u in old_units)]
+        if whole:
+            if whole[0] not in said:
+                said.add(whole[0])
+                out.append((whole[0], old_units.get(whole[0]), new_units.get(whole[0])))
+            continue
+        if old.get(path) != new.get(path):
+            out.append((path, old.get(path), new.get(path)))
+    return out
+
+
+def _units(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Its phases and tranches by path (`phases.emergence`, `phases.emergence.tranches.ID`)."""
+    units: dict[str, Any] = {}
+    for phase, p in (spec.get("phases") or {}).items():
+        units[f"phases.{phase}"] = p
+        for t in p.get("tranches") or []:
+            units[f"phases.{phase}.tranches.{t.get('id')}"] = t
+    return units
+
+
+def _units_of(path: str) -> list[str]:
+    """The phase, then the tranche, holding a field (none for the programme's own)."""
+    parts = path.split(".")
+    if parts[0] != "phases" or len(parts) < 2:
+        return []
+    units = [".".join(parts[:2])]
+    if len(parts) >= 4 and parts[2] == "tranches":
+        units.append(".".join(parts[:4]))
+    return units

@@ -165,10 +165,17 @@ def test_what_changed_between_two_versions() -> None:
         },
     }
     found = pf.changes({"version": 1, **DESIGN_SPEC}, {"version": 2, **later})
+    nouvelle = {"id": "nouvelle", "amount": "1000.00", "purpose": "animation", "when": "entry"}
     assert found == [
         ("budget", "500000.00", "600000.00"),
         ("phases.emergence.check_in_every", "P1M", "P2M"),
-        ("phases.emergence.tranches.nouvelle.amount", None, "1000.00"),
-        ("phases.emergence.tranches.nouvelle.purpose", None, "animation"),
-        ("phases.emergence.tranches.nouvelle.when", None, "entry"),
+        ("phases.emergence.tranches.nouvelle", None, nouvelle),
+    ]
+    # A phase dropped whole is one change; so is one added back.
+    dropped = {**later, "phases": {"emergence": later["phases"]["emergence"]}}
+    assert pf.changes(later, dropped) == [
+        ("phases.experimentation", DESIGN_SPEC["phases"]["experimentation"], None)
+    ]
+    assert pf.changes(dropped, later) == [
+        ("phases.experimentation", None, DESIGN_SPEC["phases"]["experimentation"])
     ]

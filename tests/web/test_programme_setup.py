@@ -96,6 +96,18 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     await expect(page.get_by_label("Point d'étape tous les : unité").first).to_have_value("M")
     await every.fill("1")
     await page.get_by_label("Budget (enveloppe)").fill("120000.00")
+    # A patient loan in the spare row, its terms said as people say them.
+    loan = page.locator('fieldset[id="phases.emergence.tranches.2"]')
+    await loan.get_by_label("Identifiant de la tranche").fill("pret")
+    await loan.get_by_label("Montant", exact=True).fill("20 000")
+    await loan.get_by_label("Destination").select_option("investment")
+    await loan.get_by_label("Versée").select_option("approval")
+    await loan.get_by_label("Nature").select_option("loan")
+    await loan.get_by_label("Taux annuel").fill("0,01")
+    await loan.get_by_label("Différé : nombre").fill("6")
+    await loan.get_by_label("Durée du prêt : nombre").fill("3")
+    await loan.get_by_label("Durée du prêt : unité").select_option("Y")
+    await loan.get_by_label("Échéance tous les : nombre").fill("3")
     await page.get_by_role("button", name="Publier la nouvelle version").last.click()
     await expect(page.get_by_role("status")).to_have_text(
         "La nouvelle version du programme est publiée."
@@ -103,6 +115,9 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     diff = page.locator("ul.diff")
     await expect(diff).to_contain_text("Budget (enveloppe) : 100 000,00 € → 120 000,00 €")
     await expect(diff).to_contain_text("émergence · Point d'étape tous les : 2 mois → 1 mois")
+    await expect(diff).to_contain_text(
+        "émergence · tranche « pret » : ajouté : 20 000,00 €, investissement, sur approbation, prêt"
+    )
     await assert_accessible(page, "programme versions diff")
 
     # The budget raised from the programme's page.

@@ -311,6 +311,14 @@ def _shown_value(request: Request, currency: str) -> Any:
     def shown(change: Mapping[str, Any], value: Any) -> str:
         if isinstance(value, bool):
             return words("web.setup.yes" if value else "web.setup.no")
+        if change["kind"] == "tranche":
+            return _tranche_words(value, words, fmt, currency)
+        if change["kind"] == "phase":
+            return words(
+                "web.setup.diff.phase",
+                cadence=_cadence_words(words, fmt, value.get("check_in_every")),
+                n=len(value.get("tranches") or []),
+            )
         if change["kind"] == "money":
             return fmt.money(value, currency)
         if change["kind"] == "duration":
@@ -320,6 +328,41 @@ def _shown_value(request: Request, currency: str) -> Any:
         return str(value)
 
     return shown
+
+
+def _cadence_words(words: Words, fmt: Formats, iso: str | None) -> str:
+    key = cadence_key(iso) if iso else None
+    return words(f"web.setup.{key[0]}", n=key[1]) if key else fmt.duration(iso or "")
+
+
+def _tranche_words(t: Mapping[str, Any], words: Words, fmt: Formats, currency: str) -> str:
+    """A tranche in a few words: what it pays, for what, when (`8 000,00 €, animation, à
+    l'entrée dans la phase`)."""
+    said = []
+    if t.get("amount") is not None:
+        said.append(fmt.money(t["amount"], currency))
+    elif t.get("share") is not None:
+        said.append(words("web.setup.diff.share", share=fmt.percent(t["share"])))
+    said.append(words.word("purpose", t.get("purpose")))
+    when = t.get("when")
+    if isinstance(when, Mapping) and "accepted_check_ins" in when:
+        said.append(words("web.setup.diff.after_check_ins", n=when["accepted_check_ins"]))
+    elif isinstance(when, Mapping) and "elapsed" in when:
+        said.append(words("web.setup.diff.after", duration=fmt.duration(when["elapsed"])))
+    else:
+        said.append(words.word("web.setup.trigger", when))
+    repeat = t.get("repeat")
+    if repeat:
+        said.append(
+            words(
+                "web.setup.diff.repeat",
+                cadence=_cadence_words(words, fmt, repeat.get("every")),
+                n=repeat.get("times"),
+            )
+        )
+    if isinstance(t.get("instrument"), Mapping):
+        said.append(words("web.setup.instrument.loan"))
+    return ", ".join(said)
 
 
 def _number(text: str | None, default: int) -> int:
@@ -356,7 +399,12 @@ def _said(found: list[tuple[str, Any, Any]], words: Words) -> list[dict[str, Any
             if parts[:1] == ["tranches"] and len(parts) > 1:
                 where.append(words("web.setup.diff.tranche", id=parts[1]))
                 parts = parts[2:]
-        field = parts[-1] if parts else "tranches"
+        if not parts:
+            # A phase or a tranche added or dropped whole: said in a few words.
+            kind = "tranche" if len(where) > 1 else "phase"
+            out.append({"where": " · ".join(where), "before": before, "after": after, "kind": kind})
+            continue
+        field = parts[-1]
         key = f"web.setup.field.{field}"
         where.append(words(key) if words.has(key) else ".".join(parts))
         kind = "money" if field in _MONEY else "duration" if field in _DURATIONS else "plain"
