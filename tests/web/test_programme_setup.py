@@ -12,7 +12,7 @@ import yaml
 from playwright.async_api import Page, expect
 
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
+from tests.web.browser import Live, assert_accessible, no_third_party, screenshot, sign_in
 
 
 async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
@@ -64,6 +64,7 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     await expect(row1.get_by_label("Part du montant accordé")).to_have_value("0,4")
     await expect(page.get_by_label("Délai de grâce : nombre").first).to_have_value("15")
     await assert_accessible(page, "programme form with errors")
+    await screenshot(page, "funder-programme-form-error")
     await _fits(page)
 
     await row1.get_by_label("Part du montant accordé").fill("0,5")
@@ -103,6 +104,7 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     await loan.get_by_label("Destination").select_option("investment")
     await loan.get_by_label("Versée").select_option("approval")
     await loan.get_by_label("Nature").select_option("loan")
+    await loan.get_by_text("Conditions du prêt").click()
     await loan.get_by_label("Taux annuel").fill("0,01")
     await loan.get_by_label("Différé : nombre").fill("6")
     await loan.get_by_label("Durée du prêt : nombre").fill("3")
@@ -119,6 +121,7 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
         "émergence · tranche « pret » : ajouté : 20 000,00 €, investissement, sur approbation, prêt"
     )
     await assert_accessible(page, "programme versions diff")
+    await screenshot(page, "funder-programme-versions")
 
     # The budget raised from the programme's page.
     await page.goto(live.url(f"/programmes/{pid}"))
