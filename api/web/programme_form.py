@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from api.web.forms import duration_of, money_typed, spoken
-from domain.programme import PHASE_ORDER, Purpose
+from domain.programme import PHASE_ORDER, PhaseSpec, Purpose
 
 PHASES = tuple(p.value for p in PHASE_ORDER)
 PURPOSES = tuple(p.value for p in Purpose)
@@ -20,7 +20,10 @@ SPARE_ROWS = 1
 """Empty tranche rows a phase shows beyond its tranches; "add a tranche" adds one more."""
 
 PHASE_DURATIONS = ("check_in_every", "check_in_grace", "reminder_before", "report_every")
-PHASE_OPTIONAL = ("max_duration",)
+PHASE_OPTIONAL: tuple[str, ...] = ("max_duration",) + (
+    # The forecast's assumption of how long a phase lasts (issue 19), where the spec has it.
+    ("expected_duration",) if "expected_duration" in PhaseSpec.model_fields else ()
+)
 LOAN_DURATIONS = ("grace", "term", "installment_every")
 TRANCHE_TEXTS = (
     "id",

@@ -60,6 +60,7 @@ def _choices(request: Request) -> dict[str, Any]:
         "units": UNITS,
         "rows_of": pf.rows_of,
         "cadence": cadence,
+        "phase_optional": pf.PHASE_OPTIONAL,
         "phase_has_errors": lambda errors, at: any(k.startswith(at + ".") for k in errors),
     }
 
