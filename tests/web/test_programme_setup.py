@@ -127,6 +127,10 @@ async def test_a_funder_creates_a_programme_in_the_form_and_edits_it(
     await page.goto(live.url(f"/programmes/{pid}"))
     await page.get_by_role("link", name="Augmenter le budget").click()
     await assert_accessible(page, "budget form")
+    await page.get_by_label("Augmenter de").fill("beaucoup")
+    await page.get_by_role("button", name="Augmenter le budget").click()
+    await expect(page.get_by_label("Augmenter de")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Augmenter de")).to_have_value("beaucoup")
     await page.get_by_label("Augmenter de").fill("5 000")
     await page.get_by_role("button", name="Augmenter le budget").click()
     await expect(page.get_by_role("status")).to_have_text("Le budget est augmenté.")
@@ -225,7 +229,16 @@ async def test_a_funder_imports_a_programme_as_yaml(page: Page, live_server: Liv
     await expect(page.get_by_label("Le programme en YAML")).to_have_value(written)
     await assert_accessible(page, "YAML import with errors")
 
-    await page.get_by_label("Le programme en YAML").fill(written.replace("2 mois", "P2M"))
+    # The file kept on disk, fixed, uploaded.
+    await page.get_by_label("Ou un fichier YAML").set_input_files(
+        files=[
+            {
+                "name": f"{pid}.yaml",
+                "mimeType": "application/yaml",
+                "buffer": written.replace("2 mois", "P2M").encode(),
+            }
+        ]
+    )
     await page.get_by_role("button", name="Publier le programme").click()
     await expect(page.get_by_role("status")).to_have_text("Le programme YAML est publié.")
     await page.get_by_role("link", name="Modifier le programme").click()
