@@ -216,11 +216,18 @@ def _tranche_of(
         t["share"] = text("share").replace(",", ".")
     t["purpose"] = text("purpose")
     when = text("when") or "entry"
+    # The trigger's number or duration is said missing here: the API, given none, would
+    # answer for every kind of trigger at once.
     if when == "accepted_check_ins":
         n = text("when.accepted_check_ins")
+        if not n.isdigit():
+            built.errors[f"{row}.when.accepted_check_ins"] = wrong_number
         t["when"] = {"accepted_check_ins": int(n) if n.isdigit() else n}
     elif when == "elapsed":
-        t["when"] = {"elapsed": built.duration(values, f"{row}.when.elapsed", wrong_number)}
+        elapsed = built.duration(values, f"{row}.when.elapsed", wrong_number)
+        if elapsed is None:
+            built.errors[f"{row}.when.elapsed"] = wrong_number
+        t["when"] = {"elapsed": elapsed}
     else:
         t["when"] = when
     every = built.duration(values, f"{row}.repeat.every", wrong_number)

@@ -179,3 +179,23 @@ def test_what_changed_between_two_versions() -> None:
     assert pf.changes(dropped, later) == [
         ("phases.experimentation", None, DESIGN_SPEC["phases"]["experimentation"])
     ]
+
+
+def test_a_trigger_without_its_number_or_duration_is_said_at_its_input() -> None:
+    values = {
+        "phases.emergence.funded": "true",
+        "phases.emergence.rows": "2",
+        "phases.emergence.check_in_every.n": "1",
+        "phases.emergence.check_in_every.unit": "M",
+        "phases.emergence.tranches.0.id": "a",
+        "phases.emergence.tranches.0.amount": "1",
+        "phases.emergence.tranches.0.when": "elapsed",
+        "phases.emergence.tranches.1.id": "b",
+        "phases.emergence.tranches.1.amount": "1",
+        "phases.emergence.tranches.1.when": "accepted_check_ins",
+    }
+    built = pf.spec_of(values, "f", "whole")
+    assert built.errors == {
+        "phases.emergence.tranches.0.when.elapsed": "whole",
+        "phases.emergence.tranches.1.when.accepted_check_ins": "whole",
+    }
