@@ -17,6 +17,9 @@ class ApiProblem(Exception):
     status: int
     detail: str
     errors: dict[str, str] = field(default_factory=dict)
+    typed: list[tuple[str, str, str]] = field(default_factory=list)
+    """Every bad field as (path, message, pydantic's type): a union's branches name the same
+    field more than once (api/web/forms.py tells them apart)."""
 
     @classmethod
     def of(cls, response: httpx.Response) -> ApiProblem:
@@ -31,7 +34,13 @@ class ApiProblem(Exception):
             for e in body.get("errors") or []
             if isinstance(e, dict)
         }
-        return cls(response.status_code, str(body.get("detail") or response.reason_phrase), errors)
+        typed = [
+            (str(e.get("path", "")), str(e.get("message", "")), str(e.get("type", "")))
+            for e in body.get("errors") or []
+            if isinstance(e, dict)
+        ]
+        detail = str(body.get("detail") or response.reason_phrase)
+        return cls(response.status_code, detail, errors, typed)
 
 
 class Api:
@@ -75,6 +84,13 @@ class Api:
         if host:
             headers["host"] = host
         return self._answer(await self._http.post(path, json=body, headers=headers))
+
+    async def send(self, method: str, path: str, document: bytes, media_type: str) -> Any:
+        """A document as it was written (a programme's YAML), under its media type."""
+        response = await self._http.request(
+            method, path, content=document, headers={"content-type": media_type}
+        )
+        return self._answer(response)
 
     async def put(self, path: str, body: Any) -> Any:
         return self._answer(await self._http.put(path, json=body))

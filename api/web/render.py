@@ -65,8 +65,13 @@ def nav(session: Session | None, words: Words) -> list[tuple[str, str]]:
             ("/", words("web.nav.cooperations")),
             ("/review-queue", words("web.nav.review_queue")),
             ("/funds", words("web.nav.funds")),
+            ("/me/contacts", words("web.contacts.nav")),
         ]
-    return [("/", words("web.nav.programmes"))]
+    return [
+        ("/", words("web.nav.programmes")),
+        ("/webhooks", words("web.setup.hooks.title")),
+        ("/me/contacts", words("web.contacts.nav")),
+    ]
 
 
 def page(

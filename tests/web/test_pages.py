@@ -226,6 +226,27 @@ WEB_TABLE: list[Row] = [
         "/programmes/fdt",
         signed_in(403, funder=200, outside_funder=403),
     ),
+    # The funder's set-up (issue 19): its programme's pages are its own (the API's 403 for
+    # anyone else); webhooks are for funders and facilitators.
+    Row("GET", "/new/programme", signed_in(403, funder=200, outside_funder=200)),
+    Row("POST", "/new/programme", FORM_POST),
+    Row("GET", "/new/programme/yaml", signed_in(403, funder=200, outside_funder=200)),
+    Row("POST", "/new/programme/yaml", FORM_POST),
+    Row("GET", "/programmes/fdt/edit", signed_in(403, funder=200)),
+    Row("POST", "/programmes/fdt/edit", FORM_POST),
+    Row("GET", "/programmes/fdt/yaml", signed_in(403, funder=200)),
+    Row("POST", "/programmes/fdt/yaml", FORM_POST),
+    Row("GET", "/programmes/fdt/spec.yaml", signed_in(403, funder=200)),
+    Row("GET", "/programmes/fdt/versions", signed_in(403, funder=200)),
+    Row("GET", "/programmes/fdt/budget", signed_in(403, funder=200)),
+    Row("POST", "/programmes/fdt/budget", FORM_POST),
+    Row("POST", "/cooperations/{coop}/repayments", FORM_POST),
+    Row("POST", "/cooperations/{coop}/write-offs", FORM_POST),
+    Row("GET", "/webhooks", signed_in(200, collective=403, other_collective=403)),
+    Row("POST", "/webhooks", FORM_POST),
+    Row("GET", "/webhooks/nope", signed_in(404)),
+    Row("POST", "/webhooks/nope/deliveries/1/retry", FORM_POST),
+    Row("POST", "/webhooks/nope/delete", FORM_POST),
     Row(
         "GET",
         "/cooperations/{closed}/reports/{report}",
@@ -299,6 +320,8 @@ def _template(path: str) -> str:
         .replace("/members/partant/", "/members/{member}/")
         .replace("/programmes/fdt", "/programmes/{programme_id}")
         .replace("/language/en", "/language/{locale}")
+        .replace("/webhooks/nope", "/webhooks/{webhook_id}")
+        .replace("/deliveries/1/", "/deliveries/{delivery_id}/")
     )
 
 

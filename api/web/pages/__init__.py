@@ -8,6 +8,7 @@ API bodies and answers into pages.
 - collective, facilitator, funder: each role's own pages and actions; registration: the
   facilitator's form that registers a cooperation;
 - contacts: a subject's own contact addresses (the collective's, from its menu);
+- setup: the funder's set-up (programme form, YAML, versions, budget, loans, webhooks);
 - common: what they share (sessions, forms, reads made at once).
 
 Routes whose paths overlap keep their order: a cooperation's check-in page (GET) comes before
@@ -24,12 +25,13 @@ from api.web.pages import (
     facilitator,
     funder,
     registration,
+    setup,
     signin,
 )
 from api.web.pages.common import SignInNeeded
 
 router = APIRouter(include_in_schema=False)
-for _pages in (signin, cooperation, collective, facilitator, registration, funder, contacts):
+for _pages in (signin, cooperation, collective, facilitator, registration, funder, setup, contacts):
     router.include_router(_pages.router)
 
 __all__ = ["SignInNeeded", "router"]
