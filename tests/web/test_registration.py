@@ -20,9 +20,9 @@ from tests.web.browser import (
     assert_accessible,
     new_page,
     no_third_party,
-    screenshot,
     sign_in,
 )
+from tests.web.setup_forms import fill_registration_form
 
 
 async def _reloaded_until(page: Page, found: Locator, tries: int = 60) -> None:
@@ -64,22 +64,7 @@ async def test_a_facilitator_registers_invites_and_approves_on_the_web(
         await assert_accessible(page, "register-form")
 
         # -- the form, with a second line added by posting it back ----------------------------
-        await page.get_by_label("Identifiant (obligatoire)", exact=True).fill(coop)
-        await page.get_by_label("Nom (obligatoire)", exact=True).fill("Ruche du Bourg")
-        await page.get_by_label(re.compile("^Type de coopération")).select_option("non_modelled")
-        await page.get_by_label(re.compile("^Modèle économique")).select_option("hybrid")
-        await page.get_by_label("Identifiant (membre 1)").fill("habitants")
-        await page.get_by_label("Nom (membre 1)").fill("Collectif des habitants")
-        await page.get_by_label("Forme juridique (membre 1)").select_option("informal")
-        await page.get_by_label("Identifiant (membre 2)").fill("amap")
-        await page.get_by_label("Nom (membre 2)").fill("AMAP du Bourg")
-        # Legal forms are shown in French.
-        await page.get_by_label("Forme juridique (membre 2)").select_option(label="association")
-        await page.get_by_label(re.compile("^Structure porteuse")).fill(anim)
-        await page.get_by_label("Programme (ligne 1)").select_option(fdt)
-        await page.get_by_label(re.compile(r"^Angle du projet.*\(ligne 1\)")).fill("Réemploi")
-        await page.get_by_label("Indicateurs mis en avant (ligne 1)").fill("participants, repas")
-        await page.get_by_label("Membres mis en avant (ligne 1)").fill("habitants")
+        await fill_registration_form(page, coop, "Ruche du Bourg", anim, fdt)
         # Money never goes to an informal member: the API will say so.
         await page.get_by_label("Bénéficiaire 1 (ligne 1)").fill("habitants")
         await page.get_by_label("Part du bénéficiaire 1, en % (ligne 1)").fill("100")
@@ -108,7 +93,6 @@ async def test_a_facilitator_registers_invites_and_approves_on_the_web(
         await page.get_by_label("Part du bénéficiaire 1, en % (ligne 1)").fill("50")
         await page.get_by_label("Bénéficiaire 2 (ligne 1)").fill(anim)
         await page.get_by_label("Part du bénéficiaire 2, en % (ligne 1)").fill("50")
-        await screenshot(page, "facilitator-registration")
         await page.get_by_role("button", name="Enregistrer la coopération").click()
 
         # -- its page, where the collective is invited -----------------------------------------
@@ -129,7 +113,6 @@ async def test_a_facilitator_registers_invites_and_approves_on_the_web(
         await page.get_by_role("button", name="Envoyer l'invitation").click()
         await expect(page.get_by_role("status")).to_contain_text("L'invitation est envoyée")
         await assert_accessible(page, "cooperation-invited")
-        await screenshot(page, "facilitator-invitation")
         assert await no_third_party(page) == []
 
     # -- the collective signs in from the invitation ------------------------------------------

@@ -25,7 +25,6 @@ from tests.web.browser import (
     assert_accessible,
     new_page,
     no_third_party,
-    screenshot,
 )
 
 FR = Formats("fr")
@@ -108,8 +107,6 @@ async def test_the_collective_reads_its_echeancier_and_manages_its_contacts(
             ]
         )
         await assert_accessible(page, "schedule-collective")
-        await echeancier.scroll_into_view_if_needed()
-        await screenshot(page, "echeancier")
 
         # -- its contacts, from its menu ------------------------------------------------------
         await page.get_by_role("navigation").get_by_role("link", name="Mes contacts").click()
@@ -119,7 +116,6 @@ async def test_the_collective_reads_its_echeancier_and_manages_its_contacts(
             [re.compile(rf"^\s*{re.escape(address)}\s*confirmée")]
         )
         await assert_accessible(page, "contacts")
-        await screenshot(page, "contacts")
 
         await page.get_by_label(re.compile("^Adresse e-mail")).fill("deux@example.org, trois")
         await page.get_by_role("button", name="Ajouter", exact=True).click()
