@@ -44,10 +44,22 @@ _IN_ORDER: tuple[Callable[[CooperationState], list[Occurrence]], ...] = (
 )
 
 
+_LOAN_KINDS = frozenset({3, 4, 5})
+_VERSEMENT_KIND = 6
+
+
 def _earliest(s: CooperationState) -> Occurrence | None:
+    # Kinds that cannot apply are not asked (the clock asks at every wakeup): without a loan
+    # no loan kind has an occurrence, without a versement no versement is late.
+    loans = versements = False
+    for line in s.lines:
+        loans = loans or bool(line.loans)
+        versements = versements or bool(line.versements)
     best: tuple[datetime, int, tuple[int, ...]] | None = None
     first: Occurrence | None = None
     for kind, occurrences in enumerate(_IN_ORDER):
+        if (not loans and kind in _LOAN_KINDS) or (not versements and kind == _VERSEMENT_KIND):
+            continue
         for occurrence in occurrences(s):
             key = (occurrence.at, kind, occurrence.rank)
             if best is None or key < best:

@@ -24,7 +24,7 @@ from domain.lifecycle.context import (
 )
 from domain.lifecycle.holds import hold_of
 from domain.lifecycle.loans import disburse
-from domain.programme import AcceptedCheckIns, Elapsed, Phase, TrancheSpec
+from domain.programme import AcceptedCheckIns, Elapsed, Phase, ProgrammeSpec, TrancheSpec
 from domain.state import Approval, CooperationState, HeldRelease, Line, ReleaseRecord
 
 
@@ -172,12 +172,37 @@ def release_due(ctx: Context, at: datetime, clock: bool = False) -> None:
 # The clock's releases: elapsed triggers and repeat occurrences
 
 
+# The tranches the clock can fire (elapsed or repeated), with their index in the spec's
+# `tranches()`, kept by the spec's identity as `tranches()` itself is: the clock asks at every
+# wakeup, and most tranches (entry, approval, check-ins) are never the clock's.
+_CLOCKED: dict[int, tuple[ProgrammeSpec, list[tuple[int, Phase, TrancheSpec]]]] = {}
+_CLOCKED_KEPT = 256
+
+
+def _clocked(spec: ProgrammeSpec) -> list[tuple[int, Phase, TrancheSpec]]:
+    kept = _CLOCKED.get(id(spec))
+    if kept is not None and kept[0] is spec:
+        return kept[1]
+    found = [
+        (j, phase, tranche)
+        for j, (phase, tranche) in enumerate(spec.tranches())
+        if isinstance(tranche.when, Elapsed) or tranche.repeat is not None
+    ]
+    if len(_CLOCKED) >= _CLOCKED_KEPT:
+        _CLOCKED.clear()
+    _CLOCKED[id(spec)] = (spec, found)
+    return found
+
+
 def release_occurrences(s: CooperationState) -> list[Occurrence]:
     if s.closed or s.paused:
         return []
     found: list[Occurrence] = []
     for i, line in enumerate(s.lines):
         if line.status != "active":
+            continue
+        clocked = _clocked(line.programme.spec)
+        if not clocked:
             continue
         # The line's releases read once (the clock asks at every wakeup): what
         # `has_released`, `first_release` and `repeats_released` would each scan for.
@@ -190,7 +215,7 @@ def release_occurrences(s: CooperationState) -> list[Occurrence]:
                 firsts.setdefault(r.tranche, r)
             else:
                 repeats[r.tranche] = repeats.get(r.tranche, 0) + 1
-        for j, (phase, tranche) in enumerate(line.programme.spec.tranches()):
+        for j, phase, tranche in clocked:
             if (
                 phase == s.stint.phase
                 and isinstance(tranche.when, Elapsed)
