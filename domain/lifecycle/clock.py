@@ -15,13 +15,14 @@ overrun, loan installments due, loan installments overdue, loan reminders, verse
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from domain.lifecycle.checkins import check_in_occurrences
 from domain.lifecycle.context import SCAN_LIMIT, Context, Decision, Occurrence, copy_state, utc
 from domain.lifecycle.loans import (
     loan_due_occurrences,
+    loan_occurrences,
     loan_overdue_occurrences,
     loan_reminder_occurrences,
 )
@@ -44,23 +45,30 @@ _IN_ORDER: tuple[Callable[[CooperationState], list[Occurrence]], ...] = (
 )
 
 
+_LOANS_FIRST = 3
 _LOAN_KINDS = frozenset({3, 4, 5})
 _VERSEMENT_KIND = 6
 
 
 def _earliest(s: CooperationState) -> Occurrence | None:
     # Kinds that cannot apply are not asked (the clock asks at every wakeup): without a loan
-    # no loan kind has an occurrence, without a versement no versement is late.
+    # no loan kind has an occurrence, without a versement no versement is late. The three
+    # loan kinds come from one pass over the loans.
     loans = versements = False
     for line in s.lines:
         loans = loans or bool(line.loans)
         versements = versements or bool(line.versements)
+    of_loans = loan_occurrences(s) if loans else ((), (), ())
     best: tuple[datetime, int, tuple[int, ...]] | None = None
     first: Occurrence | None = None
     for kind, occurrences in enumerate(_IN_ORDER):
-        if (not loans and kind in _LOAN_KINDS) or (not versements and kind == _VERSEMENT_KIND):
+        if kind in _LOAN_KINDS:
+            found: Iterable[Occurrence] = of_loans[kind - _LOANS_FIRST]
+        elif kind == _VERSEMENT_KIND and not versements:
             continue
-        for occurrence in occurrences(s):
+        else:
+            found = occurrences(s)
+        for occurrence in found:
             key = (occurrence.at, kind, occurrence.rank)
             if best is None or key < best:
                 best, first = key, occurrence

@@ -198,40 +198,37 @@ def release_occurrences(s: CooperationState) -> list[Occurrence]:
     if s.closed or s.paused:
         return []
     found: list[Occurrence] = []
+    current = s.stint.phase
     for i, line in enumerate(s.lines):
         if line.status != "active":
             continue
-        clocked = _clocked(line.programme.spec)
-        if not clocked:
-            continue
-        # The line's releases read once (the clock asks at every wakeup): what
-        # `has_released`, `first_release` and `repeats_released` would each scan for.
-        taken = {(r.tranche, r.occurrence) for r in line.releases}
-        taken.update((h.tranche, h.occurrence) for h in line.held)
-        firsts: dict[str, ReleaseRecord] = {}
-        repeats: dict[str, int] = {}
-        for r in line.releases:
-            if r.occurrence is None:
-                firsts.setdefault(r.tranche, r)
-            else:
-                repeats[r.tranche] = repeats.get(r.tranche, 0) + 1
-        for j, phase, tranche in clocked:
+        releases = line.releases
+        # Each tranche's own releases scanned where it is asked about: what `has_released`,
+        # `first_release` and `repeats_released` would say, without their calls.
+        for j, phase, tranche in _clocked(line.programme.spec):
+            tid = tranche.id
             if (
-                phase == s.stint.phase
+                phase == current
                 and isinstance(tranche.when, Elapsed)
-                and (tranche.id, None) not in taken
+                and not any(r.tranche == tid and r.occurrence is None for r in releases)
+                and not any(h.tranche == tid and h.occurrence is None for h in line.held)
             ):
                 fire = elapsed_at(s, line, tranche.when)
                 if fire is not None:
-                    found.append(
-                        Occurrence(fire, (i, j, 0), _clock_release(line.id, tranche.id, None))
-                    )
-            if tranche.repeat is not None:
-                first = firsts.get(tranche.id)
-                k = repeats.get(tranche.id, 0) + 1
-                if first is not None and k <= tranche.repeat.times:
-                    at = add(first.at, tranche.repeat.every, k)
-                    found.append(Occurrence(at, (i, j, k), _clock_release(line.id, tranche.id, k)))
+                    found.append(Occurrence(fire, (i, j, 0), _clock_release(line.id, tid, None)))
+            repeat = tranche.repeat
+            if repeat is not None:
+                first: ReleaseRecord | None = None
+                k = 1
+                for r in releases:
+                    if r.tranche == tid:
+                        if r.occurrence is not None:
+                            k += 1
+                        elif first is None:
+                            first = r
+                if first is not None and k <= repeat.times:
+                    at = add(first.at, repeat.every, k)
+                    found.append(Occurrence(at, (i, j, k), _clock_release(line.id, tid, k)))
     return found
 
 
