@@ -255,6 +255,8 @@ def run(runs: int = 3, cooperations: int = 1000, before_share: int = 10) -> Repo
     texts = documents(cooperations)
     now = max(CooperationState.model_validate_json(t).last_at for t in texts)
     parts = workers()
+    # Wall time counts what else runs: the load says how idle the machine was.
+    load = os.getloadavg()[0]
     # The pool is the API process's, made at its first forecast and kept: its start is
     # measured apart, the forecasts after it on the warm pool.
     began = time.perf_counter()
@@ -266,7 +268,12 @@ def run(runs: int = 3, cooperations: int = 1000, before_share: int = 10) -> Repo
     finally:
         shutdown()
     forecast_after = median(t for t, _ in after)
-    single = [time_forecast(spec, texts, now) for _ in range(max(1, runs // 2))]
+    single: list[tuple[float, Any]] = []
+    single_cpu: list[float] = []
+    for _ in range(max(1, runs // 2)):
+        cpu = time.process_time()
+        single.append(time_forecast(spec, texts, now))
+        single_cpu.append(time.process_time() - cpu)
     forecast_single = median(t for t, _ in single)
     rules_after = median(time_rules() for _ in range(runs))
     # Before: a tenth of the cooperations (the whole would take minutes), scaled up; in one
@@ -282,10 +289,10 @@ def run(runs: int = 3, cooperations: int = 1000, before_share: int = 10) -> Repo
     lines = [
         f"{len(texts)} cooperations ({result.accepted.cooperations} with an accepted line, "
         f"{result.proposed.cooperations} proposed), horizon {HORIZON}, medians of {runs} runs "
-        f"(wall time, {os.cpu_count()} cores)",
+        f"(wall time, {os.cpu_count()} cores, load average {load:.1f} at the start)",
         f"forecast, before: {forecast_before:.2f} s (one process, measured on {len(subset)}, "
         "scaled up)",
-        f"forecast, now, one process: {forecast_single:.2f} s "
+        f"forecast, now, one process: {forecast_single:.2f} s (CPU {median(single_cpu):.2f} s) "
         f"({1000 * forecast_single / len(texts) / 5:.2f} ms per cooperation-year)",
         f"forecast, now, {parts} processes: {forecast_after:.2f} s "
         f"(the pool's start and first forecast: {started:.2f} s)",
