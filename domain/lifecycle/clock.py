@@ -15,7 +15,7 @@ overrun, loan installments due, loan installments overdue, loan reminders, verse
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from domain.lifecycle.checkins import check_in_occurrences
@@ -48,31 +48,46 @@ _IN_ORDER: tuple[Callable[[CooperationState], list[Occurrence]], ...] = (
 _LOANS_FIRST = 3
 _LOAN_KINDS = frozenset({3, 4, 5})
 _VERSEMENT_KIND = 6
+# Kinds whose occurrences change only what their own kind reads (a check-in period's marks
+# and the stint's clock cursor; a line's report clock), besides the event counters no kind
+# reads: after one of them, only that kind is listed again.
+_OWN_KINDS = frozenset({0, 7})
 
 
-def _earliest(s: CooperationState) -> Occurrence | None:
-    # Kinds that cannot apply are not asked (the clock asks at every wakeup): without a loan
-    # no loan kind has an occurrence, without a versement no versement is late. The three
-    # loan kinds come from one pass over the loans.
+def _lists(s: CooperationState) -> list[Sequence[Occurrence]]:
+    """Each kind's occurrences, in kind order. Kinds that cannot apply are not asked (the
+    clock asks at every wakeup): without a loan no loan kind has an occurrence, without a
+    versement no versement is late; the three loan kinds come from one pass over the loans."""
     loans = versements = False
     for line in s.lines:
         loans = loans or bool(line.loans)
         versements = versements or bool(line.versements)
     of_loans = loan_occurrences(s) if loans else ((), (), ())
-    best: tuple[datetime, int, tuple[int, ...]] | None = None
-    first: Occurrence | None = None
+    lists: list[Sequence[Occurrence]] = []
     for kind, occurrences in enumerate(_IN_ORDER):
         if kind in _LOAN_KINDS:
-            found: Iterable[Occurrence] = of_loans[kind - _LOANS_FIRST]
+            lists.append(of_loans[kind - _LOANS_FIRST])
         elif kind == _VERSEMENT_KIND and not versements:
-            continue
+            lists.append(())
         else:
-            found = occurrences(s)
+            lists.append(occurrences(s))
+    return lists
+
+
+def _first(lists: list[Sequence[Occurrence]]) -> tuple[int, Occurrence] | None:
+    best: tuple[datetime, int, tuple[int, ...]] | None = None
+    first: tuple[int, Occurrence] | None = None
+    for kind, found in enumerate(lists):
         for occurrence in found:
             key = (occurrence.at, kind, occurrence.rank)
             if best is None or key < best:
-                best, first = key, occurrence
+                best, first = key, (kind, occurrence)
     return first
+
+
+def _earliest(s: CooperationState) -> Occurrence | None:
+    found = _first(_lists(s))
+    return found[1] if found is not None else None
 
 
 def next_wakeup(state: CooperationState) -> datetime | None:
@@ -84,12 +99,22 @@ def next_wakeup(state: CooperationState) -> datetime | None:
 def run_clock(ctx: Context, until: datetime, inclusive: bool) -> datetime | None:
     """Apply the clock's occurrences up to `until`, one at a time, earliest first; the next
     wakeup after them."""
+    lists: list[Sequence[Occurrence]] | None = None
     for _ in range(SCAN_LIMIT):
-        first = _earliest(ctx.state)
+        if lists is None:
+            lists = _lists(ctx.state)
+        found = _first(lists)
+        first = found[1] if found is not None else None
         if first is None or first.at > until or (first.at == until and not inclusive):
             return first.at if first is not None else None
+        assert found is not None
         first.apply(ctx)
         ctx.state.last_at = max(ctx.state.last_at, first.at)
+        kind = found[0]
+        if kind in _OWN_KINDS:
+            lists[kind] = _IN_ORDER[kind](ctx.state)
+        else:
+            lists = None
     raise AssertionError("the clock does not settle")
 
 
