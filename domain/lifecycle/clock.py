@@ -49,9 +49,10 @@ _LOANS_FIRST = 3
 _LOAN_KINDS = frozenset({3, 4, 5})
 _VERSEMENT_KIND = 6
 # Kinds whose occurrences change only what their own kind reads (a check-in period's marks
-# and the stint's clock cursor; a line's report clock), besides the event counters no kind
-# reads: after one of them, only that kind is listed again.
-_OWN_KINDS = frozenset({0, 7})
+# and the stint's clock cursor; an installment's flags, read by the three loan kinds alone;
+# a versement's late flag; a line's report clock), besides the event counters no kind
+# reads: after one of them, only that kind (the loan kinds together) is listed again.
+_OWN_KINDS = frozenset({0, 3, 4, 5, 6, 7})
 
 
 def _lists(s: CooperationState) -> list[Sequence[Occurrence]]:
@@ -111,7 +112,9 @@ def run_clock(ctx: Context, until: datetime, inclusive: bool) -> datetime | None
         first.apply(ctx)
         ctx.state.last_at = max(ctx.state.last_at, first.at)
         kind = found[0]
-        if kind in _OWN_KINDS:
+        if kind in _LOAN_KINDS:
+            lists[_LOANS_FIRST : _LOANS_FIRST + 3] = loan_occurrences(ctx.state)
+        elif kind in _OWN_KINDS:
             lists[kind] = _IN_ORDER[kind](ctx.state)
         else:
             lists = None
