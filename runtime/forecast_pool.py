@@ -39,8 +39,9 @@ def workers() -> int:
 
 
 def pool() -> ProcessPoolExecutor:
-    """The process's pool, made at its first use and kept (a process starts in ~0.3 s;
-    `spawn`, not `fork`: the API's process runs threads and an event loop)."""
+    """The process's pool, made at its first use and kept: its processes' start (the
+    imports) is paid once. `spawn`, not `fork`: the API's process runs threads and an event
+    loop, which a fork would copy mid-step."""
     global _pool
     with _pool_lock:
         if _pool is None:
