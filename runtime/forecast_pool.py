@@ -59,7 +59,7 @@ def shutdown() -> None:
             _pool = None
 
 
-def _part(
+def forecast_part(
     programme: ProgrammeSpec, texts: Sequence[str], now: datetime, end: datetime
 ) -> list[CooperationOutcome]:
     states = [CooperationState.model_validate_json(t) for t in texts]
@@ -80,11 +80,14 @@ def forecast_texts(
     end = horizon_end(now, horizon)
     count = parts or workers()
     if len(texts) < PARALLEL_FROM or count < 2:
-        return assemble(programme, _part(programme, texts, now, end), now, horizon, released)
+        return assemble(
+            programme, forecast_part(programme, texts, now, end), now, horizon, released
+        )
     runner = executor or pool()
     # Interleaved, not halves: cooperations of a kind come together, and kinds differ in cost.
     futures = [
-        runner.submit(_part, programme, list(texts[k::count]), now, end) for k in range(count)
+        runner.submit(forecast_part, programme, list(texts[k::count]), now, end)
+        for k in range(count)
     ]
     results = [f.result() for f in futures]
     outcomes: list[CooperationOutcome] = [None] * len(texts)  # type: ignore[list-item]
