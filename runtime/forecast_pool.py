@@ -62,6 +62,7 @@ def shutdown() -> None:
 def forecast_part(
     programme: ProgrammeSpec, texts: Sequence[str], now: datetime, end: datetime
 ) -> list[CooperationOutcome]:
+    """One part's outcomes, its states read from their text where they are forecast."""
     states = [CooperationState.model_validate_json(t) for t in texts]
     return forecast_outcomes(programme, states, now, end)
 
