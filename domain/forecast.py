@@ -403,34 +403,66 @@ def _runs_out(flows: Sequence[Flow], budget: Decimal, released: Decimal) -> date
     return None
 
 
-def forecast(
-    programme: ProgrammeSpec,
-    states: Iterable[CooperationState],
-    now: datetime,
-    horizon: str = DEFAULT_HORIZON,
-    released: Decimal = ZERO,
-) -> Forecast:
-    """The programme's forecast from `now` over `horizon`, its cooperations' states given
-    (they are the forecast's own: changed in place). `released`: what the programme's lines
-    released before now. `programme` is the programme's current spec: its budget and its
-    phases' `expected_duration`."""
-    now = utc(now)
-    end = add(now, parse_horizon(horizon))
-    flows: list[Flow] = []
-    counts = {"accepted": 0, "proposed": 0}
-    skipped: list[str] = []
+@dataclass(frozen=True)
+class CooperationOutcome:
+    """What the forecast made of one cooperation: its part and its flows within the
+    horizon, None when it has none to forecast; `skipped` when the rules refused a step."""
+
+    cooperation: str
+    part: Part | None
+    flows: tuple[Flow, ...] = ()
+    skipped: bool = False
+
+
+def forecast_outcomes(
+    programme: ProgrammeSpec, states: Iterable[CooperationState], now: datetime, end: datetime
+) -> list[CooperationOutcome]:
+    """Each cooperation's outcome, in the order of `states` (changed in place). Independent
+    of one another: a forecast may compute them in parts, in other processes, and
+    `assemble` the whole."""
+    now, end = utc(now), utc(end)
+    outcomes: list[CooperationOutcome] = []
     for state in states:
         try:
             trajectory = forecast_cooperation(state, programme, now, end)
         except DomainError:
             # A state the assumptions cannot move (none is known): said, not guessed at.
-            skipped.append(state.id)
+            outcomes.append(CooperationOutcome(state.id, None, skipped=True))
             continue
         if trajectory is None:
+            outcomes.append(CooperationOutcome(state.id, None))
             continue
-        counts[trajectory.part] += 1
-        flows.extend(Flow(state.id, trajectory.part, row) for row in trajectory.rows)
-    flows = [f for f in flows if now <= f.row.at <= end]
+        flows = tuple(
+            Flow(state.id, trajectory.part, row) for row in trajectory.rows if now <= row.at <= end
+        )
+        outcomes.append(CooperationOutcome(state.id, trajectory.part, flows))
+    return outcomes
+
+
+def horizon_end(now: datetime, horizon: str) -> datetime:
+    return add(utc(now), parse_horizon(horizon))
+
+
+def assemble(
+    programme: ProgrammeSpec,
+    outcomes: Iterable[CooperationOutcome],
+    now: datetime,
+    horizon: str = DEFAULT_HORIZON,
+    released: Decimal = ZERO,
+) -> Forecast:
+    """The figures of the cooperations' outcomes (sums of Decimals and sorted days: the
+    same whatever order the outcomes come in)."""
+    now = utc(now)
+    end = horizon_end(now, horizon)
+    flows: list[Flow] = []
+    counts = {"accepted": 0, "proposed": 0}
+    skipped: list[str] = []
+    for outcome in outcomes:
+        if outcome.skipped:
+            skipped.append(outcome.cooperation)
+        elif outcome.part is not None:
+            counts[outcome.part] += 1
+            flows.extend(outcome.flows)
     start_day, end_day = now.date(), end.date()
     months, years = _figures(flows, start_day, end_day)
     parts = {
@@ -452,3 +484,18 @@ def forecast(
         budget_runs_out_on=_runs_out(flows, programme.budget, released),
         skipped=sorted(skipped),
     )
+
+
+def forecast(
+    programme: ProgrammeSpec,
+    states: Iterable[CooperationState],
+    now: datetime,
+    horizon: str = DEFAULT_HORIZON,
+    released: Decimal = ZERO,
+) -> Forecast:
+    """The programme's forecast from `now` over `horizon`, its cooperations' states given
+    (they are the forecast's own: changed in place). `released`: what the programme's lines
+    released before now. `programme` is the programme's current spec: its budget and its
+    phases' `expected_duration`."""
+    outcomes = forecast_outcomes(programme, states, now, horizon_end(now, horizon))
+    return assemble(programme, outcomes, now, horizon, released)

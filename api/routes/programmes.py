@@ -38,17 +38,17 @@ from domain.forecast import (
     MAX_HORIZON,
     Forecast,
     HorizonError,
-    forecast,
     parse_horizon,
 )
 from domain.limits import at_door
 from domain.payees import facilitator_is_payee, payees
 from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
+from runtime.forecast_pool import forecast_texts
 from store import money, versements
 from store import payees as payees_store
 from store.conventions import conventions_awaited
 from store.db import Conn
-from store.forecast import programme_states, released_so_far
+from store.forecast import programme_state_texts, released_so_far
 from store.programmes import (
     BudgetBelowCommitted,
     ProgrammeConflict,
@@ -407,12 +407,15 @@ async def programme_forecast(
     async with pool.acquire() as conn:
         version = await _own(conn, programme_id, caller, "read its forecast")
         budget = await conn.fetchval("SELECT budget FROM programmes WHERE id = $1", programme_id)
-        states, unkept = await programme_states(conn, programme_id)
+        texts, unkept = await programme_state_texts(conn, programme_id)
         released = await released_so_far(conn, programme_id)
     # The budget as raised since the spec was written (POST …/budget).
     spec = version.spec.model_copy(update={"budget": Decimal(budget)})
-    # Seconds of pure computation: off the event loop, so other requests keep being served.
-    result = await asyncio.to_thread(forecast, spec, states, datetime.now(UTC), horizon, released)
+    # Seconds of pure computation: off the event loop, so other requests keep being served,
+    # and in the pool's processes from `PARALLEL_FROM` cooperations on (runtime.forecast_pool).
+    result = await asyncio.to_thread(
+        forecast_texts, spec, texts, datetime.now(UTC), horizon, released
+    )
     if unkept:
         result.skipped = sorted([*result.skipped, *unkept])
     return result

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from domain import commands as c
-from domain.durations import add
+from domain.durations import add, subtract
 from domain.errors import Conflict, InvalidInput
 from domain.events import instant
 from domain.lifecycle.context import SCAN_LIMIT, Context, Occurrence, phase_spec, require_open
@@ -166,17 +166,20 @@ def check_in_occurrences(s: CooperationState) -> list[Occurrence]:
     last_first = stint.segments[-1].first_period
     k = stint.clock_from
     for _ in range(SCAN_LIMIT):
-        reminder = reminder_of(stint, k)
+        # `reminder_of` and `overdue_of`, their segment looked up once (asked at every wakeup).
+        segment = segment_of(stint, k)
+        due = add(segment.anchor, segment.cadence, k - segment.first_period + 1)
+        reminder = subtract(due, segment.reminder_before)
         # Within the last segment reminders only move later: nothing further can be earlier.
         if best is not None and k >= last_first and reminder > best:
             break
         mark = stint.periods.get(k, _BLANK)
         if not (mark.void or mark.check_in):
-            if not mark.reminder_done and reminder >= segment_of(stint, k).anchor:
+            if not mark.reminder_done and reminder >= segment.anchor:
                 found.append(Occurrence(reminder, (k, 0), _reminder(k)))
                 best = reminder if best is None else min(best, reminder)
             if not mark.overdue_done:
-                overdue = overdue_of(stint, k)
+                overdue = add(due, segment.grace)
                 found.append(Occurrence(overdue, (k, 1), _overdue(k)))
                 best = overdue if best is None else min(best, overdue)
         k += 1

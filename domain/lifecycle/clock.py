@@ -15,13 +15,14 @@ overrun, loan installments due, loan installments overdue, loan reminders, verse
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from domain.lifecycle.checkins import check_in_occurrences
 from domain.lifecycle.context import SCAN_LIMIT, Context, Decision, Occurrence, copy_state, utc
 from domain.lifecycle.loans import (
     loan_due_occurrences,
+    loan_occurrences,
     loan_overdue_occurrences,
     loan_reminder_occurrences,
 )
@@ -44,15 +45,50 @@ _IN_ORDER: tuple[Callable[[CooperationState], list[Occurrence]], ...] = (
 )
 
 
-def _earliest(s: CooperationState) -> Occurrence | None:
-    best: tuple[datetime, int, tuple[int, ...]] | None = None
-    first: Occurrence | None = None
+_LOANS_FIRST = 3
+_LOAN_KINDS = frozenset({3, 4, 5})
+_VERSEMENT_KIND = 6
+# Kinds whose occurrences change only what their own kind reads (a check-in period's marks
+# and the stint's clock cursor; an installment's flags, read by the three loan kinds alone;
+# a versement's late flag; a line's report clock), besides the event counters no kind
+# reads: after one of them, only that kind (the loan kinds together) is listed again.
+_OWN_KINDS = frozenset({0, 3, 4, 5, 6, 7})
+
+
+def _lists(s: CooperationState) -> list[Sequence[Occurrence]]:
+    """Each kind's occurrences, in kind order. Kinds that cannot apply are not asked (the
+    clock asks at every wakeup): without a loan no loan kind has an occurrence, without a
+    versement no versement is late; the three loan kinds come from one pass over the loans."""
+    loans = versements = False
+    for line in s.lines:
+        loans = loans or bool(line.loans)
+        versements = versements or bool(line.versements)
+    of_loans = loan_occurrences(s) if loans else ((), (), ())
+    lists: list[Sequence[Occurrence]] = []
     for kind, occurrences in enumerate(_IN_ORDER):
-        for occurrence in occurrences(s):
+        if kind in _LOAN_KINDS:
+            lists.append(of_loans[kind - _LOANS_FIRST])
+        elif kind == _VERSEMENT_KIND and not versements:
+            lists.append(())
+        else:
+            lists.append(occurrences(s))
+    return lists
+
+
+def _first(lists: list[Sequence[Occurrence]]) -> tuple[int, Occurrence] | None:
+    best: tuple[datetime, int, tuple[int, ...]] | None = None
+    first: tuple[int, Occurrence] | None = None
+    for kind, found in enumerate(lists):
+        for occurrence in found:
             key = (occurrence.at, kind, occurrence.rank)
             if best is None or key < best:
-                best, first = key, occurrence
+                best, first = key, (kind, occurrence)
     return first
+
+
+def _earliest(s: CooperationState) -> Occurrence | None:
+    found = _first(_lists(s))
+    return found[1] if found is not None else None
 
 
 def next_wakeup(state: CooperationState) -> datetime | None:
@@ -64,12 +100,24 @@ def next_wakeup(state: CooperationState) -> datetime | None:
 def run_clock(ctx: Context, until: datetime, inclusive: bool) -> datetime | None:
     """Apply the clock's occurrences up to `until`, one at a time, earliest first; the next
     wakeup after them."""
+    lists: list[Sequence[Occurrence]] | None = None
     for _ in range(SCAN_LIMIT):
-        first = _earliest(ctx.state)
+        if lists is None:
+            lists = _lists(ctx.state)
+        found = _first(lists)
+        first = found[1] if found is not None else None
         if first is None or first.at > until or (first.at == until and not inclusive):
             return first.at if first is not None else None
+        assert found is not None
         first.apply(ctx)
         ctx.state.last_at = max(ctx.state.last_at, first.at)
+        kind = found[0]
+        if kind in _LOAN_KINDS:
+            lists[_LOANS_FIRST : _LOANS_FIRST + 3] = loan_occurrences(ctx.state)
+        elif kind in _OWN_KINDS:
+            lists[kind] = _IN_ORDER[kind](ctx.state)
+        else:
+            lists = None
     raise AssertionError("the clock does not settle")
 
 

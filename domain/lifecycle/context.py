@@ -144,7 +144,10 @@ class Context:
         about: str,
         seq: int,
     ) -> None:
-        self.effects.append(Notify.model_construct(to_role=role, to=to, about=about, seq=seq))
+        # Every field given: a default left to `model_construct` is resolved at each call.
+        self.effects.append(
+            Notify.model_construct(type="notify", to_role=role, to=to, about=about, seq=seq)
+        )
 
     def decision(self) -> Decision:
         return Decision(state=self.state, events=self.events, effects=self.effects)

@@ -106,41 +106,35 @@ def _live_loans(s: CooperationState) -> list[tuple[int, Line, int, Loan]]:
     ]
 
 
-def loan_due_occurrences(s: CooperationState) -> list[Occurrence]:
-    found: list[Occurrence] = []
+def loan_occurrences(
+    s: CooperationState,
+) -> tuple[list[Occurrence], list[Occurrence], list[Occurrence]]:
+    """The three loan kinds (installments due, overdue, reminders), from one pass over the
+    live loans: the clock asks for all three at every wakeup."""
+    due_found: list[Occurrence] = []
+    overdue_found: list[Occurrence] = []
+    reminder_found: list[Occurrence] = []
+    overdues = s.rules_version >= 2
     for i, line, j, loan in _live_loans(s):
         due = next((x for x in loan.installments if not x.due_done), None)
         if due is not None:
-            found.append(
+            due_found.append(
                 Occurrence(due.due_at, (i, j, due.number), _loan_due(line.id, j, due.number))
             )
-    return found
-
-
-def loan_overdue_occurrences(s: CooperationState) -> list[Occurrence]:
-    if s.rules_version < 2:
-        return []
-    found: list[Occurrence] = []
-    for i, line, j, loan in _live_loans(s):
-        item = next((x for x in loan.installments if not x.overdue_done and not x.repaid), None)
-        if item is not None:
-            found.append(
-                Occurrence(
-                    item.due_at + OVERDUE_AFTER,
-                    (i, j, item.number),
-                    _loan_overdue(line.id, j, item.number),
+        if overdues:
+            item = next((x for x in loan.installments if not x.overdue_done and not x.repaid), None)
+            if item is not None:
+                overdue_found.append(
+                    Occurrence(
+                        item.due_at + OVERDUE_AFTER,
+                        (i, j, item.number),
+                        _loan_overdue(line.id, j, item.number),
+                    )
                 )
-            )
-    return found
-
-
-def loan_reminder_occurrences(s: CooperationState) -> list[Occurrence]:
-    found: list[Occurrence] = []
-    for i, line, j, loan in _live_loans(s):
         for item in loan.installments:
             if item.reminder_done or item.reminder_at is None or item.repaid:
                 continue
-            found.append(
+            reminder_found.append(
                 Occurrence(
                     item.reminder_at,
                     (i, j, item.number),
@@ -148,7 +142,19 @@ def loan_reminder_occurrences(s: CooperationState) -> list[Occurrence]:
                 )
             )
             break
-    return found
+    return due_found, overdue_found, reminder_found
+
+
+def loan_due_occurrences(s: CooperationState) -> list[Occurrence]:
+    return loan_occurrences(s)[0]
+
+
+def loan_overdue_occurrences(s: CooperationState) -> list[Occurrence]:
+    return loan_occurrences(s)[1]
+
+
+def loan_reminder_occurrences(s: CooperationState) -> list[Occurrence]:
+    return loan_occurrences(s)[2]
 
 
 def _installment(

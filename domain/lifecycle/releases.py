@@ -24,7 +24,7 @@ from domain.lifecycle.context import (
 )
 from domain.lifecycle.holds import hold_of
 from domain.lifecycle.loans import disburse
-from domain.programme import AcceptedCheckIns, Elapsed, Phase, TrancheSpec
+from domain.programme import AcceptedCheckIns, Elapsed, Phase, ProgrammeSpec, TrancheSpec
 from domain.state import Approval, CooperationState, HeldRelease, Line, ReleaseRecord
 
 
@@ -172,41 +172,63 @@ def release_due(ctx: Context, at: datetime, clock: bool = False) -> None:
 # The clock's releases: elapsed triggers and repeat occurrences
 
 
+# The tranches the clock can fire (elapsed or repeated), with their index in the spec's
+# `tranches()`, kept by the spec's identity as `tranches()` itself is: the clock asks at every
+# wakeup, and most tranches (entry, approval, check-ins) are never the clock's.
+_CLOCKED: dict[int, tuple[ProgrammeSpec, list[tuple[int, Phase, TrancheSpec]]]] = {}
+_CLOCKED_KEPT = 256
+
+
+def _clocked(spec: ProgrammeSpec) -> list[tuple[int, Phase, TrancheSpec]]:
+    kept = _CLOCKED.get(id(spec))
+    if kept is not None and kept[0] is spec:
+        return kept[1]
+    found = [
+        (j, phase, tranche)
+        for j, (phase, tranche) in enumerate(spec.tranches())
+        if isinstance(tranche.when, Elapsed) or tranche.repeat is not None
+    ]
+    if len(_CLOCKED) >= _CLOCKED_KEPT:
+        _CLOCKED.clear()
+    _CLOCKED[id(spec)] = (spec, found)
+    return found
+
+
 def release_occurrences(s: CooperationState) -> list[Occurrence]:
     if s.closed or s.paused:
         return []
     found: list[Occurrence] = []
+    current = s.stint.phase
     for i, line in enumerate(s.lines):
         if line.status != "active":
             continue
-        # The line's releases read once (the clock asks at every wakeup): what
-        # `has_released`, `first_release` and `repeats_released` would each scan for.
-        taken = {(r.tranche, r.occurrence) for r in line.releases}
-        taken.update((h.tranche, h.occurrence) for h in line.held)
-        firsts: dict[str, ReleaseRecord] = {}
-        repeats: dict[str, int] = {}
-        for r in line.releases:
-            if r.occurrence is None:
-                firsts.setdefault(r.tranche, r)
-            else:
-                repeats[r.tranche] = repeats.get(r.tranche, 0) + 1
-        for j, (phase, tranche) in enumerate(line.programme.spec.tranches()):
+        releases = line.releases
+        # Each tranche's own releases scanned where it is asked about: what `has_released`,
+        # `first_release` and `repeats_released` would say, without their calls.
+        for j, phase, tranche in _clocked(line.programme.spec):
+            tid = tranche.id
             if (
-                phase == s.stint.phase
+                phase == current
                 and isinstance(tranche.when, Elapsed)
-                and (tranche.id, None) not in taken
+                and not any(r.tranche == tid and r.occurrence is None for r in releases)
+                and not any(h.tranche == tid and h.occurrence is None for h in line.held)
             ):
                 fire = elapsed_at(s, line, tranche.when)
                 if fire is not None:
-                    found.append(
-                        Occurrence(fire, (i, j, 0), _clock_release(line.id, tranche.id, None))
-                    )
-            if tranche.repeat is not None:
-                first = firsts.get(tranche.id)
-                k = repeats.get(tranche.id, 0) + 1
-                if first is not None and k <= tranche.repeat.times:
-                    at = add(first.at, tranche.repeat.every, k)
-                    found.append(Occurrence(at, (i, j, k), _clock_release(line.id, tranche.id, k)))
+                    found.append(Occurrence(fire, (i, j, 0), _clock_release(line.id, tid, None)))
+            repeat = tranche.repeat
+            if repeat is not None:
+                first: ReleaseRecord | None = None
+                k = 1
+                for r in releases:
+                    if r.tranche == tid:
+                        if r.occurrence is not None:
+                            k += 1
+                        elif first is None:
+                            first = r
+                if first is not None and k <= repeat.times:
+                    at = add(first.at, repeat.every, k)
+                    found.append(Occurrence(at, (i, j, k), _clock_release(line.id, tid, k)))
     return found
 
 
