@@ -9,8 +9,7 @@ from datetime import datetime
 from domain import commands as c
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle.context import Context, known_line, require_open
-from domain.lifecycle.holds import hold_of
-from domain.lifecycle.releases import release_held
+from domain.lifecycle.releases import release_unheld
 from domain.state import Convention
 
 
@@ -62,16 +61,4 @@ def record_convention(ctx: Context, cmd: c.RecordConvention, now: datetime) -> N
         ends_on=cmd.ends_on.isoformat() if cmd.ends_on is not None else None,
     )
     # Rule 5 still holds while paused: what the convention frees is released at resume.
-    if not s.paused:
-        release_unheld(ctx, now)
-
-
-def release_unheld(ctx: Context, at: datetime) -> None:
-    """Every active line whose hold has ended releases what it held, in the order of lines
-    (rule 3); a resume calls it too, for a hold that ended while paused."""
-    s = ctx.state
-    if s.closed or s.paused:
-        return
-    for line in s.active_lines():
-        if line.held and hold_of(s, line) is None:
-            release_held(ctx, line, at)
+    release_unheld(ctx, now)

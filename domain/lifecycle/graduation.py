@@ -17,7 +17,7 @@ from domain.cooperation import INFORMAL, Member, allowed_payees
 from domain.errors import Conflict, InvalidInput
 from domain.events import instant
 from domain.lifecycle.context import Context, known_line, money_text, require_open
-from domain.lifecycle.releases import release_held
+from domain.lifecycle.releases import release_unheld
 from domain.programme import ProgrammeSpec
 from domain.state import CooperationState, Line, OpenAmendment
 
@@ -198,8 +198,7 @@ def decide_amendment(ctx: Context, cmd: c.DecideAmendment, now: datetime) -> Non
         ctx.notify("facilitator", s.facilitator, "LineAmendmentDeclined", seq)
     # What fell due while it was open goes now, in order, to the allocation in force; while
     # paused, at the resume (rule 5 holds every release).
-    if not s.paused:
-        release_held(ctx, line, now)
+    release_unheld(ctx, now)
 
 
 def _pays(line: Line, payee: str) -> bool:

@@ -12,11 +12,10 @@ from domain.errors import Conflict, InvalidInput
 from domain.events import instant
 from domain.lifecycle.checkins import choose_schedule, reanchor, resume_schedule
 from domain.lifecycle.context import Context, Decision, require_not_paused, require_open
-from domain.lifecycle.convention import release_unheld
 from domain.lifecycle.graduation import check_members
 from domain.lifecycle.lines import announce_registered_lines, close_line, registered_lines
 from domain.lifecycle.overrun import choose_overrun_limit
-from domain.lifecycle.releases import release_due
+from domain.lifecycle.releases import release_due, release_unheld
 from domain.lifecycle.reports import issue_report
 from domain.programme import PHASE_ORDER, Phase
 from domain.state import CooperationState, PauseSpan, Stint

@@ -102,6 +102,18 @@ def release_held(ctx: Context, line: Line, at: datetime) -> None:
         _release(ctx, line, phase, tranche, h.occurrence, at)
 
 
+def release_unheld(ctx: Context, at: datetime) -> None:
+    """Every active line whose hold has ended (its convention recorded, its amendment
+    decided) releases what it held, in the order of lines (rule 3); nothing while paused
+    (rule 5): the resume calls it again, for a hold that ended in the pause."""
+    s = ctx.state
+    if s.closed or s.paused:
+        return
+    for line in s.active_lines():
+        if line.held and hold_of(s, line) is None:
+            release_held(ctx, line, at)
+
+
 def accepted_since_attachment(state: CooperationState, line: Line) -> int:
     """Accepted check-ins of the current stint's periods, accepted since the line's
     attachment (rule 3)."""
