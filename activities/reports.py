@@ -10,13 +10,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from notify.reports import PURPOSES
+from notify.reports import render_report as render_text
+
 from domain.effects import RenderReport
 from domain.events import instant
 from domain.lifecycle import versements
 from domain.loans import Installment, loan_schedule
 from domain.programme import ProgrammeSpec
-from notify.render import PURPOSES
-from notify.render import render_report as render_text
 from store.db import Conn
 from store.programmes import get_programme
 

@@ -16,7 +16,7 @@ from store.db import create_pool
 
 
 def _render(content: dict[str, Any], locale: str) -> str:
-    from notify.render import render_report
+    from notify.reports import render_report
 
     return render_report(content, locale, "markdown")
 

@@ -18,8 +18,8 @@ from typing import Any
 import asyncpg
 
 from notify import webhooks
+from notify.emails import NAMES_PAYEES, Held, render_digest, render_email
 from notify.mail import Mailer
-from notify.render import NAMES_PAYEES, Held, render_digest, render_email
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
 from store import contacts, delivery, mails, payees, programmes

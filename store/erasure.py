@@ -31,7 +31,7 @@ FREE_TEXTS = frozenset({"narrative", "needs", "comment", "reason", "objectives",
 BLANK = ""
 
 Render = Callable[[dict[str, Any], str], str]
-"""A report's Markdown from its content and locale (notify.render.render_report)."""
+"""A report's Markdown from its content and locale (notify.reports.render_report)."""
 
 
 class UnknownCooperation(Exception):

@@ -12,7 +12,7 @@ from api.auth import CallerDep
 from api.deps import PoolDep
 from api.problems import PROBLEM, Problem
 from domain.events import instant
-from notify.render import render_report
+from notify.reports import render_report
 from store.db import Conn
 from store.payees import lines_paying
 

@@ -13,10 +13,10 @@ server as inline SVG with no dependency and no script, for RGAA AA (WCAG 2.1 AA)
 - styling is by presentation attributes only (no `style` attribute, no `<style>`): the pages'
   Content-Security-Policy (`style-src 'self'`) allows them.
 
-Every word comes from the catalog (`notify/templates/catalog`, keys `web.chart.*`, with the
-existing `phase.*`, `purpose_title.*` and `label.pair`), every number and amount from Babel's
-formats (`notify.render.Formats`). Labels are escaped in the SVG; a `Table` holds plain text
-and the template escapes it, as notify/render.py's views do.
+Every word comes from the catalog (`i18n/catalog`, keys `web.chart.*`, with the existing
+`phase.*`, `purpose_title.*` and `label.pair`), every number, amount, month and list from
+`i18n.Formats`. Labels are escaped in the SVG; a `Table` holds plain text and the template
+escapes it, as the reports' views do.
 
 The page shows `chart.title` as the heading (the SVG's `<title>` is not drawn), the SVG, and
 the table; a table with no column heads (`head == []`, the empty state) has no `<thead>`.
@@ -30,16 +30,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from babel.core import Locale as BabelLocale
-from babel.dates import format_skeleton
-from babel.lists import format_list
 from markupsafe import Markup, escape
 
 from domain.programme import PHASE_ORDER, Outcome, Purpose
-
-# The Babel locale of each supported locale, as notify.render's formats use it: months and
-# plural forms must follow the same locale as the amounts.
-from notify.render import _BABEL_LOCALES, Formats, Words
+from i18n import Formats, Words
 
 __all__ = [
     "Chart",
@@ -344,14 +338,6 @@ def _share(part: Decimal, whole: Decimal, fmt: Formats) -> str:
     return fmt.percent(ratio.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
-def _plural(words: Words, key: str, n: int, /, **args: Any) -> str:
-    """`key.<plural form of n>` (CLDR's: `one`, `other`, `many`…), `key.other` when the
-    catalog has no word for that form."""
-    form = BabelLocale.parse(_BABEL_LOCALES[words.locale]).plural_form(n)
-    chosen = f"{key}.{form}" if words.has(f"{key}.{form}") else f"{key}.other"
-    return words(chosen, **args)
-
-
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -366,11 +352,6 @@ def _month(text: Any) -> date:
 
 def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _month_name(day: date, words: Words) -> str:
-    """`mars 2024`, `March 2024`."""
-    return format_skeleton("yMMMM", day, locale=_BABEL_LOCALES[words.locale])
 
 
 def _ordered(known: Sequence[str], present: Sequence[str]) -> list[str]:
@@ -407,18 +388,14 @@ def phase_funnel(
         n = counts.get(code, 0)
         key = f"web.chart.phases.part.{code}"
         if words.has(f"{key}.other"):
-            return _plural(words, key, n, count=fmt.number(n))
+            return words.plural(key, n, count=fmt.number(n))
         return words("web.chart.phases.part_unknown", phase=code, count=fmt.number(n))
 
-    description = _plural(
-        words,
+    description = words.plural(
         "web.chart.phases.description",
         total,
         count=fmt.number(total),
-        parts=format_list(
-            [part(c) for c in codes if counts.get(c, 0) > 0],
-            locale=_BABEL_LOCALES[words.locale],
-        ),
+        parts=fmt.joined(part(c) for c in codes if counts.get(c, 0) > 0),
     )
     patterns = {f"{chart_id}-phase": _PHASE_STYLE, f"{chart_id}-outcome": _OUTCOME_STYLE}
     bars = [
@@ -545,12 +522,12 @@ def releases_over_time(
         return words.word("purpose_title", code)
 
     period = (
-        words(f"{section}.single", month=_month_name(months[0], words))
+        words(f"{section}.single", month=fmt.month(months[0]))
         if len(months) == 1
         else words(
             f"{section}.span",
-            start=_month_name(months[0], words),
-            end=_month_name(months[-1], words),
+            start=fmt.month(months[0]),
+            end=fmt.month(months[-1]),
         )
     )
     description = words(
@@ -566,7 +543,7 @@ def releases_over_time(
     for step, month in enumerate(months):
         y = top + 4 + step * _MONTH_ROW
         amounts = by_month.get(month, {})
-        content = _text(_PAD, y + _LABEL_BASELINE, _month_name(month, words)) + _text(
+        content = _text(_PAD, y + _LABEL_BASELINE, fmt.month(month)) + _text(
             WIDTH - _PAD, y + _LABEL_BASELINE, money(month_totals[month]), anchor="end", bold=True
         )
         x = float(_PAD)
@@ -626,7 +603,7 @@ def releases_over_time(
         running += month_totals[month]
         rows.append(
             [
-                _month_name(month, words),
+                fmt.month(month),
                 *(money(amounts.get(p, Decimal(0))) for p in purposes),
                 money(month_totals[month]),
                 money(running),
@@ -757,7 +734,7 @@ def loans(dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-
         return fmt.money(value, currency)
 
     def how_many(n: int) -> str:
-        return _plural(words, "web.chart.loans.count", n, count=fmt.number(n))
+        return words.plural("web.chart.loans.count", n, count=fmt.number(n))
 
     if arrears_count > 0 or arrears > 0:
         description = words(
@@ -775,8 +752,7 @@ def loans(dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-
             outstanding=money(outstanding),
         )
     if lost_count > 0 or lost > 0:
-        description += " " + _plural(
-            words,
+        description += " " + words.plural(
             "web.chart.loans.description_written_off",
             lost_count,
             count=fmt.number(lost_count),

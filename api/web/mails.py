@@ -9,8 +9,8 @@ from fastapi import Request
 from api.public import public_base
 from api.web.render import ENV
 from api.web.session import LANG_COOKIE
+from i18n import Words, supported_locale
 from notify.mail import Mailer
-from notify.render import Words, supported_locale
 from runtime.config import Settings
 from runtime.logging import get_logger
 from store.contacts import ContactLink

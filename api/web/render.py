@@ -1,5 +1,5 @@
-"""Pages: Jinja templates (autoescaped) with the words of the one catalog the reports and
-e-mails use (notify/templates/catalog), Babel's formats, and the headers every page gets."""
+"""Pages: Jinja templates (autoescaped) with the words and formats the reports and e-mails
+use (`i18n`), and the headers every page gets."""
 
 from __future__ import annotations
 
@@ -10,19 +10,12 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from api.guard import PAGE_HEADERS
 from api.web.session import Session, csrf_token, keep_csrf_cookie, locale_of
-from notify.render import Formats, Words, event_args, event_label, event_text
+from i18n import Formats, Words, environment, event_args, event_label, event_text
 
-ENV = Environment(
-    loader=PackageLoader("api.web", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+ENV = environment("api.web", escape_strings=True)
 
 # The pages' policy is the guard's, for every HTML answer (api/guard.py); a page is never
 # kept by a cache.

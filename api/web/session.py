@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 
 from api.public import public_base
-from notify.render import supported_locale
+from i18n import supported_locale
 from runtime.config import Settings
 from store.tokens import (
     Role,

@@ -23,7 +23,9 @@ from markupsafe import escape
 
 from activities.reports import build_report
 from domain.events import EVENT_TYPES, Event
-from notify.render import Formats, catalog, render_email, render_report, supported_locale
+from i18n import Formats, catalog, supported_locale
+from notify.emails import render_email
+from notify.reports import render_report
 from tests.notify import sample
 
 EXPECTED = Path(__file__).parent / "expected"

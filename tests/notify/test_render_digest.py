@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.events import Event
-from notify.render import Held, render_digest, render_email
+from notify.emails import Held, render_digest, render_email
 
 AT = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
 

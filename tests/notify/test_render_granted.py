@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from domain import commands as c
-from notify.render import Formats, Words, event_text
+from i18n import Formats, Words, event_text
 from tests.domain.helpers import Shell, at, cooperation, of_type, phase, programme, version
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.events import Event
-from notify.render import Held, render_digest, render_email, render_report
+from notify.emails import Held, render_digest, render_email
+from notify.reports import render_report
 from store.programmes import lines_of
 from tests.notify.test_render import content
 

@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from domain.events import Event
 from domain.payees import Parties
-from notify.render import render_email
+from notify.emails import render_email
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 

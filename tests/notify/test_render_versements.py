@@ -11,7 +11,8 @@ import pytest
 from activities.reports import build_report
 from domain import commands as c
 from domain.effects import Notify
-from notify.render import render_email, render_report
+from notify.emails import render_email
+from notify.reports import render_report
 from tests.domain.helpers import Shell, at, cooperation, grant, of_type, phase, programme, version
 
 NBSP, NNBSP = "\xa0", "\u202f"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from notify.render import Words, catalog
+from i18n import Words, catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 
 from api.web.charts import releases_over_time
-from notify.render import Words
+from i18n import Words
 from tests.web.browser import Live
 
 DASHBOARD = {

@@ -16,7 +16,7 @@ import pytest
 from api.web import charts
 from api.web.charts import Chart
 from domain.programme import PHASE_ORDER, Outcome, Purpose
-from notify.render import Formats, Words
+from i18n import Formats, Words
 
 NS = "{http://www.w3.org/2000/svg}"
 NNBSP, NBSP = "\u202f", "\xa0"

@@ -18,7 +18,7 @@ from typing import Any
 from playwright.async_api import Browser, Locator, Page, expect
 
 from domain.durations import add
-from notify.render import Formats
+from i18n import Formats
 from tests.api.conftest import cooperation, programme
 from tests.api.test_amount_granted import granted_programme
 from tests.api.world import eventually, ok

@@ -25,7 +25,7 @@ from api.web.forms import (
 from domain.durations import parse
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec
-from notify.render import Words
+from i18n import Words
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from api.web.pages.registration import (
     registration_body,
     share_of,
 )
-from notify.render import Words
+from i18n import Words
 
 FR = Words("fr")
 

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, expect
 
 from api.web.render import ENV
 from domain.durations import add
-from notify.render import Formats, Words
+from i18n import Formats, Words
 from tests.api.conftest import cooperation, programme
 from tests.api.world import eventually
 from tests.web.browser import (

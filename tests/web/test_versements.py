@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from playwright.async_api import Page, expect
 
 from domain.durations import add
-from notify.render import Formats
+from i18n import Formats
 from tests.api.conftest import cooperation, programme
 from tests.web.browser import Live, assert_accessible, no_third_party, sign_in
 

@@ -20,7 +20,7 @@ from api.web.pages.common import (
     show_form,
     text_of,
 )
-from notify.render import Words
+from i18n import Words
 
 router = APIRouter(include_in_schema=False)
 

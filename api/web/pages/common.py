@@ -21,7 +21,7 @@ from api.web.render import SECURITY_HEADERS, page
 from api.web.session import Session, csrf_ok, current_session, locale_of
 from domain import commands as c
 from domain.programme import Outcome, Phase
-from notify.render import Words
+from i18n import Words
 
 MOVES = tuple(c.MOVES)
 REASONED = {"restart", "pivot", "pause"}

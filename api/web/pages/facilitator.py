@@ -38,7 +38,7 @@ from api.web.render import page
 from api.web.session import Session, locale_of
 from domain.lifecycle.graduation import LEGAL_FORMS
 from domain.programme import Phase
-from notify.render import Words
+from i18n import Words
 
 router = APIRouter(include_in_schema=False)
 

@@ -31,7 +31,7 @@ from api.web.pages.common import (
 )
 from api.web.render import page
 from api.web.session import Session, locale_of
-from notify.render import Words
+from i18n import Words
 
 router = APIRouter(include_in_schema=False)
 

@@ -28,7 +28,7 @@ from api.web.session import Session, locale_of
 from domain.cooperation import EconomicModel, Kind
 from domain.lifecycle.graduation import LEGAL_FORMS
 from domain.programme import Phase
-from notify.render import Words
+from i18n import Words
 
 router = APIRouter(include_in_schema=False)
 

@@ -31,7 +31,7 @@ from api.web.pages.common import (
 from api.web.render import SECURITY_HEADERS, page
 from api.web.session import Session, locale_of
 from domain.events import EVENT_TYPES
-from notify.render import Formats, Words
+from i18n import Formats, Words
 
 router = APIRouter(include_in_schema=False)
 

@@ -33,7 +33,7 @@ from api.web.session import (
     open_session,
     settings_of,
 )
-from notify.render import LOCALES, Words
+from i18n import LOCALES, Words
 from store import contacts
 from store.signin import create_links, link_is_valid, use_link
 from store.tokens import find_token
