@@ -1,5 +1,5 @@
 """Half a year of a cooperation with two funding lines, as the event log records it: the
-report of line `fdt` is built from it (activities/reports.py) and rendered in both locales
+report of line `fdt` is built from it (domain/report_content.py) and rendered in both locales
 against the expected files. Line `reg`'s money and angle must never show in it."""
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from activities.reports import build_report
 from domain.events import EVENT_TYPES, Event
+from domain.report_content import build_report
 from i18n import Formats, catalog, supported_locale
 from notify.emails import render_email
 from notify.reports import render_report

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from activities.reports import build_report
 from domain import commands as c
 from domain.effects import Notify
+from domain.report_content import build_report
 from notify.emails import render_email
 from notify.reports import render_report
 from tests.domain.helpers import Shell, at, cooperation, grant, of_type, phase, programme, version
