@@ -1,4 +1,4 @@
-"""The dashboard's plots (api/web/charts.py), read as a screen reader and a parser would: an
+"""The dashboard's plots (api/web/charts/), read as a screen reader and a parser would: an
 SVG image with its title and description, bars as long as their values, a pattern per series,
 animation apart, tables whose totals are the dashboard's, both locales with Babel's formats,
 a new programme's empty dashboard, and hostile text kept as text. No browser, no database."""
