@@ -78,42 +78,49 @@ def render_email(
     proposed line's payees and says when its facilitator would be paid by it; `programmes`
     (programme names by id) names its lines."""
     words = Words(locale)
-    view = _email_view(
-        about, event, cooperation_id, cooperation_name, words, link, parties, programmes
-    )
-    named = cooperation_name or cooperation_id
+    told = _Told(cooperation_id, cooperation_name, parties, programmes)
+    view = _email_view(about, event, told, words, link)
     return Email(
         # A subject is a header: a line break in a cooperation's name must not start another.
-        subject=one_line(words("email.subject_line", cooperation=named, title=view["title"])),
+        subject=one_line(words("email.subject_line", cooperation=told.named, title=view["title"])),
         text=ENV.get_template("email.txt").render(m=view, t=words, lang=words.locale),
         html=ENV.get_template("email.html").render(m=view, t=words, lang=words.locale),
     )
 
 
+@dataclass(frozen=True)
+class _Told:
+    """The cooperation an e-mail tells about: its id and name, its parties (to name a line's
+    payees) and its programmes' names (to name its lines)."""
+
+    id: str
+    name: str | None
+    parties: Parties | None
+    programmes: Mapping[str, str] | None
+
+    @property
+    def named(self) -> str:
+        return self.name or self.id
+
+
 def _email_view(
-    about: str,
-    event: Event,
-    cooperation_id: str,
-    cooperation_name: str | None,
-    words: Words,
-    link: str | None = None,
-    parties: Parties | None = None,
-    programmes: Mapping[str, str] | None = None,
+    about: str, event: Event, told: _Told, words: Words, link: str | None = None
 ) -> dict[str, Any]:
     """What an e-mail about `event` says, in `words`' locale: its own e-mail's body, and its
     part of a digest."""
+    programmes = told.programmes
     fmt = Formats(words.locale)
     kind = about if about in EVENT_TYPES else event.type
     data = event.data
     sentence, details = event_text(kind, event.at, data, fmt, words, programmes)
     if kind in NAMES_PAYEES:
-        details = _payee_details(data, parties, fmt, words) + details
+        details = _payee_details(data, told.parties, fmt, words) + details
     args = event_args(data, fmt, words, programmes)
     title = catalog_sentence(f"email.subject.{kind}", args, words) or event_label(kind, words)
     facts = [
         (
             words("label.cooperation"),
-            f"{cooperation_name} ({cooperation_id})" if cooperation_name else cooperation_id,
+            f"{told.name} ({told.id})" if told.name else told.id,
         ),
         (words("label.date"), fmt.day(event.at)),
     ]
@@ -169,21 +176,13 @@ def render_digest(
             programmes=programmes,
         )
     words = Words(locale)
+    told = _Told(cooperation_id, cooperation_name, parties, programmes)
     items = []
     for item in held:
         own = Words(item.locale)
-        view = _email_view(
-            item.about,
-            item.event,
-            cooperation_id,
-            cooperation_name,
-            own,
-            parties=parties,
-            programmes=programmes,
-        )
+        view = _email_view(item.about, item.event, told, own)
         pairs = [own("label.pair", label=label, value=value) for label, value in view["facts"]]
         items.append(view | {"lang": own.locale, "pairs": pairs})
-    named = cooperation_name or cooperation_id
     count = len(held)
     view = {
         "title": words("email.digest.title", count=count),
@@ -193,7 +192,7 @@ def render_digest(
         "footer": words("email.footer"),
     }
     return Email(
-        subject=one_line(words("email.digest.subject", cooperation=named, count=count)),
+        subject=one_line(words("email.digest.subject", cooperation=told.named, count=count)),
         text=ENV.get_template("digest.txt").render(m=view, t=words, lang=words.locale),
         html=ENV.get_template("digest.html").render(m=view, t=words, lang=words.locale),
     )

@@ -26,6 +26,7 @@ from api.web.charts.draw import (
     count_of,
     empty_chart,
     in_order,
+    keyed_table,
     percent_of,
 )
 from domain.programme import PHASE_ORDER, Outcome
@@ -155,17 +156,12 @@ def money_flow(
         )
         for k in keys
     ]
-    table = Table(
-        caption=title,
-        head=[
-            words("web.chart.money.head_item"),
-            words("web.chart.money.head_amount"),
-            words("web.chart.money.head_share"),
-        ],
-        rows=[
-            [words(f"web.chart.money.{k}"), money(values[k]), share(k) if budget > 0 else "—"]
-            for k in keys
-        ],
+    table = keyed_table(
+        title,
+        words,
+        "web.chart.money",
+        ("item", "amount", "share"),
+        {k: [money(values[k]), share(k) if budget > 0 else "—"] for k in keys},
     )
     return bar_chart(chart_id, title, description, bars, table, reference=budget)
 
@@ -234,16 +230,11 @@ def loans(dashboard: Mapping[str, Any], words: Words, *, chart_id: str = "chart-
         )
         for key, n, amount, style in rows
     ]
-    table = Table(
-        caption=title,
-        head=[
-            words("web.chart.loans.head_item"),
-            words("web.chart.loans.head_count"),
-            words("web.chart.loans.head_amount"),
-        ],
-        rows=[
-            [words(f"web.chart.loans.{key}"), fmt.number(n), money(amount)]
-            for key, n, amount, _ in rows
-        ],
+    table = keyed_table(
+        title,
+        words,
+        "web.chart.loans",
+        ("item", "count", "amount"),
+        {key: [fmt.number(n), money(amount)] for key, n, amount, _ in rows},
     )
     return bar_chart(chart_id, title, description, bars, table)

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from i18n import Formats
+from i18n import Formats, Words
 
 
 @dataclass(frozen=True)
@@ -275,6 +275,22 @@ def bars_body(bars: Sequence[Bar], reference: Decimal | None = None) -> tuple[st
                 )
             )
     return "".join(parts), height
+
+
+def keyed_table(
+    title: str,
+    words: Words,
+    section: str,
+    heads: Sequence[str],
+    rows: Mapping[str, Sequence[str]],
+) -> Table:
+    """A plot's table with one row per key, headed by the key's word (`<section>.<key>`),
+    under the columns' words (`<section>.head_<head>`)."""
+    return Table(
+        caption=title,
+        head=[words(f"{section}.head_{head}") for head in heads],
+        rows=[[words(f"{section}.{key}"), *cells] for key, cells in rows.items()],
+    )
 
 
 def bar_chart(
