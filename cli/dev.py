@@ -94,7 +94,7 @@ def run_dev(settings: Settings) -> int:
             **os.environ,
             "COOPFLOW_DATABASE_URL": db_url,
             "COOPFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
-            "COOPFLOW_SECRETS_KEY": _secrets_key(settings, state),
+            "COOPFLOW_SECRETS_KEY": secrets_key(settings, state),
         }
         metrics = settings.metrics_address or _free_local(DEV_METRICS_PORT)
         api_metrics = _free_local(DEV_API_METRICS_PORT)
@@ -275,10 +275,10 @@ def _say(text: str) -> None:
     print(f"coopflow: {text}", flush=True)
 
 
-__all__ = ["run_dev"]
+__all__ = ["run_dev", "secrets_key"]
 
 
-def _secrets_key(settings: Settings, state: Path) -> str:
+def secrets_key(settings: Settings, state: Path) -> str:
     """The key of webhook secrets: the one set, else one kept in the state folder (made at
     the first start, readable by its owner only), so the worker opens what the API sealed
     across restarts."""

@@ -162,7 +162,7 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class _PinnedTransport(httpx.AsyncHTTPTransport):
+class PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with the network backend above. A kept-alive connection (its pool
     is keyed by the URL's host) was opened to an address checked by the same rules."""
 
@@ -185,7 +185,7 @@ class Sender:
         self.policy = policy
         self.timeout = TIMEOUT if timeout is None else timeout
         self._client = httpx.AsyncClient(
-            transport=_PinnedTransport(), follow_redirects=False, trust_env=False
+            transport=PinnedTransport(), follow_redirects=False, trust_env=False
         )
 
     async def __aenter__(self) -> Sender:

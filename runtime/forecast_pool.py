@@ -59,6 +59,11 @@ def shutdown() -> None:
             _pool = None
 
 
+def started() -> bool:
+    """Whether the pool's processes are up (they start with the first large forecast)."""
+    return _pool is not None
+
+
 def forecast_part(
     programme: ProgrammeSpec, texts: Sequence[str], now: datetime, end: datetime
 ) -> list[CooperationOutcome]:

@@ -23,7 +23,7 @@ from domain.lifecycle.clock import tick
 from domain.lifecycle.context import Context, Decision, copy_state, utc
 from domain.state import CooperationState
 
-_HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
+HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
     "propose_line": lines.propose_line,
     "accept_line": lines.accept_line,
     "commitment_committed": lines.commitment_committed,
@@ -51,6 +51,7 @@ _HANDLERS: dict[str, Callable[[Context, Any, datetime], None]] = {
     "decide_amendment": graduation.decide_amendment,
     "end_hosting": graduation.end_hosting,
 }
+"""The rules' handler of each command kind; the fault tests put a failing one in place."""
 
 
 def decide(
@@ -89,7 +90,7 @@ def decide(
     else:
         flushed = tick(state, now, inclusive=False, in_place=in_place)
         ctx = Context(flushed.state, flushed.events, flushed.effects)
-    _HANDLERS[command.kind](ctx, command, now)
+    HANDLERS[command.kind](ctx, command, now)
     if command.kind in lines.TRANSITIONS:
         lines.answer_requests(ctx.state, command.kind, now)
     ctx.state.last_at = max(ctx.state.last_at, now)

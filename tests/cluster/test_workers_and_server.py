@@ -38,11 +38,11 @@ from runtime.connect import connect_temporal
 from runtime.localstack import TemporalDevServer, free_port
 from runtime.temporal import SEARCH_ATTRIBUTES
 from store.programmes import put_programme
-from tests.workflows.test_durability import _projected, _worker, recorded
+from tests.workflows.test_durability import projected, recorded, worker_process
 from tests.workflows.test_records_under_faults import (
-    _programme,
-    _register,
-    _sent_until_answered,
+    cofunder_programme,
+    register_cofunded,
+    sent_until_answered,
 )
 from workflows.client import register, send
 from workflows.cooperation import CooperationWorkflow
@@ -123,7 +123,7 @@ async def _live(
     answers of every cooperation as they come."""
     answers = []
     for request in _life():
-        answers.append(await _sent_until_answered(handle, request))
+        answers.append(await sent_until_answered(handle, request))
         answered.append(answers[-1])
     return answers
 
@@ -135,7 +135,7 @@ async def test_two_workers_one_killed_in_a_busy_run_lose_and_double_nothing(
     database_url: str,
     task_queue: str,
 ) -> None:
-    workers = [_worker(database_url, temporal_dev_server, task_queue) for _ in range(2)]
+    workers = [worker_process(database_url, temporal_dev_server, task_queue) for _ in range(2)]
     doomed, survivor = workers
     try:
         # Both poll before any work is given, so that both can take some.
@@ -146,9 +146,9 @@ async def test_two_workers_one_killed_in_a_busy_run_lose_and_double_nothing(
         else:
             raise AssertionError("the two workers never both polled the task queue")
         # The first alone: it puts the programmes in PostgreSQL.
-        registered = [await _register(temporal_client, pool, task_queue)]
+        registered = [await register_cofunded(temporal_client, pool, task_queue)]
         registered += await asyncio.gather(
-            *(_register(temporal_client, pool, task_queue) for _ in range(COOPERATIONS - 1))
+            *(register_cofunded(temporal_client, pool, task_queue) for _ in range(COOPERATIONS - 1))
         )
         coops = [coop for coop, _ in registered]
         handles = [handle for _, handle in registered]
@@ -170,7 +170,7 @@ async def test_two_workers_one_killed_in_a_busy_run_lose_and_double_nothing(
         last = {
             coop: max(a.last_seq for a in life) for coop, life in zip(coops, results, strict=True)
         }
-        await asyncio.gather(*(_projected(pool, coop, seq) for coop, seq in last.items()))
+        await asyncio.gather(*(projected(pool, coop, seq) for coop, seq in last.items()))
     finally:
         _stop(*workers)
 
@@ -211,7 +211,7 @@ async def test_two_workers_one_killed_in_a_busy_run_lose_and_double_nothing(
 TIMER = 15
 """Seconds after registration the `plus-tard` tranche falls due: the workflows wait on that
 timer while the server is down, and it fires after the restart."""
-RESTART = _programme(
+RESTART = cofunder_programme(
     "relance",
     "fondation",
     # A duration the door lets in (an elapsed trigger may count hours).
@@ -278,7 +278,7 @@ async def test_the_dev_server_restarted_on_its_data_file_every_workflow_goes_on(
     try:
         settings = Settings(temporal_address=server.address)
         client = await connect_temporal(settings, wait=30)
-        worker = _worker(database_url, server, task_queue)
+        worker = worker_process(database_url, server, task_queue)
         async with pool.acquire() as conn:
             await put_programme(conn, RESTART)
         began = time.monotonic()
@@ -290,7 +290,7 @@ async def test_the_dev_server_restarted_on_its_data_file_every_workflow_goes_on(
             for h in handles
         ]
         for coop, answer in zip(coops, submitted, strict=True):
-            await _projected(pool, coop, answer.last_seq)
+            await projected(pool, coop, answer.last_seq)
         before = {coop: await recorded(pool, coop) for coop in coops}
         runs = {i: (await h.describe()).run_id for i, h in zip(ids, handles, strict=True)}
         # Stopped while every workflow waits on its timer (the tranche not yet due).
@@ -303,7 +303,7 @@ async def test_the_dev_server_restarted_on_its_data_file_every_workflow_goes_on(
         handles = [client.get_workflow_handle(i) for i in ids]
         states = [await h.query(CooperationWorkflow.state) for h in handles]
         reviewed = [
-            await _sent_until_answered(
+            await sent_until_answered(
                 h,
                 CommandRequest(
                     command=c.ReviewCheckIn(check_in_id="ci-1", decision="accepted"),

@@ -120,7 +120,7 @@ steps = st.lists(
 )
 
 
-def _command(step: tuple[Any, ...], n: int, latest: str) -> c.Command:
+def command_for_step(step: tuple[Any, ...], n: int, latest: str) -> c.Command:
     match step:
         case ("check_in", period):
             return c.SubmitCheckIn(check_in_id=f"ci-{n}", period=period)
@@ -160,7 +160,7 @@ def _run(plan: list[tuple[int, tuple[Any, ...]]]) -> Shell:
         latest = shell.state.check_ins[-1].id if shell.state.check_ins else "none"
         # Rejections are part of the game; any other exception fails the property.
         with contextlib.suppress(DomainError):
-            shell.do(_command(step, n, latest), moment)
+            shell.do(command_for_step(step, n, latest), moment)
     shell.clock(moment + timedelta(days=365))
     return shell
 

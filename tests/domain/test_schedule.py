@@ -33,7 +33,7 @@ from tests.domain.helpers import (
 )
 from tests.domain.test_properties import SPEC as RANDOM_SPEC
 from tests.domain.test_properties import VERSIONS as RANDOM_VERSIONS
-from tests.domain.test_properties import _command as random_command
+from tests.domain.test_properties import command_for_step as random_command
 from tests.domain.test_properties import steps as random_steps
 
 FUNDER = c.Actor(role="funder", id="fondation")

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from cli.dev import _secrets_key
+from cli.dev import secrets_key
 from notify.sealing import SealingError, SecretBox, generate_key
 from runtime.config import Settings
 from store import delivery
@@ -97,8 +97,8 @@ def test_keys_that_are_not_keys_are_refused() -> None:
 
 def test_coopflow_dev_keeps_a_key_of_its_own_unless_one_is_set(tmp_path: Path) -> None:
     unset = Settings(secrets_key=None)
-    made = _secrets_key(unset, tmp_path)
-    assert SecretBox(made) and _secrets_key(unset, tmp_path) == made
+    made = secrets_key(unset, tmp_path)
+    assert SecretBox(made) and secrets_key(unset, tmp_path) == made
     assert stat.S_IMODE((tmp_path / "secrets.key").stat().st_mode) == 0o600
     given = generate_key()
-    assert _secrets_key(Settings(secrets_key=given), tmp_path) == given
+    assert secrets_key(Settings(secrets_key=given), tmp_path) == given

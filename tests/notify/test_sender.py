@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -83,10 +84,13 @@ async def test_a_name_is_sent_to_its_checked_address_with_its_own_host_header() 
 
 async def test_the_transport_connects_nowhere_unchecked() -> None:
     seen: list[dict[str, Any]] = []
-    async with receiver(seen) as port, webhooks.Sender(policy()) as sender:
-        # Straight through the client, past the check: the network backend refuses.
+    async with (
+        receiver(seen) as port,
+        httpx.AsyncClient(transport=webhooks.PinnedTransport(), trust_env=False) as client,
+    ):
+        # Straight through the senders' transport, past the check: the network backend refuses.
         with pytest.raises(webhooks.UncheckedHost):
-            await sender._client.post(f"http://127.0.0.1:{port}/ok")
+            await client.post(f"http://127.0.0.1:{port}/ok")
     assert seen == []
 
 

@@ -52,5 +52,5 @@ def test_few_cooperations_start_no_pool(texts: list[str]) -> None:
     forecast_pool.shutdown()
     now = max(CooperationState.model_validate_json(t).last_at for t in few)
     result = forecast_pool.forecast_texts(SPEC, few, now, "P5Y")
-    assert forecast_pool._pool is None
+    assert not forecast_pool.started()
     assert result.model_dump_json() == _one_process(few)

@@ -112,11 +112,11 @@ async def test_check_ins_in_flight_across_continue_as_new(
             answers += await asyncio.gather(
                 *(apply(handle, r) for r in requests[batch : batch + 6])
             )
-        description = await _continued(handle, first_run)
+        description = await continued_as_new(handle, first_run)
         # The same requests again, in a later run: answered from what the run carried.
         again = await asyncio.gather(*(apply(handle, r) for r in requests[:6]))
         last_seq = await handle.query(CooperationWorkflow.last_seq)
-        await _projected(pool, coop, last_seq)
+        await projected(pool, coop, last_seq)
 
     assert description.run_id != first_run
     assert all(a.repeated for a in again)
@@ -130,7 +130,7 @@ async def test_check_ins_in_flight_across_continue_as_new(
     assert last_seq == len(events)
 
 
-async def _continued(handle: WorkflowHandle[Any, Any], first_run: str | None) -> Any:
+async def continued_as_new(handle: WorkflowHandle[Any, Any], first_run: str | None) -> Any:
     for _ in range(100):
         description = await handle.describe()
         if description.run_id != first_run:
@@ -139,7 +139,7 @@ async def _continued(handle: WorkflowHandle[Any, Any], first_run: str | None) ->
     raise AssertionError("the run never continued as new")
 
 
-async def _projected(pool: asyncpg.Pool, coop: str, last_seq: int) -> None:
+async def projected(pool: asyncpg.Pool, coop: str, last_seq: int) -> None:
     """Effects follow the answers: wait until the event log holds `last_seq` (a batch a
     killed worker held is retried after the effects' timeout)."""
     for _ in range(1200):
@@ -155,7 +155,7 @@ async def _projected(pool: asyncpg.Pool, coop: str, last_seq: int) -> None:
     raise AssertionError(f"{coop}: events up to {last_seq} never reached PostgreSQL")
 
 
-def _worker(
+def worker_process(
     database_url: str, server: TemporalDevServer, task_queue: str
 ) -> subprocess.Popen[bytes]:
     env = {
@@ -180,7 +180,7 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
     database_url: str,
     task_queue: str,
 ) -> None:
-    first = _worker(database_url, temporal_dev_server, task_queue)
+    first = worker_process(database_url, temporal_dev_server, task_queue)
     try:
         coop, handle = await start(temporal_client, pool, task_queue)
         one = CommandRequest(command=c.SubmitCheckIn(check_in_id="ci-1"), request_id="one")
@@ -190,7 +190,7 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
         first.send_signal(signal.SIGKILL)
         first.wait()
 
-    second = _worker(database_url, temporal_dev_server, task_queue)
+    second = worker_process(database_url, temporal_dev_server, task_queue)
     try:
         review = CommandRequest(
             command=c.ReviewCheckIn(check_in_id="ci-1", decision="accepted"), request_id="two"
@@ -198,7 +198,7 @@ async def test_a_killed_worker_loses_and_doubles_nothing(
         reviewed = await asyncio.wait_for(apply(handle, review), timeout=60)
         repeated = await apply(handle, one)
         pause = await apply(handle, CommandRequest(command=c.Pause(reason="été")))
-        await _projected(pool, coop, pause.last_seq)
+        await projected(pool, coop, pause.last_seq)
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)

@@ -24,7 +24,7 @@ from activities.models import ApplyEffects
 from domain import commands as c
 from runtime.temporal import FAULT
 from store.events import EventConflict, append_events
-from tests.workflows.test_durability import _continued, _projected, apply, recorded, start
+from tests.workflows.test_durability import apply, continued_as_new, projected, recorded, start
 from worker.faults import faults_now, record_faults
 from worker.main import build_worker
 from workflows.client import CommandRefused, NoAnswer, send
@@ -98,7 +98,7 @@ async def test_effects_that_keep_failing_flag_the_cooperation_and_commands_go_on
                 "DELETE FROM events WHERE cooperation_id = $1 AND seq = $2", coop, last + 1
             )
         await _fault(handle, present=False)
-        await _projected(pool, coop, reviewed.last_seq)
+        await projected(pool, coop, reviewed.last_seq)
         _, cleared = await record_faults(pool, await faults_now(temporal_client))
     assert fault == "effects:EventConflict"
     assert [e.type for e in submitted.events] == ["CheckInSubmitted"]
@@ -128,7 +128,7 @@ async def test_a_bug_in_the_rules_refuses_the_command_and_the_cooperation_goes_o
     async with build_worker(temporal_client, pool, task_queue):
         _, handle = await start(temporal_client, pool, task_queue)
         before = len((await handle.fetch_history()).events)
-        monkeypatch.setitem(dispatch._HANDLERS, "pause", broken)
+        monkeypatch.setitem(dispatch.HANDLERS, "pause", broken)
         with pytest.raises(CommandRefused) as refused:
             await apply(handle, CommandRequest(command=c.Pause()))
         after = len((await handle.fetch_history()).events)
@@ -185,7 +185,7 @@ async def _watch_until(client: Client, coop: str, present: bool) -> dict[str, st
 async def test_a_bug_in_the_rules_on_the_handlers_state_refuses_and_flags(
     temporal_client: Client, pool: asyncpg.Pool, task_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = dispatch._HANDLERS["pause"]
+    original = dispatch.HANDLERS["pause"]
 
     def fails_in_the_handler(ctx: Any, cmd: Any, now: Any) -> Any:
         # The validator decided on an earlier state and passed; the handler's state (later:
@@ -197,7 +197,7 @@ async def test_a_bug_in_the_rules_on_the_handlers_state_refuses_and_flags(
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await start(temporal_client, pool, task_queue)
         first_run = (await handle.describe()).run_id
-        monkeypatch.setitem(dispatch._HANDLERS, "pause", fails_in_the_handler)
+        monkeypatch.setitem(dispatch.HANDLERS, "pause", fails_in_the_handler)
         with pytest.raises(CommandRefused) as refused:
             await send(
                 handle,
@@ -207,7 +207,7 @@ async def test_a_bug_in_the_rules_on_the_handlers_state_refuses_and_flags(
         fault = await _fault(handle, present=True)
         # The refusal is recorded in a run that is over: a fix deployed later never replays
         # it (the fixed rules would decide it, unlike the history).
-        await _continued(handle, first_run)
+        await continued_as_new(handle, first_run)
         found = await faults_now(temporal_client)
         # The cooperation goes on: other commands are decided meanwhile.
         submitted = await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="a")))
@@ -215,7 +215,7 @@ async def test_a_bug_in_the_rules_on_the_handlers_state_refuses_and_flags(
         # The bug is gone: the same command passes and the flag goes.
         paused = await apply(handle, CommandRequest(command=c.Pause(), request_id="pause-2"))
         await _fault(handle, present=False)
-        await _projected(pool, coop, paused.last_seq)
+        await projected(pool, coop, paused.last_seq)
     assert refused.value.kind == "InternalError" and "ZeroDivisionError" in str(refused.value)
     assert fault == "rules:pause:ZeroDivisionError" and found[coop] == fault
     assert [e.type for e in submitted.events] == ["CheckInSubmitted"]
@@ -261,7 +261,7 @@ async def test_the_courier_outlives_its_own_failures(
             await asyncio.sleep(0.2)
         broken[0] = False
         await _fault(handle, present=False)
-        await _projected(pool, coop, answers[-1].last_seq)
+        await projected(pool, coop, answers[-1].last_seq)
     assert fault == "courier:RuntimeError" and found[coop] == fault
     # Each decision's loans followed once, in order, the failed ones included (in the run
     # that carries them: a run continues as new once its courier has failed).
@@ -299,7 +299,7 @@ async def test_effects_pending_at_continue_as_new_go_on_as_one_batch(
             await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id=f"ci-{i}")))
             for i in (1, 2)
         ]
-        second = await _continued(handle, first_run)
+        second = await continued_as_new(handle, first_run)
         monkeypatch.undo()
         history = await temporal_client.get_workflow_handle(
             handle.id, run_id=second.run_id
@@ -316,7 +316,7 @@ async def test_effects_pending_at_continue_as_new_go_on_as_one_batch(
             await conn.execute(
                 "DELETE FROM events WHERE cooperation_id = $1 AND seq = $2", coop, last + 1
             )
-        await _projected(pool, coop, answers[-1].last_seq)
+        await projected(pool, coop, answers[-1].last_seq)
         # The flag the run inherited goes once the effects pass in the new run.
         await _fault(handle, present=False)
     assert flag == carried_flag == "effects:EventConflict"

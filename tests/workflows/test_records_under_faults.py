@@ -43,7 +43,7 @@ from store.db import create_pool
 from store.programmes import put_programme
 from tests.conftest import fresh_database
 from tests.notify.test_delivery import Receiver, local_policy, new_secret, sealed, serving
-from tests.workflows.test_durability import _projected, _worker, recorded
+from tests.workflows.test_durability import projected, recorded, worker_process
 from worker.main import build_worker
 from workflows.client import NoAnswer, register, send
 from workflows.models import CommandAnswer, CommandRequest
@@ -51,7 +51,7 @@ from workflows.models import CommandAnswer, CommandRequest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def _programme(pid: str, funder: str, *more: dict[str, Any]) -> ProgrammeSpec:
+def cofunder_programme(pid: str, funder: str, *more: dict[str, Any]) -> ProgrammeSpec:
     """An entry tranche and one after an accepted check-in; `more` tranches after them."""
     return ProgrammeSpec.model_validate(
         {
@@ -84,10 +84,10 @@ def _programme(pid: str, funder: str, *more: dict[str, Any]) -> ProgrammeSpec:
     )
 
 
-PROGRAMMES = (_programme("fdt", "fondation"), _programme("reg", "region"))
+PROGRAMMES = (cofunder_programme("fdt", "fondation"), cofunder_programme("reg", "region"))
 
 
-async def _register(client: Client, pool: asyncpg.Pool, task_queue: str) -> tuple[str, Any]:
+async def register_cofunded(client: Client, pool: asyncpg.Pool, task_queue: str) -> tuple[str, Any]:
     """A cooperation co-funded by both programmes, its lines accepted (committed)."""
     async with pool.acquire() as conn:
         for spec in PROGRAMMES:
@@ -214,11 +214,11 @@ async def test_effects_written_then_lost_run_again_and_double_nothing(
         build_worker(temporal_client, pool, faulty, interceptors=[losing]),
         build_worker(temporal_client, pool, plain),
     ):
-        coop, handle = await _register(temporal_client, pool, faulty)
-        control, control_handle = await _register(temporal_client, pool, plain)
+        coop, handle = await register_cofunded(temporal_client, pool, faulty)
+        control, control_handle = await register_cofunded(temporal_client, pool, plain)
         last, control_last = await asyncio.gather(_live(handle), _live(control_handle))
-        await _projected(pool, coop, last)
-        await _projected(pool, control, control_last)
+        await projected(pool, coop, last)
+        await projected(pool, control, control_last)
 
     assert losing.lost >= 2, "no completion was lost: the test proves nothing"
     records, expected = await _records(pool, coop), await _records(pool, control)
@@ -242,7 +242,7 @@ async def test_effects_written_then_lost_run_again_and_double_nothing(
     ]
 
 
-async def _sent_until_answered(handle: WorkflowHandle[Any, Any], request: CommandRequest) -> Any:
+async def sent_until_answered(handle: WorkflowHandle[Any, Any], request: CommandRequest) -> Any:
     """As an API client does: the same request again (same id) until it is answered."""
     for _ in range(30):
         with contextlib.suppress(NoAnswer):
@@ -261,11 +261,11 @@ async def test_a_worker_killed_with_check_ins_in_flight_records_each_once(
         CommandRequest(command=c.SubmitCheckIn(check_in_id=f"ci-{i}"), request_id=f"ci-{i}")
         for i in range(20)
     ]
-    first = _worker(database_url, temporal_dev_server, task_queue)
+    first = worker_process(database_url, temporal_dev_server, task_queue)
     second = None
     try:
-        coop, handle = await _register(temporal_client, pool, task_queue)
-        in_flight = [asyncio.create_task(_sent_until_answered(handle, r)) for r in requests]
+        coop, handle = await register_cofunded(temporal_client, pool, task_queue)
+        in_flight = [asyncio.create_task(sent_until_answered(handle, r)) for r in requests]
         # Killed once some are answered and others are still on their way.
         for _ in range(6000):
             if sum(t.done() for t in in_flight) >= 3:
@@ -274,10 +274,10 @@ async def test_a_worker_killed_with_check_ins_in_flight_records_each_once(
         first.send_signal(signal.SIGKILL)
         first.wait()
         killed_with = sum(not t.done() for t in in_flight)
-        second = _worker(database_url, temporal_dev_server, task_queue)
+        second = worker_process(database_url, temporal_dev_server, task_queue)
         answers = await asyncio.wait_for(asyncio.gather(*in_flight), timeout=120)
         last = max(a.last_seq for a in answers)
-        await _projected(pool, coop, last)
+        await projected(pool, coop, last)
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
@@ -335,7 +335,7 @@ async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
                     webhook_policy=local_policy(),
                 )
             )
-            coop, handle = await _register(temporal_client, pool, task_queue)
+            coop, handle = await register_cofunded(temporal_client, pool, task_queue)
             requests = [
                 CommandRequest(command=c.SubmitCheckIn(check_in_id=f"ci-{i}"), request_id=f"ci-{i}")
                 for i in range(30)
@@ -350,7 +350,7 @@ async def test_postgres_stopped_and_restarted_during_a_burst_of_check_ins(
             await asyncio.sleep(2)
             await asyncio.to_thread(server.start)
             last = answers[-1].last_seq
-            await _projected(pool, coop, last)
+            await projected(pool, coop, last)
             for _ in range(600):
                 if set(_seqs(receiver)) >= set(range(1, last + 1)):
                     break
