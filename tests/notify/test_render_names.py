@@ -11,7 +11,7 @@ from domain.events import Event
 from notify.emails import Held, render_digest, render_email
 from notify.reports import render_report
 from store.programmes import lines_of
-from tests.notify.test_render import content
+from tests.notify.test_reports import content
 
 LINE = "fdt-9db4b9"
 NAMES = {LINE: "Fonds de transition territoriale"}
