@@ -25,7 +25,8 @@ LoggedEvent = Mapping[str, Any]
 _MOVES = ("PhaseEntered", "Restarted", "Pivoted", "Paused", "Resumed", "Closed")
 _PAUSES = ("Paused", "Resumed", "Closed")
 _ZERO = Decimal("0.00")
-_PURPOSES = tuple(purpose.value for purpose in Purpose)
+PURPOSES = tuple(purpose.value for purpose in Purpose)
+"""In the programme's order of purposes: reports list them so."""
 
 
 def _money(value: Decimal) -> str:
@@ -245,7 +246,7 @@ def _releases(in_period: Sequence[LoggedEvent], line: str) -> dict[str, Any]:
         by_purpose[item["purpose"]] = by_purpose.get(item["purpose"], _ZERO) + Decimal(
             item["amount"]
         )
-    ordered = [p for p in _PURPOSES if p in by_purpose] + sorted(set(by_purpose) - set(_PURPOSES))
+    ordered = [p for p in PURPOSES if p in by_purpose] + sorted(set(by_purpose) - set(PURPOSES))
     return {
         "animation": _money(by_purpose.get("animation", _ZERO)),
         "other": {k: _money(by_purpose[k]) for k in sorted(by_purpose) if k != "animation"},

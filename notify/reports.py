@@ -8,12 +8,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from domain.programme import Purpose
+from domain.report_content import PURPOSES
 from i18n import Formats, Words, decimal, event_text, line_named
 from notify.templating import ENV
-
-PURPOSES = tuple(purpose.value for purpose in Purpose)
-"""In the programme's order of purposes: reports list them so."""
 
 _TEMPLATES = {"markdown": "report.md", "html": "report.html"}
 
