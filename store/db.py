@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 # A connection, whether taken from a pool or opened alone.
 Conn = asyncpg.Connection | PoolConnectionProxy
+
+T = TypeVar("T")
+
+
+def rows_as(kind: type[T], rows: Iterable[asyncpg.Record]) -> list[T]:
+    """Typed results from records whose columns are named as `kind`'s fields."""
+    return [kind(**dict(row)) for row in rows]
+
 
 # Any constant works: it only keeps two processes (worker and API) from migrating at once.
 _MIGRATION_LOCK = 0x636F6F70

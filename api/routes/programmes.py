@@ -4,6 +4,7 @@ by their funder only); each funder's inbox and dashboard."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -42,17 +43,20 @@ from domain.forecast import (
 )
 from domain.limits import at_door
 from domain.payees import facilitator_is_payee, payees
-from domain.programme import ProgrammeSpec, ProgrammeVersion, Purpose
+from domain.programme import ProgrammeSpec, ProgrammeVersion
 from runtime.forecast_pool import forecast_texts
+from store import inbox as inbox_store
 from store import money, versements
 from store import payees as payees_store
 from store.conventions import conventions_awaited
+from store.dashboard import figures
 from store.db import Conn
 from store.forecast import programme_state_texts, released_so_far
 from store.programmes import (
     BudgetBelowCommitted,
     ProgrammeConflict,
     VersionBudgetTooLarge,
+    budget_of,
     get_programme,
     list_programmes,
     list_versions,
@@ -60,9 +64,6 @@ from store.programmes import (
 )
 
 router = APIRouter(prefix="/v1/programmes", tags=["programmes"])
-
-PURPOSES = [purpose.value for purpose in Purpose]
-"""The purposes in the order the domain declares them, the order dashboards show them in."""
 
 _SPEC_BODY = {
     "requestBody": {
@@ -262,15 +263,13 @@ async def raise_budget(
                 f"amount: {error}",
                 errors=[field_error("amount", str(error), "max")],
             ) from None
-        row = await conn.fetchrow(
-            "SELECT budget, committed FROM programmes WHERE id = $1", programme_id
-        )
-    assert row is not None
+        budget = await budget_of(conn, programme_id)
+    assert budget is not None
     return Remaining(
         programme=programme_id,
-        budget=row["budget"],
-        committed=row["committed"],
-        remaining=row["budget"] - row["committed"],
+        budget=budget.budget,
+        committed=budget.committed,
+        remaining=budget.remaining,
         currency=version.spec.currency,
     )
 
@@ -282,90 +281,40 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
     in arrears and written off."""
     async with pool.acquire() as conn:
         version = await _own(conn, programme_id, caller, "read its dashboard")
-        budget = await conn.fetchrow(
-            "SELECT budget, committed FROM programmes WHERE id = $1", programme_id
-        )
-        freed = await conn.fetchval(
-            "SELECT coalesce(sum(freed), 0) FROM commitments WHERE programme_id = $1",
-            programme_id,
-        )
-        by = await conn.fetch(
-            "SELECT purpose, phase, kind, sum(amount) AS amount FROM releases"
-            " WHERE programme = $1 GROUP BY purpose, phase, kind ORDER BY purpose, phase, kind",
-            programme_id,
-        )
-        # Months in UTC, as every instant of the API is: not the session's time zone.
-        monthly = await conn.fetch(
-            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, purpose,"
-            " sum(amount) AS amount FROM releases WHERE programme = $1"
-            " GROUP BY 1, 2 ORDER BY 1, array_position($2::text[], purpose), 2",
-            programme_id,
-            PURPOSES,
-        )
-        phases = await conn.fetch(
-            "SELECT coalesce(c.outcome, c.phase) AS phase, count(*) AS n,"
-            " count(*) FILTER (WHERE c.overdue) AS overdue"
-            " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
-            " WHERE l.programme = $1 AND l.status = 'active' GROUP BY 1 ORDER BY 1",
-            programme_id,
-        )
-        lines = await conn.fetch(
-            "SELECT status, count(*) AS n FROM lines WHERE programme = $1 GROUP BY status",
-            programme_id,
-        )
-        # A written-off loan is settled: the running loans and the written-off ones are
-        # counted apart, over every loan of the programme.
-        loans = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE NOT settled) AS n,"
-            " coalesce(sum(outstanding) FILTER (WHERE NOT settled), 0) AS outstanding,"
-            " count(*) FILTER (WHERE NOT settled AND overdue > 0) AS in_arrears,"
-            " coalesce(sum(outstanding) FILTER (WHERE NOT settled AND overdue > 0), 0)"
-            " AS arrears_outstanding,"
-            " count(written_off) AS written_off_count,"
-            " coalesce(sum(written_off), 0) AS written_off"
-            " FROM loans WHERE programme = $1",
-            programme_id,
-        )
-        late, late_amount = await versements.late(conn, programme_id)
-    assert budget is not None and loans is not None
-    released = sum((r["amount"] for r in by), Decimal("0.00"))
+        found = await figures(conn, programme_id)
+    assert found is not None
     by_purpose: dict[str, Decimal] = {}
-    for r in by:
-        by_purpose[r["purpose"]] = by_purpose.get(r["purpose"], Decimal("0.00")) + r["amount"]
+    for r in found.released:
+        by_purpose[r.purpose] = by_purpose.get(r.purpose, Decimal("0.00")) + r.amount
+    loans = found.loans
     return Dashboard(
         programme=programme_id,
         version=version.version,
         currency=version.spec.currency,
-        budget=budget["budget"],
-        committed=budget["committed"],
-        remaining=budget["budget"] - budget["committed"],
-        released=released,
-        freed=freed,
+        budget=found.budget.budget,
+        committed=found.budget.committed,
+        remaining=found.budget.remaining,
+        released=sum((r.amount for r in found.released), Decimal("0.00")),
+        freed=found.freed,
         released_by_purpose=dict(sorted(by_purpose.items())),
         animation=by_purpose.get("animation", Decimal("0.00")),
         released_by_purpose_and_phase=[
-            ReleasedByPurposeAndPhase(
-                purpose=r["purpose"], phase=r["phase"], kind=r["kind"], amount=r["amount"]
-            )
-            for r in by
+            ReleasedByPurposeAndPhase.model_validate(asdict(r)) for r in found.released
         ],
-        releases_over_time=[
-            MonthlyRelease(month=r["month"], purpose=r["purpose"], amount=r["amount"])
-            for r in monthly
-        ],
-        lines={r["status"]: r["n"] for r in lines},
-        cooperations_per_phase={r["phase"]: r["n"] for r in phases},
-        overdue_check_ins=sum(r["overdue"] for r in phases),
+        releases_over_time=[MonthlyRelease.model_validate(asdict(r)) for r in found.monthly],
+        lines=found.lines,
+        cooperations_per_phase={r.phase: r.n for r in found.phases},
+        overdue_check_ins=sum(r.overdue for r in found.phases),
         loans=DashboardLoans(
-            open=loans["n"],
-            outstanding=loans["outstanding"],
-            in_arrears=loans["in_arrears"],
-            outstanding_in_arrears=loans["arrears_outstanding"],
-            written_off=loans["written_off"],
-            written_off_count=loans["written_off_count"],
+            open=loans.n,
+            outstanding=loans.outstanding,
+            in_arrears=loans.in_arrears,
+            outstanding_in_arrears=loans.arrears_outstanding,
+            written_off=loans.written_off,
+            written_off_count=loans.written_off_count,
         ),
-        versements_late=late,
-        versements_late_amount=late_amount,
+        versements_late=found.late,
+        versements_late_amount=found.late_amount,
     )
 
 
@@ -406,11 +355,12 @@ async def programme_forecast(
         ) from None
     async with pool.acquire() as conn:
         version = await _own(conn, programme_id, caller, "read its forecast")
-        budget = await conn.fetchval("SELECT budget FROM programmes WHERE id = $1", programme_id)
+        budget = await budget_of(conn, programme_id)
         texts, unkept = await programme_state_texts(conn, programme_id)
         released = await released_so_far(conn, programme_id)
     # The budget as raised since the spec was written (POST …/budget).
-    spec = version.spec.model_copy(update={"budget": Decimal(budget)})
+    assert budget is not None
+    spec = version.spec.model_copy(update={"budget": budget.budget})
     # Seconds of pure computation: off the event loop, so other requests keep being served,
     # and in the pool's processes from `PARALLEL_FROM` cooperations on (runtime.forecast_pool).
     result = await asyncio.to_thread(
@@ -431,109 +381,87 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
     confirm, with whom each line pays now and would pay (rule 20)."""
     async with pool.acquire() as conn:
         await _own(conn, programme_id, caller, "read its inbox")
-        proposed = await conn.fetch(
-            "SELECT l.cooperation_id, c.name, c.phase, c.facilitator, c.fiscal_host, l.version,"
-            " l.committed, l.currency, c.updated_at"
-            " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
-            " WHERE l.programme = $1 AND l.status = 'proposed' ORDER BY c.updated_at, c.id",
-            programme_id,
-        )
+        proposed = await inbox_store.proposed(conn, programme_id)
         allocations = await payees_store.proposed_allocations(conn, programme_id)
-        names = await payees_store.organisation_names(conn, [r["cooperation_id"] for r in proposed])
+        names = await payees_store.organisation_names(conn, [r.cooperation_id for r in proposed])
         versions: dict[int, ProgrammeVersion] = {}
-        for version in sorted({r["version"] for r in proposed}):
+        for version in sorted({r.version for r in proposed}):
             found = await get_programme(conn, programme_id, version)
             if found is not None:
                 versions[version] = found
-        approvals = await conn.fetch(
-            "SELECT l.cooperation_id, c.name, c.phase, l.awaiting_approval"
-            " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
-            " WHERE l.programme = $1 AND l.status = 'active' AND l.awaiting_approval <> '{}'"
-            " ORDER BY c.id",
-            programme_id,
-        )
-        amending = await payees_store.open_amendments(conn, programme_id)
+        approvals = await inbox_store.awaiting(conn, programme_id)
+        amending = await inbox_store.amending(conn, programme_id)
         amending_names = await payees_store.organisation_names(
-            conn, [r["cooperation_id"] for r in amending]
+            conn, [r.cooperation_id for r in amending]
         )
-        requests = await conn.fetch(
-            "SELECT r.* FROM transition_requests r JOIN lines l"
-            " ON l.cooperation_id = r.cooperation_id AND l.programme = $1"
-            " AND l.status IN ('proposed', 'active')"
-            " WHERE r.status = 'open' ORDER BY r.requested_at",
-            programme_id,
-        )
+        requests = await inbox_store.requests(conn, programme_id)
         conventions = await conventions_awaited(conn, programme_id)
         to_pay = await versements.to_pay(conn, programme_id)
 
-    def proposed_line(r: Any) -> ProposedLine:
+    def proposed_line(r: inbox_store.Proposed) -> ProposedLine:
         shown = payees(
-            allocations.get(r["cooperation_id"], []),
-            r["fiscal_host"],
-            names.get(r["cooperation_id"]),
+            allocations.get(r.cooperation_id, []), r.fiscal_host, names.get(r.cooperation_id)
         )
-        version = versions.get(r["version"])
+        version = versions.get(r.version)
         return ProposedLine(
-            cooperation=r["cooperation_id"],
-            name=r["name"],
-            phase=r["phase"],
-            facilitator=r["facilitator"],
-            version=r["version"],
+            cooperation=r.cooperation_id,
+            name=r.name,
+            phase=r.phase,
+            facilitator=r.facilitator,
+            version=r.version,
             # The version the line keeps decides what accepting commits, never the current one.
             amount=(
-                r["committed"]
+                r.committed
                 if version is None
                 else None
                 if version.spec.granted
                 else version.spec.potential
             ),
-            currency=version.spec.currency if version is not None else r["currency"],
+            currency=version.spec.currency if version is not None else r.currency,
             grant=_grant_of(version),
             payees=[
                 InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name) for p in shown
             ],
-            facilitator_is_payee=facilitator_is_payee(shown, r["facilitator"]),
+            facilitator_is_payee=facilitator_is_payee(shown, r.facilitator),
         )
 
-    def shown_payees(r: Any, allocation: Any) -> list[InboxPayee]:
+    def shown_payees(r: inbox_store.Amending, allocation: Any) -> list[InboxPayee]:
         return [
             InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name)
-            for p in payees(
-                allocation or [], r["fiscal_host"], amending_names.get(r["cooperation_id"])
-            )
+            for p in payees(allocation or [], r.fiscal_host, amending_names.get(r.cooperation_id))
         ]
 
     return Inbox(
         programme=programme_id,
         amendments=[
             InboxAmendment(
-                cooperation=r["cooperation_id"],
-                name=r["name"],
-                phase=r["phase"],
-                seq=r["amendment"]["seq"],
-                proposed_at=r["amendment"]["proposed_at"],
-                payees=shown_payees(r, r["amendment"]["allocation"]),
-                current=shown_payees(r, r["allocation"]),
+                cooperation=r.cooperation_id,
+                name=r.name,
+                phase=r.phase,
+                seq=r.amendment["seq"],
+                proposed_at=r.amendment["proposed_at"],
+                payees=shown_payees(r, r.amendment["allocation"]),
+                current=shown_payees(r, r.allocation),
             )
             for r in amending
         ],
         proposed_lines=[proposed_line(r) for r in proposed],
         approvals_awaited=[
             AwaitedApproval(
-                cooperation=r["cooperation_id"],
-                name=r["name"],
-                phase=r["phase"],
-                tranches=list(r["awaiting_approval"]),
+                cooperation=r.cooperation_id,
+                name=r.name,
+                phase=r.phase,
+                tranches=r.awaiting_approval,
             )
             for r in approvals
         ],
         requests=[
             InboxRequest(
-                cooperation=r["cooperation_id"],
-                seq=r["seq"],
-                action=r["action"],
-                reason=r["reason"],
-                at=instant(r["requested_at"]),
+                cooperation=r.cooperation_id,
+                seq=r.seq,
+                action=r.action,
+                reason=r.reason,
+                at=instant(r.requested_at),
             )
             for r in requests
         ],
