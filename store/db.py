@@ -23,6 +23,11 @@ def rows_as(kind: type[T], rows: Iterable[asyncpg.Record]) -> list[T]:
     return [kind(**dict(row)) for row in rows]
 
 
+async def fetch_as(conn: Conn, kind: type[T], sql: str, *args: Any) -> list[T]:
+    """A query's rows as `kind`, its columns named as `kind`'s fields."""
+    return rows_as(kind, await conn.fetch(sql, *args))
+
+
 # Any constant works: it only keeps two processes (worker and API) from migrating at once.
 _MIGRATION_LOCK = 0x636F6F70
 

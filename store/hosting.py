@@ -30,19 +30,6 @@ class Hosted:
 
 
 @dataclass(frozen=True)
-class MemberName:
-    cooperation_id: str
-    id: str
-    name: str | None
-
-
-@dataclass(frozen=True)
-class HeldCurrency:
-    cooperation_id: str
-    currency: str
-
-
-@dataclass(frozen=True)
 class HostedPostings:
     """One line's postings to the host, and the repayments of the loans it received."""
 
@@ -75,9 +62,10 @@ class HostedOrder:
 class Holdings:
     hosted: list[Hosted]
     """By cooperation id."""
-    names: list[MemberName]
-    currencies: list[HeldCurrency]
-    """The currencies of the lines not declined: a cooperation is listed in each."""
+    names: dict[tuple[str, str], str | None]
+    """Members' names by cooperation and member."""
+    currencies: set[tuple[str, str]]
+    """(cooperation, currency) of the lines not declined: a cooperation is listed in each."""
     postings: list[HostedPostings]
     orders: list[HostedOrder]
     """In the order they were made."""
@@ -131,8 +119,8 @@ async def holdings(conn: Conn, host: str) -> Holdings:
     )
     return Holdings(
         [Hosted(**{**dict(r), "informal": list(r["informal"] or ())}) for r in hosted],
-        rows_as(MemberName, names),
-        rows_as(HeldCurrency, currencies),
+        {(r["cooperation_id"], r["id"]): r["name"] for r in names},
+        {(r["cooperation_id"], r["currency"]) for r in currencies},
         rows_as(HostedPostings, postings),
         rows_as(HostedOrder, orders),
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from store.db import Conn, rows_as
+from store.db import Conn, fetch_as
 from store.requests import StoredRequest, stored_request
 
 
@@ -54,14 +54,15 @@ class Amending:
 
 async def proposed(conn: Conn, programme_id: str) -> list[Proposed]:
     """Oldest news first."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        Proposed,
         "SELECT l.cooperation_id, c.name, c.phase, c.facilitator, c.fiscal_host, l.version,"
         " l.committed, l.currency, c.updated_at"
         " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
         " WHERE l.programme = $1 AND l.status = 'proposed' ORDER BY c.updated_at, c.id",
         programme_id,
     )
-    return rows_as(Proposed, rows)
 
 
 async def awaiting(conn: Conn, programme_id: str) -> list[Awaiting]:
@@ -80,7 +81,9 @@ async def awaiting(conn: Conn, programme_id: str) -> list[Awaiting]:
 async def amending(conn: Conn, programme_id: str) -> list[Amending]:
     """The amendments open on the programme's lines, oldest first, each with the line's
     allocation in force and the one proposed (from the read model's summaries)."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        Amending,
         "SELECT c.id AS cooperation_id, c.name, c.phase, c.fiscal_host,"
         " l->'amendment' AS amendment, l->'allocation' AS allocation"
         " FROM cooperations c CROSS JOIN LATERAL jsonb_array_elements(c.state->'lines') l"
@@ -88,7 +91,6 @@ async def amending(conn: Conn, programme_id: str) -> list[Amending]:
         " ORDER BY l->'amendment'->>'proposed_at', c.id",
         programme_id,
     )
-    return rows_as(Amending, rows)
 
 
 async def requests(conn: Conn, programme_id: str) -> list[StoredRequest]:

@@ -228,10 +228,6 @@ class Budget:
     """The spec's at creation, moved by every raise and version."""
     committed: Decimal
 
-    @property
-    def remaining(self) -> Decimal:
-        return self.budget - self.committed
-
 
 async def budget_of(conn: Conn, programme_id: str) -> Budget | None:
     row = await conn.fetchrow(

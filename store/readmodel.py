@@ -165,21 +165,24 @@ class Listed:
     """The projected summary as JSON text, for the caller to decode (None before the first)."""
 
 
+@dataclass(frozen=True)
+class Filter:
+    """What a list of cooperations keeps (None: any)."""
+
+    phase: str | None = None
+    outcome: str | None = None
+    """An outcome, or "open" for those without one."""
+    programme: str | None = None
+    overdue: bool | None = None
+
+
 async def list_cooperations(
-    conn: Conn,
-    role: Role,
-    subject: str,
-    *,
-    phase: str | None = None,
-    outcome: str | None = None,
-    programme: str | None = None,
-    overdue: bool | None = None,
-    after: str | None = None,
-    limit: int,
+    conn: Conn, role: Role, subject: str, kept: Filter, after: str | None, limit: int
 ) -> list[Listed]:
-    """The cooperations in `role` `subject`'s scope, by id after `after`, `limit` of them;
-    `outcome` "open" for those without one. A funder filtering by programme gets only its
-    own programmes' cooperations: another's would tell who else funds."""
+    """The cooperations in `role` `subject`'s scope that `kept` keeps, by id after `after`,
+    `limit` of them. A funder filtering by programme gets only its own programmes'
+    cooperations: another's would tell who else funds."""
+    phase, outcome, programme, overdue = kept.phase, kept.outcome, kept.programme, kept.overdue
     params: list[Any] = [subject]
     conditions = [cooperations_of(role, "$1")]
 

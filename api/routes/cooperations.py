@@ -201,16 +201,9 @@ async def list_cooperations(
     """A page of the cooperations in the caller's scope, by id, from the read model."""
     after = _decode(cursor) if cursor is not None else None
     async with pool.acquire() as conn:
+        kept = readmodel.Filter(phase.value if phase else None, outcome, programme, overdue)
         rows = await readmodel.list_cooperations(
-            conn,
-            caller.role,
-            caller.subject,
-            phase=phase.value if phase is not None else None,
-            outcome=outcome,
-            programme=programme,
-            overdue=overdue,
-            after=after,
-            limit=limit + 1,
+            conn, caller.role, caller.subject, kept, after, limit + 1
         )
     items = [_shown_row(row.state, caller) for row in rows[:limit] if row.state]
     more = len(rows) > limit

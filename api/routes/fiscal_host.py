@@ -46,21 +46,17 @@ async def fiscal_host_funds(caller: CallerDep, pool: PoolDep) -> list[HostedFund
                 asdict(o) | {"status": "paid" if o.paid_on else "ordered"}
             )
         )
-    named = {(n.cooperation_id, n.id): n.name for n in held_by.names}
     by_line: dict[tuple[str, str], list[HostedLine]] = {}
     for p in held_by.postings:
         by_line.setdefault((p.cooperation_id, p.currency), []).append(
             HostedLine.model_validate(asdict(p))
         )
     held: dict[str, set[str]] = {}
-    for cooperation_id, in_currency in [
-        *by_line,
-        *((h.cooperation_id, h.currency) for h in held_by.currencies),
-    ]:
+    for cooperation_id, in_currency in [*by_line, *held_by.currencies]:
         held.setdefault(cooperation_id, set()).add(in_currency)
     funds = []
     for c in held_by.hosted:
-        members = [CarriedMember(member=m, name=named.get((c.id, m))) for m in c.informal]
+        members = [CarriedMember(member=m, name=held_by.names.get((c.id, m))) for m in c.informal]
         kept: list[str | None] = [*sorted(held.get(c.id, set()))] or [None]
         for currency in kept:
             lines = by_line.get((c.id, currency), []) if currency else []

@@ -269,7 +269,7 @@ async def raise_budget(
         programme=programme_id,
         budget=budget.budget,
         committed=budget.committed,
-        remaining=budget.remaining,
+        remaining=budget.budget - budget.committed,
         currency=version.spec.currency,
     )
 
@@ -293,7 +293,7 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
         currency=version.spec.currency,
         budget=found.budget.budget,
         committed=found.budget.committed,
-        remaining=found.budget.remaining,
+        remaining=found.budget.budget - found.budget.committed,
         released=sum((r.amount for r in found.released), Decimal("0.00")),
         freed=found.freed,
         released_by_purpose=dict(sorted(by_purpose.items())),
