@@ -15,10 +15,12 @@ with the feed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import asyncpg
 
 from domain.events import instant
 from store.db import Conn
@@ -137,72 +139,54 @@ async def erase_cooperation(conn: Conn, cooperation_id: str, render: Render) -> 
             " WHERE cooperation_id = $1 AND sent_to IS NOT NULL",
             cooperation_id,
         )
-        check_ins = await conn.fetchval(
-            "WITH blanked AS (UPDATE check_ins"
-            " SET narrative = CASE WHEN narrative IS NULL THEN NULL ELSE '' END,"
-            " needs = CASE WHEN needs IS NULL THEN NULL ELSE '' END,"
-            " comment = CASE WHEN comment IS NULL THEN NULL ELSE '' END"
-            " WHERE cooperation_id = $1"
-            " AND (narrative <> '' OR needs <> '' OR comment <> '') RETURNING 1)"
-            " SELECT count(*) FROM blanked",
-            cooperation_id,
+        blanked = {
+            "check_ins": await conn.fetchval(
+                "WITH blanked AS (UPDATE check_ins"
+                " SET narrative = CASE WHEN narrative IS NULL THEN NULL ELSE '' END,"
+                " needs = CASE WHEN needs IS NULL THEN NULL ELSE '' END,"
+                " comment = CASE WHEN comment IS NULL THEN NULL ELSE '' END"
+                " WHERE cooperation_id = $1"
+                " AND (narrative <> '' OR needs <> '' OR comment <> '') RETURNING 1)"
+                " SELECT count(*) FROM blanked",
+                cooperation_id,
+            ),
+            "requests": await conn.fetchval(
+                "WITH blanked AS (UPDATE transition_requests SET reason = ''"
+                " WHERE cooperation_id = $1 AND reason <> '' RETURNING 1)"
+                " SELECT count(*) FROM blanked",
+                cooperation_id,
+            ),
+        }
+        await _blank_in(
+            conn,
+            "SELECT id, state AS texts FROM cooperations WHERE id = $1 FOR UPDATE",
+            [cooperation_id],
+            "UPDATE cooperations SET state = $2 WHERE id = $1",
+            lambda row, state: (row["id"], state),
         )
-        requests = await conn.fetchval(
-            "WITH blanked AS (UPDATE transition_requests SET reason = ''"
-            " WHERE cooperation_id = $1 AND reason <> '' RETURNING 1)"
-            " SELECT count(*) FROM blanked",
-            cooperation_id,
+        blanked["events"] = await _blank_in(
+            conn,
+            "SELECT seq, data AS texts FROM events WHERE cooperation_id = $1"
+            " AND data ?| $2::text[] ORDER BY seq FOR UPDATE",
+            [cooperation_id, sorted(FREE_TEXTS)],
+            "UPDATE events SET data = $3 WHERE cooperation_id = $1 AND seq = $2",
+            lambda row, data: (cooperation_id, row["seq"], data | {ERASED: instant(now)}),
         )
-        state = await conn.fetchval(
-            "SELECT state FROM cooperations WHERE id = $1 FOR UPDATE", cooperation_id
+        blanked["reports"] = await _blank_in(
+            conn,
+            "SELECT id, locale, content AS texts FROM reports WHERE cooperation_id = $1 FOR UPDATE",
+            [cooperation_id],
+            "UPDATE reports SET content = $2, markdown = $3 WHERE id = $1",
+            lambda row, content: (row["id"], content, render(content, row["locale"])),
         )
-        if state is not None:
-            blank_state, changed = _blank(state)
-            if changed:
-                await conn.execute(
-                    "UPDATE cooperations SET state = $2 WHERE id = $1", cooperation_id, blank_state
-                )
-        events = 0
-        for row in await conn.fetch(
-            "SELECT seq, data FROM events WHERE cooperation_id = $1 AND data ?| $2::text[]"
-            " ORDER BY seq FOR UPDATE",
-            cooperation_id,
-            sorted(FREE_TEXTS),
-        ):
-            data, changed = _blank(row["data"])
-            if changed:
-                await conn.execute(
-                    "UPDATE events SET data = $3 WHERE cooperation_id = $1 AND seq = $2",
-                    cooperation_id,
-                    row["seq"],
-                    data | {ERASED: instant(now)},
-                )
-                events += 1
-        reports = 0
-        for row in await conn.fetch(
-            "SELECT id, locale, content FROM reports WHERE cooperation_id = $1 FOR UPDATE",
-            cooperation_id,
-        ):
-            content, changed = _blank(row["content"])
-            if changed:
-                await conn.execute(
-                    "UPDATE reports SET content = $2, markdown = $3 WHERE id = $1",
-                    row["id"],
-                    content,
-                    render(content, row["locale"]),
-                )
-                reports += 1
-        deliveries = 0
-        for row in await conn.fetch(
-            "SELECT id, payload FROM webhook_deliveries WHERE cooperation_id = $1 FOR UPDATE",
-            cooperation_id,
-        ):
-            payload, changed = _blank(row["payload"])
-            if changed:
-                await conn.execute(
-                    "UPDATE webhook_deliveries SET payload = $2 WHERE id = $1", row["id"], payload
-                )
-                deliveries += 1
+        blanked["deliveries"] = await _blank_in(
+            conn,
+            "SELECT id, payload AS texts FROM webhook_deliveries WHERE cooperation_id = $1"
+            " FOR UPDATE",
+            [cooperation_id],
+            "UPDATE webhook_deliveries SET payload = $2 WHERE id = $1",
+            lambda row, payload: (row["id"], payload),
+        )
 
         def scrub(answer: Any) -> tuple[Any, bool]:
             nameless, named = _forget_names(answer, ids, names)
@@ -214,18 +198,28 @@ async def erase_cooperation(conn: Conn, cooperation_id: str, render: Render) -> 
             "INSERT INTO erasures (cooperation_id, at, events) VALUES ($1, $2, $3)",
             cooperation_id,
             now,
-            events,
+            blanked["events"],
         )
-    return Erased(
-        people=len(people),
-        contacts=contacts,
-        answers=answers,
-        check_ins=check_ins,
-        requests=requests,
-        events=events,
-        reports=reports,
-        deliveries=deliveries,
-    )
+    return Erased(people=len(people), contacts=contacts, answers=answers, **blanked)
+
+
+async def _blank_in(
+    conn: Conn,
+    select: str,
+    args: Sequence[Any],
+    update: str,
+    values: Callable[[asyncpg.Record, Any], tuple[Any, ...]],
+) -> int:
+    """The JSON values (`texts`) of the rows `select` locks, their free texts blanked, written
+    back by `update` with `values` (of the row and the value blanked); how many changed."""
+    changed = []
+    for row in await conn.fetch(select, *args):
+        blank, did = _blank(row["texts"])
+        if did:
+            changed.append(values(row, blank))
+    if changed:
+        await conn.executemany(update, changed)
+    return len(changed)
 
 
 async def erasures_of(conn: Conn, cooperation_id: str) -> list[dict[str, Any]]:
