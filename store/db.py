@@ -28,6 +28,17 @@ async def fetch_as(conn: Conn, kind: type[T], sql: str, *args: Any) -> list[T]:
     return rows_as(kind, await conn.fetch(sql, *args))
 
 
+async def lock_subject(conn: Conn, what: str, role: str, subject: str) -> None:
+    """In a transaction: `what` of one subject (a role's) is changed by this transaction alone
+    until it ends, so that two changes at once never both pass a count of it."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))",
+        what,
+        role,
+        subject,
+    )
+
+
 # Any constant works: it only keeps two processes (worker and API) from migrating at once.
 _MIGRATION_LOCK = 0x636F6F70
 
