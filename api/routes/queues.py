@@ -7,10 +7,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import CallerDep
 from api.deps import PoolDep
@@ -29,6 +30,24 @@ Cursor = Annotated[
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
+@dataclass(frozen=True)
+class Paging:
+    cursor: str | None
+    limit: int
+
+    def after(self) -> Position:
+        """The last item seen (before the first item when none was); 400 for a cursor that
+        names none, once the caller may read the queue."""
+        return _decode(self.cursor)
+
+
+def _paging(cursor: Cursor = None, limit: Limit = 50) -> Paging:
+    return Paging(cursor, limit)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
+
+
 class QueuedCheckIn(CheckInShown):
     name: str | None = None
     """The cooperation's name: the queue lists check-ins of many cooperations."""
@@ -38,37 +57,35 @@ class QueuedCheckIn(CheckInShown):
 async def review_queue(
     caller: CallerDep,
     pool: PoolDep,
+    paging: PagingDep,
     status: Literal["submitted", "accepted", "changes_requested"] = "submitted",
-    cursor: Cursor = None,
-    limit: Limit = 50,
 ) -> Page[QueuedCheckIn]:
     """Check-ins across the facilitator's cooperations, oldest first (its review queue)."""
     if caller.role != "facilitator":
         raise Problem(403, "the review queue is a facilitator's")
-    after = _decode(cursor)
+    after = paging.after()
     async with pool.acquire() as conn:
-        rows = await queues.review_queue(conn, caller.subject, status, after, limit + 1)
+        rows = await queues.review_queue(conn, caller.subject, status, after, paging.limit + 1)
     items = [QueuedCheckIn(**r.check_in.model_dump(), name=r.name) for r in rows]
-    return _page(items, [r.position for r in rows], limit)
+    return _page(items, [r.position for r in rows], paging.limit)
 
 
 @router.get("/transition-requests")
 async def transition_requests(
     caller: CallerDep,
     pool: PoolDep,
+    paging: PagingDep,
     status: Literal["open", "answered", "declined"] = "open",
-    cursor: Cursor = None,
-    limit: Limit = 50,
 ) -> Page[dict[str, Any]]:
     """Requests of collectives across the cooperations in scope, oldest first: a
     facilitator answers them by acting or declines them; a funder reads those of the
     cooperations it funds."""
     if caller.role == "collective":
         raise Problem(403, "a collective reads its requests on its cooperation")
-    after = _decode(cursor)
+    after = paging.after()
     async with pool.acquire() as conn:
         rows = await queues.request_queue(
-            conn, caller.role, caller.subject, status, after, limit + 1
+            conn, caller.role, caller.subject, status, after, paging.limit + 1
         )
     items = [
         {
@@ -85,7 +102,7 @@ async def transition_requests(
         }
         for r in rows
     ]
-    return _page(items, [r.position for r in rows], limit)
+    return _page(items, [r.position for r in rows], paging.limit)
 
 
 _START = (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), "", "")
