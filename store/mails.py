@@ -5,13 +5,16 @@ and event type (the rest in a digest)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from domain.events import Event
 from store import contacts
 from store.db import Conn
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,15 +109,19 @@ def _token(notification: DueNotification) -> uuid.UUID:
     return notification.lease
 
 
-async def _holds(conn: Conn, notification: DueNotification) -> bool:
-    """In a transaction: whether the notification's lease is still this claim's, its row
-    locked until the transaction ends (a claim skips it meanwhile)."""
-    row = await conn.fetchval(
-        "SELECT 1 FROM notifications WHERE key = $1 AND lease_token = $2 FOR UPDATE",
-        notification.key,
-        _token(notification),
-    )
-    return row is not None
+async def _under_lease(
+    conn: Conn, notification: DueNotification, work: Callable[[], Awaitable[T]]
+) -> T | None:
+    """`work`, in a transaction, while the notification's lease is still this claim's (its
+    row locked until the transaction ends: a claim skips it meanwhile); None, and nothing
+    done, once it is not."""
+    async with conn.transaction():
+        held = await conn.fetchval(
+            "SELECT 1 FROM notifications WHERE key = $1 AND lease_token = $2 FOR UPDATE",
+            notification.key,
+            _token(notification),
+        )
+        return await work() if held is not None else None
 
 
 async def put_contacts(conn: Conn, role: str, subject: str, emails: list[str]) -> None:
@@ -180,9 +187,8 @@ async def decide_mail(
     dropped) or `lost` (the notification's lease is no longer this claim's: nothing
     decided). Decided once per notification and address, under the lock of the address's
     window for that cooperation and type, so that two processes never both send."""
-    async with conn.transaction():
-        if not await _holds(conn, notification):
-            return "lost"
+
+    async def decide() -> str:
         await conn.execute(
             "INSERT INTO mail_windows (address, cooperation_id, about) VALUES ($1, $2, $3)"
             " ON CONFLICT ((lower(address)), cooperation_id, about) DO NOTHING",
@@ -226,7 +232,10 @@ async def decide_mail(
             "held" if held else "pending",
             now,
         )
-    return "held" if held else "send"
+        return "held" if held else "send"
+
+    decided = await _under_lease(conn, notification, decide)
+    return "lost" if decided is None else decided
 
 
 async def record_mail(
@@ -240,9 +249,8 @@ async def record_mail(
     """One try of a notification's own e-mail to one address: `sent` or `logged` (its hour
     starts now), `pending` (tried again with the notification) or `failed` (given up).
     Under the notification's lease: False, and nothing changed, once it is not this claim's."""
-    async with conn.transaction():
-        if not await _holds(conn, notification):
-            return False
+
+    async def record() -> bool:
         await conn.execute(
             "UPDATE notification_mails SET status = $3, last_error = $4,"
             " attempts = attempts + 1,"
@@ -256,7 +264,9 @@ async def record_mail(
         )
         if status in ("sent", "logged"):
             await hours_begin(conn, address, notification.cooperation_id, [notification.about], now)
-    return True
+        return True
+
+    return await _under_lease(conn, notification, record) is not None
 
 
 async def hours_begin(
@@ -281,9 +291,8 @@ async def settle_mails(
     were not sent are given up. Returns the addresses that got it at once, and whether some
     address waits for it in a digest; None, and nothing changed, when the notification's
     lease is no longer this claim's."""
-    async with conn.transaction():
-        if not await _holds(conn, notification):
-            return None
+
+    async def settle() -> tuple[list[str], bool]:
         await conn.execute(
             "UPDATE notification_mails SET status = 'dropped'"
             " WHERE notification_key = $1 AND status = 'pending'"
@@ -304,9 +313,11 @@ async def settle_mails(
             " ORDER BY address",
             notification.key,
         )
-    # What went in a digest keeps its `digest_id`; what went at once has none.
-    at_once = [r["address"] for r in rows if r["status"] != "held" and r["digest_id"] is None]
-    return at_once, any(r["status"] == "held" or r["digest_id"] is not None for r in rows)
+        # What went in a digest keeps its `digest_id`; what went at once has none.
+        at_once = [r["address"] for r in rows if r["status"] != "held" and r["digest_id"] is None]
+        return at_once, any(r["status"] == "held" or r["digest_id"] is not None for r in rows)
+
+    return await _under_lease(conn, notification, settle)
 
 
 async def forget_address(conn: Conn, address: str) -> int:
