@@ -286,23 +286,37 @@ async def _scrub_answers(
     return changed
 
 
+_KEEP: Any = object()
+"""What a rewrite answers for a value it leaves as it is (to look inside)."""
+
+
+def _rewritten(
+    value: Any, rewrite: Callable[[str | None, Any, dict[str, Any] | None], Any]
+) -> tuple[Any, bool]:
+    """`value` (JSON) with each value `rewrite` (of its key and the object holding it, None
+    for a list's items) answers something other than _KEEP for replaced; whether any was."""
+
+    def walk(item: Any, key: str | None, parent: dict[str, Any] | None) -> tuple[Any, bool]:
+        new = rewrite(key, item, parent)
+        if new is not _KEEP:
+            return new, new != item
+        if isinstance(item, dict):
+            walked = {k: walk(sub, k, item) for k, sub in item.items()}
+            return {k: v for k, (v, _) in walked.items()}, any(d for _, d in walked.values())
+        if isinstance(item, list):
+            items = [walk(sub, None, None) for sub in item]
+            return [v for v, _ in items], any(d for _, d in items)
+        return item, False
+
+    return walk(value, None, None)
+
+
 def _blank(value: Any) -> tuple[Any, bool]:
     """`value` with every free text blanked (JSON values), and whether anything was."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        changed = False
-        for key, item in value.items():
-            if key in FREE_TEXTS and isinstance(item, str):
-                out[key] = BLANK
-                changed |= item != BLANK
-            else:
-                out[key], did = _blank(item)
-                changed |= did
-        return out, changed
-    if isinstance(value, list):
-        items = [_blank(item) for item in value]
-        return [v for v, _ in items], any(did for _, did in items)
-    return value, False
+    return _rewritten(
+        value,
+        lambda key, item, _: BLANK if key in FREE_TEXTS and isinstance(item, str) else _KEEP,
+    )
 
 
 def _forget_names(value: Any, ids: Iterable[str], names: Iterable[str]) -> tuple[Any, bool]:
@@ -310,23 +324,11 @@ def _forget_names(value: Any, ids: Iterable[str], names: Iterable[str]) -> tuple
     one of them, and any text that is one of their names."""
     ids, names = set(ids), set(names)
 
-    def walk(item: Any) -> tuple[Any, bool]:
-        if isinstance(item, dict):
-            out: dict[str, Any] = {}
-            changed = False
-            for key, sub in item.items():
-                if key == "name" and item.get("id") in ids and sub is not None:
-                    out[key] = None
-                    changed = True
-                else:
-                    out[key], did = walk(sub)
-                    changed |= did
-            return out, changed
-        if isinstance(item, list):
-            items = [walk(sub) for sub in item]
-            return [v for v, _ in items], any(did for _, did in items)
+    def forget(key: str | None, item: Any, parent: dict[str, Any] | None) -> Any:
+        if key == "name" and parent is not None and parent.get("id") in ids and item is not None:
+            return None
         if isinstance(item, str) and item in names:
-            return BLANK, True
-        return item, False
+            return BLANK
+        return _KEEP
 
-    return walk(value)
+    return _rewritten(value, forget)
