@@ -41,11 +41,11 @@ class InPhase:
 
 @dataclass(frozen=True)
 class Loans:
-    n: int
+    open: int
     """Loans running (not settled)."""
     outstanding: Decimal
     in_arrears: int
-    arrears_outstanding: Decimal
+    outstanding_in_arrears: Decimal
     written_off_count: int
     written_off: Decimal
 
@@ -104,11 +104,11 @@ async def figures(conn: Conn, programme_id: str) -> Figures | None:
     # A written-off loan is settled: the running loans and the written-off ones are
     # counted apart, over every loan of the programme.
     loans = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE NOT settled) AS n,"
+        "SELECT count(*) FILTER (WHERE NOT settled) AS open,"
         " coalesce(sum(outstanding) FILTER (WHERE NOT settled), 0) AS outstanding,"
         " count(*) FILTER (WHERE NOT settled AND overdue > 0) AS in_arrears,"
         " coalesce(sum(outstanding) FILTER (WHERE NOT settled AND overdue > 0), 0)"
-        " AS arrears_outstanding,"
+        " AS outstanding_in_arrears,"
         " count(written_off) AS written_off_count,"
         " coalesce(sum(written_off), 0) AS written_off"
         " FROM loans WHERE programme = $1",

@@ -16,7 +16,7 @@ from store.requests import StoredRequest, stored_request
 class Proposed:
     """A line proposed to the programme, with its cooperation."""
 
-    cooperation_id: str
+    cooperation: str
     name: str
     phase: str
     facilitator: str | None
@@ -32,17 +32,17 @@ class Proposed:
 class Awaiting:
     """An active line's tranches released on the funder's approval."""
 
-    cooperation_id: str
+    cooperation: str
     name: str
     phase: str
-    awaiting_approval: list[str]
+    tranches: list[str]
 
 
 @dataclass(frozen=True)
 class Amending:
     """Rule 20: an amendment open on one of the programme's lines."""
 
-    cooperation_id: str
+    cooperation: str
     name: str
     phase: str
     fiscal_host: str | None
@@ -57,7 +57,8 @@ async def proposed(conn: Conn, programme_id: str) -> list[Proposed]:
     return await fetch_as(
         conn,
         Proposed,
-        "SELECT l.cooperation_id, c.name, c.phase, c.facilitator, c.fiscal_host, l.version,"
+        "SELECT l.cooperation_id AS cooperation, c.name, c.phase, c.facilitator, c.fiscal_host,"
+        " l.version,"
         " l.committed, l.currency, c.updated_at"
         " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
         " WHERE l.programme = $1 AND l.status = 'proposed' ORDER BY c.updated_at, c.id",
@@ -67,15 +68,14 @@ async def proposed(conn: Conn, programme_id: str) -> list[Proposed]:
 
 async def awaiting(conn: Conn, programme_id: str) -> list[Awaiting]:
     rows = await conn.fetch(
-        "SELECT l.cooperation_id, c.name, c.phase, l.awaiting_approval"
+        "SELECT l.cooperation_id AS cooperation, c.name, c.phase,"
+        " l.awaiting_approval AS tranches"
         " FROM lines l JOIN cooperations c ON c.id = l.cooperation_id"
         " WHERE l.programme = $1 AND l.status = 'active' AND l.awaiting_approval <> '{}'"
         " ORDER BY c.id",
         programme_id,
     )
-    return [
-        Awaiting(**{**dict(r), "awaiting_approval": list(r["awaiting_approval"])}) for r in rows
-    ]
+    return [Awaiting(**{**dict(r), "tranches": list(r["tranches"])}) for r in rows]
 
 
 async def amending(conn: Conn, programme_id: str) -> list[Amending]:
@@ -84,7 +84,7 @@ async def amending(conn: Conn, programme_id: str) -> list[Amending]:
     return await fetch_as(
         conn,
         Amending,
-        "SELECT c.id AS cooperation_id, c.name, c.phase, c.fiscal_host,"
+        "SELECT c.id AS cooperation, c.name, c.phase, c.fiscal_host,"
         " l->'amendment' AS amendment, l->'allocation' AS allocation"
         " FROM cooperations c CROSS JOIN LATERAL jsonb_array_elements(c.state->'lines') l"
         " WHERE l->>'programme' = $1 AND jsonb_typeof(l->'amendment') = 'object'"

@@ -64,7 +64,6 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
     by_purpose: dict[str, Decimal] = {}
     for r in found.released:
         by_purpose[r.purpose] = by_purpose.get(r.purpose, Decimal("0.00")) + r.amount
-    loans = found.loans
     return Dashboard(
         programme=programme_id,
         version=version.version,
@@ -83,14 +82,7 @@ async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dash
         lines=found.lines,
         cooperations_per_phase={r.phase: r.n for r in found.phases},
         overdue_check_ins=sum(r.overdue for r in found.phases),
-        loans=DashboardLoans(
-            open=loans.n,
-            outstanding=loans.outstanding,
-            in_arrears=loans.in_arrears,
-            outstanding_in_arrears=loans.arrears_outstanding,
-            written_off=loans.written_off,
-            written_off_count=loans.written_off_count,
-        ),
+        loans=DashboardLoans.model_validate(asdict(found.loans)),
         versements_late=found.late,
         versements_late_amount=found.late_amount,
     )
@@ -161,7 +153,7 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
         await owned_programme(conn, programme_id, caller, "read its inbox")
         proposed = await inbox_store.proposed(conn, programme_id)
         allocations = await payees_store.proposed_allocations(conn, programme_id)
-        names = await payees_store.organisation_names(conn, [r.cooperation_id for r in proposed])
+        names = await payees_store.organisation_names(conn, [r.cooperation for r in proposed])
         versions: dict[int, ProgrammeVersion] = {}
         for version in sorted({r.version for r in proposed}):
             found = await get_programme(conn, programme_id, version)
@@ -170,50 +162,47 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
         approvals = await inbox_store.awaiting(conn, programme_id)
         amending = await inbox_store.amending(conn, programme_id)
         amending_names = await payees_store.organisation_names(
-            conn, [r.cooperation_id for r in amending]
+            conn, [r.cooperation for r in amending]
         )
         requests = await inbox_store.requests(conn, programme_id)
         conventions = await conventions_awaited(conn, programme_id)
         to_pay = await versements.to_pay(conn, programme_id)
 
     def proposed_line(r: inbox_store.Proposed) -> ProposedLine:
-        shown = payees(
-            allocations.get(r.cooperation_id, []), r.fiscal_host, names.get(r.cooperation_id)
-        )
+        shown = payees(allocations.get(r.cooperation, []), r.fiscal_host, names.get(r.cooperation))
         version = versions.get(r.version)
-        return ProposedLine(
-            cooperation=r.cooperation_id,
-            name=r.name,
-            phase=r.phase,
-            facilitator=r.facilitator,
-            version=r.version,
-            # The version the line keeps decides what accepting commits, never the current one.
-            amount=(
-                r.committed
-                if version is None
-                else None
-                if version.spec.granted
-                else version.spec.potential
-            ),
-            currency=version.spec.currency if version is not None else r.currency,
-            grant=_grant_of(version),
-            payees=[
-                InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name) for p in shown
-            ],
-            facilitator_is_payee=facilitator_is_payee(shown, r.facilitator),
+        # The version the line keeps decides what accepting commits, never the current one.
+        return ProposedLine.model_validate(
+            asdict(r)
+            | {
+                "amount": (
+                    r.committed
+                    if version is None
+                    else None
+                    if version.spec.granted
+                    else version.spec.potential
+                ),
+                "currency": version.spec.currency if version is not None else r.currency,
+                "grant": _grant_of(version),
+                "payees": [
+                    InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name)
+                    for p in shown
+                ],
+                "facilitator_is_payee": facilitator_is_payee(shown, r.facilitator),
+            }
         )
 
     def shown_payees(r: inbox_store.Amending, allocation: Any) -> list[InboxPayee]:
         return [
             InboxPayee(payee=p.payee, share=p.share, kind=p.kind, name=p.name)
-            for p in payees(allocation or [], r.fiscal_host, amending_names.get(r.cooperation_id))
+            for p in payees(allocation or [], r.fiscal_host, amending_names.get(r.cooperation))
         ]
 
     return Inbox(
         programme=programme_id,
         amendments=[
             InboxAmendment(
-                cooperation=r.cooperation_id,
+                cooperation=r.cooperation,
                 name=r.name,
                 phase=r.phase,
                 seq=r.amendment["seq"],
@@ -224,15 +213,7 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             for r in amending
         ],
         proposed_lines=[proposed_line(r) for r in proposed],
-        approvals_awaited=[
-            AwaitedApproval(
-                cooperation=r.cooperation_id,
-                name=r.name,
-                phase=r.phase,
-                tranches=r.awaiting_approval,
-            )
-            for r in approvals
-        ],
+        approvals_awaited=[AwaitedApproval.model_validate(asdict(r)) for r in approvals],
         requests=[
             InboxRequest(
                 cooperation=r.cooperation_id,
