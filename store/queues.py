@@ -17,7 +17,7 @@ Position = tuple[datetime, str, str]
 
 
 @dataclass(frozen=True)
-class QueuedCheckIn:
+class WaitingCheckIn:
     check_in: CheckInShown
     name: str | None
     """The cooperation's name: the queue lists check-ins of many cooperations."""
@@ -26,7 +26,7 @@ class QueuedCheckIn:
 
 async def review_queue(
     conn: Conn, facilitator: str, status: str, after: Position, limit: int
-) -> list[QueuedCheckIn]:
+) -> list[WaitingCheckIn]:
     """The check-ins of `status` across the cooperations `facilitator` accompanies."""
     rows = await conn.fetch(
         "SELECT k.*, c.name FROM check_ins k JOIN cooperations c ON c.id = k.cooperation_id"
@@ -39,7 +39,7 @@ async def review_queue(
         limit,
     )
     return [
-        QueuedCheckIn(shown(r), r["name"], (r["submitted_at"], r["cooperation_id"], r["id"]))
+        WaitingCheckIn(shown(r), r["name"], (r["submitted_at"], r["cooperation_id"], r["id"]))
         for r in rows
     ]
 
