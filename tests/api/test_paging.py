@@ -65,34 +65,16 @@ async def test_each_list_pages_through_every_item_once_in_order(
     )
     ids = [f"coop-{n}-{suffix}" for n in (3, 1, 2)]
     for coop in ids:
-        await _ok(
-            await http.post("/v1/cooperations", json=cooperation(coop, [pid]), headers=facilitator),
-            201,
-        )
-        await _ok(
-            await http.post(
-                f"/v1/cooperations/{coop}/funding-lines/{pid}/decision",
-                json={"accept": True},
-                headers=funder,
-            )
-        )
         collective = await auth("collective", coop)
-        await _ok(
-            await http.post(
-                f"/v1/cooperations/{coop}/check-ins",
-                json={"narrative": "Un atelier."},
-                headers=collective,
-            ),
-            201,
-        )
-        await _ok(
-            await http.post(
-                f"/v1/cooperations/{coop}/transition-requests",
-                json={"action": "advance", "reason": "Prêts"},
-                headers=collective,
-            ),
-            201,
-        )
+        here = f"/v1/cooperations/{coop}"
+        request = {"action": "advance", "reason": "Prêts"}
+        for path, body, headers, status in [
+            ("/v1/cooperations", cooperation(coop, [pid]), facilitator, 201),
+            (f"{here}/funding-lines/{pid}/decision", {"accept": True}, funder, 200),
+            (f"{here}/check-ins", {"narrative": "Un atelier."}, collective, 201),
+            (f"{here}/transition-requests", request, collective, 201),
+        ]:
+            await _ok(await http.post(path, json=body, headers=headers), status)
 
     # The cooperations by id, one a page; a funder filtering by its programme sees them all,
     # another funder filtering by that programme none (it would tell who else funds).
