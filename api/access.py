@@ -11,14 +11,14 @@ seq, type and date with the data withheld, so every reader's feed stays gapless.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from api.auth import Caller
 from api.problems import Problem
 from domain.events import Event
 from domain.views import CooperationSummary
 from store.db import Conn
-from store.scope import cooperations_of
+from store.scope import Involved, involved
 
 Relation = Literal["facilitator", "host", "collective", "funder"]
 
@@ -49,33 +49,25 @@ def not_found(cooperation_id: str) -> Problem:
 
 async def cooperation_seen(conn: Conn, caller: Caller, cooperation_id: str) -> Seen:
     """The caller's relation to a cooperation; 404 when it is out of scope (or unknown)."""
-    # A funder's own lines are picked in the query: the whole state never leaves PostgreSQL.
-    row = await conn.fetchrow(
-        "SELECT id, facilitator, fiscal_host, funders,"
-        " CASE WHEN $2 THEN ARRAY(SELECT l->>'line' FROM jsonb_array_elements(state->'lines') l"
-        " WHERE l->>'funder' = $3) END AS own"
-        " FROM cooperations WHERE id = $1",
-        cooperation_id,
-        caller.role == "funder",
-        caller.subject,
+    found = await involved(
+        conn, cooperation_id, caller.subject if caller.role == "funder" else None
     )
-    if row is None:
+    if found is None:
         raise not_found(cooperation_id)
-    relation = _relation(caller, row)
+    relation = _relation(caller, found)
     if relation is None:
         raise not_found(cooperation_id)
-    own = frozenset(row["own"] or ())
-    return Seen(row["id"], relation, caller, own, all_lines=relation != "funder")
+    return Seen(found.id, relation, caller, found.own_lines, all_lines=relation != "funder")
 
 
-def _relation(caller: Caller, row: Any) -> Relation | None:
+def _relation(caller: Caller, found: Involved) -> Relation | None:
     if caller.role == "collective":
-        return "collective" if caller.subject == row["id"] else None
+        return "collective" if caller.subject == found.id else None
     if caller.role == "facilitator":
-        if row["facilitator"] == caller.subject:
+        if found.facilitator == caller.subject:
             return "facilitator"
-        return "host" if row["fiscal_host"] == caller.subject else None
-    return "funder" if caller.subject in (row["funders"] or []) else None
+        return "host" if found.fiscal_host == caller.subject else None
+    return "funder" if caller.subject in found.funders else None
 
 
 def allow(seen: Seen, relations: tuple[Relation, ...], what: str) -> None:
@@ -98,12 +90,6 @@ def _named(relation: Relation) -> str:
         "collective": "collective",
         "funder": "funder",
     }[relation]
-
-
-def scope_condition(caller: Caller, first: int) -> tuple[str, list[Any]]:
-    """The SQL condition (on `cooperations c`) of the cooperations a caller sees, with its
-    parameters numbered from `first`: filtering happens in the query."""
-    return cooperations_of(caller.role, f"${first}"), [caller.subject]
 
 
 def shown(summary: CooperationSummary, seen: Seen) -> CooperationSummary:

@@ -21,6 +21,7 @@ from domain.rules import RULES_VERSION, upgrade
 from domain.state import CooperationState
 from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
+from store.readmodel import projected_summary
 from workflows.client import CommandRefused, UnknownCooperation, answer_of_ended, refused_by
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import TimelinePage
@@ -41,12 +42,10 @@ async def latest_summary(
         return await handle.query(CooperationWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryRejectedError):
         async with pool.acquire() as conn:
-            projected = await conn.fetchval(
-                "SELECT state FROM cooperations WHERE id = $1", cooperation_id
-            )
+            projected = await projected_summary(conn, cooperation_id)
         if projected is None:
             raise not_found(cooperation_id) from None
-        return CooperationSummary.model_validate(projected)
+        return projected
 
 
 async def recent_event(client: Client, cooperation_id: str, seq: int) -> Event | None:

@@ -22,7 +22,7 @@ from notify.emails import NAMES_PAYEES, Held, render_digest, render_email
 from notify.mail import Mailer
 from runtime.logging import get_logger
 from runtime.metrics import DeliveryMetrics
-from store import contacts, delivery, mails, payees, programmes
+from store import contacts, delivery, mail_digests, mails, payees, programmes
 from store.db import Conn
 
 log = get_logger("coopflow.outbox")
@@ -153,14 +153,16 @@ async def deliver_emails(
             break
         await _email(pool, mailer, item, give_up_after, metrics, clock)
     async with pool.acquire() as conn:
-        await mails.form_digests(conn, clock(), THROTTLE, BATCH * 20)
-        digests = await mails.claim_digests(conn, _fits(one_send, SIDE_BY_SIDE), LEASE, clock())
+        await mail_digests.form_digests(conn, clock(), THROTTLE, BATCH * 20)
+        digests = await mail_digests.claim_digests(
+            conn, _fits(one_send, SIDE_BY_SIDE), LEASE, clock()
+        )
     # Each digest is another address or cooperation's: a few side by side (an SMTP server
     # takes only so many connections at once), none begun past what its lease covers.
     gate = asyncio.Semaphore(SIDE_BY_SIDE)
-    left: list[mails.DueDigest] = []
+    left: list[mail_digests.DueDigest] = []
 
-    async def digest(due: mails.DueDigest) -> None:
+    async def digest(due: mail_digests.DueDigest) -> None:
         async with gate:
             if _covers(due.lease_until, clock, one_send):
                 await _digest(pool, mailer, due, give_up_after, metrics, clock)
@@ -170,7 +172,7 @@ async def deliver_emails(
     await asyncio.gather(*(digest(d) for d in digests))
     if left:
         async with pool.acquire() as conn:
-            await mails.release_digests(conn, left)
+            await mail_digests.release_digests(conn, left)
     return len(due) + len(digests)
 
 
@@ -329,7 +331,7 @@ LOST = "lost"
 async def _digest(
     pool: asyncpg.Pool,
     mailer: Mailer,
-    digest: mails.DueDigest,
+    digest: mail_digests.DueDigest,
     give_up_after: timedelta,
     metrics: DeliveryMetrics,
     clock: Clock,
@@ -361,11 +363,13 @@ async def _digest(
         named = await programmes.names_of_lines(conn, [h.event for h in held])
     if not held:
         async with pool.acquire() as conn:
-            await mails.record_digest(conn, digest, "dropped", told, dropped, None, None, clock())
+            await mail_digests.record_digest(
+                conn, digest, "dropped", told, dropped, None, None, clock()
+            )
         return
     if not _covers(digest.lease_until, clock, send_time(mailer)):
         async with pool.acquire() as conn:
-            await mails.release_digests(conn, [digest])
+            await mail_digests.release_digests(conn, [digest])
         return
     email = render_digest(
         held, digest.cooperation_id, name, held[0].locale, parties, programmes=named
@@ -381,12 +385,12 @@ async def _digest(
             "digest not sent", digest=digest.id, events=len(told), error=reason, status=status
         )
         async with pool.acquire() as conn:
-            kept = await mails.record_digest(
+            kept = await mail_digests.record_digest(
                 conn, digest, status, told, dropped, reason, following, clock()
             )
     else:
         async with pool.acquire() as conn:
-            kept = await mails.record_digest(
+            kept = await mail_digests.record_digest(
                 conn, digest, "sent" if sent else "logged", told, dropped, None, None, clock()
             )
     if not kept:

@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 # A connection, whether taken from a pool or opened alone.
 Conn = asyncpg.Connection | PoolConnectionProxy
+
+T = TypeVar("T")
+
+
+def rows_as(kind: type[T], rows: Iterable[asyncpg.Record]) -> list[T]:
+    """Typed results from records whose columns are named as `kind`'s fields."""
+    return [kind(**dict(row)) for row in rows]
+
+
+async def fetch_as(conn: Conn, kind: type[T], sql: str, *args: Any) -> list[T]:
+    """A query's rows as `kind`, its columns named as `kind`'s fields."""
+    return rows_as(kind, await conn.fetch(sql, *args))
+
+
+async def lock_subject(conn: Conn, what: str, role: str, subject: str) -> None:
+    """In a transaction: `what` of one subject (a role's) is changed by this transaction alone
+    until it ends, so that two changes at once never both pass a count of it."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))",
+        what,
+        role,
+        subject,
+    )
+
 
 # Any constant works: it only keeps two processes (worker and API) from migrating at once.
 _MIGRATION_LOCK = 0x636F6F70

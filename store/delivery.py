@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from domain.events import Event, instant
-from store.db import Conn
+from store.db import Conn, lock_subject, rows_as
 from store.scope import cooperations_of
 
 
@@ -60,11 +60,7 @@ async def create_webhook(
     plaintext); TooManyWebhooks past `limit` live ones for the subject."""
     async with conn.transaction():
         # Two subscriptions made at once must not both pass the count.
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('webhooks/' || $1 || '/' || $2, 0))",
-            role,
-            subject,
-        )
+        await lock_subject(conn, "webhooks", role, subject)
         live = await conn.fetchval(
             "SELECT count(*) FROM webhooks WHERE owner_role = $1 AND owner_subject = $2"
             " AND deleted_at IS NULL",
@@ -237,26 +233,14 @@ async def claim_webhook_deliveries(
         " AND next_attempt_at <= clock.now AND (lease_until IS NULL OR lease_until < clock.now)"
         " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE OF webhook_deliveries SKIP LOCKED)"
         " RETURNING d.id, d.webhook_id, w.url, w.secret, d.payload, d.attempts,"
-        " coalesce(d.resent_at, d.created_at) AS created_at, d.lease_token, d.lease_until",
+        " coalesce(d.resent_at, d.created_at) AS created_at, d.lease_token AS lease,"
+        " d.lease_until",
         limit,
         lease,
         now,
         uuid.uuid4(),
     )
-    return [
-        Due(
-            id=r["id"],
-            webhook_id=r["webhook_id"],
-            url=r["url"],
-            secret=r["secret"],
-            payload=r["payload"],
-            attempts=r["attempts"],
-            created_at=r["created_at"],
-            lease=r["lease_token"],
-            lease_until=r["lease_until"],
-        )
-        for r in rows
-    ]
+    return rows_as(Due, rows)
 
 
 async def release_webhook_deliveries(conn: Conn, due: Sequence[Due]) -> None:

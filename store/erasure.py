@@ -15,10 +15,12 @@ with the feed."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import asyncpg
 
 from domain.events import instant
 from store.db import Conn
@@ -137,72 +139,54 @@ async def erase_cooperation(conn: Conn, cooperation_id: str, render: Render) -> 
             " WHERE cooperation_id = $1 AND sent_to IS NOT NULL",
             cooperation_id,
         )
-        check_ins = await conn.fetchval(
-            "WITH blanked AS (UPDATE check_ins"
-            " SET narrative = CASE WHEN narrative IS NULL THEN NULL ELSE '' END,"
-            " needs = CASE WHEN needs IS NULL THEN NULL ELSE '' END,"
-            " comment = CASE WHEN comment IS NULL THEN NULL ELSE '' END"
-            " WHERE cooperation_id = $1"
-            " AND (narrative <> '' OR needs <> '' OR comment <> '') RETURNING 1)"
-            " SELECT count(*) FROM blanked",
-            cooperation_id,
+        blanked = {
+            "check_ins": await conn.fetchval(
+                "WITH blanked AS (UPDATE check_ins"
+                " SET narrative = CASE WHEN narrative IS NULL THEN NULL ELSE '' END,"
+                " needs = CASE WHEN needs IS NULL THEN NULL ELSE '' END,"
+                " comment = CASE WHEN comment IS NULL THEN NULL ELSE '' END"
+                " WHERE cooperation_id = $1"
+                " AND (narrative <> '' OR needs <> '' OR comment <> '') RETURNING 1)"
+                " SELECT count(*) FROM blanked",
+                cooperation_id,
+            ),
+            "requests": await conn.fetchval(
+                "WITH blanked AS (UPDATE transition_requests SET reason = ''"
+                " WHERE cooperation_id = $1 AND reason <> '' RETURNING 1)"
+                " SELECT count(*) FROM blanked",
+                cooperation_id,
+            ),
+        }
+        await _blank_in(
+            conn,
+            "SELECT id, state AS texts FROM cooperations WHERE id = $1 FOR UPDATE",
+            [cooperation_id],
+            "UPDATE cooperations SET state = $2 WHERE id = $1",
+            lambda row, state: (row["id"], state),
         )
-        requests = await conn.fetchval(
-            "WITH blanked AS (UPDATE transition_requests SET reason = ''"
-            " WHERE cooperation_id = $1 AND reason <> '' RETURNING 1)"
-            " SELECT count(*) FROM blanked",
-            cooperation_id,
+        blanked["events"] = await _blank_in(
+            conn,
+            "SELECT seq, data AS texts FROM events WHERE cooperation_id = $1"
+            " AND data ?| $2::text[] ORDER BY seq FOR UPDATE",
+            [cooperation_id, sorted(FREE_TEXTS)],
+            "UPDATE events SET data = $3 WHERE cooperation_id = $1 AND seq = $2",
+            lambda row, data: (cooperation_id, row["seq"], data | {ERASED: instant(now)}),
         )
-        state = await conn.fetchval(
-            "SELECT state FROM cooperations WHERE id = $1 FOR UPDATE", cooperation_id
+        blanked["reports"] = await _blank_in(
+            conn,
+            "SELECT id, locale, content AS texts FROM reports WHERE cooperation_id = $1 FOR UPDATE",
+            [cooperation_id],
+            "UPDATE reports SET content = $2, markdown = $3 WHERE id = $1",
+            lambda row, content: (row["id"], content, render(content, row["locale"])),
         )
-        if state is not None:
-            blank_state, changed = _blank(state)
-            if changed:
-                await conn.execute(
-                    "UPDATE cooperations SET state = $2 WHERE id = $1", cooperation_id, blank_state
-                )
-        events = 0
-        for row in await conn.fetch(
-            "SELECT seq, data FROM events WHERE cooperation_id = $1 AND data ?| $2::text[]"
-            " ORDER BY seq FOR UPDATE",
-            cooperation_id,
-            sorted(FREE_TEXTS),
-        ):
-            data, changed = _blank(row["data"])
-            if changed:
-                await conn.execute(
-                    "UPDATE events SET data = $3 WHERE cooperation_id = $1 AND seq = $2",
-                    cooperation_id,
-                    row["seq"],
-                    data | {ERASED: instant(now)},
-                )
-                events += 1
-        reports = 0
-        for row in await conn.fetch(
-            "SELECT id, locale, content FROM reports WHERE cooperation_id = $1 FOR UPDATE",
-            cooperation_id,
-        ):
-            content, changed = _blank(row["content"])
-            if changed:
-                await conn.execute(
-                    "UPDATE reports SET content = $2, markdown = $3 WHERE id = $1",
-                    row["id"],
-                    content,
-                    render(content, row["locale"]),
-                )
-                reports += 1
-        deliveries = 0
-        for row in await conn.fetch(
-            "SELECT id, payload FROM webhook_deliveries WHERE cooperation_id = $1 FOR UPDATE",
-            cooperation_id,
-        ):
-            payload, changed = _blank(row["payload"])
-            if changed:
-                await conn.execute(
-                    "UPDATE webhook_deliveries SET payload = $2 WHERE id = $1", row["id"], payload
-                )
-                deliveries += 1
+        blanked["deliveries"] = await _blank_in(
+            conn,
+            "SELECT id, payload AS texts FROM webhook_deliveries WHERE cooperation_id = $1"
+            " FOR UPDATE",
+            [cooperation_id],
+            "UPDATE webhook_deliveries SET payload = $2 WHERE id = $1",
+            lambda row, payload: (row["id"], payload),
+        )
 
         def scrub(answer: Any) -> tuple[Any, bool]:
             nameless, named = _forget_names(answer, ids, names)
@@ -214,18 +198,28 @@ async def erase_cooperation(conn: Conn, cooperation_id: str, render: Render) -> 
             "INSERT INTO erasures (cooperation_id, at, events) VALUES ($1, $2, $3)",
             cooperation_id,
             now,
-            events,
+            blanked["events"],
         )
-    return Erased(
-        people=len(people),
-        contacts=contacts,
-        answers=answers,
-        check_ins=check_ins,
-        requests=requests,
-        events=events,
-        reports=reports,
-        deliveries=deliveries,
-    )
+    return Erased(people=len(people), contacts=contacts, answers=answers, **blanked)
+
+
+async def _blank_in(
+    conn: Conn,
+    select: str,
+    args: Sequence[Any],
+    update: str,
+    values: Callable[[asyncpg.Record, Any], tuple[Any, ...]],
+) -> int:
+    """The JSON values (`texts`) of the rows `select` locks, their free texts blanked, written
+    back by `update` with `values` (of the row and the value blanked); how many changed."""
+    changed = []
+    for row in await conn.fetch(select, *args):
+        blank, did = _blank(row["texts"])
+        if did:
+            changed.append(values(row, blank))
+    if changed:
+        await conn.executemany(update, changed)
+    return len(changed)
 
 
 async def erasures_of(conn: Conn, cooperation_id: str) -> list[dict[str, Any]]:
@@ -292,23 +286,37 @@ async def _scrub_answers(
     return changed
 
 
+_KEEP: Any = object()
+"""What a rewrite answers for a value it leaves as it is (to look inside)."""
+
+
+def _rewritten(
+    value: Any, rewrite: Callable[[str | None, Any, dict[str, Any] | None], Any]
+) -> tuple[Any, bool]:
+    """`value` (JSON) with each value `rewrite` (of its key and the object holding it, None
+    for a list's items) answers something other than _KEEP for replaced; whether any was."""
+
+    def walk(item: Any, key: str | None, parent: dict[str, Any] | None) -> tuple[Any, bool]:
+        new = rewrite(key, item, parent)
+        if new is not _KEEP:
+            return new, new != item
+        if isinstance(item, dict):
+            walked = {k: walk(sub, k, item) for k, sub in item.items()}
+            return {k: v for k, (v, _) in walked.items()}, any(d for _, d in walked.values())
+        if isinstance(item, list):
+            items = [walk(sub, None, None) for sub in item]
+            return [v for v, _ in items], any(d for _, d in items)
+        return item, False
+
+    return walk(value, None, None)
+
+
 def _blank(value: Any) -> tuple[Any, bool]:
     """`value` with every free text blanked (JSON values), and whether anything was."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        changed = False
-        for key, item in value.items():
-            if key in FREE_TEXTS and isinstance(item, str):
-                out[key] = BLANK
-                changed |= item != BLANK
-            else:
-                out[key], did = _blank(item)
-                changed |= did
-        return out, changed
-    if isinstance(value, list):
-        items = [_blank(item) for item in value]
-        return [v for v, _ in items], any(did for _, did in items)
-    return value, False
+    return _rewritten(
+        value,
+        lambda key, item, _: BLANK if key in FREE_TEXTS and isinstance(item, str) else _KEEP,
+    )
 
 
 def _forget_names(value: Any, ids: Iterable[str], names: Iterable[str]) -> tuple[Any, bool]:
@@ -316,23 +324,11 @@ def _forget_names(value: Any, ids: Iterable[str], names: Iterable[str]) -> tuple
     one of them, and any text that is one of their names."""
     ids, names = set(ids), set(names)
 
-    def walk(item: Any) -> tuple[Any, bool]:
-        if isinstance(item, dict):
-            out: dict[str, Any] = {}
-            changed = False
-            for key, sub in item.items():
-                if key == "name" and item.get("id") in ids and sub is not None:
-                    out[key] = None
-                    changed = True
-                else:
-                    out[key], did = walk(sub)
-                    changed |= did
-            return out, changed
-        if isinstance(item, list):
-            items = [walk(sub) for sub in item]
-            return [v for v, _ in items], any(did for _, did in items)
+    def forget(key: str | None, item: Any, parent: dict[str, Any] | None) -> Any:
+        if key == "name" and parent is not None and parent.get("id") in ids and item is not None:
+            return None
         if isinstance(item, str) and item in names:
-            return BLANK, True
-        return item, False
+            return BLANK
+        return _KEEP
 
-    return walk(value)
+    return _rewritten(value, forget)

@@ -5,13 +5,16 @@ and event type (the rest in a digest)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from domain.events import Event
 from store import contacts
 from store.db import Conn
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,15 +109,19 @@ def _token(notification: DueNotification) -> uuid.UUID:
     return notification.lease
 
 
-async def _holds(conn: Conn, notification: DueNotification) -> bool:
-    """In a transaction: whether the notification's lease is still this claim's, its row
-    locked until the transaction ends (a claim skips it meanwhile)."""
-    row = await conn.fetchval(
-        "SELECT 1 FROM notifications WHERE key = $1 AND lease_token = $2 FOR UPDATE",
-        notification.key,
-        _token(notification),
-    )
-    return row is not None
+async def _under_lease(
+    conn: Conn, notification: DueNotification, work: Callable[[], Awaitable[T]]
+) -> T | None:
+    """`work`, in a transaction, while the notification's lease is still this claim's (its
+    row locked until the transaction ends: a claim skips it meanwhile); None, and nothing
+    done, once it is not."""
+    async with conn.transaction():
+        held = await conn.fetchval(
+            "SELECT 1 FROM notifications WHERE key = $1 AND lease_token = $2 FOR UPDATE",
+            notification.key,
+            _token(notification),
+        )
+        return await work() if held is not None else None
 
 
 async def put_contacts(conn: Conn, role: str, subject: str, emails: list[str]) -> None:
@@ -180,9 +187,8 @@ async def decide_mail(
     dropped) or `lost` (the notification's lease is no longer this claim's: nothing
     decided). Decided once per notification and address, under the lock of the address's
     window for that cooperation and type, so that two processes never both send."""
-    async with conn.transaction():
-        if not await _holds(conn, notification):
-            return "lost"
+
+    async def decide() -> str:
         await conn.execute(
             "INSERT INTO mail_windows (address, cooperation_id, about) VALUES ($1, $2, $3)"
             " ON CONFLICT ((lower(address)), cooperation_id, about) DO NOTHING",
@@ -226,7 +232,10 @@ async def decide_mail(
             "held" if held else "pending",
             now,
         )
-    return "held" if held else "send"
+        return "held" if held else "send"
+
+    decided = await _under_lease(conn, notification, decide)
+    return "lost" if decided is None else decided
 
 
 async def record_mail(
@@ -240,9 +249,8 @@ async def record_mail(
     """One try of a notification's own e-mail to one address: `sent` or `logged` (its hour
     starts now), `pending` (tried again with the notification) or `failed` (given up).
     Under the notification's lease: False, and nothing changed, once it is not this claim's."""
-    async with conn.transaction():
-        if not await _holds(conn, notification):
-            return False
+
+    async def record() -> bool:
         await conn.execute(
             "UPDATE notification_mails SET status = $3, last_error = $4,"
             " attempts = attempts + 1,"
@@ -255,13 +263,16 @@ async def record_mail(
             now,
         )
         if status in ("sent", "logged"):
-            await _told(conn, address, notification.cooperation_id, [notification.about], now)
-    return True
+            await hours_begin(conn, address, notification.cooperation_id, [notification.about], now)
+        return True
+
+    return await _under_lease(conn, notification, record) is not None
 
 
-async def _told(
+async def hours_begin(
     conn: Conn, address: str, cooperation_id: str, types: Sequence[str], now: datetime
 ) -> None:
+    """`address` was told of `types` now, alone or in a digest: a new hour for each."""
     await conn.execute(
         "UPDATE mail_windows SET last_sent_at = greatest(last_sent_at, $4)"
         " WHERE lower(address) = lower($1) AND cooperation_id = $2 AND about = ANY($3::text[])",
@@ -280,9 +291,8 @@ async def settle_mails(
     were not sent are given up. Returns the addresses that got it at once, and whether some
     address waits for it in a digest; None, and nothing changed, when the notification's
     lease is no longer this claim's."""
-    async with conn.transaction():
-        if not await _holds(conn, notification):
-            return None
+
+    async def settle() -> tuple[list[str], bool]:
         await conn.execute(
             "UPDATE notification_mails SET status = 'dropped'"
             " WHERE notification_key = $1 AND status = 'pending'"
@@ -303,207 +313,11 @@ async def settle_mails(
             " ORDER BY address",
             notification.key,
         )
-    # What went in a digest keeps its `digest_id`; what went at once has none.
-    at_once = [r["address"] for r in rows if r["status"] != "held" and r["digest_id"] is None]
-    return at_once, any(r["status"] == "held" or r["digest_id"] is not None for r in rows)
+        # What went in a digest keeps its `digest_id`; what went at once has none.
+        at_once = [r["address"] for r in rows if r["status"] != "held" and r["digest_id"] is None]
+        return at_once, any(r["status"] == "held" or r["digest_id"] is not None for r in rows)
 
-
-async def form_digests(conn: Conn, now: datetime, hour: timedelta, limit: int) -> int:
-    """Puts the held e-mails whose hour is over into their address's digest for their
-    cooperation (made when none waits), to be sent at once; returns how many were put. A
-    digest being sent (leased) is left alone: what comes due meanwhile goes in the next."""
-    rows = await conn.fetch(
-        "SELECT m.notification_key, m.address, lower(m.address) AS mailbox, m.cooperation_id"
-        " FROM notification_mails m"
-        " LEFT JOIN mail_windows w ON lower(w.address) = lower(m.address)"
-        " AND w.cooperation_id = m.cooperation_id AND w.about = m.about"
-        " WHERE m.status = 'held' AND m.digest_id IS NULL"
-        " AND (w.last_sent_at IS NULL OR w.last_sent_at <= $1::timestamptz - $2::interval)"
-        " AND NOT EXISTS (SELECT 1 FROM notification_mails p WHERE p.status = 'pending'"
-        " AND lower(p.address) = lower(m.address) AND p.cooperation_id = m.cooperation_id"
-        " AND p.about = m.about)"
-        " ORDER BY m.created_at LIMIT $3",
-        now,
-        hour,
-        limit,
-    )
-    groups: dict[tuple[str, str], tuple[str, list[str]]] = {}
-    for r in rows:
-        _, keys = groups.setdefault((r["mailbox"], r["cooperation_id"]), (r["address"], []))
-        keys.append(r["notification_key"])
-    put = 0
-    for (mailbox, cooperation_id), (address, keys) in groups.items():
-        async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO mail_digests (address, cooperation_id, next_attempt_at, created_at)"
-                " VALUES ($1, $2, $3, $3) ON CONFLICT ((lower(address)), cooperation_id)"
-                " WHERE status = 'pending' DO NOTHING",
-                address,
-                cooperation_id,
-                now,
-            )
-            # Locked: a process claiming it waits, and one sending it is seen by its lease.
-            digest = await conn.fetchrow(
-                "SELECT id, lease_until FROM mail_digests WHERE lower(address) = $1"
-                " AND cooperation_id = $2 AND status = 'pending' FOR UPDATE",
-                mailbox,
-                cooperation_id,
-            )
-            if digest is None or (digest["lease_until"] and digest["lease_until"] >= now):
-                continue
-            done = await conn.execute(
-                "UPDATE notification_mails SET digest_id = $1"
-                " WHERE notification_key = ANY($2::text[]) AND lower(address) = $3"
-                " AND status = 'held' AND digest_id IS NULL",
-                digest["id"],
-                keys,
-                mailbox,
-            )
-            put += int(done.split()[-1])
-    return put
-
-
-@dataclass(frozen=True)
-class DueDigest:
-    id: int
-    address: str
-    cooperation_id: str
-    attempts: int
-    created_at: datetime
-    items: list[DueNotification]
-    # The claim's token and the lease's end, as a notification's.
-    lease: uuid.UUID
-    lease_until: datetime
-
-
-async def claim_digests(conn: Conn, limit: int, lease: timedelta, now: datetime) -> list[DueDigest]:
-    """Due digests with what they hold, leased to this process under a token of this claim
-    as notifications are."""
-    if limit <= 0:
-        return []
-    rows = await conn.fetch(
-        "UPDATE mail_digests SET lease_until = $3::timestamptz + $2::interval, lease_token = $4"
-        " WHERE id IN ("
-        " SELECT id FROM mail_digests WHERE status = 'pending' AND next_attempt_at <= $3"
-        " AND (lease_until IS NULL OR lease_until < $3)"
-        " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING id, address, cooperation_id, attempts, created_at, lease_token, lease_until",
-        limit,
-        lease,
-        now,
-        uuid.uuid4(),
-    )
-    if not rows:
-        return []
-    items = await conn.fetch(
-        "SELECT m.digest_id, n.key, n.cooperation_id, n.to_role, n.to_subject, n.about, n.seq,"
-        " n.attempts, n.created_at FROM notification_mails m"
-        " JOIN notifications n ON n.key = m.notification_key"
-        " WHERE m.digest_id = ANY($1::bigint[]) AND m.status = 'held' ORDER BY n.seq, n.key",
-        [r["id"] for r in rows],
-    )
-    held: dict[int, list[DueNotification]] = {r["id"]: [] for r in rows}
-    for item in items:
-        fields = dict(item)
-        held[fields.pop("digest_id")].append(DueNotification(**fields))
-    return [
-        DueDigest(
-            id=r["id"],
-            address=r["address"],
-            cooperation_id=r["cooperation_id"],
-            attempts=r["attempts"],
-            created_at=r["created_at"],
-            items=held[r["id"]],
-            lease=r["lease_token"],
-            lease_until=r["lease_until"],
-        )
-        for r in rows
-    ]
-
-
-async def release_digests(conn: Conn, digests: Sequence[DueDigest]) -> None:
-    """Claimed digests this claim will not start on: free for the next claim at once (and
-    for what comes due meanwhile to join them)."""
-    await conn.execute(
-        "UPDATE mail_digests SET lease_until = NULL, lease_token = NULL"
-        " WHERE id = ANY($1::bigint[]) AND lease_token = ANY($2::uuid[])",
-        [d.id for d in digests],
-        list({d.lease for d in digests}),
-    )
-
-
-async def record_digest(
-    conn: Conn,
-    digest: DueDigest,
-    status: str,
-    told: Sequence[DueNotification],
-    dropped: Sequence[DueNotification],
-    error: str | None,
-    next_attempt: datetime | None,
-    now: datetime,
-) -> bool:
-    """A digest's try: `sent` or `logged` (what it `told` is sent, and each of their types
-    starts a new hour), `pending` (tried again at `next_attempt`), `failed` (given up, and
-    what it held with it) or `dropped` (nothing left to tell). Held e-mails that it did not
-    carry (put in while it was being sent) wait for the next digest; those `dropped` were
-    for an address that is no longer a contact. Under the digest's lease: False, and
-    nothing changed, once the lease is not this claim's."""
-    went = status in ("sent", "logged")
-    async with conn.transaction():
-        done = await conn.execute(
-            "UPDATE mail_digests SET status = $2, last_error = $3, attempts = attempts + 1,"
-            " next_attempt_at = coalesce($4, next_attempt_at), lease_until = NULL,"
-            " lease_token = NULL, sent_at = CASE WHEN $5 THEN $6::timestamptz END"
-            " WHERE id = $1 AND lease_token = $7",
-            digest.id,
-            status,
-            error,
-            next_attempt,
-            went,
-            now,
-            digest.lease,
-        )
-        if done == "UPDATE 0":
-            return False
-        mine = "digest_id = $1 AND status = 'held'"
-        await conn.execute(
-            f"UPDATE notification_mails SET status = 'dropped' WHERE {mine}"
-            " AND notification_key = ANY($2::text[])",
-            digest.id,
-            [n.key for n in dropped],
-        )
-        if went:
-            await conn.execute(
-                f"UPDATE notification_mails SET status = $3, sent_at = $4, attempts = attempts + 1"
-                f" WHERE {mine} AND notification_key = ANY($2::text[])",
-                digest.id,
-                [n.key for n in told],
-                status,
-                now,
-            )
-            await _told(
-                conn, digest.address, digest.cooperation_id, sorted({n.about for n in told}), now
-            )
-        elif status == "failed":
-            await conn.execute(
-                f"UPDATE notification_mails SET status = 'failed', last_error = $2,"
-                f" attempts = attempts + 1 WHERE {mine}",
-                digest.id,
-                error,
-            )
-        else:
-            await conn.execute(
-                f"UPDATE notification_mails SET attempts = attempts + 1, last_error = $2"
-                f" WHERE {mine} AND notification_key = ANY($3::text[])",
-                digest.id,
-                error,
-                [n.key for n in told],
-            )
-        if status != "pending":
-            await conn.execute(
-                f"UPDATE notification_mails SET digest_id = NULL WHERE {mine}", digest.id
-            )
-    return True
+    return await _under_lease(conn, notification, settle)
 
 
 async def forget_address(conn: Conn, address: str) -> int:

@@ -48,19 +48,6 @@ async def proposed_allocations(conn: Conn, programme_id: str) -> dict[str, list[
     return {r["cooperation_id"]: list(r["allocation"] or []) for r in rows}
 
 
-async def open_amendments(conn: Conn, programme_id: str) -> list[Any]:
-    """Rule 20: the amendments open on the programme's lines, oldest first, each with the
-    line's allocation in force and the one proposed (from the read model's summaries)."""
-    return await conn.fetch(
-        "SELECT c.id AS cooperation_id, c.name, c.phase, c.fiscal_host,"
-        " l->'amendment' AS amendment, l->'allocation' AS allocation"
-        " FROM cooperations c CROSS JOIN LATERAL jsonb_array_elements(c.state->'lines') l"
-        " WHERE l->>'programme' = $1 AND jsonb_typeof(l->'amendment') = 'object'"
-        " ORDER BY l->'amendment'->>'proposed_at', c.id",
-        programme_id,
-    )
-
-
 async def organisation_names(
     conn: Conn, cooperation_ids: Sequence[str]
 ) -> dict[str, dict[str, str]]:

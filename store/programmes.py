@@ -220,3 +220,17 @@ async def names_of_lines(conn: Conn, events: Iterable[Event]) -> dict[str, str]:
     """The names of the programmes of the lines these events speak of, by id: what an e-mail
     about them calls each line."""
     return await programme_names(conn, lines_of(events))
+
+
+@dataclass(frozen=True)
+class Budget:
+    budget: Decimal
+    """The spec's at creation, moved by every raise and version."""
+    committed: Decimal
+
+
+async def budget_of(conn: Conn, programme_id: str) -> Budget | None:
+    row = await conn.fetchrow(
+        "SELECT budget, committed FROM programmes WHERE id = $1", programme_id
+    )
+    return Budget(row["budget"], row["committed"]) if row is not None else None

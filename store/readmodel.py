@@ -4,6 +4,8 @@ summary and events (in the effects activity's transaction, so they move with the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from domain.events import Event
 from domain.state import CooperationState
@@ -11,6 +13,8 @@ from domain.views import CooperationSummary
 from store.checkins import record_reviewed, record_submitted
 from store.db import Conn
 from store.requests import record_requests
+from store.scope import cooperations_of
+from store.tokens import Role
 
 
 async def project_state(conn: Conn, state: CooperationState) -> None:
@@ -142,3 +146,80 @@ async def cooperation_name(conn: Conn, cooperation_id: str) -> str | None:
         "SELECT name FROM cooperations WHERE id = $1", cooperation_id
     )
     return name
+
+
+async def projected_summary(conn: Conn, cooperation_id: str) -> CooperationSummary | None:
+    """The summary as last projected (a cooperation whose workflow cannot answer)."""
+    projected = await conn.fetchval("SELECT state FROM cooperations WHERE id = $1", cooperation_id)
+    return CooperationSummary.model_validate(projected) if projected is not None else None
+
+
+async def is_registered(conn: Conn, cooperation_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM cooperations WHERE id = $1", cooperation_id))
+
+
+@dataclass(frozen=True)
+class Listed:
+    id: str
+    state: str | None
+    """The projected summary as JSON text, for the caller to decode (None before the first)."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What a list of cooperations keeps (None: any)."""
+
+    phase: str | None = None
+    outcome: str | None = None
+    """An outcome, or "open" for those without one."""
+    programme: str | None = None
+    overdue: bool | None = None
+
+
+async def list_cooperations(
+    conn: Conn, role: Role, subject: str, kept: Filter, after: str | None, limit: int
+) -> list[Listed]:
+    """The cooperations in `role` `subject`'s scope that `kept` keeps, by id after `after`,
+    `limit` of them. A funder filtering by programme gets only its own programmes'
+    cooperations: another's would tell who else funds."""
+    phase, outcome, programme, overdue = kept.phase, kept.outcome, kept.programme, kept.overdue
+    params: list[Any] = [subject]
+    conditions = [cooperations_of(role, "$1")]
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    if phase is not None:
+        conditions.append(f"c.phase = {param(phase)}")
+    if outcome == "open":
+        conditions.append("c.outcome IS NULL")
+    elif outcome is not None:
+        conditions.append(f"c.outcome = {param(outcome)}")
+    if programme is not None:
+        # Containment, not `= ANY`: the GIN index on programmes serves it.
+        conditions.append(f"c.programmes @> ARRAY[{param(programme)}]::text[]")
+        if role == "funder":
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM programmes p WHERE p.id = {param(programme)}"
+                f" AND p.funder = {param(subject)})"
+            )
+    if overdue is not None:
+        conditions.append(f"c.overdue = {param(overdue)}")
+    if after is not None:
+        conditions.append(f"c.id > {param(after)}")
+    # The page is chosen first, its states turned into text after: in one query level the
+    # cast runs on every row matched before the sort keeps the page (1,000 rows: 10 ms).
+    sql = (
+        "SELECT page.id, page.state::text AS state FROM"
+        " (SELECT c.id, c.state FROM cooperations c WHERE "
+        + " AND ".join(conditions)
+        + f" ORDER BY c.id LIMIT {param(limit)}) page ORDER BY page.id"
+    )
+    async with conn.transaction():
+        # Planned for these values every time: after five calls PostgreSQL may keep one plan
+        # for the connection, the one that suited those callers (mid-sized funders, say),
+        # which reads the whole table for a small one (100,000 rows: 20 ms).
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = await conn.fetch(sql, *params)
+    return [Listed(row["id"], row["state"]) for row in rows]

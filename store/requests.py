@@ -5,6 +5,8 @@ ones without their reason and forgets the others."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from domain.events import Event, instant
@@ -49,6 +51,41 @@ async def record_requests(conn: Conn, cooperation_id: str, events: Sequence[Even
             move.seq,
             move.at,
         )
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """A collective's transition request as projected (store/requests.py)."""
+
+    cooperation_id: str
+    seq: int
+    action: str
+    to_phase: str | None
+    reason: str | None
+    status: str
+    requested_at: datetime
+    decided_at: datetime | None
+    name: str | None = None
+    """The cooperation's name, where a list spans cooperations."""
+
+    @property
+    def position(self) -> tuple[datetime, str, str]:
+        """Its place in a queue (store/queues.py)."""
+        return (self.requested_at, self.cooperation_id, str(self.seq))
+
+
+def stored_request(row: Any) -> StoredRequest:
+    return StoredRequest(
+        row["cooperation_id"],
+        row["seq"],
+        row["action"],
+        row["to_phase"],
+        row["reason"],
+        row["status"],
+        row["requested_at"],
+        row["decided_at"],
+        row.get("name"),
+    )
 
 
 def request_view(row: Any) -> RequestView:

@@ -97,6 +97,15 @@ async def find_token(conn: Conn, token: str) -> Token | None:
     return Token(**dict(row)) if row is not None else None
 
 
+async def contact_opening(conn: Conn, token_id: str) -> str | None:
+    """The digest of the contact address whose link opened a session (None for any other
+    token): a session opened by pasting that one in lives no longer than the address."""
+    contact: str | None = await conn.fetchval(
+        "SELECT opened_by_contact FROM tokens WHERE id = $1", token_id
+    )
+    return contact
+
+
 async def list_tokens(conn: Conn, subject: str | None = None) -> list[Token]:
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM tokens"

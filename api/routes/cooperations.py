@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError
 
-from api.access import EVERYONE, Seen, cooperation_seen, reads, scope_condition, shown, shown_event
+from api.access import EVERYONE, Seen, cooperation_seen, reads, shown, shown_event
 from api.auth import Caller, CallerDep
 from api.commands import answer_within, answered_before, request_id
 from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
@@ -36,7 +36,7 @@ from domain.schedule import tranches_to_come
 from domain.state import CooperationState
 from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
-from store import money
+from store import money, readmodel
 from store.erasure import erasures_of
 from store.events import last_seq, list_events
 from store.people import keep_names, nameless
@@ -141,7 +141,7 @@ async def register_cooperation(
             if found is None:
                 raise _unknown_programme(i, line.programme)
             versions.append(found)
-        if await conn.fetchval("SELECT 1 FROM cooperations WHERE id = $1", spec.id):
+        if await readmodel.is_registered(conn, spec.id):
             raise Problem(409, f"cooperation {spec.id!r} is already registered")
     # Names stay out of the workflow's history; they are stored once the cooperation exists.
     command = Register(
@@ -199,49 +199,15 @@ async def list_cooperations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[CooperationSummary]:
     """A page of the cooperations in the caller's scope, by id, from the read model."""
-    where, params = scope_condition(caller, 1)
-    conditions = [where]
-
-    def param(value: Any) -> str:
-        params.append(value)
-        return f"${len(params)}"
-
-    if phase is not None:
-        conditions.append(f"c.phase = {param(phase.value)}")
-    if outcome == "open":
-        conditions.append("c.outcome IS NULL")
-    elif outcome is not None:
-        conditions.append(f"c.outcome = {param(outcome)}")
-    if programme is not None:
-        # Containment, not `= ANY`: the GIN index on programmes serves it.
-        conditions.append(f"c.programmes @> ARRAY[{param(programme)}]::text[]")
-        if caller.role == "funder":
-            # Only its own programmes: another's would tell who else funds.
-            conditions.append(
-                f"EXISTS (SELECT 1 FROM programmes p WHERE p.id = {param(programme)}"
-                f" AND p.funder = {param(caller.subject)})"
-            )
-    if overdue is not None:
-        conditions.append(f"c.overdue = {param(overdue)}")
-    if cursor is not None:
-        conditions.append(f"c.id > {param(_decode(cursor))}")
-    # The page is chosen first, its states turned into text after: in one query level the
-    # cast runs on every row matched before the sort keeps the page (1,000 rows: 10 ms).
-    sql = (
-        "SELECT page.id, page.state::text AS state FROM"
-        " (SELECT c.id, c.state FROM cooperations c WHERE "
-        + " AND ".join(conditions)
-        + f" ORDER BY c.id LIMIT {param(limit + 1)}) page ORDER BY page.id"
-    )
-    async with pool.acquire() as conn, conn.transaction():
-        # Planned for these values every time: after five calls PostgreSQL may keep one plan
-        # for the connection, the one that suited those callers (mid-sized funders, say),
-        # which reads the whole table for a small one (100,000 rows: 20 ms).
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        rows = await conn.fetch(sql, *params)
-    items = [_shown_row(row["state"], caller) for row in rows[:limit] if row["state"]]
+    after = _decode(cursor) if cursor is not None else None
+    async with pool.acquire() as conn:
+        kept = readmodel.Filter(phase.value if phase else None, outcome, programme, overdue)
+        rows = await readmodel.list_cooperations(
+            conn, caller.role, caller.subject, kept, after, limit + 1
+        )
+    items = [_shown_row(row.state, caller) for row in rows[:limit] if row.state]
     more = len(rows) > limit
-    return Page(items=items, next_cursor=_encode(rows[limit - 1]["id"]) if more else None)
+    return Page(items=items, next_cursor=_encode(rows[limit - 1].id) if more else None)
 
 
 def _shown_row(state: str, caller: Caller) -> CooperationSummary:

@@ -7,18 +7,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from api.access import scope_condition
 from api.auth import CallerDep
 from api.deps import PoolDep
 from api.models import Page
 from api.problems import Problem, bad_cursor
 from domain.events import instant
-from store.checkins import CheckInShown, shown
+from store import queues
+from store.checkins import CheckInShown
+from store.queues import Position
 
 router = APIRouter(prefix="/v1", tags=["queues"])
 
@@ -26,6 +28,24 @@ Cursor = Annotated[
     str | None, Query(max_length=300, description="next_cursor of the previous page")
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    cursor: str | None
+    limit: int
+
+    def after(self) -> Position:
+        """The last item seen (before the first item when none was); 400 for a cursor that
+        names none, once the caller may read the queue."""
+        return _decode(self.cursor)
+
+
+def _paging(cursor: Cursor = None, limit: Limit = 50) -> Paging:
+    return Paging(cursor, limit)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
 
 
 class QueuedCheckIn(CheckInShown):
@@ -37,84 +57,58 @@ class QueuedCheckIn(CheckInShown):
 async def review_queue(
     caller: CallerDep,
     pool: PoolDep,
+    paging: PagingDep,
     status: Literal["submitted", "accepted", "changes_requested"] = "submitted",
-    cursor: Cursor = None,
-    limit: Limit = 50,
 ) -> Page[QueuedCheckIn]:
     """Check-ins across the facilitator's cooperations, oldest first (its review queue)."""
     if caller.role != "facilitator":
         raise Problem(403, "the review queue is a facilitator's")
-    after = _decode(cursor)
+    after = paging.after()
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT k.*, c.name FROM check_ins k JOIN cooperations c ON c.id = k.cooperation_id"
-            " WHERE c.facilitator = $1 AND k.status = $2"
-            " AND (k.submitted_at, k.cooperation_id, k.id) > ($3, $4, $5)"
-            " ORDER BY k.submitted_at, k.cooperation_id, k.id LIMIT $6",
-            caller.subject,
-            status,
-            *after,
-            limit + 1,
-        )
-    items = [QueuedCheckIn(**shown(r).model_dump(), name=r["name"]) for r in rows]
-    return _page(items, rows, limit, "submitted_at", "id")
+        rows = await queues.review_queue(conn, caller.subject, status, after, paging.limit + 1)
+    items = [QueuedCheckIn(**r.check_in.model_dump(), name=r.name) for r in rows]
+    return _page(items, [r.position for r in rows], paging.limit)
 
 
 @router.get("/transition-requests")
 async def transition_requests(
     caller: CallerDep,
     pool: PoolDep,
+    paging: PagingDep,
     status: Literal["open", "answered", "declined"] = "open",
-    cursor: Cursor = None,
-    limit: Limit = 50,
 ) -> Page[dict[str, Any]]:
     """Requests of collectives across the cooperations in scope, oldest first: a
     facilitator answers them by acting or declines them; a funder reads those of the
     cooperations it funds."""
     if caller.role == "collective":
         raise Problem(403, "a collective reads its requests on its cooperation")
-    where, params = scope_condition(caller, 1)
-    if caller.role == "facilitator":
-        # Requests are not a fiscal host's. Only a facilitator token can be one: a funder whose
-        # id equals a cooperation's host is still that cooperation's funder.
-        where += " AND (c.fiscal_host IS DISTINCT FROM $1 OR c.facilitator = $1)"
-    after = _decode(cursor)
-    n = len(params)
+    after = paging.after()
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT r.*, c.name FROM transition_requests r"
-            " JOIN cooperations c ON c.id = r.cooperation_id"
-            f" WHERE {where}"
-            f" AND r.status = ${n + 1}"
-            f" AND (r.requested_at, r.cooperation_id, r.seq::text) > (${n + 2}, ${n + 3}, ${n + 4})"
-            f" ORDER BY r.requested_at, r.cooperation_id, r.seq::text LIMIT ${n + 5}",
-            *params,
-            status,
-            *after,
-            limit + 1,
+        rows = await queues.request_queue(
+            conn, caller.role, caller.subject, status, after, paging.limit + 1
         )
     items = [
         {
-            "cooperation": r["cooperation_id"],
+            "cooperation": r.cooperation_id,
             # Pages name the cooperation: its id is not what people call it.
-            "name": r["name"],
-            "seq": r["seq"],
-            "action": r["action"],
-            "to": r["to_phase"],
-            "reason": r["reason"],
-            "status": r["status"],
-            "at": instant(r["requested_at"]),
-            "decided_at": instant(r["decided_at"]) if r["decided_at"] else None,
+            "name": r.name,
+            "seq": r.seq,
+            "action": r.action,
+            "to": r.to_phase,
+            "reason": r.reason,
+            "status": r.status,
+            "at": instant(r.requested_at),
+            "decided_at": instant(r.decided_at) if r.decided_at else None,
         }
         for r in rows
     ]
-    return _page(items, rows, limit, "requested_at", "seq")
+    return _page(items, [r.position for r in rows], paging.limit)
 
 
 _START = (datetime.fromisoformat("0001-01-01T00:00:00+00:00"), "", "")
 
 
-def _decode(cursor: str | None) -> tuple[datetime, str, str]:
+def _decode(cursor: str | None) -> Position:
     if cursor is None:
         return _START
     try:
@@ -124,9 +118,9 @@ def _decode(cursor: str | None) -> tuple[datetime, str, str]:
         raise bad_cursor() from None
 
 
-def _page(items: list[Any], rows: list[Any], limit: int, at: str, item: str) -> Page[Any]:
-    if len(rows) <= limit:
+def _page(items: list[Any], positions: list[Position], limit: int) -> Page[Any]:
+    if len(positions) <= limit:
         return Page(items=items)
-    last = rows[limit - 1]
-    cursor = json.dumps([last[at].isoformat(), last["cooperation_id"], str(last[item])])
+    at, cooperation, item = positions[limit - 1]
+    cursor = json.dumps([at.isoformat(), cooperation, item])
     return Page(items=items[:limit], next_cursor=base64.urlsafe_b64encode(cursor.encode()).decode())

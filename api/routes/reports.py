@@ -15,6 +15,7 @@ from domain.events import instant
 from notify.reports import render_report
 from store.db import Conn
 from store.payees import lines_paying
+from store.reports import StoredReport, report, reports_of
 
 router = APIRouter(tags=["reports"])
 
@@ -36,17 +37,17 @@ async def _reported_lines(conn: Conn, seen: Seen) -> frozenset[str] | None:
     return None if seen.all_lines else seen.own_lines
 
 
-def _listed(row: Any) -> dict[str, Any]:
+def _listed(row: StoredReport) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "cooperation": row["cooperation_id"],
-        "line": row["line"],
-        "period": row["period"],
-        "from": instant(row["period_start"]),
-        "to": instant(row["period_end"]),
-        "final": row["final"],
-        "locale": row["locale"],
-        "href": f"/v1/reports/{row['id']}",
+        "id": row.id,
+        "cooperation": row.cooperation_id,
+        "line": row.line,
+        "period": row.period,
+        "from": instant(row.period_start),
+        "to": instant(row.period_end),
+        "final": row.final,
+        "locale": row.locale,
+        "href": f"/v1/reports/{row.id}",
     }
 
 
@@ -59,14 +60,7 @@ async def list_reports(
     async with pool.acquire() as conn:
         seen = await cooperation_seen(conn, caller, cooperation_id)
         lines = await _reported_lines(conn, seen)
-        rows = await conn.fetch(
-            "SELECT id, cooperation_id, line, period, period_start, period_end, final, locale"
-            " FROM reports WHERE cooperation_id = $1"
-            " AND ($2::text[] IS NULL OR line = ANY($2::text[]))"
-            " ORDER BY period_end, line, period",
-            cooperation_id,
-            None if lines is None else list(lines),
-        )
+        rows = await reports_of(conn, cooperation_id, lines)
     return [_listed(r) for r in rows]
 
 
@@ -97,24 +91,24 @@ async def read_report(
     """One report: JSON, or Markdown with `Accept: text/markdown`, or HTML with
     `Accept: text/html`."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", report_id)
+        row = await report(conn, report_id)
         if row is None:
             raise Problem(404, f"no report {report_id!r}")
         try:
-            seen = await cooperation_seen(conn, caller, row["cooperation_id"])
+            seen = await cooperation_seen(conn, caller, row.cooperation_id)
             lines = await _reported_lines(conn, seen)
         except Problem:
             raise Problem(404, f"no report {report_id!r}") from None
-    if lines is not None and row["line"] not in lines:
+    if lines is not None and row.line not in lines:
         raise Problem(404, f"no report {report_id!r}")
     media_type = negotiate(request.headers.get("accept"))
     # The answer depends on Accept: caches must keep one per media type.
     vary = {"Vary": "Accept"}
     if media_type == JSON:
-        return JSONResponse({**_listed(row), "content": row["content"]}, headers=vary)
+        return JSONResponse({**_listed(row), "content": row.content}, headers=vary)
     # Rendered now from the stored content, with today's templates and words.
     fmt: Literal["markdown", "html"] = "markdown" if media_type == MARKDOWN else "html"
-    text = render_report(row["content"], row["locale"], fmt)
+    text = render_report(row.content or {}, row.locale, fmt)
     if media_type == MARKDOWN:
         return PlainTextResponse(text, media_type=f"{MARKDOWN}; charset=utf-8", headers=vary)
     return HTMLResponse(text, headers=vary)

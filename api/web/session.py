@@ -18,6 +18,7 @@ from runtime.config import Settings
 from store.tokens import (
     Role,
     Token,
+    contact_opening,
     create_token,
     find_token,
     forget_expired_tokens,
@@ -76,9 +77,7 @@ async def open_session(
     async with request.app.state.pool.acquire() as conn:
         contact = None
         if by_token is not None:
-            contact = await conn.fetchval(
-                "SELECT opened_by_contact FROM tokens WHERE id = $1", by_token.id
-            )
+            contact = await contact_opening(conn, by_token.id)
         _, token = await create_token(
             conn,
             role,

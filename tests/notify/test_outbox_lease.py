@@ -23,7 +23,7 @@ from starlette.responses import Response
 from notify import outbox, webhooks
 from notify.mail import Mailer
 from runtime.localstack import free_port
-from store import delivery, mails
+from store import delivery, mail_digests, mails
 from tests.notify.test_delivery import Receiver, local_policy, new_secret, sealed, serving
 from tests.notify.test_mail_throttle import EQUIPE, contacts, notify
 from tests.web.browser import Mailbox
@@ -287,17 +287,21 @@ async def test_what_a_claim_records_once_another_has_its_lease_changes_nothing(
         assert await mails.decide_mail(conn, held, EQUIPE, later, outbox.THROTTLE) == "held"
         assert await mails.record_notification(conn, held, "held", None, None, None, later)
         digest_time = later + timedelta(minutes=61)
-        assert await mails.form_digests(conn, digest_time, outbox.THROTTLE, 10) == 1
-        [a] = await mails.claim_digests(conn, 10, LEASE, digest_time)
-        [b] = await mails.claim_digests(conn, 10, LEASE, digest_time + LEASE * 2)
+        assert await mail_digests.form_digests(conn, digest_time, outbox.THROTTLE, 10) == 1
+        [a] = await mail_digests.claim_digests(conn, 10, LEASE, digest_time)
+        [b] = await mail_digests.claim_digests(conn, 10, LEASE, digest_time + LEASE * 2)
         assert a.id == b.id and a.lease != b.lease
-        assert not await mails.record_digest(conn, a, "sent", a.items, [], None, None, digest_time)
+        assert not await mail_digests.record_digest(
+            conn, a, "sent", a.items, [], None, None, digest_time
+        )
         assert await conn.fetchval("SELECT status FROM mail_digests") == "pending"
         assert (
             await conn.fetchval("SELECT status FROM notification_mails WHERE digest_id = $1", a.id)
             == "held"
         )
-        assert await mails.record_digest(conn, b, "sent", b.items, [], None, None, digest_time)
+        assert await mail_digests.record_digest(
+            conn, b, "sent", b.items, [], None, None, digest_time
+        )
         assert await conn.fetchval("SELECT status FROM mail_digests") == "sent"
 
 
