@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
-from api.access import allow, cooperation_seen
-from api.auth import CallerDep
-from api.commands import apply, door
-from api.deps import PoolDep, TemporalDep
+from api.commands import ActingDep, Order
 from api.models import Body
-from api.problems import Problem
-from api.reading import no
 from domain import commands as c
 from domain.events import Event
 from domain.programme import Slug
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
+
+RECORD_PAID = Order(
+    ("funder",),
+    "record a versement paid (the line's funder does)",
+    c.RecordPaid,
+    answers="VersementPaid",
+)
 
 
 class PaymentRecord(Body):
@@ -47,29 +49,11 @@ class PaymentsRecorded(BaseModel):
 
 
 @router.post("/payments", status_code=201, response_model=PaymentsRecorded)
-async def record_paid(
-    cooperation_id: str,
-    body: PaymentRecord,
-    request: Request,
-    response: Response,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-) -> PaymentsRecorded:
+async def record_paid(body: PaymentRecord, acting: ActingDep) -> PaymentsRecorded:
     """The line's funder records a versement paid (rule 19)."""
-    async with pool.acquire() as conn:
-        seen = await cooperation_seen(conn, caller, cooperation_id)
-    if not seen.sees_line(body.line):
-        raise no("funding line", body.line, cooperation_id)
-    allow(seen, ("funder",), "record a versement paid (the line's funder does)")
-    by = {"role": caller.role, "id": caller.subject}
-    command = door(c.RecordPaid, body.model_dump() | {"by": by})
-    answer = await apply(request, client, caller, cooperation_id, command)
-    paid = [e for e in answer.events if e.type == "VersementPaid"]
-    if not paid:
-        raise Problem(409, "this request was already taken: it recorded no VersementPaid now")
-    response.headers["Location"] = f"/v1/cooperations/{seen.id}/events/{paid[0].seq}"
-    return PaymentsRecorded(events=paid)
+    sent = await RECORD_PAID(acting, body.model_dump() | {"by": acting.by}, body.line)
+    acting.locate(f"events/{sent.event.seq}")
+    return PaymentsRecorded(events=list(sent.answering))
 
 
 __all__ = ["router"]
