@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Generic, TypeVar
@@ -33,12 +33,14 @@ from domain.limits import at_door
 from runtime.config import Settings
 from runtime.temporal import cooperation_workflow_id
 from store.answers import answered
+from store.db import Conn
 from store.events import list_events
 from workflows.client import CommandRefused, NoAnswer, UnknownCooperation, send
 from workflows.models import CommandAnswer, CommandRequest
 
 M = TypeVar("M", bound=BaseModel)
 C = TypeVar("C", bound=c.Command)
+T = TypeVar("T")
 
 
 def request_id(request: Request, caller: Caller) -> str:
@@ -169,6 +171,13 @@ class Acting:
     async def seen(self) -> Seen:
         async with self.pool.acquire() as conn:
             return await cooperation_seen(conn, self.caller, self.cooperation_id)
+
+    async def read_shared(self, part: str, query: Callable[[Conn, str], Awaitable[T]]) -> T:
+        """What `query` reads of the cooperation's shared `part` (check-ins, requests): out of
+        a fiscal host's scope (404)."""
+        reads(await self.seen(), SHARED, part)
+        async with self.pool.acquire() as conn:
+            return await query(conn, self.cooperation_id)
 
     @property
     def by(self) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """What each role does to a cooperation (DESIGN.md, "HTTP API" and rule 15): the facilitator
 proposes lines, moves the cooperation, reviews and answers requests; the funder decides on its
 lines, approves, records repayments and write-offs; the collective checks in and asks for
-transitions. Members are in api/routes/members.py. Each command is one `Order` (api/commands.py):
-who may send it, to which part, which command, which event answers it."""
+transitions. Members are in api/routes/members.py. Who may send which command, and the event
+that answers it, is api/orders.py's table."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import uuid
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from api.access import EVERYONE, SHARED, reads, shown
+from api.access import EVERYONE, shown
 from api.auth import Caller
-from api.commands import ActingDep, Order, request_id
+from api.commands import ActingDep, request_id
 from api.models import (
     ApprovalAsked,
     CheckInCreated,
@@ -32,9 +32,22 @@ from api.models import (
     WriteOffAsked,
     WrittenOff,
 )
+from api.orders import (
+    ACCEPT_LINE,
+    APPROVE,
+    DECLINE_LINE,
+    DECLINE_REQUEST,
+    MOVES,
+    PROPOSE_LINE,
+    REPAY,
+    REQUEST_TRANSITION,
+    REVIEW_CHECK_IN,
+    SUBMIT_CHECK_IN,
+    WRITE_OFF,
+    Move,
+)
 from api.problems import Problem, field_error
 from api.reading import current_summary, foresee, no, state_for
-from domain import commands as c
 from domain.effects import Release
 from domain.events import Event
 from domain.money import DecimalText
@@ -52,55 +65,6 @@ from store.programmes import get_programme
 from store.requests import record_requests, requested_view, requests_of
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
-
-# -- who may send which command, and the event that answers it ------------------------------
-
-PROPOSE_LINE = Order(("facilitator",), "propose a funding line", c.ProposeLine)
-ACCEPT_LINE = Order(("funder",), "decide on a funding line", c.AcceptLine)
-DECLINE_LINE = Order(("funder",), "decide on a funding line", c.DeclineLine)
-Move = c.Advance | c.Restart | c.Pivot | c.Pause | c.Resume | c.Close
-MOVES = {
-    action: Order(("facilitator",), "move the cooperation", model)
-    for action, model in c.MOVES.items()
-}
-REQUEST_TRANSITION = Order(
-    ("collective",),
-    "request a transition (the collective asks)",
-    c.RequestTransition,
-    answers="TransitionRequested",
-    answers_may_be_gone=True,
-    shared="transition requests",
-)
-DECLINE_REQUEST = Order(
-    ("facilitator",),
-    "decline a transition request (the facilitator decides)",
-    c.DeclineTransitionRequest,
-    shared="transition requests",
-)
-SUBMIT_CHECK_IN = Order(
-    ("collective",),
-    "submit a check-in (the collective does)",
-    c.SubmitCheckIn,
-    answers="CheckInSubmitted",
-    shared="check-ins",
-)
-REVIEW_CHECK_IN = Order(
-    ("facilitator",),
-    "review a check-in (the facilitator does)",
-    c.ReviewCheckIn,
-    answers="CheckInReviewed",
-    shared="check-ins",
-)
-APPROVE = Order(("facilitator", "funder"), "approve a tranche", c.ApproveTranche)
-REPAY = Order(
-    ("funder",),
-    "record a repayment (the line's funder does)",
-    c.RecordRepayment,
-    answers="RepaymentRecorded",
-)
-WRITE_OFF = Order(
-    ("funder",), "write off a loan (the line's funder does)", c.WriteOff, answers="LoanWrittenOff"
-)
 
 
 # -- funding lines (rules 9, 15) ------------------------------------------------------------
@@ -254,16 +218,14 @@ async def ask_transition(body: TransitionAsked, acting: ActingDep) -> RequestVie
 async def list_requests(acting: ActingDep) -> list[RequestView]:
     """Every request of the cooperation, oldest first, with its reason (PostgreSQL: the
     workflow keeps no free text)."""
-    reads(await acting.seen(), SHARED, "transition requests")
-    async with acting.pool.acquire() as conn:
-        return await requests_of(conn, acting.cooperation_id)
+    return await acting.read_shared("transition requests", requests_of)
 
 
 @router.get("/transition-requests/{seq}", response_model=RequestView)
 async def read_request(seq: int, acting: ActingDep) -> RequestView:
-    reads(await acting.seen(), SHARED, "transition requests")
-    async with acting.pool.acquire() as conn:
-        return await _request(conn, acting.cooperation_id, seq)
+    return await acting.read_shared(
+        "transition requests", lambda conn, cooperation_id: _request(conn, cooperation_id, seq)
+    )
 
 
 @router.post("/transition-requests/{seq}/decline", response_model=RequestView)
@@ -325,16 +287,14 @@ def _check_in_id(request: Request, caller: Caller) -> str:
 
 @router.get("/check-ins", response_model=list[CheckInShown])
 async def list_check_ins(acting: ActingDep) -> list[CheckInShown]:
-    reads(await acting.seen(), SHARED, "check-ins")
-    async with acting.pool.acquire() as conn:
-        return await check_in_shown(conn, acting.cooperation_id)
+    return await acting.read_shared("check-ins", check_in_shown)
 
 
 @router.get("/check-ins/{check_in_id}", response_model=CheckInShown)
 async def read_check_in(check_in_id: str, acting: ActingDep) -> CheckInShown:
-    reads(await acting.seen(), SHARED, "check-ins")
-    async with acting.pool.acquire() as conn:
-        found = await check_in_shown(conn, acting.cooperation_id, check_in_id)
+    found = await acting.read_shared(
+        "check-ins", lambda conn, cooperation_id: check_in_shown(conn, cooperation_id, check_in_id)
+    )
     if not found:
         raise no("check-in", check_in_id, acting.cooperation_id)
     return found[0]
@@ -361,32 +321,41 @@ async def approve(body: ApprovalAsked, acting: ActingDep) -> CooperationSummary:
     return shown(sent.answer.state, seen)
 
 
-class RepaidInstallment(BaseModel):
-    installment: int
-    amount: DecimalText
-    interest: DecimalText | None = None
-    """Of the amount, the interest (rules 2 on)."""
-    principal: DecimalText | None = None
-
-
 class RepaymentRecorded(BaseModel):
     """The `RepaymentRecorded` event's data, with its seq: what each installment took."""
 
     seq: int
+    """The event's, also in its Location."""
     line: str
     tranche: str
+    """The loan's tranche."""
     amount: DecimalText
+    """The whole repayment, in the line's currency."""
     currency: str
     on: dt.date | None = None
     """The day the money was paid, when recorded later."""
     installments: list[RepaidInstallment]
     outstanding: DecimalText
+    """What the schedule still expects after it."""
     settled: bool | None = None
     """Whether the loan is settled (rules 2 on)."""
 
     @classmethod
     def of(cls, event: Event) -> RepaymentRecorded:
         return cls.model_validate({"seq": event.seq, **event.data})
+
+
+class RepaidInstallment(BaseModel):
+    """What a repayment paid of one installment of the loan's schedule."""
+
+    installment: int
+    """Its number in the schedule, from 1."""
+    amount: DecimalText
+    """What of the repayment went to it."""
+    interest: DecimalText | None = None
+    """Of that amount, the interest (rules 2 on)."""
+    principal: DecimalText | None = None
+    """Of that amount, what repaid the principal (rules 2 on)."""
 
 
 # What the event holds, no more: a field it left out (rules 1) stays out of the answer.

@@ -8,18 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.commands import ActingDep, Order
+from api.commands import ActingDep
 from api.models import Body
-from domain import commands as c
+from api.orders import RECORD_CONVENTION
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
-
-RECORD_CONVENTION = Order(
-    ("funder",),
-    "record a convention (the line's funder does)",
-    c.RecordConvention,
-    answers="ConventionSigned",
-)
 
 
 class ConventionRecord(Body):

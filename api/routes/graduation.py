@@ -9,31 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field, field_validator
 
-from api.commands import ActingDep, Order
+from api.commands import ActingDep
 from api.models import Body, Text
+from api.orders import AMEND, DECIDE_AMENDMENT, END_HOSTING, FORMALISE
 from api.reading import no
 from api.routes.actions import line_of
 from api.routes.members import MemberShown, members_shown
-from domain import commands as c
 from domain.allocation import Share
 from domain.cooperation import check_allocation
 from domain.views import CooperationSummary, LineView
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["graduation"])
-
-FORMALISE = Order(
-    ("facilitator",), "record a member's legal form (the facilitator does)", c.Formalise
-)
-AMEND = Order(
-    ("facilitator",),
-    "propose an amendment (the facilitator does)",
-    c.Amend,
-    answers="LineAmendmentProposed",
-)
-DECIDE_AMENDMENT = Order(
-    ("funder",), "decide on an amendment (the line's funder does)", c.DecideAmendment
-)
-END_HOSTING = Order(("facilitator",), "end the hosting (the facilitator does)", c.EndHosting)
 
 
 class Formalising(Body):

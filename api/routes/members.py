@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.commands import Acting, ActingDep, Order
+from api.commands import Acting, ActingDep
 from api.models import MemberJoining
+from api.orders import ADD_MEMBER, REMOVE_MEMBER
 from api.reading import current_summary, no
-from domain import commands as c
 from domain.cooperation import Member
 from domain.views import CooperationSummary
 from store.people import keep_member, member_names
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
-
-ADD_MEMBER = Order(("facilitator",), "add a member", c.MemberJoin)
-REMOVE_MEMBER = Order(("facilitator",), "remove a member", c.MemberLeave)
 
 
 class MemberShown(Member):

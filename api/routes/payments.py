@@ -9,20 +9,13 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
-from api.commands import ActingDep, Order
+from api.commands import ActingDep
 from api.models import Body
-from domain import commands as c
+from api.orders import RECORD_PAID
 from domain.events import Event
 from domain.programme import Slug
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
-
-RECORD_PAID = Order(
-    ("funder",),
-    "record a versement paid (the line's funder does)",
-    c.RecordPaid,
-    answers="VersementPaid",
-)
 
 
 class PaymentRecord(Body):
