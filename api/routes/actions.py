@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.access import EVERYONE, shown
 from api.auth import Caller
@@ -26,12 +27,12 @@ from api.models import (
     LineProposal,
     Repayment,
     Review,
-    Transition,
     TransitionAsked,
     TransitionPreview,
     WriteOffAsked,
     WrittenOff,
 )
+from api.models import Transition as TransitionFields
 from api.orders import (
     ACCEPT_LINE,
     APPROVE,
@@ -133,13 +134,38 @@ def line_of(summary: CooperationSummary, programme: str, cooperation_id: str) ->
 # -- moves (rules 2, 5, 6, 7) and requests (rule 15) ----------------------------------------
 
 
+def _each_action(schema: dict[str, Any]) -> None:
+    """The fields each action takes, and those it needs, as `move_of` holds them to: one shape
+    per action (any other field absent or null)."""
+    examples = TransitionFields.model_config.get("json_schema_extra")
+    if isinstance(examples, dict):
+        schema.update(examples)
+    optional = [name for name in TransitionFields.model_fields if name != "action"]
+    shapes = []
+    for action, order in MOVES.items():
+        fields = order.command.model_fields
+        needs = [name for name in optional if name in fields and fields[name].is_required()]
+        properties: dict[str, Any] = {"action": {"const": action}}
+        properties |= {name: {"type": "null"} for name in optional if name not in fields}
+        properties |= {name: {"not": {"type": "null"}} for name in needs}
+        shapes.append({"properties": properties, "required": ["action", *needs]})
+    schema["oneOf"] = shapes
+
+
+class Transition(TransitionFields):
+    """A move decided by the facilitator (rules 2, 5, 6, 7): each action takes its own fields;
+    one it does not take is refused (422) rather than dropped."""
+
+    model_config = ConfigDict(json_schema_extra=_each_action)
+
+
 @router.post("/transitions", response_model=CooperationSummary)
 async def transition(body: Transition, acting: ActingDep) -> CooperationSummary:
     """Advance, restart, pivot, pause, resume or close; a transition answers the collective's
     open requests for it."""
     order = MOVES[body.action]
     await order.may(acting)
-    sent = await order.send(acting, _move(body))
+    sent = await order.send(acting, move_of(body))
     async with acting.pool.acquire() as conn:
         # The requests it answered read as answered at once, before the projection.
         await record_requests(conn, acting.cooperation_id, sent.answer.events)
@@ -153,7 +179,7 @@ async def preview_transition(body: Transition, acting: ActingDep) -> TransitionP
     next check-in. The rules decide on a copy of the workflow's state, so a move they would
     refuse gets the very problem (status, detail, fields) the move itself would get."""
     await MOVES[body.action].may(acting)
-    command = _move(body)
+    command = move_of(body)
     state = await state_for(acting.client, acting.cooperation_id, command)
     foreseen = foresee(state, command)
     after = foreseen.decision.state
@@ -181,7 +207,7 @@ async def preview_transition(body: Transition, acting: ActingDep) -> TransitionP
 _RELEASED = set(ForeseenRelease.model_fields)
 
 
-def _move(body: Transition) -> Move:
+def move_of(body: Transition) -> Move:
     """The move a transition body names: a field its action does not take is refused (422)
     rather than dropped, so nobody believes a reason or an outcome was recorded."""
     order = MOVES[body.action]

@@ -1,0 +1,106 @@
+"""The schema of the command bodies says what the server enforces: a body the served schema
+accepts passes the door, one it refuses is refused, at each limit and on each side of it (a
+transition's fields by action, a check-in's indicators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from api.app import create_app
+from api.problems import Problem
+from api.routes.actions import Transition, move_of
+from domain import commands as c
+from domain.limits import MAX_INDICATOR_NUMBER, MAX_INDICATOR_TEXT, MAX_INDICATORS, at_door
+from runtime.config import Settings
+
+OPENAPI = create_app(Settings(public_url="http://t")).openapi()
+
+
+def _valid(component: str, body: Any) -> bool:
+    schema = OPENAPI | {"$ref": f"#/components/schemas/{component}"}
+    return jsonschema.Draft202012Validator(schema).is_valid(body)
+
+
+def _moves(body: dict[str, Any]) -> bool:
+    """Whether `POST …/transitions` takes the body (422 otherwise)."""
+    try:
+        move_of(Transition.model_validate(body))
+    except (Problem, ValueError):
+        return False
+    return True
+
+
+TRANSITIONS = [
+    {"action": "advance"},
+    {"action": "advance", "to": "structuring"},
+    {"action": "advance", "reason": "Prêts"},
+    {"action": "restart", "reason": "Nouveau départ"},
+    {"action": "restart"},
+    {"action": "restart", "reason": "Nouveau départ", "to": "emergence"},
+    {"action": "restart", "reason": "Nouveau départ", "outcome": "completed"},
+    {"action": "pivot", "reason": "Nouveau local", "objectives": "Atelier vélo"},
+    {"action": "pivot", "reason": "Nouveau local"},
+    {"action": "pivot", "objectives": "Atelier vélo", "reason": None},
+    {"action": "pivot", "reason": "Nouveau local", "objectives": "Atelier vélo", "to": None},
+    {"action": "pause"},
+    {"action": "pause", "reason": "Saison des récoltes"},
+    {"action": "pause", "objectives": "Autre chose"},
+    {"action": "resume"},
+    {"action": "resume", "reason": "De retour"},
+    {"action": "resume", "to": None, "reason": None, "objectives": None, "outcome": None},
+    {"action": "close", "outcome": "completed"},
+    {"action": "close"},
+    {"action": "close", "outcome": None},
+    {"action": "close", "outcome": "completed", "reason": "Fini"},
+]
+
+
+@pytest.mark.parametrize("body", TRANSITIONS, ids=str)
+def test_a_transition_the_schema_takes_is_the_one_the_move_takes(body: dict[str, Any]) -> None:
+    assert _valid("Transition", body) == _moves(body)
+
+
+def test_each_action_has_its_own_shape_in_the_schema() -> None:
+    shapes = OPENAPI["components"]["schemas"]["Transition"]["oneOf"]
+    by_action = {shape["properties"]["action"]["const"]: shape for shape in shapes}
+    assert set(by_action) == set(c.MOVES)
+    assert by_action["close"]["required"] == ["action", "outcome"]
+    assert sorted(by_action["pivot"]["required"]) == ["action", "objectives", "reason"]
+    assert by_action["resume"]["required"] == ["action"]
+
+
+def _checks_in(indicators: dict[str, Any]) -> bool:
+    """Whether the door takes these indicators (422 otherwise)."""
+    try:
+        at_door(c.SubmitCheckIn, {"check_in_id": "ci-1", "indicators": indicators})
+    except ValueError:
+        return False
+    return True
+
+
+INDICATORS = [
+    {},
+    {f"k{i}": i for i in range(MAX_INDICATORS)},
+    {f"k{i}": i for i in range(MAX_INDICATORS + 1)},
+    {"participants": MAX_INDICATOR_NUMBER},
+    {"participants": -MAX_INDICATOR_NUMBER},
+    {"participants": MAX_INDICATOR_NUMBER + 1},
+    {"participants": -MAX_INDICATOR_NUMBER - 1},
+    {"heures": 41.5},
+    {"heures": 1e16},
+    {"lieu": "x" * MAX_INDICATOR_TEXT},
+    {"lieu": "x" * (MAX_INDICATOR_TEXT + 1)},
+    {"x" * 100: 1},
+    {"x" * 101: 1},
+    {"": 1},
+    {"liste": [1, 2]},
+]
+
+
+@pytest.mark.parametrize("indicators", INDICATORS, ids=lambda value: str(value)[:40])
+def test_indicators_the_schema_takes_are_those_the_door_takes(indicators: dict[str, Any]) -> None:
+    body = {"narrative": "Trois ateliers.", "indicators": indicators}
+    assert _valid("CheckInSubmission", body) == _checks_in(indicators)
