@@ -1,6 +1,6 @@
 """The schema of the command bodies says what the server enforces: a body the served schema
 accepts passes the door, one it refuses is refused, at each limit and on each side of it (a
-transition's fields by action, a check-in's indicators)."""
+transition's fields by action, a check-in's indicators, an allocation's shares)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from api.app import create_app
 from api.problems import Problem
 from api.routes.actions import Transition, move_of
 from domain import commands as c
+from domain.allocation import Share
 from domain.limits import MAX_INDICATOR_NUMBER, MAX_INDICATOR_TEXT, MAX_INDICATORS, at_door
 from runtime.config import Settings
 
@@ -104,3 +105,47 @@ INDICATORS = [
 def test_indicators_the_schema_takes_are_those_the_door_takes(indicators: dict[str, Any]) -> None:
     body = {"narrative": "Trois ateliers.", "indicators": indicators}
     assert _valid("CheckInSubmission", body) == _checks_in(indicators)
+
+
+def _shares(share: str) -> bool:
+    try:
+        at_door(Share, {"payee": "asso-ruche", "share": share})
+    except ValueError:
+        return False
+    return True
+
+
+SHARES = [
+    "1",
+    "1.0",
+    "1.",
+    " 1 ",
+    "+1",
+    "01",
+    "0.5",
+    ".5",
+    "0.25",
+    "0.0000000001",
+    "0.00000000001",
+    "0.50000000000000",
+    "0.12345678901",
+    "0",
+    "0.0",
+    "1.5",
+    "1.01",
+    "-0.5",
+    "",
+    "abc",
+    "1e0",
+]
+
+
+@pytest.mark.parametrize("share", SHARES, ids=repr)
+def test_a_share_the_schema_takes_is_one_the_door_takes(share: str) -> None:
+    # "1e0" and the like are refused by the schema and taken by the door: the schema asks for
+    # the plain form, which is what the door answers with.
+    if share == "1e0":
+        assert not _valid("Share", {"payee": "asso-ruche", "share": share})
+        assert _shares(share)
+        return
+    assert _valid("Share", {"payee": "asso-ruche", "share": share}) == _shares(share)
