@@ -1,11 +1,12 @@
 """Sending a command to a cooperation's workflow on a caller's behalf.
 
-Each command route declares its command once, as an `Order`: who may send it, to which part
-of the cooperation, the domain command built at the door, and the event that answers it. The
-route reads its body, asks the order (`may`, then `send`, or both at once by calling it), and
-shapes the answer; the order runs the one sequence every command goes through: the caller's
-view of the cooperation (404 out of scope), the line or part it acts on (404 when unseen), the
-relation allowed (403), the door (422), the command applied exactly once, its event picked.
+Each command is declared once, as an `Order` in api/orders.py's table: who may send it, to
+which part of the cooperation, the domain command built at the door, and the event that
+answers it. A route reads its body, asks the order (`may`, `door`, then `send`, or all at
+once by calling it), and shapes the answer. The order runs the one sequence every command
+goes through: the caller's view of the cooperation (404 out of scope), the part or line it
+acts on (404 when unseen), the relation allowed (403), the door (422), the command applied
+exactly once, its event picked (409 when a repeat lost it).
 """
 
 from __future__ import annotations

@@ -16,19 +16,29 @@ from api.reading import no
 from api.routes.actions import line_of
 from api.routes.members import MemberShown, members_shown
 from domain.allocation import Share
-from domain.cooperation import check_allocation
+from domain.cooperation import INFORMAL, check_allocation
+from domain.lifecycle.graduation import LEGAL_FORMS
 from domain.views import CooperationSummary, LineView
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["graduation"])
 
 
+# What the rules check of a new legal form (domain/lifecycle/graduation.py, `formalise`), said
+# in the schema only: the rules keep answering first that the cooperation is closed, say.
+ENTITIES = [form for form in LEGAL_FORMS if form != INFORMAL]
+SIRET = r"^[0-9]{14}$"
+RNA = r"^W[0-9]{9}$"
+
+
 class Formalising(Body):
     """A member's new legal form (rule 20): one of rule 20's forms, not informal."""
 
-    legal_form: Annotated[str, Field(min_length=1, max_length=100)]
-    siret: Annotated[str, Field(max_length=100)] | None = None
+    legal_form: Annotated[
+        str, Field(min_length=1, max_length=100, json_schema_extra={"enum": ENTITIES})
+    ]
+    siret: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": SIRET})] | None = None
     """14 digits."""
-    rna: Annotated[str, Field(max_length=100)] | None = None
+    rna: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": RNA})] | None = None
     """W and 9 digits (répertoire national des associations)."""
 
     model_config = ConfigDict(

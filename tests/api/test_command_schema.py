@@ -1,6 +1,7 @@
 """The schema of the command bodies says what the server enforces: a body the served schema
 accepts passes the door, one it refuses is refused, at each limit and on each side of it (a
-transition's fields by action, a check-in's indicators, an allocation's shares)."""
+transition's fields by action, a check-in's indicators, an allocation's shares, a member's
+new legal form)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from api.problems import Problem
 from api.routes.actions import Transition, move_of
 from domain import commands as c
 from domain.allocation import Share
+from domain.errors import InvalidInput
 from domain.limits import MAX_INDICATOR_NUMBER, MAX_INDICATOR_TEXT, MAX_INDICATORS, at_door
 from runtime.config import Settings
+from tests.domain.helpers import Shell, at, cooperation
 
 OPENAPI = create_app(Settings(public_url="http://t")).openapi()
 
@@ -149,3 +152,39 @@ def test_a_share_the_schema_takes_is_one_the_door_takes(share: str) -> None:
         assert _shares(share)
         return
     assert _valid("Share", {"payee": "asso-ruche", "share": share}) == _shares(share)
+
+
+def _formalised(body: dict[str, Any]) -> bool:
+    """Whether the rules take this new legal form of a hosted collective's member."""
+    spec = cooperation(
+        members=[{"id": "habitants", "name": "Habitants", "legal_form": "informal"}],
+        fiscal_host="pole",
+        funding_lines=[],
+    )
+    shell = Shell(spec, [], at(2027, 1, 4), rules_version=3)
+    try:
+        shell.do(at_door(c.Formalise, {"member": "habitants"} | body), at(2027, 2, 1))
+    except (InvalidInput, ValueError):
+        return False
+    return True
+
+
+FORMS = [
+    {"legal_form": "association"},
+    {"legal_form": "scop", "siret": "12345678901234"},
+    {"legal_form": "association", "rna": "W123456789"},
+    {"legal_form": "informal"},
+    {"legal_form": "informel"},
+    {"legal_form": "Association"},
+    {"legal_form": "scop", "siret": "1234567890123"},
+    {"legal_form": "scop", "siret": "123456789012345"},
+    {"legal_form": "scop", "siret": "1234567890123a"},
+    {"legal_form": "association", "rna": "W12345"},
+    {"legal_form": "association", "rna": "w123456789"},
+    {"legal_form": "association", "rna": "123456789"},
+]
+
+
+@pytest.mark.parametrize("body", FORMS, ids=str)
+def test_a_legal_form_the_schema_takes_is_one_the_rules_take(body: dict[str, Any]) -> None:
+    assert _valid("Formalising", body) == _formalised(body)
