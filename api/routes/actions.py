@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict
 
 from api.access import EVERYONE, shown
@@ -23,7 +23,6 @@ from api.models import (
     CheckInSubmission,
     Declining,
     ForeseenRelease,
-    LineDecision,
     LineProposal,
     Repayment,
     Review,
@@ -32,6 +31,7 @@ from api.models import (
     WriteOffAsked,
     WrittenOff,
 )
+from api.models import LineDecision as LineDecisionFields
 from api.models import Transition as TransitionFields
 from api.orders import (
     ACCEPT_LINE,
@@ -102,6 +102,30 @@ async def read_line(programme: str, acting: ActingDep) -> LineView:
     return line_of(found, programme, acting.cooperation_id)
 
 
+def _declined_without_amount(schema: dict[str, Any]) -> None:
+    """A declined line is granted nothing: an amount goes with an acceptance."""
+    examples = LineDecisionFields.model_config.get("json_schema_extra")
+    if isinstance(examples, dict):
+        schema.update(examples)
+    schema["anyOf"] = [
+        {"properties": {"accept": {"const": True}}},
+        {"properties": {"amount": {"type": "null"}}},
+    ]
+
+
+class LineDecision(LineDecisionFields):
+    model_config = ConfigDict(json_schema_extra=_declined_without_amount)
+
+    def granted_nothing_if_declined(self) -> None:
+        """422 naming `amount` when a declined line is given one."""
+        if not self.accept and self.amount is not None:
+            raise Problem(
+                422,
+                "amount: a declined line is granted nothing",
+                errors=[field_error("amount", "a declined line is granted nothing", "value_error")],
+            )
+
+
 @router.post("/funding-lines/{programme}/decision", response_model=LineView)
 async def decide_line(programme: str, body: LineDecision, acting: ActingDep) -> LineView:
     """The programme's funder accepts (commits the line's whole potential, rule 9: 409 with
@@ -109,12 +133,7 @@ async def decide_line(programme: str, body: LineDecision, acting: ActingDep) -> 
     a granted programme is accepted with the `amount` granted (rule 17: 422 naming `amount`
     when it is missing or outside the programme's bounds)."""
     await ACCEPT_LINE.may(acting, programme)
-    if not body.accept and body.amount is not None:
-        raise Problem(
-            422,
-            "amount: a declined line is granted nothing",
-            errors=[field_error("amount", "a declined line is granted nothing", "value_error")],
-        )
+    body.granted_nothing_if_declined()
     if body.accept:
         accepted = ACCEPT_LINE.door({"line": programme, "amount": body.amount})
         sent = await ACCEPT_LINE.send(acting, accepted)
@@ -255,7 +274,9 @@ async def read_request(seq: int, acting: ActingDep) -> RequestView:
 
 
 @router.post("/transition-requests/{seq}/decline", response_model=RequestView)
-async def decline_request(seq: int, body: Declining, acting: ActingDep) -> RequestView:
+async def decline_request(
+    seq: Annotated[int, Path(json_schema_extra={"minimum": 1})], body: Declining, acting: ActingDep
+) -> RequestView:
     sent = await DECLINE_REQUEST(acting, {"request": seq, "reason": body.reason})
     async with acting.pool.acquire() as conn:
         await record_requests(conn, acting.cooperation_id, sent.answer.events)

@@ -12,7 +12,7 @@ import pytest
 
 from api.app import create_app
 from api.problems import Problem
-from api.routes.actions import Transition, move_of
+from api.routes.actions import LineDecision, Transition, move_of
 from domain import commands as c
 from domain.allocation import Share
 from domain.errors import InvalidInput
@@ -188,3 +188,41 @@ FORMS = [
 @pytest.mark.parametrize("body", FORMS, ids=str)
 def test_a_legal_form_the_schema_takes_is_one_the_rules_take(body: dict[str, Any]) -> None:
     assert _valid("Formalising", body) == _formalised(body)
+
+
+def _decided(body: dict[str, Any]) -> bool:
+    try:
+        LineDecision.model_validate(body).granted_nothing_if_declined()
+    except (Problem, ValueError):
+        return False
+    return True
+
+
+DECISIONS = [
+    {"accept": True},
+    {"accept": True, "amount": "33333.33"},
+    {"accept": True, "amount": None},
+    {"accept": False},
+    {"accept": False, "note": "Hors du cadre"},
+    {"accept": False, "amount": None},
+    {"accept": False, "amount": "0.00"},
+    {"accept": False, "amount": "20000.00", "note": "Hors du cadre"},
+]
+
+
+@pytest.mark.parametrize("body", DECISIONS, ids=str)
+def test_a_decision_the_schema_takes_is_one_the_route_takes(body: dict[str, Any]) -> None:
+    assert _valid("LineDecision", body) == _decided(body)
+
+
+@pytest.mark.parametrize("seq", [-1, 0, 1, 2])
+def test_a_request_the_schema_lets_one_decline_is_one_the_door_takes(seq: int) -> None:
+    path = "/v1/cooperations/{cooperation_id}/transition-requests/{seq}/decline"
+    (parameter,) = [p for p in OPENAPI["paths"][path]["post"]["parameters"] if p["name"] == "seq"]
+    valid = jsonschema.Draft202012Validator(parameter["schema"]).is_valid(seq)
+    try:
+        at_door(c.DeclineTransitionRequest, {"request": seq, "reason": "Pas maintenant"})
+    except ValueError:
+        assert not valid
+    else:
+        assert valid
