@@ -51,7 +51,8 @@ class AmendmentAsked(Body):
     """A new allocation for the line (avenant): payees are the fiscal host or members that
     are legal entities, shares summing to 1."""
 
-    allocation: list[Share]
+    # At least one payee (check_allocation); that the shares add up to 1 no schema can say.
+    allocation: Annotated[list[Share], Field(json_schema_extra={"minItems": 1})]
 
     _allocation = field_validator("allocation")(check_allocation)
 

@@ -226,3 +226,17 @@ def test_a_request_the_schema_lets_one_decline_is_one_the_door_takes(seq: int) -
         assert not valid
     else:
         assert valid
+
+
+def test_an_amendment_names_at_least_one_payee_as_the_door_says() -> None:
+    one = {"allocation": [{"payee": "asso-ruche", "share": "1"}]}
+    assert _valid("AmendmentAsked", one) and _amends(one)
+    assert not _valid("AmendmentAsked", {"allocation": []}) and not _amends({"allocation": []})
+
+
+def _amends(body: dict[str, Any]) -> bool:
+    try:
+        at_door(c.Amend, {"line": "prog"} | body)
+    except ValueError:
+        return False
+    return True
