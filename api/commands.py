@@ -1,32 +1,47 @@
-"""Sending a command to a cooperation's workflow on a caller's behalf."""
+"""Sending a command to a cooperation's workflow on a caller's behalf.
+
+Each command is declared once, as an `Order` in api/orders.py's table: who may send it, to
+which part of the cooperation, the domain command built at the door, and the event that
+answers it. A route reads its body, asks the order (`may`, `door`, then `send`, or all at
+once by calling it), and shapes the answer. The order runs the one sequence every command
+goes through: the caller's view of the cooperation (404 out of scope), the part or line it
+acts on (404 when unseen), the relation allowed (403), the door (422), the command applied
+exactly once, its event picked (409 when a repeat lost it).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import asyncpg
-from fastapi import Request
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
-from api.access import not_found
-from api.auth import Caller
+from api.access import SHARED, Relation, Seen, allow, cooperation_seen, not_found, reads
+from api.auth import Caller, CallerDep
+from api.deps import PoolDep, TemporalDep
 from api.problems import Problem, invalid, refusal
-from api.reading import latest_summary
+from api.reading import latest_summary, no
 from domain import commands as c
 from domain.events import Event
 from domain.limits import at_door
 from runtime.config import Settings
 from runtime.temporal import cooperation_workflow_id
 from store.answers import answered
+from store.db import Conn
 from store.events import list_events
 from workflows.client import CommandRefused, NoAnswer, UnknownCooperation, send
 from workflows.models import CommandAnswer, CommandRequest
 
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C", bound=c.Command)
+T = TypeVar("T")
 
 
 def request_id(request: Request, caller: Caller) -> str:
@@ -140,3 +155,119 @@ async def _events_of(request: Request, cooperation_id: str, answer: CommandAnswe
                 headers={"Retry-After": "5"},
             )
         await asyncio.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A call on one cooperation's routes: the caller, the cooperation, and what reading it
+    and sending it a command take."""
+
+    cooperation_id: str
+    caller: Caller
+    request: Request
+    response: Response
+    pool: asyncpg.Pool
+    client: Client
+
+    async def seen(self) -> Seen:
+        async with self.pool.acquire() as conn:
+            return await cooperation_seen(conn, self.caller, self.cooperation_id)
+
+    async def read_shared(self, part: str, query: Callable[[Conn, str], Awaitable[T]]) -> T:
+        """What `query` reads of the cooperation's shared `part` (check-ins, requests): out of
+        a fiscal host's scope (404)."""
+        reads(await self.seen(), SHARED, part)
+        async with self.pool.acquire() as conn:
+            return await query(conn, self.cooperation_id)
+
+    @property
+    def by(self) -> dict[str, str]:
+        """The caller as a command records who acted."""
+        return {"role": self.caller.role, "id": self.caller.subject}
+
+    def locate(self, path: str) -> None:
+        """The Location of what the command made, below the cooperation."""
+        self.response.headers["Location"] = f"/v1/cooperations/{self.cooperation_id}/{path}"
+
+
+async def _acting(
+    cooperation_id: str,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    pool: PoolDep,
+    client: TemporalDep,
+) -> Acting:
+    return Acting(cooperation_id, caller, request, response, pool, client)
+
+
+ActingDep = Annotated[Acting, Depends(_acting)]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A command's answer, with the events of the kind that answers its order."""
+
+    answer: CommandAnswer
+    answering: tuple[Event, ...]
+
+    @property
+    def event(self) -> Event:
+        """The first answering event: an order that requires one never comes back without."""
+        return self.answering[0]
+
+
+@dataclass(frozen=True)
+class Order(Generic[C]):
+    """One command as the routes send it (DESIGN.md, "HTTP API (v1), by role")."""
+
+    who: tuple[Relation, ...]
+    """The relations that may send it; any other in scope is 403."""
+    does: str
+    """What it does, as the 403 says: "a collective may not {does}"."""
+    command: type[C]
+    """The domain command, built at the door from what the route gives."""
+    answers: str | None = None
+    """The type of the event that answers it; 409 when a request recorded none now (one
+    the rules took already, whose first answer is not known here)."""
+    answers_may_be_gone: bool = False
+    """A repeat may come back without its event (no longer held by the run): no 409, the
+    route reads it from the log."""
+    shared: str | None = None
+    """The shared part it acts on (check-ins, requests): out of a fiscal host's scope, so
+    acting on it is not found, as reading it is."""
+
+    async def may(self, acting: Acting, line: str | None = None) -> Seen:
+        """The caller's view of the cooperation, once allowed to send this on `line`."""
+        seen = await acting.seen()
+        if self.shared is not None:
+            reads(seen, SHARED, self.shared)
+        if line is not None and not seen.sees_line(line):
+            raise no("funding line", line, acting.cooperation_id)
+        allow(seen, self.who, self.does)
+        return seen
+
+    def door(self, data: Mapping[str, Any]) -> C:
+        return door(self.command, dict(data))
+
+    async def send(self, acting: Acting, command: C) -> Sent:
+        return self.answered(await self.apply(acting, command))
+
+    async def apply(self, acting: Acting, command: C) -> CommandAnswer:
+        return await apply(
+            acting.request, acting.client, acting.caller, acting.cooperation_id, command
+        )
+
+    def answered(self, answer: CommandAnswer) -> Sent:
+        """The answer with its answering events; 409 when it lacks the one it needs."""
+        answering = tuple(e for e in answer.events if e.type == self.answers)
+        if self.answers is not None and not answering and not self.answers_may_be_gone:
+            raise Problem(409, f"this request was already taken: it recorded no {self.answers} now")
+        return Sent(answer, answering)
+
+    async def __call__(
+        self, acting: Acting, data: Mapping[str, Any], line: str | None = None
+    ) -> Sent:
+        """May, door, send: for a route with nothing to check in between."""
+        await self.may(acting, line)
+        return await self.send(acting, self.door(data))

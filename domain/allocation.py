@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, WithJsonSchema, field_validator
 
 from domain.limits import SHARE_PLACES, at_the_door, storable
 from domain.money import DecimalText, cents
@@ -18,12 +19,18 @@ _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 _PLACES = Decimal(1).scaleb(-SHARE_PLACES)
 
+SHARE_PATTERN = rf"^\s*\+?(0*1(\.0*)?|0*\.[0-9]{{0,{SHARE_PLACES - 1}}}[1-9]0*)\s*$"
+"""A share as the door takes it (`Share._fraction`): 1, or a fraction above 0 with at most
+SHARE_PLACES places (zeros beyond them change nothing), as a string."""
+
 
 class Share(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     payee: str
-    share: DecimalText
+    share: Annotated[
+        DecimalText, WithJsonSchema({"type": "string", "pattern": SHARE_PATTERN}, "validation")
+    ]
 
     _storable = field_validator("*")(storable)
 

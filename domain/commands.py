@@ -16,12 +16,14 @@ from pydantic import (
     Field,
     PositiveInt,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
 from domain.allocation import Share
 from domain.cooperation import Angle, CooperationSpec, LineRequest, MemberSpec, check_allocation
 from domain.limits import (
+    MAX_INDICATOR_NUMBER,
     MAX_INDICATOR_TEXT,
     MAX_INDICATORS,
     MAX_PERIOD,
@@ -34,7 +36,28 @@ from domain.money import Amount
 from domain.programme import Outcome, Phase, ProgrammeVersion, Slug
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Indicators = dict[Annotated[str, Field(min_length=1, max_length=100)], int | float | str]
+Indicators = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=100)], int | float | str],
+    # What the door takes (SubmitCheckIn below), said in the schema a client reads.
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": MAX_INDICATORS,
+            "propertyNames": {"type": "string", "minLength": 1, "maxLength": 100},
+            "additionalProperties": {
+                "anyOf": [
+                    {
+                        "type": "number",
+                        "minimum": -MAX_INDICATOR_NUMBER,
+                        "maximum": MAX_INDICATOR_NUMBER,
+                    },
+                    {"type": "string", "maxLength": MAX_INDICATOR_TEXT},
+                ]
+            },
+        },
+        mode="validation",
+    ),
+]
 
 
 class _Command(BaseModel):

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
-from pydantic import ConfigDict, Field
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import allow, cooperation_seen
-from api.auth import CallerDep
-from api.commands import apply, door
-from api.deps import PoolDep, TemporalDep
+from api.commands import ActingDep
 from api.models import Body
-from api.problems import Problem
-from api.reading import no
-from domain import commands as c
+from api.orders import RECORD_CONVENTION
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["cooperations"])
 
@@ -37,35 +32,33 @@ class ConventionRecord(Body):
     )
 
 
-@router.post("/funding-lines/{programme}/convention", status_code=201)
+class ConventionSigned(BaseModel):
+    """The `ConventionSigned` event's data, with its seq."""
+
+    seq: int
+    line: str
+    programme: str
+    reference: str
+    signed_on: dt.date
+    ends_on: dt.date | None = None
+
+
+# What the event holds, no more: a convention without an end has no `ends_on`.
+@router.post(
+    "/funding-lines/{programme}/convention",
+    status_code=201,
+    response_model=ConventionSigned,
+    response_model_exclude_unset=True,
+)
 async def record_convention(
-    cooperation_id: str,
-    programme: str,
-    body: ConventionRecord,
-    request: Request,
-    response: Response,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-) -> dict[str, Any]:
+    programme: str, body: ConventionRecord, acting: ActingDep
+) -> ConventionSigned:
     """The line's funder records its convention, once, after acceptance (rule 18); what a
     required convention held is released at once. 201 with the `ConventionSigned` event."""
-    async with pool.acquire() as conn:
-        seen = await cooperation_seen(conn, caller, cooperation_id)
-    if not seen.sees_line(programme):
-        raise no("funding line", programme, cooperation_id)
-    allow(seen, ("funder",), "record a convention (the line's funder does)")
-    command = door(
-        c.RecordConvention,
-        body.model_dump(mode="json")
-        | {"line": programme, "by": {"role": caller.role, "id": caller.subject}},
-    )
-    answer = await apply(request, client, caller, cooperation_id, command)
-    event = next((e for e in answer.events if e.type == "ConventionSigned"), None)
-    if event is None:
-        raise Problem(409, "this request was already taken: it recorded no ConventionSigned now")
-    response.headers["Location"] = f"/v1/cooperations/{seen.id}/events/{event.seq}"
-    return {"seq": event.seq, **event.data}
+    data = body.model_dump(mode="json") | {"line": programme, "by": acting.by}
+    event = (await RECORD_CONVENTION(acting, data, programme)).event
+    acting.locate(f"events/{event.seq}")
+    return ConventionSigned.model_validate({"seq": event.seq, **event.data})
 
 
 __all__ = ["router"]

@@ -4,36 +4,41 @@ funder accepts or declines an amendment."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from pydantic import ConfigDict, Field, field_validator
 
-from api.access import Seen, allow, cooperation_seen
-from api.auth import Caller, CallerDep
-from api.commands import apply, door
-from api.deps import PoolDep, TemporalDep
+from api.commands import ActingDep
 from api.models import Body, Text
-from api.problems import Problem
+from api.orders import AMEND, DECIDE_AMENDMENT, END_HOSTING, FORMALISE
 from api.reading import no
-from domain import commands as c
+from api.routes.actions import line_of
+from api.routes.members import MemberShown, members_shown
 from domain.allocation import Share
-from domain.cooperation import check_allocation
-from domain.events import Event
+from domain.cooperation import INFORMAL, check_allocation
+from domain.lifecycle.graduation import LEGAL_FORMS
 from domain.views import CooperationSummary, LineView
-from store.people import member_names
-from workflows.models import CommandAnswer
 
 router = APIRouter(prefix="/v1/cooperations/{cooperation_id}", tags=["graduation"])
+
+
+# What the rules check of a new legal form (domain/lifecycle/graduation.py, `formalise`), said
+# in the schema only: the rules keep answering first that the cooperation is closed, say.
+ENTITIES = [form for form in LEGAL_FORMS if form != INFORMAL]
+SIRET = r"^[0-9]{14}$"
+RNA = r"^W[0-9]{9}$"
 
 
 class Formalising(Body):
     """A member's new legal form (rule 20): one of rule 20's forms, not informal."""
 
-    legal_form: Annotated[str, Field(min_length=1, max_length=100)]
-    siret: Annotated[str, Field(max_length=100)] | None = None
+    legal_form: Annotated[
+        str, Field(min_length=1, max_length=100, json_schema_extra={"enum": ENTITIES})
+    ]
+    siret: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": SIRET})] | None = None
     """14 digits."""
-    rna: Annotated[str, Field(max_length=100)] | None = None
+    rna: Annotated[str, Field(max_length=100, json_schema_extra={"pattern": RNA})] | None = None
     """W and 9 digits (répertoire national des associations)."""
 
     model_config = ConfigDict(
@@ -46,7 +51,8 @@ class AmendmentAsked(Body):
     """A new allocation for the line (avenant): payees are the fiscal host or members that
     are legal entities, shares summing to 1."""
 
-    allocation: list[Share]
+    # At least one payee (check_allocation); that the shares add up to 1 no schema can say.
+    allocation: Annotated[list[Share], Field(json_schema_extra={"minItems": 1})]
 
     _allocation = field_validator("allocation")(check_allocation)
 
@@ -63,110 +69,43 @@ class AmendmentDecision(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"accept": True}]})
 
 
-async def _seen(pool: PoolDep, caller: Caller, cooperation_id: str) -> Seen:
-    async with pool.acquire() as conn:
-        return await cooperation_seen(conn, caller, cooperation_id)
-
-
-def _recorded(answer: CommandAnswer, kind: str) -> Event:
-    found = next((e for e in answer.events if e.type == kind), None)
-    if found is None:
-        raise Problem(409, f"this request was already taken: it recorded no {kind} now")
-    return found
-
-
-def _line(summary: CooperationSummary, programme: str, cooperation_id: str) -> LineView:
-    line = next((x for x in summary.lines if x.line == programme), None)
-    if line is None:
-        raise no("funding line", programme, cooperation_id)
-    return line
-
-
-@router.post("/members/{member}/formalise")
-async def formalise(
-    cooperation_id: str,
-    member: str,
-    body: Formalising,
-    request: Request,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-) -> dict[str, Any]:
+@router.post("/members/{member}/formalise", response_model=MemberShown)
+async def formalise(member: str, body: Formalising, acting: ActingDep) -> MemberShown:
     """The facilitator records a member's new legal form (`MemberFormalised`): a member that
     is a legal entity may be paid."""
-    seen = await _seen(pool, caller, cooperation_id)
-    allow(seen, ("facilitator",), "record a member's legal form (the facilitator does)")
-    command = door(c.Formalise, {"member": member, **body.model_dump()})
-    answer = await apply(request, client, caller, cooperation_id, command)
-    found = next((m for m in answer.state.members if m.id == member), None)
+    sent = await FORMALISE(acting, {"member": member, **body.model_dump()})
+    found = next((m for m in sent.answer.state.members if m.id == member), None)
     if found is None:
-        raise no("member", member, cooperation_id)
-    async with pool.acquire() as conn:
-        names = await member_names(conn, cooperation_id)
-    return {**found.model_dump(), "name": names.get(member)}
+        raise no("member", member, acting.cooperation_id)
+    return (await members_shown(acting, [found]))[0]
 
 
 @router.post("/funding-lines/{programme}/amendments", status_code=201, response_model=LineView)
-async def propose_amendment(
-    cooperation_id: str,
-    programme: str,
-    body: AmendmentAsked,
-    request: Request,
-    response: Response,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-) -> LineView:
+async def propose_amendment(programme: str, body: AmendmentAsked, acting: ActingDep) -> LineView:
     """The facilitator proposes a new allocation for a line (`LineAmendmentProposed`); the
     line's releases falling due are held until its funder decides."""
-    seen = await _seen(pool, caller, cooperation_id)
-    if not seen.sees_line(programme):
-        raise no("funding line", programme, cooperation_id)
-    allow(seen, ("facilitator",), "propose an amendment (the facilitator does)")
-    command = door(c.Amend, {"line": programme, "allocation": body.model_dump()["allocation"]})
-    answer = await apply(request, client, caller, cooperation_id, command)
-    event = _recorded(answer, "LineAmendmentProposed")
-    response.headers["Location"] = f"/v1/cooperations/{cooperation_id}/events/{event.seq}"
-    return _line(answer.state, programme, cooperation_id)
+    data = {"line": programme, "allocation": body.model_dump()["allocation"]}
+    sent = await AMEND(acting, data, programme)
+    acting.locate(f"events/{sent.event.seq}")
+    return line_of(sent.answer.state, programme, acting.cooperation_id)
 
 
 @router.post("/funding-lines/{programme}/amendments/decision", response_model=LineView)
-async def decide_amendment(
-    cooperation_id: str,
-    programme: str,
-    body: AmendmentDecision,
-    request: Request,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-) -> LineView:
+async def decide_amendment(programme: str, body: AmendmentDecision, acting: ActingDep) -> LineView:
     """The line's funder accepts (`LineAmended`: the allocation changes) or declines
     (`LineAmendmentDeclined`) the open amendment; what was held is released at once, to the
     allocation then in force."""
-    seen = await _seen(pool, caller, cooperation_id)
-    if not seen.sees_line(programme):
-        raise no("funding line", programme, cooperation_id)
-    allow(seen, ("funder",), "decide on an amendment (the line's funder does)")
-    command = door(c.DecideAmendment, {"line": programme, "accept": body.accept, "note": body.note})
-    answer = await apply(request, client, caller, cooperation_id, command)
-    return _line(answer.state, programme, cooperation_id)
+    data = {"line": programme, "accept": body.accept, "note": body.note}
+    sent = await DECIDE_AMENDMENT(acting, data, programme)
+    return line_of(sent.answer.state, programme, acting.cooperation_id)
 
 
 @router.post("/hosting/end", response_model=CooperationSummary)
-async def end_hosting(
-    cooperation_id: str,
-    request: Request,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-) -> CooperationSummary:
+async def end_hosting(acting: ActingDep) -> CooperationSummary:
     """The facilitator ends the hosting (`FiscalHostEnded`) once no line and no unsettled loan
     pays the fiscal host (409 saying which otherwise): the former host keeps what it received
     in its funds, and leaves the cooperation's scope."""
-    seen = await _seen(pool, caller, cooperation_id)
-    allow(seen, ("facilitator",), "end the hosting (the facilitator does)")
-    answer = await apply(request, client, caller, cooperation_id, c.EndHosting())
-    return answer.state
+    return (await END_HOSTING(acting, {})).answer.state
 
 
 __all__ = ["router"]

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, PositiveInt
 
-from api.access import allow, cooperation_seen
-from api.auth import CallerDep
-from api.commands import apply, door
-from api.deps import PoolDep, TemporalDep
+from api.commands import ActingDep
 from api.models import Body
-from api.problems import Problem
-from api.reading import no
-from domain import commands as c
+from api.orders import RECORD_PAID
 from domain.events import Event
 from domain.programme import Slug
 
@@ -47,29 +42,11 @@ class PaymentsRecorded(BaseModel):
 
 
 @router.post("/payments", status_code=201, response_model=PaymentsRecorded)
-async def record_paid(
-    cooperation_id: str,
-    body: PaymentRecord,
-    request: Request,
-    response: Response,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
-) -> PaymentsRecorded:
+async def record_paid(body: PaymentRecord, acting: ActingDep) -> PaymentsRecorded:
     """The line's funder records a versement paid (rule 19)."""
-    async with pool.acquire() as conn:
-        seen = await cooperation_seen(conn, caller, cooperation_id)
-    if not seen.sees_line(body.line):
-        raise no("funding line", body.line, cooperation_id)
-    allow(seen, ("funder",), "record a versement paid (the line's funder does)")
-    by = {"role": caller.role, "id": caller.subject}
-    command = door(c.RecordPaid, body.model_dump() | {"by": by})
-    answer = await apply(request, client, caller, cooperation_id, command)
-    paid = [e for e in answer.events if e.type == "VersementPaid"]
-    if not paid:
-        raise Problem(409, "this request was already taken: it recorded no VersementPaid now")
-    response.headers["Location"] = f"/v1/cooperations/{seen.id}/events/{paid[0].seq}"
-    return PaymentsRecorded(events=paid)
+    sent = await RECORD_PAID(acting, body.model_dump() | {"by": acting.by}, body.line)
+    acting.locate(f"events/{sent.event.seq}")
+    return PaymentsRecorded(events=list(sent.answering))
 
 
 __all__ = ["router"]
