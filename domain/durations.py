@@ -118,17 +118,18 @@ T = TypeVar("T", date, datetime)
 
 def add(moment: T, duration: Duration | str, k: int = 1) -> T:
     """`moment` + k × `duration`, the multiple applied in one step (never chained)."""
-    d = parse(duration) if isinstance(duration, str) else duration
-    shifted: T = _add(moment, d, k, getattr(moment, "tzinfo", None))
+    shifted: T = _add(moment, duration, k, getattr(moment, "tzinfo", None))
     return shifted
 
 
 # The rules compute the same due dates again at every wakeup (schedules are computed from
 # their anchor, never kept): remembering them takes calendar arithmetic out of the clock.
 # The type and the time zone are part of the key: equal instants in other zones, or a date
-# and a datetime, never share an entry.
+# and a datetime, never share an entry. The duration is remembered as given: its text
+# (what states and specs keep) is hashed once for all, a `Duration` at every call.
 @lru_cache(maxsize=65536, typed=True)
-def _add(moment: T, d: Duration, k: int, zone: object) -> T:
+def _add(moment: T, duration: Duration | str, k: int, zone: object) -> T:
+    d = parse(duration) if isinstance(duration, str) else duration
     if k != 1:
         d = d.times(k)
     total_months = moment.month - 1 + d.months + 12 * d.years
@@ -158,14 +159,14 @@ def subtract(moment: T, duration: Duration | str) -> T:
     On a `date` the time part counts in whole days only, a partial day being dropped, exactly
     as `add` drops it: P1DT12H back from a date is one day back.
     """
-    d = parse(duration) if isinstance(duration, str) else duration
-    shifted: T = _subtract(moment, d, getattr(moment, "tzinfo", None))
+    shifted: T = _subtract(moment, duration, getattr(moment, "tzinfo", None))
     return shifted
 
 
 # Remembered as `_add` is, for the same reason (reminders are computed again at each wakeup).
 @lru_cache(maxsize=65536, typed=True)
-def _subtract(moment: T, d: Duration, zone: object) -> T:
+def _subtract(moment: T, duration: Duration | str, zone: object) -> T:
+    d = parse(duration) if isinstance(duration, str) else duration
     # Years and months are one step, as in `add`: 29 February 2028 − P1Y1M is 29 January 2027,
     # not 28 January by clamping once for the year and again for the month.
     total_months = moment.month - 1 - d.months - 12 * d.years

@@ -106,7 +106,8 @@ class _Forecaster(Driver):
     def __init__(
         self, state: CooperationState, programme: ProgrammeSpec, trajectory: Trajectory
     ) -> None:
-        super().__init__(state, owned=True)
+        # Lean: the forecast reads only the effects that move money or ask for a commitment.
+        super().__init__(state, owned=True, lean=True)
         self.programme = programme
         self.trajectory = trajectory
         self.funder = c.Actor(role="funder", id=programme.funder)
