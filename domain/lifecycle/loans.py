@@ -19,9 +19,12 @@ from domain import commands as c
 from domain.effects import PostRepayment, StartLoan
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle.context import Context, Occurrence, known_line, money_text
+from domain.line_records import Loan, LoanInstallment
 from domain.loans import loan_reminders, loan_schedule
-from domain.programme import LoanTerms, TrancheSpec
-from domain.state import ZERO, CooperationState, Line, Loan, LoanInstallment
+from domain.money import ZERO
+from domain.programme import TrancheSpec
+from domain.state import CooperationState, Line
+from domain.tranche_terms import LoanTerms
 
 OVERDUE_AFTER = timedelta(days=30)
 """An installment not repaid in full at due + P30D is overdue (rules 2)."""
