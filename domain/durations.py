@@ -130,19 +130,26 @@ def add(moment: T, duration: Duration | str, k: int = 1) -> T:
 @lru_cache(maxsize=65536, typed=True)
 def _add(moment: T, duration: Duration | str, k: int, zone: object) -> T:
     d = parse(duration) if isinstance(duration, str) else duration
-    if k != 1:
-        d = d.times(k)
-    total_months = moment.month - 1 + d.months + 12 * d.years
+    return _shift(moment, d.times(k) if k != 1 else d, 1)
+
+
+def _shift(moment: T, d: Duration, sign: int) -> T:
+    """`moment` moved by `d` forward (`sign` 1) or back (-1): years and months in one step,
+    clamped to the month's end, then days, then the time part."""
+    total_months = moment.month - 1 + sign * (d.months + 12 * d.years)
     year = moment.year + total_months // 12
     month = total_months % 12 + 1
     if not MINYEAR <= year <= MAXYEAR:
-        raise _overflow(moment, "+", d)
+        raise _overflow(moment, "+" if sign > 0 else "-", d)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     shifted = moment.replace(year=year, month=month, day=day)
+    delta = timedelta(days=d.days, seconds=d.seconds)
     try:
-        return shifted + timedelta(days=d.days, seconds=d.seconds)
+        # Subtracted, not added negated: from a date, a partial day back is dropped, as
+        # `subtract` says, where adding -P1DT12H would go two days back.
+        return shifted + delta if sign > 0 else shifted - delta
     except OverflowError:
-        raise _overflow(moment, "+", d) from None
+        raise _overflow(moment, "+" if sign > 0 else "-", d) from None
 
 
 def _overflow(moment: date, sign: str, d: Duration) -> CalendarOverflow:
@@ -169,17 +176,7 @@ def _subtract(moment: T, duration: Duration | str, zone: object) -> T:
     d = parse(duration) if isinstance(duration, str) else duration
     # Years and months are one step, as in `add`: 29 February 2028 − P1Y1M is 29 January 2027,
     # not 28 January by clamping once for the year and again for the month.
-    total_months = moment.month - 1 - d.months - 12 * d.years
-    year = moment.year + total_months // 12
-    month = total_months % 12 + 1
-    if not MINYEAR <= year <= MAXYEAR:
-        raise _overflow(moment, "-", d)
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    shifted = moment.replace(year=year, month=month, day=day)
-    try:
-        return shifted - timedelta(days=d.days, seconds=d.seconds)
-    except OverflowError:
-        raise _overflow(moment, "-", d) from None
+    return _shift(moment, d, -1)
 
 
 # Whether a duration can reach further than another depends on the start date only through
