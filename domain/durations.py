@@ -143,8 +143,8 @@ def _shift(moment: T, d: Duration, sign: int) -> T:
         raise _overflow(moment, "+" if sign > 0 else "-", d)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     shifted = moment.replace(year=year, month=month, day=day)
-    delta = timedelta(days=d.days, seconds=d.seconds)
     try:
+        delta = timedelta(days=d.days, seconds=d.seconds)
         # Subtracted, not added negated: from a date, a partial day back is dropped, as
         # `subtract` says, where adding -P1DT12H would go two days back.
         return shifted + delta if sign > 0 else shifted - delta
