@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHistory
 from bench.scenario import ten_year_scenario
 from bench.support import Report, Target, embedded_postgres, exit_code, quiet
 from cli.simulate import simulation
-from domain.simulation import Scenario
+from domain.scenario import Scenario
 
 HISTORY_WARNING = 10_240
 

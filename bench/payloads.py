@@ -20,7 +20,7 @@ from bench.history import chain_histories
 from bench.scenario import COOPERATION, PROGRAMME, START
 from bench.support import Report, Target, embedded_postgres, exit_code, quiet
 from cli.simulate import simulation
-from domain.simulation import Scenario, parse_scenario
+from domain.scenario import Scenario, parse_scenario
 from workflows.cooperation import CooperationWorkflow
 from workflows.shell import ANSWER_WINDOW
 

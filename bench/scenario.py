@@ -16,7 +16,8 @@ from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeVersion
 from domain.rules import RULES_VERSION
-from domain.simulation import BudgetRaise, Scenario, parse_scenario, run_scenario, step_actions
+from domain.scenario import Scenario, parse_scenario
+from domain.simulation import BudgetRaise, run_scenario, step_actions
 from store.people import nameless
 from workflows.client import register
 

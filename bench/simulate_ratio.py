@@ -22,7 +22,8 @@ from bench.bare import BareInput, BareWorkflow, noop
 from bench.scenario import Workload, empty_scenario, ten_year_scenario, workload
 from bench.support import Report, Target, embedded_postgres, exit_code, postgres_mode, quiet
 from cli.simulate import JUST_BEFORE, MAX_SKIP, simulate, start_time_skipping
-from domain.simulation import Scenario, run_scenario
+from domain.scenario import Scenario
+from domain.simulation import run_scenario
 from worker.main import SANDBOX
 
 TARGET_RATIO = 2.0

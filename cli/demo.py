@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from cli.samples import sample_programme
 from store import contacts
 from store.tokens import Role, create_token
 
@@ -33,49 +34,18 @@ PEOPLE: tuple[tuple[Role, str], ...] = (
 
 
 def _grants(pid: str, funder: str, name: str, amounts: tuple[str, str, str]) -> dict[str, Any]:
-    first, second, experimentation = amounts
-    return {
-        "id": pid,
-        "name": name,
-        "funder": funder,
-        "currency": "EUR",
-        "budget": "500000.00",
-        "locale": "fr",
-        "phases": {
-            "emergence": {
-                "check_in_every": "P1M",
-                "report_every": "P3M",
-                "max_duration": "P12M",
-                "tranches": [
-                    {"id": "amorcage", "amount": first, "purpose": "animation", "when": "entry"},
-                    {
-                        "id": "emergence-2",
-                        "amount": second,
-                        "purpose": "animation",
-                        "when": {"accepted_check_ins": 3},
-                    },
-                ],
-            },
-            "experimentation": {
-                "check_in_every": "P2M",
-                "tranches": [
-                    {
-                        "id": "experimentation-1",
-                        "amount": experimentation,
-                        "purpose": "investment",
-                        "when": "entry",
-                    },
-                    {
-                        "id": "coordination",
-                        "amount": "6000.00",
-                        "purpose": "animation",
-                        "when": {"elapsed": "P3M"},
-                        "repeat": {"every": "P1Y", "times": 4},
-                    },
-                ],
-            },
-        },
-    }
+    """The sample programme (examples/) under this id, funder and name, its first three
+    tranches at these amounts, without its loan: the demo's collective is paid through its
+    fiscal host, who never borrows."""
+    spec = sample_programme(id=pid, funder=funder, name=name)
+    given = dict(zip(("amorcage", "emergence-2", "experimentation-1"), amounts, strict=True))
+    for phase in spec["phases"].values():
+        phase["tranches"] = [
+            tranche | ({"amount": given[tranche["id"]]} if tranche["id"] in given else {})
+            for tranche in phase["tranches"]
+            if "instrument" not in tranche
+        ]
+    return spec
 
 
 PROGRAMMES: dict[str, dict[str, Any]] = {

@@ -132,7 +132,7 @@ def simulate(
     from cli.scenario_files import load_scenario_file
     from cli.simulate import render_table
     from cli.simulate import simulate as run
-    from domain.simulation import ScenarioError
+    from domain.scenario import ScenarioError
 
     settings = get_settings()
     # stdout carries the result alone; the SDK's chatter about the test server stays quiet.

@@ -1,5 +1,5 @@
 """Scenario files: a scenario YAML (or JSON) file and the programme files it names, read and
-handed to the pure `domain.simulation.parse_scenario`."""
+handed to the pure `domain.scenario.parse_scenario`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from domain.simulation import Scenario, ScenarioError, parse_scenario
+from domain.scenario import Scenario, ScenarioError, parse_scenario
 
 
 def load_scenario_file(path: str | Path) -> Scenario:

@@ -33,13 +33,8 @@ from domain.commands import Register
 from domain.events import Event
 from domain.ledger import LedgerRow
 from domain.programme import ProgrammeVersion
-from domain.simulation import (
-    BudgetRaise,
-    Scenario,
-    ScenarioError,
-    SimulationResult,
-    step_actions,
-)
+from domain.scenario import Scenario, ScenarioError
+from domain.simulation import BudgetRaise, SimulationResult, step_actions
 from runtime.localstack import EmbeddedPostgres, free_port, venv_binary
 from runtime.temporal import SEARCH_ATTRIBUTES, cooperation_workflow_id, sdk_runtime
 from store import money

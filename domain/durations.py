@@ -118,30 +118,38 @@ T = TypeVar("T", date, datetime)
 
 def add(moment: T, duration: Duration | str, k: int = 1) -> T:
     """`moment` + k × `duration`, the multiple applied in one step (never chained)."""
-    d = parse(duration) if isinstance(duration, str) else duration
-    shifted: T = _add(moment, d, k, getattr(moment, "tzinfo", None))
+    shifted: T = _add(moment, duration, k, getattr(moment, "tzinfo", None))
     return shifted
 
 
 # The rules compute the same due dates again at every wakeup (schedules are computed from
 # their anchor, never kept): remembering them takes calendar arithmetic out of the clock.
 # The type and the time zone are part of the key: equal instants in other zones, or a date
-# and a datetime, never share an entry.
+# and a datetime, never share an entry. The duration is remembered as given: its text
+# (what states and specs keep) is hashed once for all, a `Duration` at every call.
 @lru_cache(maxsize=65536, typed=True)
-def _add(moment: T, d: Duration, k: int, zone: object) -> T:
-    if k != 1:
-        d = d.times(k)
-    total_months = moment.month - 1 + d.months + 12 * d.years
+def _add(moment: T, duration: Duration | str, k: int, zone: object) -> T:
+    d = parse(duration) if isinstance(duration, str) else duration
+    return _shift(moment, d.times(k) if k != 1 else d, 1)
+
+
+def _shift(moment: T, d: Duration, sign: int) -> T:
+    """`moment` moved by `d` forward (`sign` 1) or back (-1): years and months in one step,
+    clamped to the month's end, then days, then the time part."""
+    total_months = moment.month - 1 + sign * (d.months + 12 * d.years)
     year = moment.year + total_months // 12
     month = total_months % 12 + 1
     if not MINYEAR <= year <= MAXYEAR:
-        raise _overflow(moment, "+", d)
+        raise _overflow(moment, "+" if sign > 0 else "-", d)
     day = min(moment.day, calendar.monthrange(year, month)[1])
     shifted = moment.replace(year=year, month=month, day=day)
     try:
-        return shifted + timedelta(days=d.days, seconds=d.seconds)
+        delta = timedelta(days=d.days, seconds=d.seconds)
+        # Subtracted, not added negated: from a date, a partial day back is dropped, as
+        # `subtract` says, where adding -P1DT12H would go two days back.
+        return shifted + delta if sign > 0 else shifted - delta
     except OverflowError:
-        raise _overflow(moment, "+", d) from None
+        raise _overflow(moment, "+" if sign > 0 else "-", d) from None
 
 
 def _overflow(moment: date, sign: str, d: Duration) -> CalendarOverflow:
@@ -158,27 +166,17 @@ def subtract(moment: T, duration: Duration | str) -> T:
     On a `date` the time part counts in whole days only, a partial day being dropped, exactly
     as `add` drops it: P1DT12H back from a date is one day back.
     """
-    d = parse(duration) if isinstance(duration, str) else duration
-    shifted: T = _subtract(moment, d, getattr(moment, "tzinfo", None))
+    shifted: T = _subtract(moment, duration, getattr(moment, "tzinfo", None))
     return shifted
 
 
 # Remembered as `_add` is, for the same reason (reminders are computed again at each wakeup).
 @lru_cache(maxsize=65536, typed=True)
-def _subtract(moment: T, d: Duration, zone: object) -> T:
+def _subtract(moment: T, duration: Duration | str, zone: object) -> T:
+    d = parse(duration) if isinstance(duration, str) else duration
     # Years and months are one step, as in `add`: 29 February 2028 − P1Y1M is 29 January 2027,
     # not 28 January by clamping once for the year and again for the month.
-    total_months = moment.month - 1 - d.months - 12 * d.years
-    year = moment.year + total_months // 12
-    month = total_months % 12 + 1
-    if not MINYEAR <= year <= MAXYEAR:
-        raise _overflow(moment, "-", d)
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    shifted = moment.replace(year=year, month=month, day=day)
-    try:
-        return shifted - timedelta(days=d.days, seconds=d.seconds)
-    except OverflowError:
-        raise _overflow(moment, "-", d) from None
+    return _shift(moment, d, -1)
 
 
 # Whether a duration can reach further than another depends on the start date only through

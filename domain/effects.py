@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.money import Amount
-from domain.programme import LoanTerms, Purpose
+from domain.programme import Purpose
+from domain.tranche_terms import LoanTerms
 
 
 class _Effect(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -43,16 +43,11 @@ def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
         return [
             (
                 f"{effect.key}:{part.payee}",
-                LedgerRow(
-                    line=effect.line,
-                    tranche=effect.tranche,
+                _row(
+                    effect,
                     amount=part.amount,
-                    currency=effect.currency,
-                    purpose=effect.purpose,
                     kind=effect.kind,
                     payee=part.payee,
-                    beneficiary=effect.beneficiary,
-                    at=effect.at,
                     occurrence=effect.occurrence,
                     due_by=effect.due_by,
                 ),
@@ -63,17 +58,20 @@ def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
         return [
             (
                 effect.key,
-                LedgerRow(
-                    line=effect.line,
-                    tranche=effect.tranche,
-                    amount=effect.amount,
-                    currency=effect.currency,
-                    purpose=effect.purpose,
-                    kind="repayment",
-                    payee=effect.payee,
-                    beneficiary=effect.beneficiary,
-                    at=effect.at,
-                ),
+                _row(effect, amount=effect.amount, kind="repayment", payee=effect.payee),
             )
         ]
     return []
+
+
+def _row(effect: Release | PostRepayment, **posting: Any) -> LedgerRow:
+    """A posting of the effect's line and tranche: what it posts, to whom, in `posting`."""
+    return LedgerRow(
+        line=effect.line,
+        tranche=effect.tranche,
+        currency=effect.currency,
+        purpose=effect.purpose,
+        beneficiary=effect.beneficiary,
+        at=effect.at,
+        **posting,
+    )

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.durations import Duration, add, parse, subtract
 from domain.money import DecimalText, amount, cents, half_even
-from domain.programme import LoanTerms
+from domain.tranche_terms import LoanTerms
 
 DAYS_PER_YEAR = 365
 

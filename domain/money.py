@@ -17,6 +17,7 @@ from pydantic import (
 from domain.limits import MAX_AMOUNT, at_the_door
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 def _decimal_from_text(value: Any) -> Any:

@@ -10,12 +10,10 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     PositiveInt,
     SerializationInfo,
     SerializerFunctionWrapHandler,
-    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -24,20 +22,27 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails
 
-from domain.durations import IsoDuration, parse, reaches_later
+from domain.durations import IsoDuration, parse
 from domain.limits import (
     MAX_AMOUNT,
-    MAX_DURATION_YEARS,
     MAX_INSTALLMENTS,
-    MAX_NOTICE_YEARS,
     MAX_OCCURRENCES,
-    MAX_RATE,
-    RATE_PLACES,
     SHARE_PLACES,
     at_the_door,
     storable,
 )
 from domain.money import Amount, DecimalText
+from domain.tranche_terms import (
+    Instrument,
+    LoanInstrument,
+    LoanTerms,
+    Repeat,
+    Spec,
+    Trigger,
+    short_notice,
+    whole_days,
+    whole_days_or_none,
+)
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")]
 
@@ -71,154 +76,7 @@ class Locale(StrEnum):
     en = "en"
 
 
-class _Spec(BaseModel):
-    # Specs are loaded with every copy of a cooperation's state (each line carries its
-    # programme), so they do not check every field for storable text as other input does
-    # (`storable` on "*"): their only free text is the programme's name, checked by name.
-    # Ids, currencies and durations are patterns; amounts are decimals.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-_RATE_STEP = Decimal(1).scaleb(-RATE_PLACES)
-
-
-def _whole_days(text: str, info: ValidationInfo) -> str:
-    """At the door, cadences and loan terms count whole days: a cadence of seconds would put
-    millions of dates in a year, and a loan's dates would drop a partial day."""
-    if at_the_door(info) and not parse(text).is_calendar:
-        raise ValueError(f"{text} has a time part: use years, months, weeks or days (P1D at least)")
-    return text
-
-
-def _notice(text: str, info: ValidationInfo) -> str:
-    if at_the_door(info) and not parse(text).within_years(MAX_NOTICE_YEARS):
-        raise ValueError(f"{text} is longer than {MAX_NOTICE_YEARS} year (P{MAX_NOTICE_YEARS}Y)")
-    return text
-
-
-def _payment_within(text: str | None, info: ValidationInfo) -> str | None:
-    if text is None:
-        return None
-    return _whole_days(text, info)
-
-
-class LoanTerms(_Spec):
-    annual_rate: DecimalText
-    grace: IsoDuration
-    term: IsoDuration
-    installment_every: IsoDuration
-    reminder_before: IsoDuration = "P14D"
-
-    _calendar = field_validator("grace", "term", "installment_every", "reminder_before")(
-        _whole_days
-    )
-    _short_notice = field_validator("reminder_before")(_notice)
-
-    @field_validator("annual_rate")
-    @classmethod
-    def _moderate(cls, value: Decimal, info: ValidationInfo) -> Decimal:
-        if at_the_door(info):
-            if not 0 <= value <= MAX_RATE:
-                raise ValueError(f"must be between 0 and {MAX_RATE} (a fraction: 0.01 is 1 %)")
-            if value != value.quantize(_RATE_STEP):
-                raise ValueError(f"has at most {RATE_PLACES} decimal places")
-        return value
-
-    @model_validator(mode="after")
-    def _coherent(self) -> LoanTerms:
-        if self.annual_rate < 0:
-            raise ValueError("annual_rate must not be negative")
-        if parse(self.installment_every).is_zero():
-            raise ValueError("installment_every must be a positive duration")
-        if parse(self.term).is_zero():
-            raise ValueError("term must be a positive duration")
-        return self
-
-    @model_validator(mode="after")
-    def _first_installment(self, info: ValidationInfo) -> Self:
-        # The schedule needs an installment on or before the term whatever the disbursement
-        # date: month-end clamping can put grace + installment_every after the term from
-        # some dates only (a term of P1M after 31 January ends on 28 February).
-        if not at_the_door(info):
-            return self
-        first = parse(self.grace).plus(parse(self.installment_every))
-        start = reaches_later(first, parse(self.term))
-        if start is not None:
-            raise ValueError(
-                f"term {self.term} ends before the first installment (grace {self.grace} + "
-                f"installment_every {self.installment_every}) for a loan disbursed on a day "
-                f"such as {start.isoformat()} (month ends and leap years move dates): the "
-                "term must cover the grace and one installment from every disbursement date"
-            )
-        if self.installments > MAX_INSTALLMENTS:
-            raise ValueError(
-                f"term {self.term} holds up to {self.installments} installments of "
-                f"{self.installment_every}: at most {MAX_INSTALLMENTS}"
-            )
-        return self
-
-    @property
-    def installments(self) -> int:
-        """The most installments the schedule can hold, counted generously (a month spans 28
-        to 31 days): the bound of what a loan adds to the state."""
-        grace, every, term = (parse(d) for d in (self.grace, self.installment_every, self.term))
-        return max(1, (term.longest_days - grace.shortest_days) // max(1, every.shortest_days))
-
-
-class LoanInstrument(_Spec):
-    loan: LoanTerms
-
-
-def _instrument_kind(value: Any) -> str:
-    return "grant" if isinstance(value, str) else "loan"
-
-
-# Told apart by shape, so an error names the branch meant rather than both.
-Instrument = Annotated[
-    Annotated[Literal["grant"], Tag("grant")] | Annotated[LoanInstrument, Tag("loan")],
-    Discriminator(_instrument_kind),
-]
-
-
-class Elapsed(_Spec):
-    elapsed: IsoDuration
-
-
-class AcceptedCheckIns(_Spec):
-    accepted_check_ins: PositiveInt
-
-
-Trigger = Literal["entry", "approval"] | Elapsed | AcceptedCheckIns
-
-
-class Repeat(_Spec):
-    every: IsoDuration
-    times: PositiveInt
-
-    _calendar = field_validator("every")(_whole_days)
-
-    @field_validator("times")
-    @classmethod
-    def _within_a_century(cls, value: int, info: ValidationInfo) -> int:
-        every = info.data.get("every")
-        if at_the_door(info) and every is not None:
-            if value > MAX_OCCURRENCES:
-                raise ValueError(f"must be at most {MAX_OCCURRENCES}")
-            if not parse(every).times(value).within_years(MAX_DURATION_YEARS):
-                raise ValueError(
-                    f"{value} × {every} reaches beyond {MAX_DURATION_YEARS} years after the "
-                    "first release"
-                )
-        return value
-
-    @model_validator(mode="after")
-    def _positive(self) -> Repeat:
-        if parse(self.every).is_zero():
-            raise ValueError("every must be a positive duration")
-        return self
-
-
-class TrancheSpec(_Spec):
+class TrancheSpec(Spec):
     id: Slug
     amount: Amount | None = None
     """Required in a `fixed` programme, and for a loan; a grant tranche of a `granted`
@@ -302,7 +160,7 @@ class Amounts(StrEnum):
     granted = "granted"
 
 
-class GrantBounds(_Spec):
+class GrantBounds(Spec):
     """Rule 17: the amounts a funder may grant a line of a `granted` programme."""
 
     min: Amount | None = None
@@ -319,7 +177,7 @@ class GrantBounds(_Spec):
         return value
 
 
-class PhaseSpec(_Spec):
+class PhaseSpec(Spec):
     check_in_every: IsoDuration
     check_in_grace: IsoDuration = "P14D"
     reminder_before: IsoDuration = "P7D"
@@ -330,8 +188,8 @@ class PhaseSpec(_Spec):
     """The forecast's assumption only (`domain.forecast`): a stint in this phase is left this
     long after it starts; absent, never. No lifecycle rule reads it."""
 
-    _calendar = field_validator("check_in_every", "report_every")(_whole_days)
-    _expected = field_validator("expected_duration")(_payment_within)
+    _calendar = field_validator("check_in_every", "report_every")(whole_days)
+    _expected = field_validator("expected_duration")(whole_days_or_none)
 
     @model_serializer(mode="wrap")
     def _without_unset_expected_duration(
@@ -343,7 +201,7 @@ class PhaseSpec(_Spec):
             del data["expected_duration"]
         return data
 
-    _short_notice = field_validator("check_in_grace", "reminder_before")(_notice)
+    _shortshort_notice = field_validator("check_in_grace", "reminder_before")(short_notice)
 
     @model_validator(mode="after")
     def _positive_cadences(self) -> PhaseSpec:
@@ -355,7 +213,7 @@ class PhaseSpec(_Spec):
         return self
 
 
-class ProgrammeSpec(_Spec):
+class ProgrammeSpec(Spec):
     id: Slug
     name: Annotated[str, Field(min_length=1, max_length=200)]
     funder: Slug
@@ -374,7 +232,7 @@ class ProgrammeSpec(_Spec):
     payment_within: IsoDuration | None = None
 
     _storable = field_validator("name")(storable)
-    _payment_days = field_validator("payment_within")(_payment_within)
+    _payment_days = field_validator("payment_within")(whole_days_or_none)
 
     @model_serializer(mode="wrap")
     def _without_defaults_of_rule_17(

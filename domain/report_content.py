@@ -17,7 +17,8 @@ from typing import Any
 from domain.events import instant
 from domain.lifecycle import versements
 from domain.loans import Installment, loan_schedule
-from domain.programme import LoanTerms, ProgrammeSpec, Purpose
+from domain.programme import ProgrammeSpec, Purpose
+from domain.tranche_terms import LoanTerms
 
 LoggedEvent = Mapping[str, Any]
 """An event as the log holds it: `{seq, type, at, data}`."""

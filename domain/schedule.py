@@ -19,8 +19,9 @@ from domain.durations import add
 from domain.lifecycle.holds import hold_reason, is_held
 from domain.lifecycle.releases import accepted_since_attachment, elapsed_at
 from domain.money import DecimalText
-from domain.programme import AcceptedCheckIns, Phase, Purpose, TrancheSpec
+from domain.programme import Phase, Purpose, TrancheSpec
 from domain.state import CooperationState, Line
+from domain.tranche_terms import AcceptedCheckIns
 
 WaitKind = Literal[
     "acceptance",

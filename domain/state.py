@@ -6,21 +6,30 @@ round-trips (`CooperationState.model_validate_json(s.model_dump_json()) == s`).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain.allocation import Share
-from domain.commands import Actor
 from domain.cooperation import Angle, EconomicModel, Kind, Member
 from domain.durations import IsoDuration, add, subtract
-from domain.money import Amount
-from domain.programme import LoanTerms, Outcome, Phase, ProgrammeVersion, TrancheSpec
+from domain.line_records import (
+    Approval,
+    Convention,
+    GrantedRelease,
+    HeldRelease,
+    Loan,
+    OpenAmendment,
+    ReleaseRecord,
+    ReportClock,
+    Versement,
+)
+from domain.money import ZERO, Amount
+from domain.programme import Outcome, Phase, ProgrammeVersion, TrancheSpec
 
 DEFAULT_REPORT_EVERY = "P6M"
-ZERO = Decimal("0.00")
 
 TrancheStatus = Literal["pending", "released", "freed"]
 
@@ -88,150 +97,6 @@ class CheckIn(_State):
         if isinstance(data, dict) and "replaced_by" in data:
             data = {k: v for k, v in data.items() if k != "replaced_by"}
         return data
-
-
-class ReleaseRecord(_State):
-    tranche: str
-    occurrence: int | None = None
-    amount: Amount
-    at: datetime
-    kind: Literal["release", "loan"]
-
-
-class GrantedRelease(_State):
-    """Rule 17: what one occurrence of a grant tranche pays on a line of a granted programme,
-    fixed when the line is accepted (`domain.lifecycle.granted`)."""
-
-    tranche: str
-    occurrence: int | None = None
-    amount: Amount
-
-
-class HeldRelease(_State):
-    """A release that fell due while its line was held (rules 3: a convention required and
-    not yet recorded, rule 18; an amendment open, rule 20). It counts as taken for the
-    triggers, and is released, in the order held, at the instant the hold ends."""
-
-    tranche: str
-    occurrence: int | None = None
-    due_at: datetime
-
-
-class Convention(_State):
-    """A line's convention as its funder recorded it (rule 18)."""
-
-    reference: str
-    signed_on: date
-    ends_on: date | None = None
-    recorded_at: datetime
-
-
-class Versement(_State):
-    """One payee's part of a release, or a loan's disbursement (rule 19, rules 3): ordered at
-    the release's instant, due by a date when the programme has `payment_within`, paid on the
-    date its funder records."""
-
-    tranche: str
-    occurrence: int | None = None
-    payee: str
-    amount: Amount
-    ordered_at: datetime
-    due_on: date | None = None
-    paid_on: date | None = None
-    late_done: bool = False
-    """`VersementLate` was recorded."""
-
-
-class OpenAmendment(_State):
-    """Rule 20: an amendment (avenant) proposed for a line and not yet decided by its funder.
-    While it is open the line's releases are held. Ids and shares only: a decision's note
-    stays in its event."""
-
-    seq: int
-    """The seq of its `LineAmendmentProposed`."""
-    allocation: list[Share]
-    proposed_at: datetime
-
-
-class Approval(_State):
-    tranche: str
-    stint: int
-    at: datetime
-    by: Actor
-
-
-class ReportClock(_State):
-    """Report periods of a line: each as long as the `report_every` in force when it starts.
-
-    Ends are computed from `anchor` (`add(anchor, cadence, index + 1)`), never chained,
-    as long as the cadence stays the same.
-    """
-
-    next_period: int = 1
-    start: datetime
-    anchor: datetime
-    cadence: IsoDuration
-    index: int = 0
-
-    @property
-    def end(self) -> datetime:
-        return add(self.anchor, self.cadence, self.index + 1)
-
-
-class LoanInstallment(_State):
-    number: int
-    due: date
-    due_at: datetime
-    principal: Amount
-    interest: Amount
-    paid: Amount = ZERO
-    """Repaid so far; interest is paid first (rules 2), so the first `interest` of it is
-    interest and the rest principal."""
-    reminder_at: datetime | None = None
-    """None when the reminder would fall before the disbursement."""
-    reminder_done: bool = False
-    due_done: bool = False
-    overdue_done: bool = False
-    """`LoanInstallmentOverdue` was recorded, or (rules moved to 2 later) was already past."""
-
-    @property
-    def total(self) -> Decimal:
-        return self.principal + self.interest
-
-    @property
-    def owed(self) -> Decimal:
-        return self.total - self.paid
-
-    @property
-    def repaid(self) -> bool:
-        return self.paid >= self.total
-
-
-class Loan(_State):
-    tranche: str
-    principal: Amount
-    terms: LoanTerms
-    disbursed_at: datetime
-    installments: list[LoanInstallment]
-    written_off: Amount | None = None
-    """What the schedule still expected when its funder wrote it off (rules 2)."""
-    written_off_at: datetime | None = None
-    repayments: list[str] = []
-    """Request ids of the repayments recorded (rules 3): a repayment is taken once, whenever
-    it is repeated."""
-
-    @property
-    def outstanding(self) -> Decimal:
-        return sum((i.owed for i in self.installments), ZERO)
-
-    def settled(self, rules_version: int) -> bool:
-        """Nothing of it falls due any more. Rules 2: repaid in full or written off; rules 1:
-        every installment has fallen due."""
-        # From the last installment back: the clock asks at every wakeup, and an unsettled
-        # loan's last installment is the one still owed (found at once, not after the rest).
-        if rules_version < 2:
-            return all(i.due_done for i in reversed(self.installments))
-        return self.written_off is not None or all(i.repaid for i in reversed(self.installments))
 
 
 class Line(_State):

@@ -12,9 +12,9 @@ from domain.cooperation import EconomicModel, Kind, Member
 from domain.events import instant
 from domain.lifecycle import is_finished
 from domain.lifecycle.holds import CONVENTION_AWAITED, held_waits_for, hold_of
-from domain.money import DecimalText
+from domain.money import ZERO, DecimalText
 from domain.programme import Outcome, Phase
-from domain.state import ZERO, CooperationState, Line, next_check_in
+from domain.state import CooperationState, Line, next_check_in
 
 
 class _View(BaseModel):

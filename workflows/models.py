@@ -10,8 +10,8 @@ from activities.models import ApplyEffects
 from domain.commands import Command, Register
 from domain.events import Event
 from domain.money import DecimalText
-from domain.programme import LoanTerms
 from domain.state import CooperationState
+from domain.tranche_terms import LoanTerms
 from domain.views import CooperationSummary
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from domain import commands as c
 from domain.durations import add, subtract
 from domain.errors import Conflict, InvalidInput
-from domain.events import instant
+from domain.events import EventType, instant
 from domain.lifecycle.context import SCAN_LIMIT, Context, Occurrence, phase_spec, require_open
 from domain.lifecycle.releases import release_due
 from domain.programme import Phase, PhaseSpec
@@ -187,39 +187,40 @@ def check_in_occurrences(s: CooperationState) -> list[Occurrence]:
 
 
 def _reminder(period: int) -> Callable[[Context], None]:
-    def apply(ctx: Context) -> None:
-        s = ctx.state
-        stint = s.stint
-        _mark(stint, period).reminder_done = True
-        due = due_of(stint, period)
-        seq = ctx.emit(
-            "CheckInReminderSent",
-            reminder_of(stint, period),
-            stint=stint.number,
-            phase=stint.phase.value,
-            period=period,
-            due=instant(due),
-        )
-        ctx.notify("collective", s.id, "CheckInReminderSent", seq)
-        _advance_clock_cursor(stint)
-
-    return apply
+    return _notice(period, overdue=False)
 
 
 def _overdue(period: int) -> Callable[[Context], None]:
+    return _notice(period, overdue=True)
+
+
+def _notice(period: int, overdue: bool) -> Callable[[Context], None]:
+    """A period's reminder (to the collective) or overdue (to the facilitator): marked done,
+    recorded at its instant with the period's due date."""
+
     def apply(ctx: Context) -> None:
         s = ctx.state
         stint = s.stint
-        _mark(stint, period).overdue_done = True
+        mark = _mark(stint, period)
+        about: EventType
+        if overdue:
+            mark.overdue_done = True
+            about, at = "CheckInOverdue", overdue_of(stint, period)
+        else:
+            mark.reminder_done = True
+            about, at = "CheckInReminderSent", reminder_of(stint, period)
         seq = ctx.emit(
-            "CheckInOverdue",
-            overdue_of(stint, period),
+            about,
+            at,
             stint=stint.number,
             phase=stint.phase.value,
             period=period,
             due=instant(due_of(stint, period)),
         )
-        ctx.notify("facilitator", s.facilitator, "CheckInOverdue", seq)
+        if overdue:
+            ctx.notify("facilitator", s.facilitator, about, seq)
+        else:
+            ctx.notify("collective", s.id, about, seq)
         _advance_clock_cursor(stint)
 
     return apply

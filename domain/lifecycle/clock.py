@@ -75,19 +75,25 @@ def _lists(s: CooperationState) -> list[Sequence[Occurrence]]:
     return lists
 
 
-def _first(lists: list[Sequence[Occurrence]]) -> tuple[int, Occurrence] | None:
-    best: tuple[datetime, int, tuple[int, ...]] | None = None
+def _head(found: Sequence[Occurrence]) -> Occurrence | None:
+    """A kind's earliest occurrence (by instant, then rank)."""
+    head: Occurrence | None = None
+    for occurrence in found:
+        if head is None or (occurrence.at, occurrence.rank) < (head.at, head.rank):
+            head = occurrence
+    return head
+
+
+def _first(heads: list[Occurrence | None]) -> tuple[int, Occurrence] | None:
     first: tuple[int, Occurrence] | None = None
-    for kind, found in enumerate(lists):
-        for occurrence in found:
-            key = (occurrence.at, kind, occurrence.rank)
-            if best is None or key < best:
-                best, first = key, (kind, occurrence)
+    for kind, head in enumerate(heads):
+        if head is not None and (first is None or head.at < first[1].at):
+            first = (kind, head)
     return first
 
 
 def _earliest(s: CooperationState) -> Occurrence | None:
-    found = _first(_lists(s))
+    found = _first([_head(found) for found in _lists(s)])
     return found[1] if found is not None else None
 
 
@@ -100,11 +106,13 @@ def next_wakeup(state: CooperationState) -> datetime | None:
 def run_clock(ctx: Context, until: datetime, inclusive: bool) -> datetime | None:
     """Apply the clock's occurrences up to `until`, one at a time, earliest first; the next
     wakeup after them."""
-    lists: list[Sequence[Occurrence]] | None = None
+    # Each kind's earliest occurrence, kept from one occurrence to the next: only the kinds
+    # an occurrence can change are listed again (`_OWN_KINDS`).
+    heads: list[Occurrence | None] | None = None
     for _ in range(SCAN_LIMIT):
-        if lists is None:
-            lists = _lists(ctx.state)
-        found = _first(lists)
+        if heads is None:
+            heads = [_head(found) for found in _lists(ctx.state)]
+        found = _first(heads)
         first = found[1] if found is not None else None
         if first is None or first.at > until or (first.at == until and not inclusive):
             return first.at if first is not None else None
@@ -113,22 +121,27 @@ def run_clock(ctx: Context, until: datetime, inclusive: bool) -> datetime | None
         ctx.state.last_at = max(ctx.state.last_at, first.at)
         kind = found[0]
         if kind in _LOAN_KINDS:
-            lists[_LOANS_FIRST : _LOANS_FIRST + 3] = loan_occurrences(ctx.state)
+            heads[_LOANS_FIRST : _LOANS_FIRST + 3] = map(_head, loan_occurrences(ctx.state))
         elif kind in _OWN_KINDS:
-            lists[kind] = _IN_ORDER[kind](ctx.state)
+            heads[kind] = _head(_IN_ORDER[kind](ctx.state))
         else:
-            lists = None
+            heads = None
     raise AssertionError("the clock does not settle")
 
 
 def tick(
-    state: CooperationState, now: datetime, inclusive: bool = True, *, in_place: bool = False
+    state: CooperationState,
+    now: datetime,
+    inclusive: bool = True,
+    *,
+    in_place: bool = False,
+    lean: bool = False,
 ) -> Decision:
     """Apply every clock occurrence dated up to `now` (strictly before it when not
     `inclusive`), in chronological order, each event dated at its rule's instant.
 
     `in_place`: the caller owns `state` and gives it up (the decision's state is `state`
-    itself, changed); else `state` is left as it was."""
-    ctx = Context(state if in_place else copy_state(state))
+    itself, changed); else `state` is left as it was. `lean`: as `Context` says."""
+    ctx = Context(state if in_place else copy_state(state), lean=lean)
     run_clock(ctx, utc(now), inclusive)
     return ctx.decision()

@@ -109,25 +109,39 @@ def utc(moment: datetime) -> datetime:
 
 
 class Context:
-    """The decision being built: a private copy of the state, the events and the effects."""
+    """The decision being built: a private copy of the state, the events and the effects.
+
+    `lean`: the shell reads nothing of the decision but the state and the effects that move
+    money or ask it for something (the forecast), so no event is kept and no notice built;
+    the state changes exactly as otherwise (sequence numbers included)."""
 
     def __init__(
         self,
         state: CooperationState,
         events: list[Event] | None = None,
         effects: list[Effect] | None = None,
+        *,
+        lean: bool = False,
     ) -> None:
         self.state = state
         self.events: list[Event] = events or []
         self.effects: list[Effect] = effects or []
+        self.lean = lean
+        self._last: tuple[datetime, str] | None = (
+            (self.events[-1].at, self.events[-1].type) if self.events else None
+        )
 
     def emit(self, type_: EventType, at: datetime, **data: Any) -> int:
         s = self.state
-        if self.events and at < self.events[-1].at:
-            raise AssertionError(f"{type_} at {at} would come before {self.events[-1].type}")
+        last = self._last
+        if last is not None and at < last[0]:
+            raise AssertionError(f"{type_} at {at} would come before {last[1]}")
+        self._last = (at, type_)
         seq = s.next_seq
         s.next_seq += 1
         s.last_at = max(s.last_at, at)
+        if self.lean:
+            return seq
         # Built as checked already (a typed event type, a fresh dict, an aware instant, a
         # positive seq): validating each of the clock's events again cost a fifth of a run.
         self.events.append(
@@ -144,13 +158,16 @@ class Context:
         about: str,
         seq: int,
     ) -> None:
+        if self.lean:
+            return
         # Every field given: a default left to `model_construct` is resolved at each call.
         self.effects.append(
             Notify.model_construct(type="notify", to_role=role, to=to, about=about, seq=seq)
         )
 
     def decision(self) -> Decision:
-        return Decision(state=self.state, events=self.events, effects=self.effects)
+        # Its parts are built valid already: validating them again cost a tenth of a run.
+        return Decision.model_construct(state=self.state, events=self.events, effects=self.effects)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from domain import commands as c
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle.context import Context, known_line, require_open
 from domain.lifecycle.releases import release_unheld
-from domain.state import Convention
+from domain.line_records import Convention
 
 
 def record_convention(ctx: Context, cmd: c.RecordConvention, now: datetime) -> None:

@@ -61,6 +61,7 @@ def decide(
     *,
     in_place: bool = False,
     clock_run: bool = False,
+    lean: bool = False,
 ) -> Decision:
     """Apply one command at `now`; raise DomainError when the rules refuse it.
 
@@ -68,7 +69,8 @@ def decide(
     drops it on a refusal (a scenario run, a forecast) saves the copy; the decision's state
     is then `state` itself, and after a refusal `state` may be half changed. Clock
     occurrences dated strictly before `now` that the shell has not applied yet are applied
-    first, so events stay in time order (`clock_run`: the caller already did).
+    first, so events stay in time order (`clock_run`: the caller already did). `lean`: no
+    event kept, no notice built (`Context`), for a shell that reads neither.
     """
     now = utc(now)
     if isinstance(command, c.Register):
@@ -86,10 +88,10 @@ def decide(
     if clock_run:
         # The shell ran the clock strictly before `now` itself (Driver.apply): nothing to
         # flush, only the copy to make.
-        ctx = Context(state if in_place else copy_state(state))
+        ctx = Context(state if in_place else copy_state(state), lean=lean)
     else:
-        flushed = tick(state, now, inclusive=False, in_place=in_place)
-        ctx = Context(flushed.state, flushed.events, flushed.effects)
+        flushed = tick(state, now, inclusive=False, in_place=in_place, lean=lean)
+        ctx = Context(flushed.state, flushed.events, flushed.effects, lean=lean)
     HANDLERS[command.kind](ctx, command, now)
     if command.kind in lines.TRANSITIONS:
         lines.answer_requests(ctx.state, command.kind, now)

@@ -22,12 +22,16 @@ class Driver:
     in order.
     """
 
-    def __init__(self, state: CooperationState | None = None, *, owned: bool = False) -> None:
+    def __init__(
+        self, state: CooperationState | None = None, *, owned: bool = False, lean: bool = False
+    ) -> None:
         self.state = state
         self.owned = owned
         """The driver owns its state and changes it in place, without a copy per decision:
         for a shell that drops everything on a refusal (a scenario run, a forecast). A
         refused command may then leave the state half changed."""
+        self.lean = lean
+        """No event kept, no notice built (`Context`): for a shell that reads neither."""
 
     def record(self, decision: Decision) -> None:
         """What a shell keeps of each decision (events, effects); nothing here."""
@@ -37,7 +41,9 @@ class Driver:
         (the clock's own went to `record` first). A refusal raises DomainError and changes
         nothing but the clock already run."""
         self.run_clock(at, inclusive=False)
-        return self._take(decide(self.state, command, at, in_place=self.owned, clock_run=True))
+        return self._take(
+            decide(self.state, command, at, in_place=self.owned, clock_run=True, lean=self.lean)
+        )
 
     def run_clock(self, until: datetime, inclusive: bool = True) -> None:
         """The clock up to `until` (strictly before it when not `inclusive`), one decision."""
@@ -46,7 +52,7 @@ class Driver:
         if self.owned:
             # No copy to spare: the clock runs through every wakeup in one pass (the same
             # occurrences, in the same order, as wakeup after wakeup).
-            owned = Context(self.state)
+            owned = Context(self.state, lean=self.lean)
             run_clock(owned, until, inclusive)
             if owned.events or owned.effects:
                 self._take(owned.decision())
@@ -55,7 +61,9 @@ class Driver:
         wakeup = next_wakeup(self.state)
         # Wakeup after wakeup, as a timer would, in one private copy of the state.
         while wakeup is not None and (wakeup < until or (inclusive and wakeup == until)):
-            ctx = ctx or Context(self.state if self.owned else copy_state(self.state))
+            ctx = ctx or Context(
+                self.state if self.owned else copy_state(self.state), lean=self.lean
+            )
             wakeup = run_clock(ctx, wakeup, inclusive=True)
         if ctx is not None:
             self._take(ctx.decision())

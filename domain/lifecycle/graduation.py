@@ -18,8 +18,9 @@ from domain.errors import Conflict, InvalidInput
 from domain.events import instant
 from domain.lifecycle.context import Context, known_line, money_text, require_open
 from domain.lifecycle.releases import release_unheld
+from domain.line_records import OpenAmendment
 from domain.programme import ProgrammeSpec
-from domain.state import CooperationState, Line, OpenAmendment
+from domain.state import CooperationState, Line
 
 LEGAL_FORMS: tuple[str, ...] = (
     INFORMAL,

@@ -13,9 +13,10 @@ from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 
 from domain.errors import Conflict, InvalidInput
 from domain.limits import MAX_AMOUNT
+from domain.line_records import GrantedRelease
 from domain.money import cents
 from domain.programme import ProgrammeSpec
-from domain.state import GrantedRelease, Line
+from domain.state import Line
 
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 

@@ -24,8 +24,9 @@ from domain.lifecycle.granted import check_grant, grant, line_potential, require
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
 from domain.lifecycle.reports import report_every
+from domain.line_records import ReportClock
 from domain.programme import Phase, ProgrammeVersion
-from domain.state import CooperationState, Line, ReportClock, TransitionRequestMark
+from domain.state import CooperationState, Line, TransitionRequestMark
 
 
 def _attach(line: Line, at: datetime, phase: Phase) -> None:

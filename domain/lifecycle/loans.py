@@ -19,9 +19,12 @@ from domain import commands as c
 from domain.effects import PostRepayment, StartLoan
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle.context import Context, Occurrence, known_line, money_text
+from domain.line_records import Loan, LoanInstallment
 from domain.loans import loan_reminders, loan_schedule
-from domain.programme import LoanTerms, TrancheSpec
-from domain.state import ZERO, CooperationState, Line, Loan, LoanInstallment
+from domain.money import ZERO
+from domain.programme import TrancheSpec
+from domain.state import CooperationState, Line
+from domain.tranche_terms import LoanTerms
 
 OVERDUE_AFTER = timedelta(days=30)
 """An installment not repaid in full at due + P30D is overdue (rules 2)."""
@@ -296,19 +299,16 @@ def record_repayment(ctx: Context, cmd: c.RecordRepayment, now: datetime) -> Non
     if taken is not None:
         loan.repayments.append(taken)
     key = f"{s.id}:{line.id}:{tranche.id}:repayment:{taken or s.next_seq}"
-    ctx.emit(
-        "RepaymentRecorded",
+    _repayment_recorded(
+        ctx,
+        cmd,
         now,
-        line=line.id,
-        tranche=tranche.id,
-        amount=money_text(cmd.amount),
-        currency=line.currency,
+        (line, tranche, loan),
+        applied,
+        key,
         on=cmd.on.isoformat() if cmd.on else None,
-        installments=applied,
-        outstanding=money_text(loan.outstanding),
         settled=loan.settled(s.rules_version),
     )
-    _post_repayment(ctx, cmd, now, line, tranche, key)
 
 
 def write_off(ctx: Context, cmd: c.WriteOff, now: datetime) -> None:
@@ -402,6 +402,22 @@ def _record_repayment_rules_1(
         if left == 0:
             break
     key = f"{s.id}:{line.id}:{tranche.id}:repayment:{s.next_seq}"
+    # Rules 1 recorded neither the day paid nor whether the loan was settled.
+    _repayment_recorded(ctx, cmd, now, (line, tranche, loan), applied, key, on=None)
+
+
+def _repayment_recorded(
+    ctx: Context,
+    cmd: c.RecordRepayment,
+    now: datetime,
+    repaid: tuple[Line, TrancheSpec, Loan],
+    applied: list[dict[str, Any]],
+    key: str,
+    on: str | None,
+    **after: Any,
+) -> None:
+    """The repayment's event (`after`: what follows `outstanding` in it) and its posting."""
+    line, tranche, loan = repaid
     ctx.emit(
         "RepaymentRecorded",
         now,
@@ -409,7 +425,9 @@ def _record_repayment_rules_1(
         tranche=tranche.id,
         amount=money_text(cmd.amount),
         currency=line.currency,
+        on=on,
         installments=applied,
         outstanding=money_text(loan.outstanding),
+        **after,
     )
     _post_repayment(ctx, cmd, now, line, tranche, key)

@@ -24,8 +24,10 @@ from domain.lifecycle.context import (
 )
 from domain.lifecycle.holds import hold_of
 from domain.lifecycle.loans import disburse
-from domain.programme import AcceptedCheckIns, Elapsed, Phase, ProgrammeSpec, TrancheSpec
-from domain.state import Approval, CooperationState, HeldRelease, Line, ReleaseRecord
+from domain.line_records import Approval, HeldRelease, ReleaseRecord
+from domain.programme import Phase, ProgrammeSpec, TrancheSpec
+from domain.state import CooperationState, Line
+from domain.tranche_terms import AcceptedCheckIns, Elapsed
 
 
 def _release_key(state: CooperationState, line: Line, tranche: str, occurrence: int | None) -> str:

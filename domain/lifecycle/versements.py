@@ -21,7 +21,8 @@ from domain.effects import Part
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.events import instant
 from domain.lifecycle.context import Context, Occurrence, known_line, money_text, require_open
-from domain.state import CooperationState, Line, Versement
+from domain.line_records import Versement
+from domain.state import CooperationState, Line
 
 LATE_AFTER = timedelta(days=1)
 """A versement not paid at due + P1D is late."""

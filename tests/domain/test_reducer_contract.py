@@ -12,7 +12,8 @@ from domain import commands as c
 from domain.cooperation import CooperationSpec
 from domain.errors import Conflict, DomainError, InvalidInput
 from domain.lifecycle import decide, tick
-from domain.simulation import ScenarioError, parse_scenario, run_scenario
+from domain.scenario import ScenarioError, parse_scenario
+from domain.simulation import run_scenario
 from domain.state import CooperationState
 from tests.domain.helpers import Shell, at, cooperation, programme, version
 

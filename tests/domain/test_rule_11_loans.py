@@ -21,8 +21,8 @@ from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle import is_finished, next_wakeup
 from domain.loans import Installment, loan_reminders, loan_schedule
 from domain.money import cents
-from domain.programme import LoanTerms
 from domain.rules import upgrade
+from domain.tranche_terms import LoanTerms
 from tests.domain.helpers import (
     Shell,
     at,

@@ -24,7 +24,8 @@ from domain.errors import Conflict, InvalidInput
 from domain.lifecycle.granted import grant_amounts
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec
-from domain.simulation import ScenarioError, run_scenario
+from domain.scenario import ScenarioError
+from domain.simulation import run_scenario
 from domain.views import summary
 from tests.domain.helpers import (
     Shell,

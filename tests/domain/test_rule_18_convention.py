@@ -13,7 +13,7 @@ from domain import commands as c
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle.holds import CONVENTION_AWAITED, hold_of
 from domain.programme import ProgrammeSpec
-from domain.simulation import ScenarioError
+from domain.scenario import ScenarioError
 from domain.views import summary
 from tests.domain.helpers import (
     Shell,

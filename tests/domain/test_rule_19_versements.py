@@ -15,7 +15,7 @@ from domain.effects import Notify
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec
-from domain.simulation import ScenarioError
+from domain.scenario import ScenarioError
 from domain.views import summary
 from tests.domain.helpers import (
     Shell,

@@ -18,7 +18,8 @@ from domain.cooperation import CooperationSpec
 from domain.errors import Conflict, InvalidInput
 from domain.lifecycle import decide
 from domain.limits import DOOR
-from domain.simulation import ScenarioError, SimulationResult, run_scenario
+from domain.scenario import ScenarioError
+from domain.simulation import SimulationResult, run_scenario
 from domain.state import CooperationState
 from tests.domain.helpers import (
     Shell,

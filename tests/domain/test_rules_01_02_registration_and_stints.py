@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.simulation import ScenarioError
+from domain.scenario import ScenarioError
 from tests.domain.helpers import (
     GRANT,
     grant,

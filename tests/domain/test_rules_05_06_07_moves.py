@@ -10,7 +10,7 @@ import pytest
 from domain import commands as c
 from domain.effects import Notify
 from domain.errors import Conflict, InvalidInput
-from domain.simulation import ScenarioError
+from domain.scenario import ScenarioError
 from tests.domain.helpers import (
     GRANT,
     Shell,

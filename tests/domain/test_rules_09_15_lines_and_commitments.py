@@ -17,7 +17,7 @@ from domain.effects import FreeCommitment, Notify, RequestCommitment
 from domain.errors import Conflict, InvalidInput
 from domain.lifecycle.lines import answered_by
 from domain.rules import upgrade
-from domain.simulation import ScenarioError
+from domain.scenario import ScenarioError
 from tests.domain.helpers import (
     GRANT,
     Shell,

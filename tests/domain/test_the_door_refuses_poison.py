@@ -22,8 +22,10 @@ from domain.lifecycle import decide
 from domain.limits import DOOR, at_door
 from domain.loans import loan_schedule
 from domain.money import amount
-from domain.programme import LoanTerms, ProgrammeSpec
-from domain.simulation import ScenarioError, run_scenario
+from domain.programme import ProgrammeSpec
+from domain.scenario import ScenarioError
+from domain.simulation import run_scenario
+from domain.tranche_terms import LoanTerms
 from tests.domain.helpers import cooperation, programme
 
 PHASE = {"check_in_every": "P1M", "tranches": []}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from domain.simulation import parse_scenario, run_scenario
+from domain.scenario import parse_scenario
+from domain.simulation import run_scenario
 from domain.views import CooperationSummary, is_overdue, summary
 from tests.domain.test_conformance import VECTORS
 

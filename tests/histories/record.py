@@ -36,7 +36,7 @@ from domain.allocation import Share
 from domain.cooperation import CooperationSpec, LineRequest
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from domain.rules import RULES_VERSION
-from domain.simulation import parse_scenario
+from domain.scenario import parse_scenario
 from runtime.localstack import EmbeddedPostgres, TemporalDevServer, free_port
 from runtime.temporal import SEARCH_ATTRIBUTES, cooperation_workflow_id
 from store.db import create_pool

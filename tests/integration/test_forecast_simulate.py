@@ -19,7 +19,8 @@ import yaml
 
 from domain import commands as c
 from domain.durations import add
-from domain.forecast import forecast, forecast_cooperation
+from domain.forecast import forecast
+from domain.forecast_trajectory import forecast_cooperation
 from domain.ledger import LedgerRow
 from domain.programme import ProgrammeSpec
 from domain.simulation import run_scenario

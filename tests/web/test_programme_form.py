@@ -7,68 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from api.web import programme_form as pf
+from cli.samples import sample_programme
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec
 
-DESIGN_SPEC: dict[str, Any] = {
-    "id": "coop-2027",
-    "name": "Coopérations territoriales 2027",
-    "funder": "fondation-exemple",
-    "currency": "EUR",
-    "budget": "500000.00",
-    "locale": "fr",
-    "requires_lead": False,
-    "phases": {
-        "emergence": {
-            "check_in_every": "P1M",
-            "check_in_grace": "P14D",
-            "reminder_before": "P7D",
-            "report_every": "P3M",
-            "max_duration": "P12M",
-            "tranches": [
-                {"id": "amorcage", "amount": "8000.00", "purpose": "animation", "when": "entry"},
-                {
-                    "id": "emergence-2",
-                    "amount": "7000.00",
-                    "purpose": "animation",
-                    "when": {"accepted_check_ins": 3},
-                },
-            ],
-        },
-        "experimentation": {
-            "check_in_every": "P2M",
-            "tranches": [
-                {
-                    "id": "experimentation-2",
-                    "amount": "20000.00",
-                    "purpose": "operating",
-                    "when": {"elapsed": "P6M"},
-                },
-                {
-                    "id": "coordination",
-                    "amount": "6000.00",
-                    "purpose": "animation",
-                    "when": {"elapsed": "P3M"},
-                    "repeat": {"every": "P1Y", "times": 4},
-                },
-                {
-                    "id": "pret-patient",
-                    "amount": "50000.00",
-                    "purpose": "investment",
-                    "instrument": {
-                        "loan": {
-                            "annual_rate": "0.01",
-                            "grace": "P24M",
-                            "term": "P84M",
-                            "installment_every": "P3M",
-                        }
-                    },
-                    "when": "approval",
-                },
-            ],
-        },
-    },
-}
+DESIGN_SPEC: dict[str, Any] = sample_programme()
 
 
 def _stored(spec: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +22,7 @@ def test_a_spec_shown_in_the_form_comes_back_the_same() -> None:
     values = pf.values_of(DESIGN_SPEC)
     assert values["phases.experimentation.check_in_every.n"] == "2"
     assert values["phases.experimentation.check_in_every.unit"] == "M"
-    assert values["phases.experimentation.tranches.2.instrument"] == "loan"
+    assert values["phases.experimentation.tranches.3.instrument"] == "loan"
     built = pf.spec_of(values, "fondation-exemple", "whole")
     assert built.errors == {}
     assert _stored(built.spec) == _stored(DESIGN_SPEC)
@@ -172,7 +115,10 @@ def test_what_changed_between_two_versions() -> None:
         ("phases.emergence.tranches.nouvelle", None, nouvelle),
     ]
     # A phase dropped whole is one change; so is one added back.
-    dropped = {**later, "phases": {"emergence": later["phases"]["emergence"]}}
+    dropped = {
+        **later,
+        "phases": {k: v for k, v in later["phases"].items() if k != "experimentation"},
+    }
     assert pf.changes(later, dropped) == [
         ("phases.experimentation", DESIGN_SPEC["phases"]["experimentation"], None)
     ]

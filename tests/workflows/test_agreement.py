@@ -11,7 +11,8 @@ import pytest
 
 from cli.simulate import simulate
 from domain.errors import DomainError
-from domain.simulation import ScenarioError, parse_scenario, run_scenario
+from domain.scenario import ScenarioError, parse_scenario
+from domain.simulation import run_scenario
 from tests.workflows.scenarios import multi_year
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

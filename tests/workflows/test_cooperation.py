@@ -11,7 +11,8 @@ from temporalio.client import WorkflowExecutionStatus
 
 from cli.simulate import simulation
 from domain.events import Event
-from domain.simulation import SimulationResult, parse_scenario, run_scenario
+from domain.scenario import parse_scenario
+from domain.simulation import SimulationResult, run_scenario
 from tests.workflows.scenarios import loan, multi_year
 from workflows.loan import LoanWorkflow
 from workflows.shell import loan_workflow_id

@@ -17,7 +17,7 @@ import pytest
 
 from api.app import create_app
 from cli.simulate import Simulation, simulation
-from domain.simulation import parse_scenario
+from domain.scenario import parse_scenario
 from notify.reports import render_report
 from runtime.config import Settings
 from tests.api.conftest import tokens
