@@ -292,10 +292,12 @@ NOTIFIED: dict[str, tuple[dict[str, Any], tuple[str, str], tuple[str, str]]] = {
 def test_every_notified_event_type_has_its_words() -> None:
     # The domain's notifications (grep `ctx.notify(` in domain/lifecycle) are all here.
     lifecycle = Path(__file__).resolve().parents[2] / "domain" / "lifecycle"
+    # A notice's type is written at the call, or chosen just before it as `about`.
     notified = {
         found
         for path in lifecycle.glob("*.py")
-        for found in re.findall(r'ctx\.notify\(\s*"\w+",[^,]+,\s*"(\w+)"', path.read_text())
+        for pattern in (r'ctx\.notify\(\s*"\w+",[^,]+,\s*"(\w+)"', r'\babout, \w+ = "(\w+)"')
+        for found in re.findall(pattern, path.read_text())
     }
     assert notified == set(NOTIFIED)
 
