@@ -18,8 +18,10 @@ from api.web.pages.common import (
     MOVE_FIELDS,
     MOVES,
     REASONED,
+    CooperationForm,
     Reader,
     SessionDep,
+    act,
     field_errors,
     given,
     guarded,
@@ -240,46 +242,33 @@ async def move(cooperation_id: str, request: Request, session: SessionDep) -> Re
 async def decline_request(
     cooperation_id: str, seq: int, request: Request, session: SessionDep
 ) -> Response:
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        base = f"/v1/cooperations/{quote(cooperation_id)}"
-        await api.post(
-            f"{base}/transition-requests/{seq}/decline",
-            {"reason": text_of(form, "reason")},
-            text_of(form, "form_key"),
-        )
-        return see(f"/cooperations/{quote(cooperation_id)}", "declined")
+    at = quote(cooperation_id)
+    endpoint = f"/v1/cooperations/{at}/transition-requests/{seq}/decline"
+    return await act(request, session, endpoint, _declined, f"/cooperations/{at}")
 
-    return await guarded(request, session, build)
+
+def _declined(form: FormData) -> tuple[dict[str, Any], str]:
+    return {"reason": text_of(form, "reason")}, "declined"
 
 
 # -- funding lines --------------------------------------------------------------------------
 
 
-@router.get("/cooperations/{cooperation_id}/lines")
-async def line_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    read = reading(cooperation_id, programmes="/v1/programmes?limit=200")
-    return await show_form(request, session, "lines.html", read)
+PROGRAMMES = "/v1/programmes?limit=200"
+"""The programmes a line may be proposed to."""
 
 
-@router.post("/cooperations/{cooperation_id}/lines")
-async def propose_line(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    def body_of(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
-        body = given(form, "programme")
-        if text_of(form, "angle"):
-            body["angle"] = {"summary": text_of(form, "angle")}
-        return body, {}
+def _line_body(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
+    body = given(form, "programme")
+    if text_of(form, "angle"):
+        body["angle"] = {"summary": text_of(form, "angle")}
+    return body, {}
 
-    return await send_form(
-        request,
-        session,
-        template="lines.html",
-        read=reading(cooperation_id, programmes="/v1/programmes?limit=200"),
-        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/funding-lines",
-        body_of=body_of,
-        then=f"/cooperations/{quote(cooperation_id)}",
-        done="line",
-    )
+
+LINE = CooperationForm(
+    "lines.html", "/funding-lines", _line_body, "line", reads={"programmes": PROGRAMMES}
+)
+LINE.serve(router, "/cooperations/{cooperation_id}/lines")
 
 
 # -- the fiscal host's funds ----------------------------------------------------------------

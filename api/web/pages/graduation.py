@@ -14,15 +14,16 @@ from starlette.datastructures import FormData
 
 from api.web.client import Api
 from api.web.pages.common import (
+    CooperationForm,
     Reader,
     SessionDep,
+    act,
     given,
     guarded,
+    only,
     posted_form,
     reading,
     see,
-    send_form,
-    show_form,
     text_of,
 )
 from domain.lifecycle.graduation import LEGAL_FORMS
@@ -34,25 +35,16 @@ router = APIRouter(include_in_schema=False)
 # -- members --------------------------------------------------------------------------------
 
 
-@router.get("/cooperations/{cooperation_id}/members")
-async def members_page(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    read = reading(cooperation_id, members="/members")
-    return await show_form(request, session, "members.html", read, legal_forms=LEGAL_FORMS)
-
-
-@router.post("/cooperations/{cooperation_id}/members")
-async def add_member(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    return await send_form(
-        request,
-        session,
-        template="members.html",
-        read=reading(cooperation_id, members="/members"),
-        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/members",
-        body_of=lambda form, _: (given(form, "id", "name", "legal_form"), {}),
-        then=f"/cooperations/{quote(cooperation_id)}/members",
-        done="member_added",
-        legal_forms=LEGAL_FORMS,
-    )
+MEMBERS = CooperationForm(
+    "members.html",
+    "/members",
+    lambda form, _: (given(form, "id", "name", "legal_form"), {}),
+    "member_added",
+    then="/cooperations/{cooperation_id}/members",
+    reads={"members": "/members"},
+    choices={"legal_forms": LEGAL_FORMS},
+)
+MEMBERS.serve(router, "/cooperations/{cooperation_id}/members")
 
 
 @router.post("/cooperations/{cooperation_id}/members/{member}/leave")
@@ -77,29 +69,18 @@ def _coop(cooperation_id: str) -> str:
     return f"/v1/cooperations/{quote(cooperation_id)}"
 
 
-@router.get("/cooperations/{cooperation_id}/formalise")
-async def formalise_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    read = reading(cooperation_id, members="/members")
-    return await show_form(request, session, "graduation_formalise.html", read, forms=FORMS)
-
-
-@router.post("/cooperations/{cooperation_id}/formalise")
-async def formalise(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    # The member is in the endpoint's path: chosen in the form (Starlette keeps the form
-    # read, so send_form reads it again for free).
-    form = await request.form()
-    member = text_of(form, "member") or "-"
-    return await send_form(
-        request,
-        session,
-        template="graduation_formalise.html",
-        read=reading(cooperation_id, members="/members"),
-        endpoint=f"{_coop(cooperation_id)}/members/{quote(member)}/formalise",
-        body_of=lambda form, _: (given(form, "legal_form", "siret", "rna"), {}),
-        then=f"/cooperations/{quote(cooperation_id)}/members",
-        done="formalised",
-        forms=FORMS,
-    )
+FORMALISE = CooperationForm(
+    "graduation_formalise.html",
+    "/members/{member}/formalise",
+    lambda form, _: (given(form, "legal_form", "siret", "rna"), {}),
+    "formalised",
+    then="/cooperations/{cooperation_id}/members",
+    reads={"members": "/members"},
+    choices={"forms": FORMS},
+    # The member is in the endpoint's path: chosen in the form.
+    names=lambda form: {"member": text_of(form, "member") or "-"},
+)
+FORMALISE.serve(router, "/cooperations/{cooperation_id}/formalise")
 
 
 # -- graduation: an amendment (avenant), the end of hosting ---------------------------------
@@ -130,14 +111,6 @@ def _amend_reading(cooperation_id: str, programme: str) -> Reader:
     return read
 
 
-@router.get("/cooperations/{cooperation_id}/lines/{programme}/amendment")
-async def amendment_form(
-    cooperation_id: str, programme: str, request: Request, session: SessionDep
-) -> Response:
-    read = _amend_reading(cooperation_id, programme)
-    return await show_form(request, session, "graduation_amend.html", read)
-
-
 def _percent(text: str) -> Decimal | None:
     try:
         value = Decimal(text.replace(",", ".").replace("%", "").strip())
@@ -163,27 +136,20 @@ def amendment_body(form: FormData, words: Words) -> tuple[dict[str, Any], dict[s
     return {"allocation": allocation}, {}
 
 
-@router.post("/cooperations/{cooperation_id}/lines/{programme}/amendment")
-async def propose_amendment(
-    cooperation_id: str, programme: str, request: Request, session: SessionDep
-) -> Response:
-    return await send_form(
-        request,
-        session,
-        template="graduation_amend.html",
-        read=_amend_reading(cooperation_id, programme),
-        endpoint=f"{_coop(cooperation_id)}/funding-lines/{quote(programme)}/amendments",
-        body_of=amendment_body,
-        then=f"/cooperations/{quote(cooperation_id)}",
-        done="amendment_proposed",
-    )
+AMENDMENT = CooperationForm(
+    "graduation_amend.html",
+    "/funding-lines/{programme}/amendments",
+    amendment_body,
+    "amendment_proposed",
+    reader=lambda names: _amend_reading(names["cooperation_id"], names["programme"]),
+)
+AMENDMENT.serve(router, "/cooperations/{cooperation_id}/lines/{programme}/amendment")
 
 
 @router.post("/cooperations/{cooperation_id}/hosting/end")
 async def end_hosting(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        await api.post(f"{_coop(cooperation_id)}/hosting/end", None, text_of(form, "form_key"))
-        return see(f"/cooperations/{quote(cooperation_id)}", "hosting_ended")
-
-    return await guarded(request, session, build)
+    endpoint, then = (
+        f"{_coop(cooperation_id)}/hosting/end",
+        f"/cooperations/{quote(cooperation_id)}",
+    )
+    return await act(request, session, endpoint, only("hosting_ended"), then)

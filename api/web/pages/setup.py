@@ -20,7 +20,7 @@ from api.web.client import Api, ApiProblem
 from api.web.forms import UNITS, cadence_key, form_errors, money_typed
 from api.web.pages.common import (
     SessionDep,
-    back_to,
+    act,
     guarded,
     posted_form,
     see,
@@ -334,8 +334,7 @@ async def _loan_action(
     off what is left of a loan (`{line, tranche, reason}`); a refusal (beyond what is owed,
     a settled loan) is a page saying why, the way back on it."""
 
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
+    def act_of(form: FormData) -> tuple[dict[str, Any], str]:
         body: dict[str, Any] = {"line": text_of(form, "line"), "tranche": text_of(form, "tranche")}
         if what == "repayments":
             body["amount"] = money_typed(text_of(form, "amount") or "")
@@ -343,9 +342,6 @@ async def _loan_action(
                 body["date"] = text_of(form, "date")
         else:
             body["reason"] = text_of(form, "reason")
-        await api.post(
-            f"/v1/cooperations/{quote(cooperation_id)}/{what}", body, text_of(form, "form_key")
-        )
-        return see(back_to(form), "repaid" if what == "repayments" else "written_off")
+        return body, "repaid" if what == "repayments" else "written_off"
 
-    return await guarded(request, session, build)
+    return await act(request, session, f"/v1/cooperations/{quote(cooperation_id)}/{what}", act_of)

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from api.web.client import Api, ApiProblem
 from api.web.forms import form_errors
-from api.web.pages.common import SessionDep, guarded, number, posted_form, see, text_of
+from api.web.pages.common import SessionDep, act, guarded, number, only, posted_form, see, text_of
 from api.web.render import page
 from api.web.session import Session
 from domain.events import EVENT_TYPES
@@ -111,16 +111,9 @@ async def webhook(webhook_id: str, request: Request, session: SessionDep) -> Res
 async def send_again(
     webhook_id: str, delivery_id: int, request: Request, session: SessionDep
 ) -> Response:
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        await api.post(
-            f"/v1/webhooks/{quote(webhook_id)}/deliveries/{delivery_id}/retry",
-            {},
-            text_of(form, "form_key"),
-        )
-        return see(f"/webhooks/{quote(webhook_id)}", "delivery_again")
-
-    return await guarded(request, session, build)
+    hook = f"/webhooks/{quote(webhook_id)}"
+    endpoint = f"/v1{hook}/deliveries/{delivery_id}/retry"
+    return await act(request, session, endpoint, only("delivery_again", {}), hook)
 
 
 @router.post("/webhooks/{webhook_id}/delete")
