@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from api.web.client import Api
 from api.web.pages.common import (
+    BodyOf,
     CooperationForm,
     Reader,
     SessionDep,
@@ -35,14 +36,22 @@ router = APIRouter(include_in_schema=False)
 # -- members --------------------------------------------------------------------------------
 
 
-MEMBERS = CooperationForm(
-    "members.html",
-    "/members",
-    lambda form, _: (given(form, "id", "name", "legal_form"), {}),
-    "member_added",
-    then="/cooperations/{cooperation_id}/members",
-    reads={"members": "/members"},
-    choices={"legal_forms": LEGAL_FORMS},
+def _members_form(
+    template: str, endpoint: str, body_of: BodyOf, done: str, **more: Any
+) -> CooperationForm:
+    """A form about the members: shown with them, and back to their page once sent."""
+    members = "/cooperations/{cooperation_id}/members"
+    return CooperationForm(
+        template, endpoint, body_of, done, then=members, reads={"members": "/members"}, **more
+    )
+
+
+def _new_member(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
+    return given(form, "id", "name", "legal_form"), {}
+
+
+MEMBERS = _members_form(
+    "members.html", "/members", _new_member, "member_added", choices={"legal_forms": LEGAL_FORMS}
 )
 MEMBERS.serve(router, "/cooperations/{cooperation_id}/members")
 
@@ -69,13 +78,11 @@ def _coop(cooperation_id: str) -> str:
     return f"/v1/cooperations/{quote(cooperation_id)}"
 
 
-FORMALISE = CooperationForm(
+FORMALISE = _members_form(
     "graduation_formalise.html",
     "/members/{member}/formalise",
     lambda form, _: (given(form, "legal_form", "siret", "rna"), {}),
     "formalised",
-    then="/cooperations/{cooperation_id}/members",
-    reads={"members": "/members"},
     choices={"forms": FORMS},
     # The member is in the endpoint's path: chosen in the form.
     names=lambda form: {"member": text_of(form, "member") or "-"},
