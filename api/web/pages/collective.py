@@ -5,47 +5,17 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter
 from starlette.datastructures import FormData
 
-from api.web.pages.common import (
-    SessionDep,
-    given,
-    move_choices,
-    reading,
-    send_form,
-    show_form,
-    text_of,
-)
+from api.web.pages.common import CooperationForm, given, move_choices, text_of
 from i18n import Words
 
 router = APIRouter(include_in_schema=False)
 
 
 # -- the check-in ---------------------------------------------------------------------------
-
-
-@router.get("/cooperations/{cooperation_id}/check-in")
-async def check_in_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    return await show_form(request, session, "check_in.html", reading(cooperation_id))
-
-
-@router.post("/cooperations/{cooperation_id}/check-in")
-async def submit_check_in(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    return await send_form(
-        request,
-        session,
-        template="check_in.html",
-        read=reading(cooperation_id),
-        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/check-ins",
-        body_of=_check_in,
-        then=f"/cooperations/{quote(cooperation_id)}",
-        done="check_in",
-        fields={"indicators": "indicator_name_0"},
-    )
 
 
 def _check_in(form: FormData, words: Words) -> tuple[dict[str, Any], dict[str, str]]:
@@ -79,6 +49,12 @@ def indicators_of(form: FormData) -> tuple[dict[str, int | float | str], dict[st
     return indicators, errors
 
 
+CHECK_IN = CooperationForm(
+    "check_in.html", "/check-ins", _check_in, "check_in", fields={"indicators": "indicator_name_0"}
+)
+CHECK_IN.serve(router, "/cooperations/{cooperation_id}/check-in")
+
+
 def _number(text: str) -> int | float | str:
     compact = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
     try:
@@ -96,29 +72,14 @@ def _number(text: str) -> int | float | str:
 # -- a request to the facilitator -----------------------------------------------------------
 
 
-@router.get("/cooperations/{cooperation_id}/request")
-async def request_form(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    return await show_form(
-        request, session, "request.html", reading(cooperation_id), **move_choices()
-    )
+def _request_body(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
+    body = given(form, "action", "reason", "to")
+    if body.get("action") != "restart":
+        body.pop("to", None)  # the phase is asked of a restart only
+    return body, {}
 
 
-@router.post("/cooperations/{cooperation_id}/request")
-async def ask_transition(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    def body_of(form: FormData, _: Words) -> tuple[dict[str, Any], dict[str, str]]:
-        body = given(form, "action", "reason", "to")
-        if body.get("action") != "restart":
-            body.pop("to", None)  # the phase is asked of a restart only
-        return body, {}
-
-    return await send_form(
-        request,
-        session,
-        template="request.html",
-        read=reading(cooperation_id),
-        endpoint=f"/v1/cooperations/{quote(cooperation_id)}/transition-requests",
-        body_of=body_of,
-        then=f"/cooperations/{quote(cooperation_id)}",
-        done="request",
-        **move_choices(),
-    )
+REQUEST = CooperationForm(
+    "request.html", "/transition-requests", _request_body, "request", choices=move_choices()
+)
+REQUEST.serve(router, "/cooperations/{cooperation_id}/request")

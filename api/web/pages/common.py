@@ -7,11 +7,12 @@ API's answers, rules and refusals included."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -81,6 +82,11 @@ def text_of(form: FormData, name: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip()
+
+
+def number(text: str | None, default: int) -> int:
+    """A whole number asked in a query (`?after=50`), or the default when it is none."""
+    return int(text) if text and text.isdigit() else default
 
 
 def back_to(form: FormData) -> str:
@@ -222,6 +228,94 @@ async def send_form(
         )
 
     return await guarded(request, session, build)
+
+
+@dataclass(frozen=True)
+class CooperationForm:
+    """A form on a cooperation, declared once for its page (GET) and its sending (POST) at one
+    path: the template, what is read beside the cooperation (`reads`, as `reading` takes them;
+    or `reader`'s) and the choices offered; the body made by `body_of`, sent to the API's
+    `endpoint` under the cooperation's; then the cooperation's page (or `then`) saying `done`.
+    `{names}` in `reads`, `endpoint` and `then` are the route's (quoted), or the form's
+    (`names`); `shown` are route names the template is given too."""
+
+    template: str
+    endpoint: str
+    body_of: BodyOf
+    done: str
+    then: str = ""
+    reads: Mapping[str, str] = field(default_factory=dict)
+    reader: Callable[[Mapping[str, str]], Reader] | None = None
+    choices: Mapping[str, Any] = field(default_factory=dict)
+    shown: tuple[str, ...] = ()
+    fields: Mapping[str, str] | None = None
+    names: Callable[[FormData], Mapping[str, str]] | None = None
+
+    def serve(self, router: APIRouter, path: str) -> None:
+        """The form's two routes at `path` (a cooperation's, `{cooperation_id}` in it)."""
+
+        async def show(request: Request, session: SessionDep) -> Response:
+            names = request.path_params
+            return await show_form(
+                request, session, self.template, self._read(names), **self._choices(names)
+            )
+
+        async def send(request: Request, session: SessionDep) -> Response:
+            names = dict(request.path_params)
+            if self.names:
+                # Starlette keeps the form read: send_form reads it again for free, and
+                # checks its CSRF token before anything is sent.
+                names.update(self.names(await request.form()))
+            at = {k: quote(v) for k, v in names.items()}
+            return await send_form(
+                request,
+                session,
+                template=self.template,
+                read=self._read(names),
+                endpoint=f"/v1/cooperations/{at['cooperation_id']}{self.endpoint.format_map(at)}",
+                body_of=self.body_of,
+                then=(self.then or "/cooperations/{cooperation_id}").format_map(at),
+                done=self.done,
+                fields=dict(self.fields) if self.fields else None,
+                **self._choices(names),
+            )
+
+        router.add_api_route(path, show, methods=["GET"], include_in_schema=False)
+        router.add_api_route(path, send, methods=["POST"], include_in_schema=False)
+
+    def _read(self, names: Mapping[str, str]) -> Reader:
+        if self.reader:
+            return self.reader(names)
+        at = {k: quote(v) for k, v in names.items()}
+        reads = {k: path.format_map(at) for k, path in self.reads.items()}
+        return reading(names["cooperation_id"], **reads)
+
+    def _choices(self, names: Mapping[str, str]) -> dict[str, Any]:
+        return {**self.choices, **{name: names[name] for name in self.shown}}
+
+
+ActOf = Callable[[FormData], tuple[Any, str]]
+"""A button's form turned into the API's body, and what it did (`done`)."""
+
+
+async def act(
+    request: Request, session: Session, endpoint: str, act_of: ActOf, then: str | None = None
+) -> Response:
+    """A button's form (no page of its own) posted to `endpoint`; then `then`, or the page it
+    came from, saying what it did. A refusal is a page saying why, the way back on it."""
+
+    async def build(api: Api) -> Response:
+        form = await posted_form(request)
+        body, done = act_of(form)
+        await api.post(endpoint, body, text_of(form, "form_key"))
+        return see(then or back_to(form), done)
+
+    return await guarded(request, session, build)
+
+
+def only(done: str, body: Any = None) -> ActOf:
+    """A button whose form carries nothing but itself: `body` sent, `done` said."""
+    return lambda _: (body, done)
 
 
 def given(form: FormData, *names: str) -> dict[str, Any]:

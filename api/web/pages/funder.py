@@ -11,21 +11,21 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from api.web import charts
 from api.web.client import Api, ApiProblem
 from api.web.pages.common import (
+    CooperationForm,
     SessionDep,
+    act,
     back_to,
     field_errors,
     given,
     guarded,
     posted_form,
     programme_names,
-    reading,
     see,
-    send_form,
-    show_form,
     text_of,
     together,
 )
@@ -96,63 +96,40 @@ def _money_typed(text: str) -> str:
 
 @router.post("/cooperations/{cooperation_id}/approvals")
 async def approve(cooperation_id: str, request: Request, session: SessionDep) -> Response:
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        await api.post(
-            f"/v1/cooperations/{quote(cooperation_id)}/approvals",
-            {"line": text_of(form, "line"), "tranche": text_of(form, "tranche")},
-            text_of(form, "form_key"),
-        )
-        return see(back_to(form), "approved")
-
-    return await guarded(request, session, build)
+    endpoint = f"/v1/cooperations/{quote(cooperation_id)}/approvals"
+    return await act(request, session, endpoint, _approval)
 
 
-@router.get("/cooperations/{cooperation_id}/lines/{programme}/convention")
-async def convention_form(
-    cooperation_id: str, programme: str, request: Request, session: SessionDep
-) -> Response:
-    """Rule 18: the line's funder records its convention (also from its inbox)."""
-    return await show_form(
-        request, session, "convention.html", reading(cooperation_id), programme=programme
-    )
+def _approval(form: FormData) -> tuple[dict[str, Any], str]:
+    return {"line": text_of(form, "line"), "tranche": text_of(form, "tranche")}, "approved"
 
 
-@router.post("/cooperations/{cooperation_id}/lines/{programme}/convention")
-async def record_convention(
-    cooperation_id: str, programme: str, request: Request, session: SessionDep
-) -> Response:
-    return await send_form(
-        request,
-        session,
-        template="convention.html",
-        read=reading(cooperation_id),
-        endpoint=(
-            f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}/convention"
-        ),
-        body_of=lambda form, _: (given(form, "reference", "signed_on", "ends_on"), {}),
-        then=f"/programmes/{quote(programme)}",
-        done="convention",
-        programme=programme,
-    )
+# Rule 18: the line's funder records its convention (also from its inbox).
+CONVENTION = CooperationForm(
+    "convention.html",
+    "/funding-lines/{programme}/convention",
+    lambda form, _: (given(form, "reference", "signed_on", "ends_on"), {}),
+    "convention",
+    then="/programmes/{programme}",
+    shown=("programme",),
+)
+CONVENTION.serve(router, "/cooperations/{cooperation_id}/lines/{programme}/convention")
 
 
 @router.post("/cooperations/{cooperation_id}/payments")
 async def record_paid(cooperation_id: str, request: Request, session: SessionDep) -> Response:
     """Rule 19: the funder records the day a versement was paid (its inbox's form)."""
 
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        body: dict[str, Any] = given(form, "line", "tranche", "payee", "paid_on")
-        occurrence = text_of(form, "occurrence")
-        if occurrence is not None:
-            body["occurrence"] = int(occurrence) if occurrence.isdigit() else occurrence
-        await api.post(
-            f"/v1/cooperations/{quote(cooperation_id)}/payments", body, text_of(form, "form_key")
-        )
-        return see(back_to(form), "versement.paid")
+    endpoint = f"/v1/cooperations/{quote(cooperation_id)}/payments"
+    return await act(request, session, endpoint, _paid)
 
-    return await guarded(request, session, build)
+
+def _paid(form: FormData) -> tuple[dict[str, Any], str]:
+    body: dict[str, Any] = given(form, "line", "tranche", "payee", "paid_on")
+    occurrence = text_of(form, "occurrence")
+    if occurrence is not None:
+        body["occurrence"] = int(occurrence) if occurrence.isdigit() else occurrence
+    return body, "versement.paid"
 
 
 @router.post("/cooperations/{cooperation_id}/lines/{programme}/amendment/decision")
@@ -162,18 +139,13 @@ async def decide_amendment(
     """Rule 20: the line's funder accepts or declines the amendment the facilitator proposed
     (from its inbox or the cooperation's page)."""
 
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        accept = text_of(form, "accept") == "true"
-        await api.post(
-            f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}"
-            "/amendments/decision",
-            {"accept": accept},
-            text_of(form, "form_key"),
-        )
-        return see(back_to(form), "amendment_accepted" if accept else "amendment_declined")
+    line = f"/v1/cooperations/{quote(cooperation_id)}/funding-lines/{quote(programme)}"
+    return await act(request, session, f"{line}/amendments/decision", _amendment_decision)
 
-    return await guarded(request, session, build)
+
+def _amendment_decision(form: FormData) -> tuple[dict[str, Any], str]:
+    accept = text_of(form, "accept") == "true"
+    return {"accept": accept}, "amendment_accepted" if accept else "amendment_declined"
 
 
 # -- a programme ----------------------------------------------------------------------------
