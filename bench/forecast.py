@@ -11,7 +11,6 @@ time (medians), in the processes of `runtime.forecast_pool` as the endpoint comp
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -19,10 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from statistics import median
+from types import ModuleType
 from typing import Any
 
 from bench.payloads import three_line_scenario
-from bench.support import Report, Target, exit_code, quiet
+from bench.support import Option, Report, Target, command
 from domain import commands as c
 from domain import durations
 from domain.cooperation import LineRequest
@@ -227,20 +227,19 @@ def _json_copy(state: CooperationState) -> CooperationState:
 def machinery_before() -> Iterator[None]:
     """The rules' machinery as it was: a JSON copy at every decision and clock run, no state
     owned by its driver, due dates computed anew (bisected periods stay)."""
-    saved: list[tuple[Any, str, Any]] = [
-        (context, "copy_state", context.copy_state),
-        (clock, "copy_state", clock.copy_state),
-        (driver, "copy_state", driver.copy_state),
+    # clock and driver hold context's copy_state under the same name: each is patched.
+    saved: list[tuple[ModuleType, str, Any]] = [
+        *((module, "copy_state", context.copy_state) for module in (context, clock, driver)),
         (durations, "_add", durations._add),
     ]
+    before = {"copy_state": _json_copy, "_add": durations._add.__wrapped__}
     init: Callable[..., None] = driver.Driver.__init__
 
     def not_owned(self: driver.Driver, state: CooperationState | None = None, **_: Any) -> None:
         init(self, state, owned=False)
 
-    for module, name, _ in saved[:3]:
-        setattr(module, name, _json_copy)
-    durations._add = durations._add.__wrapped__  # type: ignore[attr-defined]
+    for module, name, _ in saved:
+        setattr(module, name, before[name])
     driver.Driver.__init__ = not_owned  # type: ignore[method-assign]
     try:
         yield
@@ -325,14 +324,13 @@ def run(runs: int = 3, cooperations: int = 1000, before_share: int = 10) -> Repo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.forecast")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--cooperations", type=int, default=1000)
-    args = parser.parse_args(argv)
-    quiet()
-    report = run(args.runs, args.cooperations)
-    report.show()
-    return exit_code([report])
+    return command(
+        "python -m bench.forecast",
+        run,
+        Option("--runs", 3, "runs of the forecast"),
+        Option("--cooperations", 1000, "live cooperations forecast"),
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

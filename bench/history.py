@@ -7,7 +7,6 @@ threshold of 10,240 events (TEMPORAL.md).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from bench.scenario import ten_year_scenario
-from bench.support import Report, Target, embedded_postgres, exit_code, quiet
+from bench.support import Report, Target, command, embedded_postgres
 from cli.simulate import simulation
 from domain.simulation import Scenario
 
@@ -91,11 +90,12 @@ async def run() -> Report:
     )
 
 
-def main() -> int:
-    quiet()
-    report = asyncio.run(run())
-    report.show()
-    return exit_code([report])
+def main(argv: list[str] | None = None) -> int:
+    return command(
+        "python -m bench.history",
+        run,
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":

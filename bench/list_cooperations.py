@@ -14,8 +14,6 @@ funder's page is checked to hold its own lines only before anything is timed.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import random
 import sys
@@ -31,7 +29,7 @@ import asyncpg
 
 from bench.scenario import COOPERATION, PROGRAMME
 from bench.stack import Answer, HttpClient, api_stack
-from bench.support import Report, Target, exit_code, percentile, quiet
+from bench.support import Option, Report, Target, command, percentile
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.lifecycle import decide
@@ -87,7 +85,7 @@ def registered_lines() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     return view, {line["programme"]: line for line in view["lines"]}
 
 
-def cooperations(count: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
+def cooperation_rows(count: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
     """Rows of the `cooperations` table, as `project_summary` writes them."""
     base, by_programme = registered_lines()
     pick = random.Random(seed)
@@ -156,7 +154,7 @@ async def seed(url: str, count: int) -> float:
     # A plain connection: jsonb goes as text, without the pool's codec.
     conn = await asyncpg.connect(url)
     try:
-        rows = cooperations(count)
+        rows = cooperation_rows(count)
         while batch := [row for _, row in zip(range(BATCH), rows, strict=False)]:
             await conn.copy_records_to_table("cooperations", records=batch, columns=columns)
         await conn.execute("ANALYZE cooperations")
@@ -251,7 +249,8 @@ async def measure(
     return latencies, counts
 
 
-async def run(count: int = 100_000, requests: int = 200) -> Report:
+async def run(cooperations: int = 100_000, requests: int = 200) -> Report:
+    count = cooperations
     async with api_stack(worker=False) as stack:
         pool = await create_pool(stack.database_url, max_size=2)
         try:
@@ -308,18 +307,13 @@ def _pair(values: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.list_cooperations")
-    parser.add_argument(
-        "--cooperations", type=int, default=100_000, help="cooperations seeded (default 100000)"
+    return command(
+        "python -m bench.list_cooperations",
+        run,
+        Option("--cooperations", 100_000, "cooperations seeded"),
+        Option("--requests", 200, "timed requests per shape"),
+        argv=argv,
     )
-    parser.add_argument(
-        "--requests", type=int, default=200, help="timed requests per shape (default 200)"
-    )
-    args = parser.parse_args(argv)
-    quiet()
-    report = asyncio.run(run(args.cooperations, args.requests))
-    report.show()
-    return exit_code([report])
 
 
 if __name__ == "__main__":

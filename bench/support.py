@@ -1,13 +1,16 @@
 """What the benchmarks share: one embedded PostgreSQL, a Temporal dev server, latency
-percentiles, targets and their report."""
+percentiles, targets, their report and the command that runs one benchmark alone."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import inspect
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +31,8 @@ class Target:
     digits: int = 2
     at_least: bool = False
     """The limit is a floor (throughput), not a ceiling (time, memory)."""
+    lighter: bool = False
+    """One of the ratios by which the workflow is lighter or not (the summary's first table)."""
 
     @property
     def met(self) -> bool:
@@ -125,3 +130,40 @@ class Report:
 def exit_code(reports: list[Report]) -> int:
     """Non-zero when a target is missed, so `make bench` fails on a regression."""
     return 0 if all(r.met for r in reports) else 1
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a benchmark's command: `--check-ins` is its `run`'s `check_ins`."""
+
+    flag: str
+    default: int | float
+    help: str
+
+
+def command(
+    prog: str,
+    run: Callable[..., Report | Awaitable[Report]],
+    *options: Option,
+    argv: list[str] | None = None,
+) -> int:
+    """`python -m bench.<name> [options]`: the benchmark alone, its report, and a non-zero
+    exit when one of its targets is missed."""
+    parser = argparse.ArgumentParser(prog=prog)
+    for option in options:
+        parser.add_argument(
+            option.flag,
+            type=type(option.default),
+            default=option.default,
+            help=f"{option.help} (default {option.default})",
+        )
+    args = parser.parse_args(argv)
+    quiet()
+    outcome = run(**vars(args))
+    report = asyncio.run(_awaited(outcome)) if inspect.isawaitable(outcome) else outcome
+    report.show()
+    return exit_code([report])
+
+
+async def _awaited(outcome: Awaitable[Report]) -> Report:
+    return await outcome

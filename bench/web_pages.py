@@ -13,8 +13,6 @@ CPU per page against per round of calls (where the machine's cores go).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
 import time
 import uuid
@@ -26,7 +24,7 @@ import asyncpg
 
 from bench.scenario import COOPERATION, PROGRAMME
 from bench.stack import HttpClient, api_stack, cpu_seconds
-from bench.support import Report, Target, exit_code, percentile, quiet
+from bench.support import Option, Report, Target, command, percentile
 from store.tokens import Role, create_token
 
 TARGET_RATIO = 1.5
@@ -153,16 +151,15 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
     return Report("web_pages", "Web pages against the API calls they make", lines, targets)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--check-ins", type=int, default=24)
-    args = parser.parse_args()
-    quiet()
-    report = asyncio.run(run(args.requests, args.check_ins))
-    report.show()
-    sys.exit(exit_code([report]))
+def main(argv: list[str] | None = None) -> int:
+    return command(
+        "python -m bench.web_pages",
+        run,
+        Option("--requests", 200, "requests per shape"),
+        Option("--check-ins", 24, "check-ins of the cooperation"),
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
