@@ -125,12 +125,17 @@ def raw_submit(client: Client) -> Submit:
     return submit
 
 
+async def events_of(db: Conn, kind: str) -> int:
+    """How many events of this type the log holds."""
+    return int(await db.fetchval("SELECT count(*) FROM events WHERE type = $1", kind))
+
+
 async def projected(db: Conn, expected: int) -> None:
     """Wait until the check-ins answered so far are all in the event log: the effects of one
     drive must not run on into the next, and an answered check-in must not be lost."""
     found = 0
     for _ in range(1200):
-        found = await db.fetchval("SELECT count(*) FROM events WHERE type = 'CheckInSubmitted'")
+        found = await events_of(db, "CheckInSubmitted")
         if found == expected:
             return
         await asyncio.sleep(0.05)

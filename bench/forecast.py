@@ -21,8 +21,9 @@ from statistics import median
 from types import ModuleType
 from typing import Any
 
+from bench import scenario
 from bench.payloads import three_line_scenario
-from bench.support import Option, Report, Target, command
+from bench.support import Report, Target, command
 from domain import commands as c
 from domain import durations
 from domain.cooperation import LineRequest
@@ -39,57 +40,26 @@ RULES_YEARS = 10
 TODAY = datetime(2029, 1, 4, tzinfo=UTC)
 """Where `bench.payloads`' three-line cooperation is two years in: the mix's today."""
 
-PROGRAMME: dict[str, Any] = {
+LOAN = {"annual_rate": "0.01", "grace": "P12M", "term": "P60M", "installment_every": "P3M"}
+PHASES: dict[str, Any] = scenario.PROGRAMME["phases"]
+PROGRAMME: dict[str, Any] = scenario.PROGRAMME | {
+    # The benchmarks' programme, with the lengths of a real one and a loan on approval.
     "id": "bench-forecast",
     "name": "Coopérations territoriales (prévision)",
-    "funder": "fondation-bench",
-    "currency": "EUR",
     "budget": "900000000.00",
     "phases": {
-        "emergence": {
-            "check_in_every": "P1M",
-            "report_every": "P3M",
-            "expected_duration": "P9M",
-            "tranches": [
-                {"id": "amorcage", "amount": "8000.00", "purpose": "animation", "when": "entry"},
-                {
-                    "id": "emergence-2",
-                    "amount": "7000.00",
-                    "purpose": "animation",
-                    "when": {"accepted_check_ins": 3},
-                },
-            ],
-        },
-        "experimentation": {
+        "emergence": PHASES["emergence"] | {"expected_duration": "P9M"},
+        "experimentation": PHASES["experimentation"]
+        | {
             "check_in_every": "P2M",
             "expected_duration": "P18M",
             "tranches": [
-                {"id": "x-1", "amount": "30000.00", "purpose": "investment", "when": "entry"},
-                {
-                    "id": "x-2",
-                    "amount": "20000.00",
-                    "purpose": "operating",
-                    "when": {"elapsed": "P6M"},
-                },
-                {
-                    "id": "coordination",
-                    "amount": "6000.00",
-                    "purpose": "animation",
-                    "when": {"elapsed": "P3M"},
-                    "repeat": {"every": "P1Y", "times": 4},
-                },
+                *PHASES["experimentation"]["tranches"],
                 {
                     "id": "pret",
                     "amount": "50000.00",
                     "purpose": "investment",
-                    "instrument": {
-                        "loan": {
-                            "annual_rate": "0.01",
-                            "grace": "P12M",
-                            "term": "P60M",
-                            "installment_every": "P3M",
-                        }
-                    },
+                    "instrument": {"loan": LOAN},
                     "when": "approval",
                 },
             ],
@@ -323,15 +293,5 @@ def run(runs: int = 3, cooperations: int = 1000, before_share: int = 10) -> Repo
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.forecast",
-        run,
-        Option("--runs", 3, "runs of the forecast"),
-        Option("--cooperations", 1000, "live cooperations forecast"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, runs="runs of the forecast", cooperations="live cooperations forecast"))

@@ -90,13 +90,5 @@ async def run() -> Report:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.history",
-        run,
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run))

@@ -29,7 +29,7 @@ from bench import checkins, rounds
 from bench.checkins import COOPERATIONS, Projected, http_submit, raw_submit
 from bench.rounds import CLIENTS, Drive, Submit
 from bench.stack import HttpClient, Stack, api_stack
-from bench.support import Option, Report, Target, command, postgres_mode
+from bench.support import Report, command, lighter, postgres_mode
 
 TARGET_RATIO = 0.95
 SIDES = ("HTTP", "raw")
@@ -103,15 +103,13 @@ def _report(maximum: dict[str, list[Drive]], fixed: dict[str, Drive]) -> Report:
         title="Check-ins: through HTTP vs raw Temporal updates (dev server)",
         lines=lines,
         targets=[
-            Target(
+            lighter(
                 "ratio HTTP / raw, check-ins/s (median of rounds)",
                 median(ratios),
                 TARGET_RATIO,
-                "×",
                 at_least=True,
-                lighter=True,
             ),
-            Target("check-ins refused or failed", len(failures), 0, "", 0),
+            rounds.none_failed("check-ins", failures),
         ],
         figures=[
             ("HTTP, check-ins/s (median)", f"{rounds.rate(maximum['HTTP']):.1f}"),
@@ -124,17 +122,12 @@ def _report(maximum: dict[str, list[Drive]], fixed: dict[str, Drive]) -> Report:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.http_checkins",
-        run,
-        Option("--rounds", 7, "rounds of each side"),
-        Option("--check-ins", 250, "check-ins per side and round"),
-        # Enough that one stall of the machine (a disk flush: 100 ms) is not the p99 alone.
-        Option("--at-half-rate", 600, "check-ins per side at half the maximum rate"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        command(
+            run,
+            **rounds.OPTIONS,
+            # Enough that one stall of the machine (a disk flush: 100 ms) is not the p99 alone.
+            at_half_rate="check-ins per side at half the maximum rate",
+        )
+    )

@@ -27,7 +27,7 @@ from bench.bare import BareInput, BareWorkflow
 from bench.memory_worker import spawned
 from bench.scenario import register_accepted
 from bench.stack import servers
-from bench.support import Option, Report, Target, command
+from bench.support import Report, command, lighter
 from runtime.temporal import cooperation_workflow_id
 
 TARGET_RATIO = 1.5
@@ -105,12 +105,8 @@ async def run(workflows: int = 200) -> Report:
         coopflow = await measure("coopflow", address, url, workflows, cooperation, "state")
         # A refused registration leaves no cooperation to cache: check.
         db = await asyncpg.connect(url)
-        try:
-            registered = await db.fetchval(
-                "SELECT count(*) FROM events WHERE type = 'CooperationRegistered'"
-            )
-        finally:
-            await db.close()
+        registered = await checkins.events_of(db, "CooperationRegistered")
+        await db.close()
         if registered != WARM_UP + workflows:
             raise RuntimeError(f"{registered} of {WARM_UP + workflows} cooperations registered")
         baseline = await measure("bare", address, url, workflows, bare, "state")
@@ -124,7 +120,7 @@ async def run(workflows: int = 200) -> Report:
             _line("coopflow", coopflow),
             _line("bare", baseline),
         ],
-        targets=[Target("ratio coopflow / bare", ratio, TARGET_RATIO, "×", lighter=True)],
+        targets=[lighter("ratio coopflow / bare", ratio, TARGET_RATIO)],
         figures=[
             ("coopflow, per cached workflow", f"{coopflow.per_workflow_kib:,.1f} KiB"),
             ("bare, per cached workflow", f"{baseline.per_workflow_kib:,.1f} KiB"),
@@ -139,14 +135,5 @@ def _line(kind: str, m: Measure) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.memory",
-        run,
-        Option("--workflows", 200, "cached workflows of each kind"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, workflows="cached workflows of each kind"))

@@ -56,7 +56,7 @@ from bench.receiver import SUBSCRIBERS, Receiver, receiver
 from bench.rounds import CLIENTS, Drive, Submit
 from bench.scenario import PROGRAMME
 from bench.stack import HttpClient, Stack, api_stack
-from bench.support import Option, Report, Target, command, percentile, postgres_mode
+from bench.support import Report, Target, command, percentile, postgres_mode
 from store.db import Conn, create_pool
 from store.tokens import Role
 
@@ -95,7 +95,7 @@ class Bench:
 
 
 async def run(
-    rounds: int = 7, check_ins: int = 250, lag_seconds: float = 25, backlog: int = 5000
+    rounds: int = 7, check_ins: int = 250, lag_seconds: float = 25.0, backlog: int = 5000
 ) -> Report:
     # E-mails only logged, whatever the caller's environment or a .env says: the stack's
     # processes inherit this environment, and an empty URL is no server.
@@ -226,9 +226,9 @@ def _report(
         f"{percentile(lag.polls, 50) * 1000:.1f} ms; readable at the first look: "
         f"{lag.first_look} of {len(lag.lags)}; the 201 itself p50 {answer_ms[50]:.0f} ms,"
         f" p99 {answer_ms[99]:.0f} ms",
-        f"webhook backlog: {drain.deliveries} deliveries to {len(SUBSCRIBERS)} subscriptions, "
-        f"committed at once, drained in {drain.from_commit:.1f} s: {drain.rate:.0f}/s "
-        f"({drain.deliveries / drain.first_to_last:.0f}/s first to last received)",
+        f"webhook backlog: {drain.sent} deliveries to {len(SUBSCRIBERS)} subscriptions, "
+        f"committed at once, drained in {drain.seconds:.1f} s: {drain.rate:.0f}/s "
+        f"({drain.sent / drain.first_to_last:.0f}/s first to last received)",
         "  CPU per delivery, ms: "
         + "  ".join(f"{p} {drain.cpu_ms[p]:.2f}" for p in PROCESSES if p in drain.cpu_ms)
         + f"  total {sum(drain.cpu_ms.values()):.2f}",
@@ -278,7 +278,7 @@ def _report(
                 "×",
                 at_least=True,
             ),
-            Target("check-ins refused or failed", len(failures), 0, "", 0),
+            rounds.none_failed("check-ins", failures),
             Target(
                 "webhook deliveries lost, doubled or unverified (whole run)",
                 whole.problems,
@@ -305,21 +305,13 @@ def _report(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.notifications",
-        run,
-        Option("--rounds", 7, "rounds of each side and condition"),
-        Option("--check-ins", 250, "check-ins per side, condition and round"),
-        Option(
-            "--lag-seconds",
-            25.0,
-            f"seconds of check-ins at {LAG_RATE:.0f}/s for the projection lag",
-        ),
-        Option("--backlog", 5000, "webhook deliveries to drain"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        command(
+            run,
+            rounds="rounds of each side and condition",
+            check_ins="check-ins per side, condition and round",
+            lag_seconds=f"seconds of check-ins at {LAG_RATE:.0f}/s for the projection lag",
+            backlog="webhook deliveries to drain",
+        )
+    )

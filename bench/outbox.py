@@ -14,7 +14,7 @@ import asyncpg
 
 from bench.checkins import http_submit
 from bench.receiver import SUBSCRIBERS, Receiver
-from bench.rounds import open_loop
+from bench.rounds import Drive, open_loop
 from bench.stack import HttpClient, cpu_seconds
 from domain.events import Event
 from store.db import Conn
@@ -175,17 +175,12 @@ async def projection_lag(
 
 
 @dataclass(frozen=True)
-class Drain:
-    deliveries: int
-    from_commit: float
-    """Seconds from the backlog's commit to the last delivery received."""
-    first_to_last: float
-    cpu_ms: dict[str, float]
-    """Per delivery, by process."""
+class Drain(Drive):
+    """A drive of webhook deliveries: `sent` is how many, `seconds` from the backlog's commit
+    to the last delivery received, `cpu_ms` per delivery."""
 
-    @property
-    def rate(self) -> float:
-        return self.deliveries / self.from_commit
+    first_to_last: float = 0.0
+    """Seconds from the first delivery received to the last."""
 
 
 @dataclass(frozen=True)
@@ -247,8 +242,10 @@ async def drain_backlog(
     if tally["received"] < total:
         raise TimeoutError(f"{tally['received']} of {total} deliveries received")
     return Drain(
-        deliveries=total,
-        from_commit=tally["last"] - committed,
-        first_to_last=tally["last"] - tally["first"],
+        sent=total,
+        seconds=tally["last"] - committed,
+        latencies=[],
+        failures=[],
         cpu_ms={k: (after[k] - before[k]) * 1000 / total for k in after},
+        first_to_last=tally["last"] - tally["first"],
     )

@@ -145,13 +145,5 @@ async def run() -> Report:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.payloads",
-        run,
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run))

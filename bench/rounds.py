@@ -18,11 +18,14 @@ from dataclasses import dataclass, field, replace
 from statistics import median
 
 from bench.stack import cpu_seconds
-from bench.support import percentile
+from bench.support import Target, percentile
 
 CLIENTS = 16
 """Concurrent clients of a closed loop."""
 FAILURES_SHOWN = 3
+
+OPTIONS = {"rounds": "rounds of each side", "check_ins": "check-ins per side and round"}
+"""The command-line options of a benchmark of check-ins in rounds (`support.command`)."""
 
 Submit = Callable[[str], Awaitable[str | None]]
 """Sends one request about a workflow (by its name): None when it succeeded, else what went
@@ -166,6 +169,10 @@ def cpu_line(drives: list[Drive], processes: Sequence[str] | None = None) -> str
 
 def cores_note() -> str:
     return f"{os.cpu_count()} cores: the rate is about cores / total"
+
+
+def none_failed(what: str, found: list[str]) -> Target:
+    return Target(f"{what} refused or failed", len(found), 0, "", 0)
 
 
 def failure_lines(found: list[str]) -> list[str]:

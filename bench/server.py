@@ -33,7 +33,7 @@ from bench.memory import cached
 from bench.memory_worker import spawned
 from bench.rounds import CLIENTS, Drive, Submit
 from bench.stack import api_stack
-from bench.support import Option, Report, Target, command, postgres_mode
+from bench.support import Report, command, lighter, postgres_mode
 
 TARGET_RATIO = 0.5
 SIDES = ("at once", "activity", "check-in")
@@ -141,15 +141,13 @@ def _report(drives: dict[str, list[Drive]]) -> Report:
         title="The server's own baseline: updates/s, bare and coopflow (dev server)",
         lines=lines,
         targets=[
-            Target(
+            lighter(
                 "ratio check-in / update at once, /s (median of rounds)",
                 ratio,
                 TARGET_RATIO,
-                "×",
                 at_least=True,
-                lighter=True,
             ),
-            Target("updates refused or failed", len(failed), 0, "", 0),
+            rounds.none_failed("updates", failed),
         ],
         figures=[
             *(
@@ -164,15 +162,5 @@ def _report(drives: dict[str, list[Drive]]) -> Report:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.server",
-        run,
-        Option("--rounds", 7, "rounds of each side"),
-        Option("--updates", 250, "updates per side and round"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, rounds="rounds of each side", updates="updates per side and round"))

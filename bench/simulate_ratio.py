@@ -18,7 +18,7 @@ from temporalio.worker import Worker
 
 from bench.bare import BareInput, BareWorkflow, noop
 from bench.scenario import Workload, empty_scenario, ten_year_scenario, workload
-from bench.support import Option, Report, Target, command, embedded_postgres, postgres_mode
+from bench.support import Report, command, embedded_postgres, lighter, postgres_mode
 from cli.simulate import JUST_BEFORE, MAX_SKIP, simulate, start_time_skipping
 from domain.simulation import Scenario, run_scenario
 from worker.main import SANDBOX
@@ -112,7 +112,7 @@ async def run(runs: int = 3) -> Report:
             f"fixed overhead, simulate() of an empty scenario: median {median(overhead):.2f} s"
             f"  ({_runs(overhead)})",
         ],
-        targets=[Target("ratio coopflow / bare", ratio, TARGET_RATIO, "×", lighter=True)],
+        targets=[lighter("ratio coopflow / bare", ratio, TARGET_RATIO)],
         figures=[
             ("coopflow simulate(), median", f"{median(coopflow):.2f} s"),
             ("bare workflow, median", f"{median(bare):.2f} s"),
@@ -125,14 +125,5 @@ def _runs(seconds: list[float]) -> str:
     return ", ".join(f"{s:.2f}" for s in seconds)
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.simulate_ratio",
-        run,
-        Option("--runs", 3, "runs of each side"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, runs="runs of each side"))

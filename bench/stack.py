@@ -64,15 +64,12 @@ async def servers() -> AsyncIterator[Servers]:
 
 
 @dataclass(frozen=True)
-class Stack:
+class Stack(Servers):
+    """The servers, the API and, when asked, a worker; `pids` holds their processes too (api,
+    worker)."""
+
     api_url: str
-    database_url: str
-    temporal_address: str
     task_queue: str
-    pids: dict[str, int]
-    """The processes whose CPU is counted: api, worker, temporal, postgres (the postmaster:
-    its backends are counted with it), and this one as the client."""
-    folder: Path
 
 
 @contextlib.asynccontextmanager
@@ -103,11 +100,11 @@ async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
             finally:
                 http.close()
             yield Stack(
-                api_url, found.database_url, found.temporal_address, task_queue, pids, found.folder
+                found.database_url, found.temporal_address, found.folder, pids, api_url, task_queue
             )
 
 
-def service_env(found: Servers | Stack, task_queue: str) -> dict[str, str]:
+def service_env(found: Servers, task_queue: str) -> dict[str, str]:
     """This environment for a coopflow process (`python -m worker`, `python -m api`) on the
     benchmark's servers."""
     return {

@@ -9,6 +9,7 @@ import contextlib
 import inspect
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ class Target:
 
     name: str
     value: float
+    """What was measured, in `unit`."""
     limit: float
+    """What `value` must not pass: a ceiling or, `at_least`, a floor."""
     unit: str = ""
     digits: int = 2
     at_least: bool = False
@@ -52,6 +55,12 @@ class Target:
 
     def line(self) -> str:
         return f"{self.name}: {self.shown} (target {self.bound}): {self.verdict}"
+
+
+def lighter(name: str, ratio: float, limit: float, *, at_least: bool = False) -> Target:
+    """A ratio of coopflow to its baseline measured in the same run, by which the workflow is
+    lighter or not: the summary's first table."""
+    return Target(name, ratio, limit, "×", at_least=at_least, lighter=True)
 
 
 def quiet() -> None:
@@ -132,32 +141,23 @@ def exit_code(reports: list[Report]) -> int:
     return 0 if all(r.met for r in reports) else 1
 
 
-@dataclass(frozen=True)
-class Option:
-    """One option of a benchmark's command: `--check-ins` is its `run`'s `check_ins`."""
-
-    flag: str
-    default: int | float
-    help: str
-
-
-def command(
-    prog: str,
-    run: Callable[..., Report | Awaitable[Report]],
-    *options: Option,
-    argv: list[str] | None = None,
-) -> int:
-    """`python -m bench.<name> [options]`: the benchmark alone, its report, and a non-zero
-    exit when one of its targets is missed."""
-    parser = argparse.ArgumentParser(prog=prog)
-    for option in options:
+def command(run: Callable[..., Report | Awaitable[Report]], **options: str) -> int:
+    """`python -m bench.<name> [--option value]…`: the benchmark alone, its report, and a
+    non-zero exit when one of its targets is missed. `options` are `run`'s keyword parameters
+    offered on the command line (`check_ins` as `--check-ins`), each with its help; their
+    defaults are `run`'s."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.name}" if spec else None)
+    parameters = inspect.signature(run).parameters
+    for name, help in options.items():
+        default = parameters[name].default
         parser.add_argument(
-            option.flag,
-            type=type(option.default),
-            default=option.default,
-            help=f"{option.help} (default {option.default})",
+            f"--{name.replace('_', '-')}",
+            type=type(default),
+            default=default,
+            help=f"{help} (default {default})",
         )
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
     quiet()
     outcome = run(**vars(args))
     report = asyncio.run(_awaited(outcome)) if inspect.isawaitable(outcome) else outcome

@@ -24,7 +24,7 @@ import asyncpg
 
 from bench.scenario import COOPERATION, PROGRAMME
 from bench.stack import HttpClient, api_stack, cpu_seconds
-from bench.support import Option, Report, Target, command, percentile
+from bench.support import Report, Target, command, percentile
 from store.tokens import Role, create_token
 
 TARGET_RATIO = 1.5
@@ -151,15 +151,5 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
     return Report("web_pages", "Web pages against the API calls they make", lines, targets)
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.web_pages",
-        run,
-        Option("--requests", 200, "requests per shape"),
-        Option("--check-ins", 24, "check-ins of the cooperation"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, requests="requests per shape", check_ins="check-ins of the cooperation"))

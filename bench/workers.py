@@ -54,7 +54,7 @@ from bench.checkins import COOPERATIONS, Projected, raw_submit, register_all
 from bench.rounds import CLIENTS, Drive
 from bench.scenario import register_accepted
 from bench.stack import Stack, api_stack, process, service_env
-from bench.support import Option, Report, Target, command, postgres_mode
+from bench.support import Report, command, postgres_mode
 from domain.programme import ProgrammeVersion
 from runtime.temporal import cooperation_workflow_id
 
@@ -243,9 +243,7 @@ def _report(
         name="workers",
         title="Workers: check-ins/s with one and with two worker processes; cache memory",
         lines=lines,
-        targets=[
-            Target("check-ins refused or failed, two workers and one", len(failures), 0, "", 0)
-        ],
+        targets=[rounds.none_failed("check-ins (two workers and one)", failures)],
         figures=[
             ("one worker, check-ins/s (median)", f"{rates['one']:.1f}"),
             ("two workers, check-ins/s (median)", f"{rates['two']:.1f}"),
@@ -259,16 +257,11 @@ def _report(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "python -m bench.workers",
-        run,
-        Option("--rounds", 5, "rounds of each side"),
-        Option("--check-ins", 250, "check-ins per side and round"),
-        Option("--cached", 300, "cooperations cached for memory"),
-        argv=argv,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        command(
+            run,
+            **rounds.OPTIONS,
+            cached="cooperations cached for memory",
+        )
+    )
