@@ -1,7 +1,8 @@
-"""The whole stack for the API benchmarks, each part in a process of its own as in production
-(`coopflow dev` runs them so): PostgreSQL, a Temporal dev server, the API served by uvicorn
-and, when asked, a worker. With a lean HTTP client to drive the API, and the CPU each
-process spends, to say where the cores went.
+"""The stack the benchmarks run on, each part in a process of its own as in production
+(`coopflow dev` runs them so): PostgreSQL and a Temporal dev server (`servers`), the API
+served by uvicorn and, when asked, a worker (`api_stack`), any more processes (`process`).
+With a lean HTTP client to drive the API, and the CPU each process spends, to say where the
+cores went.
 """
 
 from __future__ import annotations
