@@ -15,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from bench.scenario import ten_year_scenario
-from bench.support import Report, Target, command, embedded_postgres
+from bench.support import Report, command, count, embedded_postgres
 from cli.simulate import simulation
 from domain.simulation import Scenario
 
@@ -82,7 +82,7 @@ async def run() -> Report:
             f"events per simulated year: {total / years:,.0f}",
             f"largest run: {largest.events:,} events: {by_type}",
         ],
-        targets=[Target("largest run, events", largest.events, HISTORY_WARNING, digits=0)],
+        targets=[count("largest run, events", largest.events, HISTORY_WARNING)],
         figures=[
             ("events per simulated year", f"{total / years:,.0f}"),
             ("total events, runs", f"{total:,}, {len(runs)}"),

@@ -56,7 +56,7 @@ from bench.receiver import SUBSCRIBERS, Receiver, receiver
 from bench.rounds import CLIENTS, Drive, Submit
 from bench.scenario import PROGRAMME
 from bench.stack import HttpClient, Stack, api_stack
-from bench.support import Report, Target, command, percentile, postgres_mode
+from bench.support import Report, Target, command, count, percentile, postgres_mode
 from store.db import Conn, create_pool
 from store.tokens import Role
 
@@ -279,13 +279,7 @@ def _report(
                 at_least=True,
             ),
             rounds.none_failed("check-ins", failures),
-            Target(
-                "webhook deliveries lost, doubled or unverified (whole run)",
-                whole.problems,
-                0,
-                "",
-                0,
-            ),
+            count("webhook deliveries lost, doubled or unverified (whole run)", whole.problems, 0),
         ],
         figures=[
             (

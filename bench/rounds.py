@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from statistics import median
 
 from bench.stack import cpu_seconds
-from bench.support import Target, percentile
+from bench.support import Target, count, percentile
 
 CLIENTS = 16
 """Concurrent clients of a closed loop."""
@@ -172,7 +172,7 @@ def cores_note() -> str:
 
 
 def none_failed(what: str, found: list[str]) -> Target:
-    return Target(f"{what} refused or failed", len(found), 0, "", 0)
+    return count(f"{what} refused or failed", len(found), 0)
 
 
 def failure_lines(found: list[str]) -> list[str]:

@@ -30,7 +30,8 @@ class Target:
     """What was measured, in `unit`."""
     limit: float
     """What `value` must not pass: a ceiling or, `at_least`, a floor."""
-    unit: str = ""
+    unit: str
+    """Shown after the figures: " s", "×"; "" for a count (`count`)."""
     digits: int = 2
     at_least: bool = False
     """The limit is a floor (throughput), not a ceiling (time, memory)."""
@@ -55,6 +56,11 @@ class Target:
 
     def line(self) -> str:
         return f"{self.name}: {self.shown} (target {self.bound}): {self.verdict}"
+
+
+def count(name: str, found: int, limit: int) -> Target:
+    """How many of something, at most `limit`."""
+    return Target(name, found, limit, "", 0)
 
 
 def lighter(name: str, ratio: float, limit: float, *, at_least: bool = False) -> Target:
