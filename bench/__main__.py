@@ -1,5 +1,7 @@
 """`python -m bench` (`make bench`): the benchmarks one after the other, each report
-as it comes, then a summary table; exits 1 when a target is missed.
+as it comes, then the summary: the ratios by which the workflow is lighter or not (each
+against its baseline in the same run), then every figure and target; exits 1 when a target
+is missed.
 
     python -m bench [--runs 3] [--workflows 200]
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 
 from bench import (
     forecast,
@@ -18,6 +21,7 @@ from bench import (
     memory,
     notifications,
     payloads,
+    server,
     simulate_ratio,
     web_pages,
     workers,
@@ -34,6 +38,7 @@ async def run_all(runs: int, workflows: int) -> list[Report]:
         payloads.run(),
         memory.run(workflows),
         http_checkins.run(),
+        server.run(),
         notifications.run(),
         list_cooperations.run(),
         workers.run(),
@@ -46,10 +51,21 @@ async def run_all(runs: int, workflows: int) -> list[Report]:
 
 
 def summary(reports: list[Report]) -> str:
+    lighter = [("ratio", "value", "target", "")] + [
+        (f"{r.name}: {t.name}", t.shown, t.bound, t.verdict)
+        for r in reports
+        for t in r.targets
+        if t.lighter
+    ]
     rows = [("benchmark", "figure", "value", "target", "")]
     for report in reports:
         rows += [(report.name, name, value, "", "") for name, value in report.figures]
         rows += [(report.name, t.name, t.shown, t.bound, t.verdict) for t in report.targets]
+    return f"Lighter\n\n{table(lighter)}\n\nEvery figure\n\n{table(rows)}"
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """Columns as wide as their widest cell; a rule under the first row, the heads."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -73,6 +73,12 @@ class BareWorkflow:
         self._updates += 1
         return command
 
+    @workflow.update(name="at_once")
+    def at_once(self, command: str) -> str:
+        # The server's own round trip and nothing more: what every update pays (bench.server).
+        self._updates += 1
+        return command
+
     @workflow.query
     def state(self) -> int:
         return self._updates

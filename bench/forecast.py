@@ -11,7 +11,6 @@ time (medians), in the processes of `runtime.forecast_pool` as the endpoint comp
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -19,10 +18,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from statistics import median
+from types import ModuleType
 from typing import Any
 
+from bench import scenario
 from bench.payloads import three_line_scenario
-from bench.support import Report, Target, exit_code, quiet
+from bench.support import Report, Target, command
 from domain import commands as c
 from domain import durations
 from domain.cooperation import LineRequest
@@ -39,57 +40,26 @@ RULES_YEARS = 10
 TODAY = datetime(2029, 1, 4, tzinfo=UTC)
 """Where `bench.payloads`' three-line cooperation is two years in: the mix's today."""
 
-PROGRAMME: dict[str, Any] = {
+LOAN = {"annual_rate": "0.01", "grace": "P12M", "term": "P60M", "installment_every": "P3M"}
+PHASES: dict[str, Any] = scenario.PROGRAMME["phases"]
+PROGRAMME: dict[str, Any] = scenario.PROGRAMME | {
+    # The benchmarks' programme, with the lengths of a real one and a loan on approval.
     "id": "bench-forecast",
     "name": "Coopérations territoriales (prévision)",
-    "funder": "fondation-bench",
-    "currency": "EUR",
     "budget": "900000000.00",
     "phases": {
-        "emergence": {
-            "check_in_every": "P1M",
-            "report_every": "P3M",
-            "expected_duration": "P9M",
-            "tranches": [
-                {"id": "amorcage", "amount": "8000.00", "purpose": "animation", "when": "entry"},
-                {
-                    "id": "emergence-2",
-                    "amount": "7000.00",
-                    "purpose": "animation",
-                    "when": {"accepted_check_ins": 3},
-                },
-            ],
-        },
-        "experimentation": {
+        "emergence": PHASES["emergence"] | {"expected_duration": "P9M"},
+        "experimentation": PHASES["experimentation"]
+        | {
             "check_in_every": "P2M",
             "expected_duration": "P18M",
             "tranches": [
-                {"id": "x-1", "amount": "30000.00", "purpose": "investment", "when": "entry"},
-                {
-                    "id": "x-2",
-                    "amount": "20000.00",
-                    "purpose": "operating",
-                    "when": {"elapsed": "P6M"},
-                },
-                {
-                    "id": "coordination",
-                    "amount": "6000.00",
-                    "purpose": "animation",
-                    "when": {"elapsed": "P3M"},
-                    "repeat": {"every": "P1Y", "times": 4},
-                },
+                *PHASES["experimentation"]["tranches"],
                 {
                     "id": "pret",
                     "amount": "50000.00",
                     "purpose": "investment",
-                    "instrument": {
-                        "loan": {
-                            "annual_rate": "0.01",
-                            "grace": "P12M",
-                            "term": "P60M",
-                            "installment_every": "P3M",
-                        }
-                    },
+                    "instrument": {"loan": LOAN},
                     "when": "approval",
                 },
             ],
@@ -227,20 +197,19 @@ def _json_copy(state: CooperationState) -> CooperationState:
 def machinery_before() -> Iterator[None]:
     """The rules' machinery as it was: a JSON copy at every decision and clock run, no state
     owned by its driver, due dates computed anew (bisected periods stay)."""
-    saved: list[tuple[Any, str, Any]] = [
-        (context, "copy_state", context.copy_state),
-        (clock, "copy_state", clock.copy_state),
-        (driver, "copy_state", driver.copy_state),
+    # clock and driver hold context's copy_state under the same name: each is patched.
+    saved: list[tuple[ModuleType, str, Any]] = [
+        *((module, "copy_state", context.copy_state) for module in (context, clock, driver)),
         (durations, "_add", durations._add),
     ]
+    before = {"copy_state": _json_copy, "_add": durations._add.__wrapped__}
     init: Callable[..., None] = driver.Driver.__init__
 
     def not_owned(self: driver.Driver, state: CooperationState | None = None, **_: Any) -> None:
         init(self, state, owned=False)
 
-    for module, name, _ in saved[:3]:
-        setattr(module, name, _json_copy)
-    durations._add = durations._add.__wrapped__  # type: ignore[attr-defined]
+    for module, name, _ in saved:
+        setattr(module, name, before[name])
     driver.Driver.__init__ = not_owned  # type: ignore[method-assign]
     try:
         yield
@@ -324,16 +293,5 @@ def run(runs: int = 3, cooperations: int = 1000, before_share: int = 10) -> Repo
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.forecast")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--cooperations", type=int, default=1000)
-    args = parser.parse_args(argv)
-    quiet()
-    report = run(args.runs, args.cooperations)
-    report.show()
-    return exit_code([report])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, runs="runs of the forecast", cooperations="live cooperations forecast"))

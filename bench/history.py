@@ -7,7 +7,6 @@ threshold of 10,240 events (TEMPORAL.md).
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from bench.scenario import ten_year_scenario
-from bench.support import Report, Target, embedded_postgres, exit_code, quiet
+from bench.support import Report, command, count, embedded_postgres
 from cli.simulate import simulation
 from domain.scenario import Scenario
 
@@ -83,7 +82,7 @@ async def run() -> Report:
             f"events per simulated year: {total / years:,.0f}",
             f"largest run: {largest.events:,} events: {by_type}",
         ],
-        targets=[Target("largest run, events", largest.events, HISTORY_WARNING, digits=0)],
+        targets=[count("largest run, events", largest.events, HISTORY_WARNING)],
         figures=[
             ("events per simulated year", f"{total / years:,.0f}"),
             ("total events, runs", f"{total:,}, {len(runs)}"),
@@ -91,12 +90,5 @@ async def run() -> Report:
     )
 
 
-def main() -> int:
-    quiet()
-    report = asyncio.run(run())
-    report.show()
-    return exit_code([report])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run))

@@ -14,8 +14,6 @@ funder's page is checked to hold its own lines only before anything is timed.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import random
 import sys
@@ -31,7 +29,7 @@ import asyncpg
 
 from bench.scenario import COOPERATION, PROGRAMME
 from bench.stack import Answer, HttpClient, api_stack
-from bench.support import Report, Target, exit_code, percentile, quiet
+from bench.support import Report, Target, command, percentile
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.lifecycle import decide
@@ -87,7 +85,7 @@ def registered_lines() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     return view, {line["programme"]: line for line in view["lines"]}
 
 
-def cooperations(count: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
+def cooperation_rows(count: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
     """Rows of the `cooperations` table, as `project_summary` writes them."""
     base, by_programme = registered_lines()
     pick = random.Random(seed)
@@ -156,7 +154,7 @@ async def seed(url: str, count: int) -> float:
     # A plain connection: jsonb goes as text, without the pool's codec.
     conn = await asyncpg.connect(url)
     try:
-        rows = cooperations(count)
+        rows = cooperation_rows(count)
         while batch := [row for _, row in zip(range(BATCH), rows, strict=False)]:
             await conn.copy_records_to_table("cooperations", records=batch, columns=columns)
         await conn.execute("ANALYZE cooperations")
@@ -165,11 +163,18 @@ async def seed(url: str, count: int) -> float:
     return time.perf_counter() - began
 
 
+Holder = tuple[Role, str]
+"""Who asks: a role and its subject (a facilitator's or funder's id, a cooperation's)."""
+POLE: Holder = ("facilitator", "pole-00")
+"""The largest facilitator."""
+REGION: Holder = ("funder", "region")
+"""The funder on nearly half the cooperations."""
+
+
 @dataclass(frozen=True)
 class Shape:
     name: str
-    role: Role
-    subject: str
+    holder: Holder
     query: dict[str, str]
     deep: bool = False
     """Time the DEEP_PAGE-th page (its cursor found by paging from the first)."""
@@ -177,29 +182,30 @@ class Shape:
 
 
 SHAPES = [
-    Shape("baseline: GET /v1/me", "facilitator", "pole-00", {}, path="/v1/me"),
-    Shape("facilitator (large), first page", "facilitator", "pole-00", {}),
-    Shape("facilitator (small), first page", "facilitator", "fac-007", {}),
-    Shape("facilitator (new, none yet)", "facilitator", "pole-nouveau", {}),
-    Shape("facilitator, phase=structuring", "facilitator", "pole-00", {"phase": "structuring"}),
-    Shape("facilitator, overdue=true", "facilitator", "pole-00", {"overdue": "true"}),
-    Shape("facilitator, outcome=completed", "facilitator", "pole-00", {"outcome": "completed"}),
-    Shape(f"facilitator, cursor page {DEEP_PAGE}", "facilitator", "pole-00", {}, deep=True),
-    Shape("funder (large), first page", "funder", "region", {}),
-    Shape("funder (small), first page", "funder", "mecene-local", {}),
-    Shape("funder (large), programme=", "funder", "region", {"programme": "region-structuration"}),
+    Shape("baseline: GET /v1/me", POLE, {}, path="/v1/me"),
+    Shape("facilitator (large), first page", POLE, {}),
+    Shape("facilitator (small), first page", ("facilitator", "fac-007"), {}),
+    Shape("facilitator (new, none yet)", ("facilitator", "pole-nouveau"), {}),
+    Shape("facilitator, phase=structuring", POLE, {"phase": "structuring"}),
+    Shape("facilitator, overdue=true", POLE, {"overdue": "true"}),
+    Shape("facilitator, outcome=completed", POLE, {"outcome": "completed"}),
+    Shape(f"facilitator, cursor page {DEEP_PAGE}", POLE, {}, deep=True),
+    Shape("funder (large), first page", REGION, {}),
+    Shape("funder (small), first page", ("funder", "mecene-local"), {}),
+    Shape("funder (large), programme=", REGION, {"programme": "region-structuration"}),
     Shape(
         "funder (large), programme= & phase=",
-        "funder",
-        "region",
+        REGION,
         {"programme": "region-structuration", "phase": "experimentation"},
     ),
     Shape(
-        "funder (1 %), programme=", "funder", "petite-fondation", {"programme": "petite-fondation"}
+        "funder (1 %), programme=",
+        ("funder", "petite-fondation"),
+        {"programme": "petite-fondation"},
     ),
-    Shape("funder, overdue=true", "funder", "caf", {"overdue": "true"}),
-    Shape(f"funder, cursor page {DEEP_PAGE}", "funder", "region", {}, deep=True),
-    Shape("collective, its own", "collective", "coop-004242", {}),
+    Shape("funder, overdue=true", ("funder", "caf"), {"overdue": "true"}),
+    Shape(f"funder, cursor page {DEEP_PAGE}", REGION, {}, deep=True),
+    Shape("collective, its own", ("collective", "coop-004242"), {}),
 ]
 
 
@@ -212,22 +218,23 @@ def _checked(shape: Shape, answer: Answer) -> Any:
     if answer.status != 200:
         raise RuntimeError(f"{shape.name}: {answer.status} {answer.body[:300]!r}")
     page = answer.json()
-    if shape.role == "funder":
+    role, subject = shape.holder
+    if role == "funder":
         # Listing must keep a funder to its own lines: a wrong query must never be timed.
-        others = {x["funder"] for item in page["items"] for x in item["lines"]} - {shape.subject}
+        others = {x["funder"] for item in page["items"] for x in item["lines"]} - {subject}
         if others:
             raise AssertionError(f"{shape.name}: the funder sees lines of {sorted(others)}")
     return page
 
 
 async def measure(
-    http: HttpClient, tokens: dict[tuple[str, str], str], requests: int
+    http: HttpClient, tokens: dict[Holder, str], requests: int
 ) -> tuple[dict[str, list[float]], dict[str, int]]:
     """Each shape's latencies (ms), and how many items its page holds."""
     paths: dict[str, str] = {}
     counts: dict[str, int] = {}
     for shape in SHAPES:
-        headers = {"Authorization": f"Bearer {tokens[shape.role, shape.subject]}"}
+        headers = {"Authorization": f"Bearer {tokens[shape.holder]}"}
         cursor = None
         for _ in range(DEEP_PAGE - 1 if shape.deep else 0):
             page = _checked(shape, await http.request("GET", _path(shape, cursor), headers=headers))
@@ -240,7 +247,7 @@ async def measure(
     # Shapes take turns, so that a noisy moment of the machine hits them all alike.
     for i in range(WARM_UP + requests):
         for shape in SHAPES:
-            headers = {"Authorization": f"Bearer {tokens[shape.role, shape.subject]}"}
+            headers = {"Authorization": f"Bearer {tokens[shape.holder]}"}
             began = time.perf_counter()
             answer = await http.request("GET", paths[shape.name], headers=headers)
             elapsed = time.perf_counter() - began
@@ -251,7 +258,8 @@ async def measure(
     return latencies, counts
 
 
-async def run(count: int = 100_000, requests: int = 200) -> Report:
+async def run(cooperations: int = 100_000, requests: int = 200) -> Report:
+    count = cooperations
     async with api_stack(worker=False) as stack:
         pool = await create_pool(stack.database_url, max_size=2)
         try:
@@ -259,12 +267,10 @@ async def run(count: int = 100_000, requests: int = 200) -> Report:
                 for programme, funder, _ in LINES:
                     spec = PROGRAMME | {"id": programme, "funder": funder}
                     await put_programme(conn, ProgrammeSpec.model_validate(spec))
-                tokens: dict[tuple[str, str], str] = {}
+                tokens: dict[Holder, str] = {}
                 for shape in SHAPES:
-                    if (shape.role, shape.subject) not in tokens:
-                        _, tokens[shape.role, shape.subject] = await create_token(
-                            conn, shape.role, shape.subject
-                        )
+                    if shape.holder not in tokens:
+                        _, tokens[shape.holder] = await create_token(conn, *shape.holder)
         finally:
             await pool.close()
         seeded = await seed(stack.database_url, count)
@@ -307,20 +313,5 @@ def _pair(values: list[float]) -> str:
     return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f} ms"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.list_cooperations")
-    parser.add_argument(
-        "--cooperations", type=int, default=100_000, help="cooperations seeded (default 100000)"
-    )
-    parser.add_argument(
-        "--requests", type=int, default=200, help="timed requests per shape (default 200)"
-    )
-    args = parser.parse_args(argv)
-    quiet()
-    report = asyncio.run(run(args.cooperations, args.requests))
-    report.show()
-    return exit_code([report])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, cooperations="cooperations seeded", requests="timed requests per shape"))

@@ -1,6 +1,6 @@
 """Worker memory per cached cooperation workflow, against the bare workflow, in the same
 run: N workflows of each kind are started and kept in the cache of a worker running in its
-own process, whose resident memory is read before and after. Target: ratio ≤ 2.
+own process, whose resident memory is read before and after. Target: ratio ≤ 1.5.
 
     python -m bench.memory [--workflows 200]
 
@@ -10,46 +10,32 @@ are registered as the API does, with their lines taken as accepted.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import sys
-import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from bench import checkins
 from bench.bare import BareInput, BareWorkflow
-from bench.scenario import PROGRAMME, register_accepted
-from bench.support import (
-    Report,
-    Target,
-    embedded_postgres,
-    exit_code,
-    quiet,
-    temporal_server,
-)
-from cli.simulate import temporary_database
-from domain.programme import ProgrammeSpec
-from runtime.config import Settings
-from runtime.connect import connect_temporal
+from bench.memory_worker import spawned
+from bench.scenario import register_accepted
+from bench.stack import servers
+from bench.support import Report, command, lighter
 from runtime.temporal import cooperation_workflow_id
-from store.db import create_pool
-from store.programmes import put_programme
 
-TARGET_RATIO = 2.0
+TARGET_RATIO = 1.5
 # Started before the first reading, so that what only the first workflows cost (imports,
 # the sandbox's module cache, connection pools) is not counted per workflow.
 WARM_UP = 10
 # Workflows started at once: enough to go fast, few enough for a small machine.
 CONCURRENCY = 10
-ROOT = Path(__file__).resolve().parents[1]
 
 Start = Callable[[str, str], Awaitable[WorkflowHandle[Any, Any]]]
 """Starts one workflow: (a name of its own, task queue) → its handle."""
@@ -81,26 +67,6 @@ async def measure(
 ) -> Measure:
     """RSS of a fresh worker process of `kind`, before and after `workflows` more cached."""
     task_queue = f"memory-{kind}-{uuid.uuid4().hex[:8]}"
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.memory_worker",
-        kind,
-        address,
-        task_queue,
-        str(WARM_UP + workflows),
-        url,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    assert worker.stdin is not None and worker.stdout is not None
-    stdin, stdout = worker.stdin, worker.stdout
-
-    async def rss() -> int:
-        stdin.write(b"rss\n")
-        await stdin.drain()
-        return int(await stdout.readline())
 
     async def start_all(first: int, count: int) -> None:
         limit = asyncio.Semaphore(CONCURRENCY)
@@ -111,63 +77,39 @@ async def measure(
 
         await asyncio.gather(*(one(i) for i in range(first, first + count)))
 
-    try:
-        if (await stdout.readline()).strip() != b"ready":
-            raise RuntimeError(f"the {kind} worker did not start")
+    async with spawned(kind, address, task_queue, WARM_UP + workflows, url) as worker:
         await start_all(0, WARM_UP)
-        before = await rss()
+        before = await worker.rss()
         await start_all(WARM_UP, workflows)
         # The last registrations' activities may still be finishing: let them settle.
         await asyncio.sleep(2)
-        after = await rss()
-    finally:
-        stdin.close()
-        try:
-            await asyncio.wait_for(worker.wait(), 60)
-        except TimeoutError:
-            worker.kill()
-            await worker.wait()
+        after = await worker.rss()
     return Measure(before, after, workflows)
 
 
 async def run(workflows: int = 200) -> Report:
-    programme = ProgrammeSpec.model_validate(PROGRAMME)
-    with (
-        tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder,
-        embedded_postgres() as database_server,
-        temporal_server(Path(folder)) as temporal,
-    ):
-        address = temporal.address
-        async with temporary_database(database_server) as url:
-            pool = await create_pool(url, max_size=2)
-            try:
-                async with pool.acquire() as conn:
-                    version = (await put_programme(conn, programme)).version
-            finally:
-                await pool.close()
-            client = await connect_temporal(Settings(temporal_address=address), wait=30)
+    async with servers() as found:
+        address, url = found.temporal_address, found.database_url
+        version = await checkins.programme(url)
+        client = await checkins.temporal(address)
 
-            async def cooperation(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
-                await register_accepted(client, name, version, task_queue)
-                return client.get_workflow_handle(cooperation_workflow_id(name))
+        async def cooperation(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
+            await register_accepted(client, name, version, task_queue)
+            return client.get_workflow_handle(cooperation_workflow_id(name))
 
-            async def bare(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
-                return await client.start_workflow(
-                    BareWorkflow.run, BareInput(), id=f"bare:{name}", task_queue=task_queue
-                )
+        async def bare(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
+            return await client.start_workflow(
+                BareWorkflow.run, BareInput(), id=f"bare:{name}", task_queue=task_queue
+            )
 
-            coopflow = await measure("coopflow", address, url, workflows, cooperation, "state")
-            # A refused registration leaves no cooperation to cache: check.
-            db = await asyncpg.connect(url)
-            try:
-                registered = await db.fetchval(
-                    "SELECT count(*) FROM events WHERE type = 'CooperationRegistered'"
-                )
-            finally:
-                await db.close()
-            if registered != WARM_UP + workflows:
-                raise RuntimeError(f"{registered} of {WARM_UP + workflows} cooperations registered")
-            baseline = await measure("bare", address, url, workflows, bare, "state")
+        coopflow = await measure("coopflow", address, url, workflows, cooperation, "state")
+        # A refused registration leaves no cooperation to cache: check.
+        db = await asyncpg.connect(url)
+        registered = await checkins.events_of(db, "CooperationRegistered")
+        await db.close()
+        if registered != WARM_UP + workflows:
+            raise RuntimeError(f"{registered} of {WARM_UP + workflows} cooperations registered")
+        baseline = await measure("bare", address, url, workflows, bare, "state")
     ratio = coopflow.per_workflow_kib / baseline.per_workflow_kib
     return Report(
         name="memory",
@@ -178,7 +120,7 @@ async def run(workflows: int = 200) -> Report:
             _line("coopflow", coopflow),
             _line("bare", baseline),
         ],
-        targets=[Target("ratio coopflow / bare", ratio, TARGET_RATIO, "×")],
+        targets=[lighter("ratio coopflow / bare", ratio, TARGET_RATIO)],
         figures=[
             ("coopflow, per cached workflow", f"{coopflow.per_workflow_kib:,.1f} KiB"),
             ("bare, per cached workflow", f"{baseline.per_workflow_kib:,.1f} KiB"),
@@ -193,17 +135,5 @@ def _line(kind: str, m: Measure) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.memory")
-    parser.add_argument(
-        "--workflows", type=int, default=200, help="cached workflows of each kind (default 200)"
-    )
-    args = parser.parse_args(argv)
-    quiet()
-    report = asyncio.run(run(args.workflows))
-    report.show()
-    return exit_code([report])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run, workflows="cached workflows of each kind"))

@@ -1,18 +1,23 @@
-"""A worker in a process of its own, for `bench.memory`: its RSS is then the worker's alone.
+"""A worker in a process of its own, for `bench.memory` (its RSS is then the worker's alone)
+and `bench.server` (its CPU is then the worker's alone).
 
     python -m bench.memory_worker coopflow|bare ADDRESS TASK_QUEUE MAX_CACHED [DATABASE_URL]
 
 Prints `ready` once polling, then answers each `rss` line on stdin with its resident set
-size in KiB; stops at the end of stdin.
+size in KiB; stops at the end of stdin. `spawned` runs it so from another process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import os
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from temporalio.worker import Worker
 
@@ -22,6 +27,8 @@ from runtime.config import Settings
 from runtime.connect import connect_temporal
 from store.db import create_pool
 from worker.main import SANDBOX, build_worker
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rss_kib() -> int:
@@ -57,6 +64,51 @@ async def serve(kind: str, address: str, task_queue: str, max_cached: int, url: 
     finally:
         if pool is not None:
             await pool.close()
+
+
+@dataclass(frozen=True)
+class WorkerProcess:
+    pid: int
+    stdin: asyncio.StreamWriter
+    stdout: asyncio.StreamReader
+
+    async def rss(self) -> int:
+        """Its resident set size in KiB, after a full collection."""
+        self.stdin.write(b"rss\n")
+        await self.stdin.drain()
+        return int(await self.stdout.readline())
+
+
+@contextlib.asynccontextmanager
+async def spawned(
+    kind: str, address: str, task_queue: str, max_cached: int, url: str = ""
+) -> AsyncIterator[WorkerProcess]:
+    """This module in a process of its own, once it polls `task_queue`."""
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.memory_worker",
+        kind,
+        address,
+        task_queue,
+        str(max_cached),
+        *([url] if url else []),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert worker.stdin is not None and worker.stdout is not None
+    try:
+        if (await worker.stdout.readline()).strip() != b"ready":
+            raise RuntimeError(f"the {kind} worker did not start")
+        yield WorkerProcess(worker.pid, worker.stdin, worker.stdout)
+    finally:
+        worker.stdin.close()
+        try:
+            await asyncio.wait_for(worker.wait(), 60)
+        except TimeoutError:
+            worker.kill()
+            await worker.wait()
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ continue-as-new input at most 64 KB, and no payload anywhere in the histories at
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections import defaultdict
 from typing import Any
@@ -18,7 +17,7 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from bench.history import chain_histories
 from bench.scenario import COOPERATION, PROGRAMME, START
-from bench.support import Report, Target, embedded_postgres, exit_code, quiet
+from bench.support import Report, Target, command, embedded_postgres
 from cli.simulate import simulation
 from domain.scenario import Scenario, parse_scenario
 from workflows.cooperation import CooperationWorkflow
@@ -146,12 +145,5 @@ async def run() -> Report:
     )
 
 
-def main() -> int:
-    quiet()
-    report = asyncio.run(run())
-    report.show()
-    return exit_code([report])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(run))

@@ -1,7 +1,8 @@
-"""The whole stack for the API benchmarks, each part in a process of its own as in production
-(`coopflow dev` runs them so): PostgreSQL, a Temporal dev server, the API served by uvicorn
-and, when asked, a worker. With a lean HTTP client to drive the API, and the CPU each
-process spends, to say where the cores went.
+"""The stack the benchmarks run on, each part in a process of its own as in production
+(`coopflow dev` runs them so): PostgreSQL and a Temporal dev server (`servers`), the API
+served by uvicorn and, when asked, a worker (`api_stack`), any more processes (`process`).
+With a lean HTTP client to drive the API, and the CPU each process spends, to say where the
+cores went.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,25 +33,21 @@ IDLE_LIMIT = 2.0
 
 
 @dataclass(frozen=True)
-class Stack:
-    api_url: str
+class Servers:
+    """A migrated database of its own on an embedded PostgreSQL, and a Temporal dev server."""
+
     database_url: str
     temporal_address: str
-    task_queue: str
+    folder: Path
+    """For the logs of the processes started on them."""
     pids: dict[str, int]
-    """The processes whose CPU is counted: api, worker, temporal, postgres (the postmaster:
-    its backends are counted with it), and this one as the client."""
+    """temporal, postgres (the postmaster: its backends are counted with it), and this
+    process as the client."""
 
 
 @contextlib.asynccontextmanager
-async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
-    """A migrated database of its own, the dev server, the API and, with `worker`, a worker.
-    This process only drives them: its clients compete for the cores as any client would."""
+async def servers() -> AsyncIterator[Servers]:
     from cli.simulate import temporary_database
-
-    # The API seals webhook secrets with it, every worker opens them (bench.workers starts
-    # more, from this environment).
-    os.environ.setdefault("COOPFLOW_SECRETS_KEY", generate_key())
 
     with (
         tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder,
@@ -58,62 +55,99 @@ async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
         temporal_server(Path(folder)) as temporal,
     ):
         async with temporary_database(postgres.url) as url:
-            port = free_port()
-            task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                # A metrics port set for the caller's own worker would be taken twice.
-                if k != "COOPFLOW_METRICS_ADDRESS"
-            } | {
-                "COOPFLOW_DATABASE_URL": url,
-                "COOPFLOW_TEMPORAL_ADDRESS": temporal.address,
-                "COOPFLOW_TASK_QUEUE": task_queue,
-                "COOPFLOW_API_HOST": "127.0.0.1",
-                "COOPFLOW_API_PORT": str(port),
-                "COOPFLOW_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                "COOPFLOW_LOG_LEVEL": "WARNING",
-            }
             assert postgres.proc is not None and temporal.proc is not None
             pids = {
                 "temporal": temporal.proc.pid,
                 "postgres": postgres.proc.pid,
                 "client": os.getpid(),
             }
-            with contextlib.ExitStack() as processes:
-                if worker:
-                    pids["worker"] = processes.enter_context(_process("worker", env, folder)).pid
-                api = processes.enter_context(_process("api", env, folder))
-                pids["api"] = api.pid
-                api_url = f"http://127.0.0.1:{port}"
-                await _until_healthy(api_url, api, Path(folder) / "api.log")
-                yield Stack(api_url, url, temporal.address, task_queue, pids)
+            yield Servers(url, temporal.address, Path(folder), pids)
+
+
+@dataclass(frozen=True)
+class Stack(Servers):
+    """The servers, the API and, when asked, a worker; `pids` holds their processes too (api,
+    worker)."""
+
+    api_url: str
+    task_queue: str
+
+
+@contextlib.asynccontextmanager
+async def api_stack(*, worker: bool) -> AsyncIterator[Stack]:
+    """A migrated database of its own, the dev server, the API and, with `worker`, a worker.
+    This process only drives them: its clients compete for the cores as any client would."""
+    # The API seals webhook secrets with it, every worker opens them (bench.workers starts
+    # more, from this environment).
+    os.environ.setdefault("COOPFLOW_SECRETS_KEY", generate_key())
+    async with servers() as found:
+        port = free_port()
+        task_queue = f"bench-{uuid.uuid4().hex[:8]}"
+        env = service_env(found, task_queue) | {
+            "COOPFLOW_API_HOST": "127.0.0.1",
+            "COOPFLOW_API_PORT": str(port),
+            "COOPFLOW_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+        pids = dict(found.pids)
+        with contextlib.ExitStack() as processes:
+            if worker:
+                pids["worker"] = processes.enter_context(process("worker", env, found.folder)).pid
+            api = processes.enter_context(process("api", env, found.folder))
+            pids["api"] = api.pid
+            api_url = f"http://127.0.0.1:{port}"
+            http = HttpClient(api_url)
+            try:
+                await until_ready(http, "/healthz", api, found.folder / "api.log")
+            finally:
+                http.close()
+            yield Stack(
+                found.database_url, found.temporal_address, found.folder, pids, api_url, task_queue
+            )
+
+
+def service_env(found: Servers, task_queue: str) -> dict[str, str]:
+    """This environment for a coopflow process (`python -m worker`, `python -m api`) on the
+    benchmark's servers."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        # A metrics or health port set for the caller's own worker would be taken twice.
+        if k not in ("COOPFLOW_METRICS_ADDRESS", "COOPFLOW_HEALTH_ADDRESS")
+    } | {
+        "COOPFLOW_DATABASE_URL": found.database_url,
+        "COOPFLOW_TEMPORAL_ADDRESS": found.temporal_address,
+        "COOPFLOW_TASK_QUEUE": task_queue,
+        "COOPFLOW_LOG_LEVEL": "WARNING",
+    }
 
 
 @contextlib.contextmanager
-def _process(module: str, env: dict[str, str], folder: str) -> Iterator[subprocess.Popen[bytes]]:
-    # `python -m api` is `coopflow api`, as `coopflow dev` runs it.
-    log = Path(folder) / f"{module}.log"
-    proc = spawn([sys.executable, "-m", module], env=env, log=log, cwd=ROOT)
+def process(
+    module: str, env: dict[str, str], folder: Path, args: Sequence[str] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m module` (`python -m api` is `coopflow api`, as `coopflow dev` runs it),
+    logging to folder/module.log."""
+    log = folder / f"{module}.log"
+    proc = spawn([sys.executable, "-m", module, *args], env=env, log=log, cwd=ROOT)
     try:
         yield proc
     finally:
         stop(proc)
 
 
-async def _until_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    http = HttpClient(url)
-    try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError(f"the API exited ({proc.returncode}): {_tail(log)}")
-            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-                if (await http.request("GET", "/healthz")).status == 200:
-                    return
-            await asyncio.sleep(0.2)
-    finally:
-        http.close()
-    raise TimeoutError(f"the API never answered /healthz: {_tail(log)}")
+async def until_ready(
+    http: HttpClient, path: str, proc: subprocess.Popen[bytes], log: Path
+) -> None:
+    """Until `path` answers 200; an error with the log's end when the process exits or
+    never answers."""
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited ({proc.returncode}): {_tail(log)}")
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            if (await http.request("GET", path)).status == 200:
+                return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"{log.stem} never answered {path}: {_tail(log)}")
 
 
 def _tail(log: Path) -> str:

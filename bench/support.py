@@ -1,13 +1,17 @@
 """What the benchmarks share: one embedded PostgreSQL, a Temporal dev server, latency
-percentiles, targets and their report."""
+percentiles, targets, their report and the command that runs one benchmark alone."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
+import inspect
 import math
 import os
+import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +27,16 @@ class Target:
 
     name: str
     value: float
+    """What was measured, in `unit`."""
     limit: float
-    unit: str = ""
+    """What `value` must not pass: a ceiling or, `at_least`, a floor."""
+    unit: str
+    """Shown after the figures: " s", "×"; "" for a count (`count`)."""
     digits: int = 2
     at_least: bool = False
     """The limit is a floor (throughput), not a ceiling (time, memory)."""
+    lighter: bool = False
+    """One of the ratios by which the workflow is lighter or not (the summary's first table)."""
 
     @property
     def met(self) -> bool:
@@ -47,6 +56,17 @@ class Target:
 
     def line(self) -> str:
         return f"{self.name}: {self.shown} (target {self.bound}): {self.verdict}"
+
+
+def count(name: str, found: int, limit: int) -> Target:
+    """How many of something, at most `limit`."""
+    return Target(name, found, limit, "", 0)
+
+
+def lighter(name: str, ratio: float, limit: float, *, at_least: bool = False) -> Target:
+    """A ratio of coopflow to its baseline measured in the same run, by which the workflow is
+    lighter or not: the summary's first table."""
+    return Target(name, ratio, limit, "×", at_least=at_least, lighter=True)
 
 
 def quiet() -> None:
@@ -125,3 +145,31 @@ class Report:
 def exit_code(reports: list[Report]) -> int:
     """Non-zero when a target is missed, so `make bench` fails on a regression."""
     return 0 if all(r.met for r in reports) else 1
+
+
+def command(run: Callable[..., Report | Awaitable[Report]], **options: str) -> int:
+    """`python -m bench.<name> [--option value]…`: the benchmark alone, its report, and a
+    non-zero exit when one of its targets is missed. `options` are `run`'s keyword parameters
+    offered on the command line (`check_ins` as `--check-ins`), each with its help; their
+    defaults are `run`'s."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.name}" if spec else None)
+    parameters = inspect.signature(run).parameters
+    for name, help in options.items():
+        default = parameters[name].default
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=type(default),
+            default=default,
+            help=f"{help} (default {default})",
+        )
+    args = parser.parse_args()
+    quiet()
+    outcome = run(**vars(args))
+    report = asyncio.run(_awaited(outcome)) if inspect.isawaitable(outcome) else outcome
+    report.show()
+    return exit_code([report])
+
+
+async def _awaited(outcome: Awaitable[Report]) -> Report:
+    return await outcome

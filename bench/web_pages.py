@@ -13,8 +13,6 @@ CPU per page against per round of calls (where the machine's cores go).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
 import time
 import uuid
@@ -26,7 +24,7 @@ import asyncpg
 
 from bench.scenario import COOPERATION, PROGRAMME
 from bench.stack import HttpClient, api_stack, cpu_seconds
-from bench.support import Report, Target, exit_code, percentile, quiet
+from bench.support import Report, Target, command, percentile
 from store.tokens import Role, create_token
 
 TARGET_RATIO = 1.5
@@ -142,7 +140,9 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
                     f" | its {len(calls)} API calls p50 {median(apis):6.1f} ms p99 "
                     f"{percentile(apis, 99):6.1f} ms, API CPU {per['api']:5.1f} ms"
                 )
-                targets.append(Target(f"{name}: page / its API calls (p50)", ratio, TARGET_RATIO))
+                targets.append(
+                    Target(f"{name}: page / its API calls (p50)", ratio, TARGET_RATIO, "×")
+                )
         finally:
             http.close()
     lines.insert(
@@ -153,16 +153,5 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
     return Report("web_pages", "Web pages against the API calls they make", lines, targets)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--check-ins", type=int, default=24)
-    args = parser.parse_args()
-    quiet()
-    report = asyncio.run(run(args.requests, args.check_ins))
-    report.show()
-    sys.exit(exit_code([report]))
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(command(run, requests="requests per shape", check_ins="check-ins of the cooperation"))

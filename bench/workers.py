@@ -32,17 +32,14 @@ with 300 and 1000 cached).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
 import os
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
@@ -52,25 +49,14 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowHandle
 
-from bench import memory
-from bench.http_checkins import (
-    CLIENTS,
-    COOPERATIONS,
-    Drive,
-    closed_loop,
-    projected,
-    raw_submit,
-    register_all,
-)
-from bench.scenario import PROGRAMME, register_accepted
-from bench.stack import Stack, _process, api_stack, cpu_seconds
-from bench.support import Report, Target, exit_code, postgres_mode, quiet
-from domain.programme import ProgrammeSpec, ProgrammeVersion
-from runtime.config import Settings
-from runtime.connect import connect_temporal
+from bench import checkins, memory, rounds
+from bench.checkins import COOPERATIONS, Projected, raw_submit, register_all
+from bench.rounds import CLIENTS, Drive
+from bench.scenario import register_accepted
+from bench.stack import Stack, api_stack, process, service_env
+from bench.support import Report, command, postgres_mode
+from domain.programme import ProgrammeVersion
 from runtime.temporal import cooperation_workflow_id
-from store.db import create_pool
-from store.programmes import put_programme
 
 SIDES = ("one", "two")
 WORKER_MEMORY_MIB = 512
@@ -80,7 +66,6 @@ CACHE_SHARE = 0.5
 CACHE_SIZES = (250, 500, 1000, 2000, 5000, 10000)
 SDK_DEFAULT_CACHE = 1000
 """temporalio's `Worker(max_cached_workflows=…)` default, what an unset setting gives."""
-FAILURES_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -93,21 +78,13 @@ class Side:
 
 async def run(rounds: int = 5, check_ins: int = 250, cached: int = 300) -> Report:
     async with api_stack(worker=True) as stack:
-        pool = await create_pool(stack.database_url, max_size=2)
-        try:
-            async with pool.acquire() as conn:
-                spec = ProgrammeSpec.model_validate(PROGRAMME)
-                version = (await put_programme(conn, spec)).version
-        finally:
-            await pool.close()
+        version = await checkins.programme(stack.database_url)
         with _two_workers(stack) as (task_queue, pids):
             sides = {
                 "one": Side(
-                    stack.task_queue,
-                    [f"one-{i:03d}" for i in range(COOPERATIONS)],
-                    {"worker": stack.pids["worker"]},
+                    stack.task_queue, checkins.names("one"), {"worker": stack.pids["worker"]}
                 ),
-                "two": Side(task_queue, [f"two-{i:03d}" for i in range(COOPERATIONS)], pids),
+                "two": Side(task_queue, checkins.names("two"), pids),
             }
             drives, spread = await _throughput(stack, sides, version, rounds, check_ins)
             # A production worker as `coopflow worker` runs it, its side's cooperations cached.
@@ -127,22 +104,13 @@ async def run(rounds: int = 5, check_ins: int = 250, cached: int = 300) -> Repor
 def _two_workers(stack: Stack) -> Iterator[tuple[str, dict[str, int]]]:
     """Two more `python -m worker` processes, on a task queue of their own."""
     task_queue = f"{stack.task_queue}-two"
-    env = {k: v for k, v in os.environ.items() if k != "COOPFLOW_METRICS_ADDRESS"} | {
-        "COOPFLOW_DATABASE_URL": stack.database_url,
-        "COOPFLOW_TEMPORAL_ADDRESS": stack.temporal_address,
-        "COOPFLOW_TASK_QUEUE": task_queue,
-        "COOPFLOW_LOG_LEVEL": "WARNING",
-    }
-    env.pop("COOPFLOW_HEALTH_ADDRESS", None)
-    with (
-        tempfile.TemporaryDirectory(prefix="coopflow-bench-") as folder,
-        contextlib.ExitStack() as processes,
-    ):
+    env = service_env(stack, task_queue)
+    with contextlib.ExitStack() as processes:
         pids = {}
         for name in ("worker-a", "worker-b"):
-            log_dir = Path(folder) / name
-            log_dir.mkdir()
-            pids[name] = processes.enter_context(_process("worker", env, str(log_dir))).pid
+            folder = stack.folder / name
+            folder.mkdir()
+            pids[name] = processes.enter_context(process("worker", env, folder)).pid
         yield task_queue, pids
 
 
@@ -181,35 +149,25 @@ async def _holders(client: Client, ids: list[str]) -> Counter[str]:
 
 
 async def _throughput(
-    stack: Stack, sides: dict[str, Side], version: ProgrammeVersion, rounds: int, check_ins: int
+    stack: Stack, sides: dict[str, Side], version: ProgrammeVersion, count: int, check_ins: int
 ) -> tuple[dict[str, list[Drive]], Counter[str]]:
-    client = await connect_temporal(Settings(temporal_address=stack.temporal_address), wait=30)
+    client = await checkins.temporal(stack.temporal_address)
     for side in sides.values():
         await _until_polled(client, side.task_queue, len(side.workers))
         await register_all(client, side.task_queue, side.ids, version)
     gc.freeze()  # as bench.http_checkins: no full collection of this process mid-drive
     submit = raw_submit(client)
-    pids = {k: v for k, v in stack.pids.items() if k != "api"}
-    pids |= sides["two"].workers
+    pids = {k: v for k, v in stack.pids.items() if k != "api"} | sides["two"].workers
     db = await asyncpg.connect(stack.database_url)
-    answered = 0
+    settled = Projected(db)
 
-    async def drive(name: str, count: int) -> Drive:
-        nonlocal answered
-        before = cpu_seconds(pids)
-        done = await closed_loop(submit, sides[name].ids, count)
-        answered += done.sent - len(done.failures)
-        await projected(db, answered)
-        after = cpu_seconds(pids)
-        return replace(done, cpu_ms={k: (after[k] - before[k]) * 1000 / done.sent for k in after})
+    async def drive(name: str, n: int) -> Drive:
+        return await rounds.measured(pids, submit, sides[name].ids, n, settled=settled)
 
-    drives: dict[str, list[Drive]] = {name: [] for name in SIDES}
     try:
         for name in SIDES:  # not timed: caches, connections and first check-ins warm
             await drive(name, COOPERATIONS)
-        for r in range(rounds):
-            for name in SIDES if r % 2 == 0 else tuple(reversed(SIDES)):
-                drives[name].append(await drive(name, check_ins))
+        drives = await rounds.alternated(SIDES, count, lambda name: drive(name, check_ins))
     finally:
         await db.close()
     return drives, await _holders(client, sides["two"].ids)
@@ -220,11 +178,9 @@ def _cooperation_starter(stack: Stack, version: ProgrammeVersion) -> memory.Star
 
     async def start(name: str, task_queue: str) -> WorkflowHandle[Any, Any]:
         if not clients:
-            settings = Settings(temporal_address=stack.temporal_address)
-            clients.append(await connect_temporal(settings, wait=30))
-        client = clients[0]
-        await register_accepted(client, name, version, task_queue)
-        return client.get_workflow_handle(cooperation_workflow_id(name))
+            clients.append(await checkins.temporal(stack.temporal_address))
+        await register_accepted(clients[0], name, version, task_queue)
+        return clients[0].get_workflow_handle(cooperation_workflow_id(name))
 
     return start
 
@@ -243,36 +199,28 @@ def rss_mib(pid: int) -> float:
 def _report(
     drives: dict[str, list[Drive]], spread: Counter[str], cache: memory.Measure, running: float
 ) -> Report:
-    rates = {name: median(d.rate for d in drives[name]) for name in SIDES}
-    ratios = [t.rate / o.rate for o, t in zip(drives["one"], drives["two"], strict=True)]
+    rates = {name: rounds.rate(drives[name]) for name in SIDES}
+    ratios = rounds.ratios(drives["two"], drives["one"])
     ratio = median(ratios)
-    failures = [f for name in SIDES for d in drives[name] for f in d.failures]
+    failures = rounds.failures(*drives["one"], *drives["two"])
     per = cache.per_workflow_kib
     base = cache.before_kib / 1024
     best = recommended(per)
     sizes = sorted({*CACHE_SIZES, SDK_DEFAULT_CACHE})
-
-    def cpu(name: str) -> str:
-        shown = [k for k in drives[name][0].cpu_ms if k != "client"] + ["client"]
-        parts = [f"{k} {median(d.cpu_ms[k] for d in drives[name]):.2f}" for k in shown]
-        total = median(sum(d.cpu_ms.values()) for d in drives[name])
-        return "  ".join(parts) + f"  total {total:.2f}"
-
     lines = [
         f"{COOPERATIONS} cooperations per side, {CLIENTS} concurrent clients, "
         f"{len(drives['one'])} rounds of {drives['one'][0].sent} check-ins per side, "
         f"raw updates, PostgreSQL {postgres_mode()}, {os.cpu_count()} cores",
         *(
-            f"{name} worker{'s' if name == 'two' else ''}: {rates[name]:6.1f} check-ins/s"
-            f"  (rounds {', '.join(f'{d.rate:.1f}' for d in drives[name])};"
-            f" p50 {median(d.p(50) for d in drives[name]):.0f} ms,"
-            f" p99 {median(d.p(99) for d in drives[name]):.0f} ms)"
+            rounds.rate_line(
+                f"{name} worker{'s:' if name == 'two' else ': '}", drives[name], " check-ins/s"
+            )
             for name in SIDES
         ),
         f"ratio two / one by round: {', '.join(f'{x:.2f}' for x in ratios)}"
         " (near 1 expected on 2 cores: the second worker shares the same cores)",
         "CPU per check-in, ms (medians; the 'two' side's check-ins run on worker-a/-b):",
-        *(f"  {name}: {cpu(name)}" for name in SIDES),
+        *(f"  {name}: {rounds.cpu_line(drives[name])}" for name in SIDES),
         "two workers' side, cooperations by the worker caching them at the end: "
         + ", ".join(f"{identity or '?'} {n}" for identity, n in sorted(spread.items())),
         f"worker memory: {per:,.1f} KiB per cached cooperation ({cache.workflows} cached after "
@@ -289,15 +237,13 @@ def _report(
         f"recommended: COOPFLOW_MAX_CACHED_WORKFLOWS={best} (≈ {best * per / 1024:,.0f} MiB of "
         f"cache, at most {CACHE_SHARE:.0%} of the worker's {WORKER_MEMORY_MIB} MiB request; "
         f"worker ≈ {running + best * per / 1024:,.0f} MiB)",
-        *(f"failure: {f}" for f in failures[:FAILURES_SHOWN]),
+        *rounds.failure_lines(failures),
     ]
     return Report(
         name="workers",
         title="Workers: check-ins/s with one and with two worker processes; cache memory",
         lines=lines,
-        targets=[
-            Target("check-ins refused or failed, two workers and one", len(failures), 0, "", 0)
-        ],
+        targets=[rounds.none_failed("check-ins (two workers and one)", failures)],
         figures=[
             ("one worker, check-ins/s (median)", f"{rates['one']:.1f}"),
             ("two workers, check-ins/s (median)", f"{rates['two']:.1f}"),
@@ -311,21 +257,11 @@ def _report(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.workers")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of each side (default 5)")
-    parser.add_argument(
-        "--check-ins", type=int, default=250, help="check-ins per side and round (default 250)"
-    )
-    parser.add_argument(
-        "--cached", type=int, default=300, help="cooperations cached for memory (default 300)"
-    )
-    args = parser.parse_args(argv)
-    quiet()
-    report = asyncio.run(run(args.rounds, args.check_ins, args.cached))
-    report.show()
-    return exit_code([report])
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        command(
+            run,
+            **rounds.OPTIONS,
+            cached="cooperations cached for memory",
+        )
+    )
