@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from cli.samples import sample_programme
+from examples import sample_programme
 from store import contacts
 from store.tokens import Role, create_token
 

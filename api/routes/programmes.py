@@ -18,6 +18,7 @@ from api.models import (
 from api.problems import Problem, field_error, invalid
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec, ProgrammeVersion
+from examples import sample_programme
 from store import money
 from store.db import Conn
 from store.programmes import (
@@ -39,39 +40,7 @@ _SPEC_BODY = {
         "content": {
             "application/json": {
                 "schema": {"$ref": "#/components/schemas/ProgrammeSpec"},
-                "examples": {
-                    "emergence funded before any result": {
-                        "value": {
-                            "id": "fondation-territoires-2027",
-                            "name": "Coopérations territoriales 2027",
-                            "funder": "fondation-territoires",
-                            "currency": "EUR",
-                            "budget": "500000.00",
-                            "locale": "fr",
-                            "phases": {
-                                "emergence": {
-                                    "check_in_every": "P1M",
-                                    "report_every": "P3M",
-                                    "max_duration": "P12M",
-                                    "tranches": [
-                                        {
-                                            "id": "amorcage",
-                                            "amount": "8000.00",
-                                            "purpose": "animation",
-                                            "when": "entry",
-                                        },
-                                        {
-                                            "id": "emergence-2",
-                                            "amount": "7000.00",
-                                            "purpose": "animation",
-                                            "when": {"accepted_check_ins": 3},
-                                        },
-                                    ],
-                                }
-                            },
-                        }
-                    }
-                },
+                "examples": {"the sample programme (DESIGN.md)": {"value": sample_programme()}},
             },
             "application/yaml": {"schema": {"$ref": "#/components/schemas/ProgrammeSpec"}},
         },

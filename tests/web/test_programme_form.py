@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from api.web import programme_form as pf
-from cli.samples import sample_programme
 from domain.limits import at_door
 from domain.programme import ProgrammeSpec
+from examples import sample_programme
 
 DESIGN_SPEC: dict[str, Any] = sample_programme()
 

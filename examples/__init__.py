@@ -1,17 +1,18 @@
 """The sample programme (examples/programme-coop-2027.yaml, DESIGN.md's), as a mapping to
-post or to change: read from the source tree, where `make run`, the tests and the benchmarks
-run (the image ships no examples)."""
+post or to change. The one sample every reader takes: the API's example body, the demo, the
+tests. It ships as package data, so the image's API shows it too; the other files here are
+examples to read, not shipped."""
 
 from __future__ import annotations
 
 import copy
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import yaml
 
-SAMPLE_PROGRAMME = Path(__file__).resolve().parent.parent / "examples" / "programme-coop-2027.yaml"
+SAMPLE_PROGRAMME = files(__name__) / "programme-coop-2027.yaml"
 
 
 @cache
