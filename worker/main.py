@@ -45,6 +45,7 @@ SANDBOX = SandboxedWorkflowRunner(
         "workflows.models",
         "workflows.shell",
         "workflows.shape_one",
+        "workflows.parts",
         "runtime.temporal",
         "pydantic",
         # Temporal's tracing interceptor runs in the workflow; one copy of OpenTelemetry's
