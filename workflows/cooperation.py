@@ -11,8 +11,12 @@ The workflow is composed of named parts (workflows/parts/: the clock, the rules,
 answers, the courier, the faults, the search attributes, the run's lifetime), its limits and
 messages are in workflows/shell.py, and the code paths of runs started before the patch
 `coopflow-shape-2` in workflows/shape_one.py, until no such run is open
-(docs/versioning.md). All live outside the sandbox, so this module, the one re-imported for
-every workflow, holds only the story.
+(docs/versioning.md).
+
+Passed through the sandbox like its parts (worker/main.py): nothing is kept at module level,
+so no copy of the module is made for each cached workflow. The sandbox then no longer
+proxies its imports: like the parts, it reads time, randomness and ids only through
+`temporalio.workflow`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ sandbox (passed through: stateless code, so it is not re-imported for every work
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,33 +50,23 @@ from workflows.shell import (
 )
 
 
+@dataclass
 class ShapeOne:
-    def __init__(
-        self,
-        cooperation_id: str,
-        lock: asyncio.Lock,
-        clock: Clock,
-        rules: Rules,
-        answers: Answers,
-        courier: Courier,
-        search: Search,
-        lifetime: Lifetime,
-    ) -> None:
-        self._id = cooperation_id
-        self._lock = lock
-        self._clock = clock
-        self._rules = rules
-        self._answers = answers
-        self._courier = courier
-        self._search = search
-        self._lifetime = lifetime
+    id: str
+    lock: asyncio.Lock
+    clock: Clock
+    rules: Rules
+    answers: Answers
+    courier: Courier
+    search: Search
+    lifetime: Lifetime
 
     async def run(self, start: CooperationInput) -> dict[str, Any]:
-        rules, clock = self._rules, self._clock
+        rules, clock = self.rules, self.clock
         if rules.state is None:
             if start.registration is None:
                 raise ApplicationError("no registration and no state", non_retryable=True)
-            async with self._lock:
+            async with self.lock:
                 await self._register(start.registration, start.registered_at)
             rules.registered = True
         while True:
@@ -84,39 +75,39 @@ class ShapeOne:
                 workflow.logger.info("cooperation finished", extra={"outcome": state.outcome})
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 state = rules.require()
-                await self._courier.settle_loans(state)
+                await self.courier.settle_loans(state)
                 if any(line.loans for line in state.lines):
                     await workflow.sleep(timedelta(seconds=5))
                 return summary(rules.require()).model_dump(mode="json")
-            if self._lifetime.over():
+            if self.lifetime.over():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.logger.info(
                     "continuing as new",
                     extra={
                         "history_length": workflow.info().get_current_history_length(),
-                        "updates": self._lifetime.updates,
+                        "updates": self.lifetime.updates,
                         "last_seq": state.next_seq - 1,
                     },
                 )
                 workflow.continue_as_new(
                     CooperationInput(
-                        cooperation_id=self._id,
+                        cooperation_id=self.id,
                         state=rules.require(),
                         clock_offset_seconds=clock.offset.total_seconds(),
-                        answers=self._answers.whole,
-                        recent_events=self._answers.recent,
+                        answers=self.answers.whole,
+                        recent_events=self.answers.recent,
                         simulation=clock.simulation,
-                        history_budget=self._lifetime.history_budget,
+                        history_budget=self.lifetime.history_budget,
                     )
                 )
-            await clock.wait(self._lifetime.over)
-            async with self._lock:
+            await clock.wait(self.lifetime.over)
+            async with self.lock:
                 now = clock.now()
                 if clock.due(now):
                     await self._apply_decision(tick(rules.require(), now), now)
 
     async def _register(self, register: c.Register, at: datetime | None) -> None:
-        now = at if self._clock.simulation and at is not None else self._clock.now()
+        now = at if self.clock.simulation and at is not None else self.clock.now()
         try:
             decision = decide(None, register, now)
         except DomainError as error:
@@ -124,7 +115,7 @@ class ShapeOne:
         commitments = registration_commitments(register)
         if commitments:
             result = await self._effects(
-                ApplyEffects(cooperation_id=self._id, events=[], effects=list(commitments))
+                ApplyEffects(cooperation_id=self.id, events=[], effects=list(commitments))
             )
             for refused in (r for r in result.commitments if not r.committed):
                 raise ApplicationError(
@@ -135,16 +126,16 @@ class ShapeOne:
         await self._apply_decision(decision, now)
 
     async def apply(self, request: CommandRequest) -> CommandAnswer:
-        rules, clock, answers = self._rules, self._clock, self._answers
+        rules, clock, answers = self.rules, self.clock, self.answers
         await workflow.wait_condition(lambda: rules.state is not None)
-        async with self._lock:
+        async with self.lock:
             if request.request_id and request.request_id in answers.whole:
                 return answers.whole[request.request_id]
             now = clock.instant(request, rules.require())
             wake = clock.next
             decision = rules.decide(request.command, now)
             events, refused = await self._apply_decision(decision, now)
-            self._lifetime.updates += 1
+            self.lifetime.updates += 1
             clock.woken = clock.next != wake
             if refused:
                 raise budget_refusal(refused)
@@ -159,28 +150,28 @@ class ShapeOne:
     async def _apply_decision(
         self, decision: Decision, now: datetime
     ) -> tuple[list[Event], CommitResult | None]:
-        rules = self._rules
+        rules = self.rules
         rules.take(decision.state)
-        self._clock.next = next_wakeup(decision.state)
+        self.clock.next = next_wakeup(decision.state)
         if not decision.events and not decision.effects:
             return [], None
         result = await self._effects(
             ApplyEffects(
-                cooperation_id=self._id,
+                cooperation_id=self.id,
                 events=decision.events,
                 summary=summary(decision.state),
                 effects=decision.effects,
             )
         )
-        self._answers.record(decision.events)
-        self._search.show(rules.require())
+        self.answers.record(decision.events)
+        self.search.show(rules.require())
         for effect in decision.effects:
             if isinstance(effect, StartLoan):
-                await self._courier.start_loan(effect)
+                await self.courier.start_loan(effect)
         for event in decision.events:
             if event.type == "RepaymentRecorded":
                 loan = workflow.get_external_workflow_handle(
-                    loan_workflow_id(self._id, event.data["line"], event.data["tranche"])
+                    loan_workflow_id(self.id, event.data["line"], event.data["tranche"])
                 )
                 await loan.signal(
                     REPAYMENT_SIGNAL,
