@@ -1,6 +1,14 @@
 """The courier: each decision's consequences (events to PostgreSQL, ledger, notifications,
 loans) carried out in order, batched (one activity for all that waits), retried, and the
-cooperation flagged while they keep failing. Commands are answered meanwhile."""
+cooperation flagged while they keep failing. Commands are answered meanwhile.
+
+Not a local activity, though one would spare the server an activity's round trip (measured:
+a check-in's server CPU halved): a local activity runs inside the workflow task that took
+the decision, before that task is recorded. When the task's completion is refused (an update
+arriving as the run ends: UNHANDLED_COMMAND) or its worker dies, the effects are already in
+PostgreSQL, and the retried task decides again at another instant: the same seq with other
+content (EventConflict, seen in tests/workflows/test_answers.py's race at the end). An
+activity starts only once its decision is in history."""
 
 from __future__ import annotations
 
