@@ -7,21 +7,26 @@ them out in order, batched, in one activity at a time. It continues as new befor
 history grows large, carrying the whole state, and ends once the cooperation is closed and
 every loan settled.
 
-The mechanics (deciding, adopting, answering, the courier, search attributes) are in
-workflows/shell.py; the code paths of runs started before the patch `coopflow-shape-2`, in
-workflows/shape_one.py, stay until no such run is open (docs/versioning.md). Both live
-outside the sandbox, so this module, the one re-imported for every workflow, stays small.
+The workflow is composed of named parts (workflows/parts/: the clock, the rules, the
+answers, the courier, the faults, the search attributes, the run's lifetime), its limits and
+messages are in workflows/shell.py, and the code paths of runs started before the patch
+`coopflow-shape-2` in workflows/shape_one.py, until no such run is open
+(docs/versioning.md).
+
+Passed through the sandbox like its parts (worker/main.py): nothing is kept at module level,
+so no copy of the module is made for each cached workflow. The sandbox then no longer
+proxies its imports: like the parts, it reads time, randomness and ids only through
+`temporalio.workflow`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -44,76 +49,60 @@ with workflow.unsafe.imports_passed_through():
         CommandAnswer,
         CommandRequest,
         CooperationInput,
-        Remembered,
         TimelineAnswer,
         TimelinePage,
     )
+    from workflows.parts.answers import Answers
+    from workflows.parts.clock import Clock
+    from workflows.parts.courier import Courier, Delivery
+    from workflows.parts.faults import Faults
+    from workflows.parts.lifetime import Lifetime
+    from workflows.parts.rules import Rules
+    from workflows.parts.search import Search
     from workflows.shape_one import ShapeOne
-    from workflows.shell import (
-        EFFECTS_BACKOFF,
-        EFFECTS_BACKOFF_MAX,
-        REGISTRATION_WAIT,
-        SETTLE_SIGNAL,
-        Delivery,
-        budget_refusal,
-        carried,
-        loan_workflow_id,
-        rejection,
-    )
+    from workflows.shell import REGISTRATION_WAIT, Shape, budget_refusal, carried, rejection
 
 
 @workflow.defn(name="CooperationWorkflow")
-class CooperationWorkflow(ShapeOne):
+class CooperationWorkflow:
     @workflow.init
     def __init__(self, start: CooperationInput) -> None:
         # Handlers can run before `run` (update-with-start, right after continue-as-new).
         self._id = start.cooperation_id
-        self._state: CooperationState | None = start.state
-        self._offset = timedelta(seconds=start.clock_offset_seconds)
-        self._simulation = start.simulation
-        self._history_budget = start.history_budget
-        self._effects_retry = RetryPolicy(
-            initial_interval=EFFECTS_BACKOFF,
-            maximum_interval=EFFECTS_BACKOFF_MAX,
-            maximum_attempts=start.effects_attempts,
-        )
-        self._fault_retry = timedelta(seconds=start.fault_retry_seconds)
-        self._carried = start
-        self._remembered: dict[str, Remembered] = dict(start.remembered)
-        for request_id, old in start.answers.items():
-            self._remembered[request_id] = Remembered(
-                first_seq=old.events[0].seq if old.events else 0,
-                last_seq=old.events[-1].seq if old.events else 0,
-            )
-        self._answers_v1 = dict(start.answers)
-        self._recent: list[Event] = list(start.recent_events)
-        self._outbox: list[Delivery] = [Delivery(p) for p in start.pending]
+        self._start = start
         self._lock = asyncio.Lock()
-        self._updates = 0
-        self._woken = False
-        self._search: tuple[Any, ...] | None = None
-        self._run_started = workflow.now()
-        self._next = next_wakeup(start.state) if start.state is not None else None
-        self._summary: CooperationSummary | None = None
-        self._sent: CooperationSummary | None = None
-        self._registered = start.state is not None
+        self._shape = Shape()
+        self._faults = Faults(self._id, start)
+        self._clock = Clock(start)
+        self._rules = Rules(self._id, start.state, self._shape, self._faults)
+        self._answers = Answers(start, self._rules.view)
+        self._courier = Courier(self._id, start, self._shape, self._faults, self._rules.currency_of)
+        self._search = Search()
+        self._lifetime = Lifetime(start, self._faults)
         self._refused = False
-        self._shape: bool | None = None
-        self._shape3: bool | None = None
-        self._fault: str | None = None
-        self._init_faults(start)
-        self._rules_moved: int | None = None
-        self._closing = False
-        self._courier: asyncio.Task[None] | None = None
+        """A registration was refused: the run ends without a cooperation."""
+
+    def _shape_one(self) -> ShapeOne:
+        return ShapeOne(
+            self._id,
+            self._lock,
+            self._clock,
+            self._rules,
+            self._answers,
+            self._courier,
+            self._search,
+            self._lifetime,
+        )
 
     # -- the story: register, then wait, react, record, continue --------------------------
 
     @workflow.run
     async def run(self, start: CooperationInput) -> dict[str, Any]:
-        if not self._shape_2():
-            return await self._run_shape_1(start)
-        self._courier = asyncio.create_task(self._carry_effects())
-        if self._state is None:
+        if not self._shape.two():
+            return await self._shape_one().run(start)
+        rules = self._rules
+        self._courier.start()
+        if rules.state is None:
             if start.registration is not None:
                 with contextlib.suppress(ApplicationError):
                     await self._register(
@@ -121,98 +110,132 @@ class CooperationWorkflow(ShapeOne):
                     )
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: self._state is not None or self._refused,
+                    lambda: rules.state is not None or self._refused,
                     timeout=REGISTRATION_WAIT,
                 )
-            if self._state is None:
+            if rules.state is None:
                 await self._wind_down()
                 return {"id": self._id, "registered": False}
         while True:
-            state = self._require_state()
+            state = rules.require()
             if is_finished(state):
                 await self._wind_down()
                 # Handlers finished meanwhile cannot have changed that: the cooperation is
                 # closed and its loans settled, so every command is refused.
                 workflow.logger.info("cooperation finished", extra={"outcome": state.outcome})
-                return summary(self._require_state()).model_dump(mode="json")
-            if self._should_continue_as_new():
+                return summary(rules.require()).model_dump(mode="json")
+            if self._lifetime.over():
                 await workflow.wait_condition(
                     lambda: (
                         workflow.all_handlers_finished()
-                        and (not self._outbox or self._history_too_long() or self._caught)
+                        and (
+                            not self._courier.outbox
+                            or self._lifetime.history_too_long()
+                            or self._faults.caught
+                        )
                     )
                 )
                 workflow.logger.info(
                     "continuing as new",
                     extra={
                         "history_length": workflow.info().get_current_history_length(),
-                        "updates": self._updates,
-                        "last_seq": self._require_state().next_seq - 1,
-                        "pending": len(self._outbox),
+                        "updates": self._lifetime.updates,
+                        "last_seq": rules.require().next_seq - 1,
+                        "pending": len(self._courier.outbox),
                     },
                 )
                 workflow.continue_as_new(self._carry())
-            wake = self._next
-            if wake is None or wake > self._now():
-                self._woken = False
-                timeout = None if wake is None else wake - self._now()
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(
-                        lambda: (
-                            self._woken
-                            or self._should_continue_as_new()
-                            or is_finished(self._require_state())
-                        ),
-                        timeout=timeout,
-                    )
+            await self._clock.wait(lambda: self._lifetime.over() or is_finished(rules.require()))
             async with self._lock:
-                now = self._now()
-                if self._next is not None and self._next <= now:
-                    self._move_rules(now)
-                    self._adopt(tick(self._require_state(), now))
+                now = self._clock.now()
+                if self._clock.due(now):
+                    rules.move(now)
+                    self._adopt(tick(rules.require(), now))
 
     async def _wind_down(self) -> None:
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and (not self._outbox or self._caught)
+            lambda: (
+                workflow.all_handlers_finished()
+                and (not self._courier.outbox or self._faults.caught)
+            )
         )
-        if self._outbox and self._state is not None:
+        if self._courier.outbox and self._rules.state is not None:
             # Shape 3: the courier failed on the last effects; a new run carries them.
             workflow.continue_as_new(self._carry())
-        self._closing = True
-        if self._courier is not None:
-            await self._courier
-        state = self._state
+        await self._courier.close()
+        state = self._rules.state
         if state is not None and state.rules_version < 2:
             # Under rules 1 no event settles a loan: its workflow ends with its cooperation.
-            for line in state.lines:
-                for loan in line.loans:
-                    await workflow.get_external_workflow_handle(
-                        loan_workflow_id(self._id, line.id, loan.tranche)
-                    ).signal(SETTLE_SIGNAL)
+            await self._courier.settle_loans(state)
+
+    def _carry(self) -> CooperationInput:
+        """The whole state for the next run, with what it must still carry out."""
+        three = self._shape.three()
+        return self._start.model_copy(
+            update={
+                "registration": None,
+                "registered_at": None,
+                "state": self._rules.require(),
+                "answers": {},
+                "recent_events": [],
+                "remembered": self._answers.remembered,
+                "pending": self._courier.pending(),
+                # Shape 2 keeps CoopFault itself, not these: its next run reads the attribute.
+                "faults": self._faults.by_source if three else {},
+                "courier_failures": self._courier.failures,
+            }
+        )
+
+    def _adopt(self, decision: Decision) -> Delivery | None:
+        """Take a decision as the new state and give its consequences to the courier."""
+        rules = self._rules
+        rules.take(decision.state)
+        self._clock.follow(decision.state)
+        if not decision.events and not decision.effects and rules.moved is None:
+            return None
+        view = rules.view() if rules.registered else summary(decision.state)
+        courier = self._courier
+        delivery = Delivery(
+            ApplyEffects(
+                cooperation_id=self._id,
+                events=decision.events,
+                summary=view if view != courier.sent else None,
+                state=decision.state,
+                effects=decision.effects,
+                rules_version=rules.moved,
+            )
+        )
+        courier.sent = view
+        rules.moved = None
+        courier.outbox.append(delivery)
+        self._answers.record(decision.events)
+        self._search.show(rules.require())
+        return delivery
 
     # -- commands -------------------------------------------------------------------------
 
     @workflow.update(name="apply")
     async def apply(self, request: CommandRequest) -> CommandAnswer:
-        if not self._shape_2():
-            return await self._apply_shape_1(request)
+        if not self._shape.two():
+            return await self._shape_one().apply(request)
         if isinstance(request.command, c.Register):
             return await self._register(request)
-        await workflow.wait_condition(lambda: self._state is not None or self._refused)
-        if self._state is None:
+        rules = self._rules
+        await workflow.wait_condition(lambda: rules.state is not None or self._refused)
+        if rules.state is None:
             raise rejection(Conflict("the cooperation's registration was refused"))
         async with self._lock:
-            repeated = self._repeated(request)
+            repeated = self._answers.repeated(request)
             if repeated is not None:
                 return repeated
-            now = self._command_instant(request)
+            now = self._clock.instant(request, rules.require())
             # The move to newer rules is recorded (patch marker, log) as it happens: it
             # stands even when the command is refused, and the next decision records it.
-            self._move_rules(now)
-            with self._rules_guard(request.command):
-                decision = self._decide(carried(request), now)
+            rules.move(now)
+            with rules.guard(request.command):
+                decision = rules.decide(carried(request), now)
             delivery = self._adopt(decision)
-            self._updates += 1
+            self._lifetime.updates += 1
             events = list(decision.events)
             refused = None
             if delivery is not None and any(
@@ -224,40 +247,50 @@ class CooperationWorkflow(ShapeOne):
                 raise budget_refusal(refused)
             return self._answer(request, events)
 
+    def _answer(self, request: CommandRequest, events: list[Event]) -> CommandAnswer:
+        outbox = self._courier.outbox
+        return self._answers.answer(request, events, outbox[-1] if outbox else None)
+
     @apply.validator
     def _validate(self, request: CommandRequest) -> None:
         # Runs before the update is written to history: a rejection here leaves no trace.
-        if request.request_id and request.request_id in self._remembered:
+        if self._answers.knows(request):
             return
-        if request.at is not None and not self._simulation:
+        if request.at is not None and not self._clock.simulation:
             raise ApplicationError("only a simulation dates its commands", type="InvalidInput")
-        if self._state is None:
+        state = self._rules.state
+        if state is None:
             return  # the registration is decided by its handler, which records a refusal
-        now = self._command_instant(request)
+        now = self._clock.instant(request, state)
         try:
-            decide(self._state, carried(request), now)
+            decide(state, carried(request), now)
         except DomainError as error:
             raise rejection(error) from None
         except Exception as error:
             # A bug in the rules must not freeze the cooperation: the command is refused,
             # loudly, and the cooperation goes on.
-            raise self._rules_failed(request.command, error) from None
+            raise self._rules.failed(request.command, error) from None
 
     async def _register(self, request: CommandRequest) -> CommandAnswer:
         assert isinstance(request.command, c.Register)
+        rules = self._rules
         async with self._lock:
-            if self._state is not None:
-                repeated = self._repeated(request)
+            if rules.state is not None:
+                repeated = self._answers.repeated(request)
                 if repeated is not None:
                     return repeated
                 raise rejection(Conflict(f"cooperation {self._id!r} is already registered"))
             if self._refused:
                 raise rejection(Conflict("a registration of this cooperation was just refused"))
-            rules = self._rules_available()
-            register = request.command.model_copy(update={"rules_version": rules})
-            now = request.at if self._simulation and request.at is not None else self._now()
+            version = rules.available()
+            register = request.command.model_copy(update={"rules_version": version})
+            now = (
+                request.at
+                if self._clock.simulation and request.at is not None
+                else self._clock.now()
+            )
             try:
-                with self._rules_guard(register):
+                with rules.guard(register):
                     decision = decide(None, register, now)
             except DomainError as error:
                 self._refused = True
@@ -269,7 +302,7 @@ class CooperationWorkflow(ShapeOne):
             if commitments:
                 # All or nothing, before anything is recorded: a registration the budget
                 # refuses commits nothing and leaves no cooperation behind.
-                result = await self._carry_out(
+                result = await self._courier.carry_out(
                     ApplyEffects(
                         cooperation_id=self._id,
                         events=[],
@@ -289,13 +322,13 @@ class CooperationWorkflow(ShapeOne):
                         type="Conflict",
                         non_retryable=True,
                     )
-            self._rules_moved = rules
+            rules.moved = version
             delivery = self._adopt(decision)
             assert delivery is not None
-            self._keep_answer(request, delivery, list(decision.events))
+            self._answers.keep(request, delivery, list(decision.events))
             # Readers find the cooperation in PostgreSQL once its registration is answered.
             await workflow.wait_condition(lambda: delivery.done)
-            self._registered = True
+            rules.registered = True
             return self._answer(request, list(decision.events))
 
     async def _answer_commitments(
@@ -319,7 +352,7 @@ class CooperationWorkflow(ShapeOne):
             # Not guarded: the acceptance is adopted and its budget committed already; a
             # refusal now would leave the line waiting for an answer nothing asks again.
             # A bug here fails the workflow task, retried until a fix (and flagged).
-            follow = self._decide(answer, now)
+            follow = self._rules.decide(answer, now)
             self._adopt(follow)
             events += follow.events
             if not outcome.committed:
@@ -330,19 +363,19 @@ class CooperationWorkflow(ShapeOne):
 
     @workflow.query
     def state(self) -> CooperationSummary:
-        return self._current_summary()
+        return self._rules.view()
 
     @workflow.query
     def full_state(self) -> CooperationState:
-        return self._require_state()
+        return self._rules.require()
 
     @workflow.query
     def last_seq(self) -> int:
-        return self._require_state().next_seq - 1
+        return self._rules.require().next_seq - 1
 
     @workflow.query
     def schedule(self) -> dict[str, Any]:
-        state = self._require_state()
+        state = self._rules.require()
         upcoming = next_check_in(state)
         wake = next_wakeup(state)
         return {
@@ -367,5 +400,5 @@ class CooperationWorkflow(ShapeOne):
     def timeline(self, page: TimelinePage) -> TimelineAnswer:
         """A page of the latest events kept in the workflow (the last RECENT_EVENTS); the
         whole log is in PostgreSQL (`GET /v1/cooperations/{id}/events`)."""
-        items = [e for e in self._recent if e.seq > page.after][: page.limit]
+        items = [e for e in self._answers.recent if e.seq > page.after][: page.limit]
         return TimelineAnswer(items=items, next_after=items[-1].seq if items else page.after)

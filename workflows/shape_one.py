@@ -1,16 +1,17 @@
 """Shape 1 of the cooperation workflow: the code paths of runs started before the patch
 `coopflow-shape-2`, kept so that their histories replay (tests/histories/v1). Effects were
 carried out inside each command, registration came in the run's input, and the run waited
-five seconds before ending after its loans. Remove once no such run is open
-(docs/versioning.md).
+five seconds before ending after its loans. Only such runs reach it (`Shape.two()` false);
+remove it once none is open (docs/versioning.md, "When shape 1 can go").
 
-A mixin of `CooperationWorkflow`, outside the sandbox (passed through: stateless code, so
-it is not re-imported for every workflow).
+A part of `CooperationWorkflow` over the same parts as the shapes after it, outside the
+sandbox (passed through: stateless code, so it is not re-imported for every workflow).
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,89 +32,90 @@ from domain.lifecycle import (
     tick,
 )
 from domain.views import summary
-from workflows.models import (
-    CommandAnswer,
-    CommandRequest,
-    CooperationInput,
-    LoanRepayment,
-    Remembered,
-)
+from workflows.models import CommandAnswer, CommandRequest, CooperationInput, LoanRepayment
+from workflows.parts.answers import Answers
+from workflows.parts.clock import Clock
+from workflows.parts.courier import Courier
+from workflows.parts.lifetime import Lifetime
+from workflows.parts.rules import Rules
+from workflows.parts.search import Search
 from workflows.shell import (
     ANSWER_WINDOW,
     EFFECTS_RETRY_SHAPE_1,
     EFFECTS_TIMEOUT_SHAPE_1,
-    RECENT_EVENTS,
     REPAYMENT_SIGNAL,
-    SETTLE_SIGNAL,
-    Shell,
     budget_refusal,
     loan_workflow_id,
     rejection,
 )
 
 
-class ShapeOne(Shell):
-    _answers_v1: dict[str, CommandAnswer]
+@dataclass
+class ShapeOne:
+    id: str
+    lock: asyncio.Lock
+    clock: Clock
+    rules: Rules
+    answers: Answers
+    courier: Courier
+    search: Search
+    lifetime: Lifetime
 
-    async def _run_shape_1(self, start: CooperationInput) -> dict[str, Any]:
-        if self._state is None:
+    async def run(self, start: CooperationInput) -> dict[str, Any]:
+        rules, clock = self.rules, self.clock
+        if rules.state is None:
             if start.registration is None:
                 raise ApplicationError("no registration and no state", non_retryable=True)
-            async with self._lock:
-                await self._register_shape_1(start.registration, start.registered_at)
-            self._registered = True
+            async with self.lock:
+                await self._register(start.registration, start.registered_at)
+            rules.registered = True
         while True:
-            state = self._require_state()
+            state = rules.require()
             if is_finished(state):
                 workflow.logger.info("cooperation finished", extra={"outcome": state.outcome})
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._settle_loans_shape_1()
-                return summary(self._require_state()).model_dump(mode="json")
-            if self._should_continue_as_new():
+                state = rules.require()
+                await self.courier.settle_loans(state)
+                if any(line.loans for line in state.lines):
+                    await workflow.sleep(timedelta(seconds=5))
+                return summary(rules.require()).model_dump(mode="json")
+            if self.lifetime.over():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.logger.info(
                     "continuing as new",
                     extra={
                         "history_length": workflow.info().get_current_history_length(),
-                        "updates": self._updates,
+                        "updates": self.lifetime.updates,
                         "last_seq": state.next_seq - 1,
                     },
                 )
                 workflow.continue_as_new(
                     CooperationInput(
-                        cooperation_id=self._id,
-                        state=self._require_state(),
-                        clock_offset_seconds=self._offset.total_seconds(),
-                        answers=self._answers_v1,
-                        recent_events=self._recent,
-                        simulation=self._simulation,
-                        history_budget=self._history_budget,
+                        cooperation_id=self.id,
+                        state=rules.require(),
+                        clock_offset_seconds=clock.offset.total_seconds(),
+                        answers=self.answers.whole,
+                        recent_events=self.answers.recent,
+                        simulation=clock.simulation,
+                        history_budget=self.lifetime.history_budget,
                     )
                 )
-            wake = self._next
-            if wake is None or wake > self._now():
-                self._woken = False
-                timeout = None if wake is None else wake - self._now()
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(
-                        lambda: self._woken or self._should_continue_as_new(),
-                        timeout=timeout,
-                    )
-            async with self._lock:
-                now = self._now()
-                if self._next is not None and self._next <= now:
-                    await self._apply_decision_shape_1(tick(self._require_state(), now), now)
+            await clock.wait(self.lifetime.over)
+            async with self.lock:
+                now = clock.now()
+                if clock.due(now):
+                    await self._apply_decision(tick(rules.require(), now), now)
 
-    async def _register_shape_1(self, register: c.Register, at: datetime | None) -> None:
-        now = at if self._simulation and at is not None else self._now()
+    async def _register(self, register: c.Register, at: datetime | None) -> None:
+        now = at if self.clock.simulation and at is not None else self.clock.now()
         try:
             decision = decide(None, register, now)
         except DomainError as error:
             raise rejection(error) from None
         commitments = registration_commitments(register)
         if commitments:
-            result = await self._effects_shape_1(
-                ApplyEffects(cooperation_id=self._id, events=[], effects=list(commitments))
+            result = await self._effects(
+                ApplyEffects(cooperation_id=self.id, events=[], effects=list(commitments))
             )
             for refused in (r for r in result.commitments if not r.committed):
                 raise ApplicationError(
@@ -121,57 +123,55 @@ class ShapeOne(Shell):
                     type="Conflict",
                     non_retryable=True,
                 )
-        await self._apply_decision_shape_1(decision, now)
+        await self._apply_decision(decision, now)
 
-    async def _apply_shape_1(self, request: CommandRequest) -> CommandAnswer:
-        await workflow.wait_condition(lambda: self._state is not None)
-        async with self._lock:
-            if request.request_id and request.request_id in self._answers_v1:
-                return self._answers_v1[request.request_id]
-            now = self._command_instant(request)
-            wake = self._next
-            decision = self._decide(request.command, now)
-            events, refused = await self._apply_decision_shape_1(decision, now)
-            self._updates += 1
-            self._woken = self._next != wake
+    async def apply(self, request: CommandRequest) -> CommandAnswer:
+        rules, clock, answers = self.rules, self.clock, self.answers
+        await workflow.wait_condition(lambda: rules.state is not None)
+        async with self.lock:
+            if request.request_id and request.request_id in answers.whole:
+                return answers.whole[request.request_id]
+            now = clock.instant(request, rules.require())
+            wake = clock.next
+            decision = rules.decide(request.command, now)
+            events, refused = await self._apply_decision(decision, now)
+            self.lifetime.updates += 1
+            clock.woken = clock.next != wake
             if refused:
                 raise budget_refusal(refused)
-            answer = CommandAnswer(events=events, state=self._current_summary())
+            answer = CommandAnswer(events=events, state=rules.view())
             if request.request_id:
-                self._answers_v1[request.request_id] = answer
-                self._remembered[request.request_id] = Remembered(
-                    first_seq=events[0].seq if events else 0,
-                    last_seq=events[-1].seq if events else 0,
-                )
-                while len(self._answers_v1) > ANSWER_WINDOW:
-                    self._answers_v1.pop(next(iter(self._answers_v1)))
+                answers.whole[request.request_id] = answer
+                answers.remember(request.request_id, events)
+                while len(answers.whole) > ANSWER_WINDOW:
+                    answers.whole.pop(next(iter(answers.whole)))
             return answer
 
-    async def _apply_decision_shape_1(
+    async def _apply_decision(
         self, decision: Decision, now: datetime
     ) -> tuple[list[Event], CommitResult | None]:
-        self._state = decision.state
-        self._next = next_wakeup(decision.state)
-        self._summary = None
+        rules = self.rules
+        rules.take(decision.state)
+        self.clock.next = next_wakeup(decision.state)
         if not decision.events and not decision.effects:
             return [], None
-        result = await self._effects_shape_1(
+        result = await self._effects(
             ApplyEffects(
-                cooperation_id=self._id,
+                cooperation_id=self.id,
                 events=decision.events,
                 summary=summary(decision.state),
                 effects=decision.effects,
             )
         )
-        self._recent = (self._recent + decision.events)[-RECENT_EVENTS:]
-        self._upsert_search_attributes()
+        self.answers.record(decision.events)
+        self.search.show(rules.require())
         for effect in decision.effects:
             if isinstance(effect, StartLoan):
-                await self._start_loan(effect)
+                await self.courier.start_loan(effect)
         for event in decision.events:
             if event.type == "RepaymentRecorded":
                 loan = workflow.get_external_workflow_handle(
-                    loan_workflow_id(self._id, event.data["line"], event.data["tranche"])
+                    loan_workflow_id(self.id, event.data["line"], event.data["tranche"])
                 )
                 await loan.signal(
                     REPAYMENT_SIGNAL,
@@ -189,27 +189,13 @@ class ShapeOne(Shell):
                 if outcome.committed
                 else c.CommitmentRefused(line=outcome.line, reason=outcome.reason)
             )
-            more, _ = await self._apply_decision_shape_1(
-                decide(self._require_state(), answer, now), now
-            )
+            more, _ = await self._apply_decision(decide(rules.require(), answer, now), now)
             events += more
             if not outcome.committed:
                 refused = outcome
         return events, refused
 
-    async def _settle_loans_shape_1(self) -> None:
-        loans = [
-            (line.id, loan.tranche) for line in self._require_state().lines for loan in line.loans
-        ]
-        for line_id, tranche in loans:
-            handle = workflow.get_external_workflow_handle(
-                loan_workflow_id(self._id, line_id, tranche)
-            )
-            await handle.signal(SETTLE_SIGNAL)
-        if loans:
-            await workflow.sleep(timedelta(seconds=5))
-
-    async def _effects_shape_1(self, request: ApplyEffects) -> EffectsResult:
+    async def _effects(self, request: ApplyEffects) -> EffectsResult:
         result: EffectsResult = await workflow.execute_activity(
             "apply_effects",
             request,

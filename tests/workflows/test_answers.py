@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 
 import workflows.client
-import workflows.shell
+import workflows.parts.answers
 from domain import commands as c
 from domain.cooperation import CooperationSpec
 from domain.programme import ProgrammeSpec, ProgrammeVersion
@@ -111,7 +111,7 @@ async def test_a_repayment_is_taken_once_per_request_id_beyond_what_the_workflow
 ) -> None:
     # The workflow remembers the last two request ids only: the third command pushes the
     # first repayment's out of its memory (as 200 commands would in production).
-    monkeypatch.setattr(workflows.shell, "ANSWER_WINDOW", 2)
+    monkeypatch.setattr(workflows.parts.answers, "ANSWER_WINDOW", 2)
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await _borrower(temporal_client, pool, task_queue, history_budget=40)
         first = await send(handle, _repay("100.00", "virement-1"))

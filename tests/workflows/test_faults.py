@@ -19,7 +19,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import domain.lifecycle.dispatch as dispatch
-import workflows.shell as shell
+import workflows.parts.clock as clock
+import workflows.parts.lifetime as lifetime
 from activities.models import ApplyEffects
 from domain import commands as c
 from runtime.temporal import FAULT
@@ -30,7 +31,7 @@ from worker.main import build_worker
 from workflows.client import CommandRefused, NoAnswer, send
 from workflows.cooperation import CooperationWorkflow
 from workflows.models import CommandRequest, CooperationInput
-from workflows.shell import Shell
+from workflows.parts.courier import Courier
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -149,7 +150,7 @@ async def test_a_workflow_task_that_keeps_failing_is_flagged_until_a_fix(
 
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await start(temporal_client, pool, task_queue)
-        monkeypatch.setattr(shell, "next_wakeup", broken)
+        monkeypatch.setattr(clock, "next_wakeup", broken)
         # As an API client after a 503: the same request again until it is answered (the
         # server turns updates away while the workflow task is failing).
         pending = asyncio.create_task(
@@ -231,9 +232,9 @@ async def test_the_courier_outlives_its_own_failures(
     followed: list[list[int]] = []
     failures: list[int] = []
     broken = [True]
-    original = Shell._follow_loans
+    original = Courier.follow_loans
 
-    async def follow_loans(self: Shell, request: ApplyEffects) -> None:
+    async def follow_loans(self: Courier, request: ApplyEffects) -> None:
         if broken[0]:
             failures.append(len(request.events))
             raise RuntimeError("a bug in following loans")
@@ -243,7 +244,7 @@ async def test_the_courier_outlives_its_own_failures(
     async with build_worker(temporal_client, pool, task_queue):
         coop, handle = await start(temporal_client, pool, task_queue, fault_retry_seconds=1)
         first_run = (await handle.describe()).run_id
-        monkeypatch.setattr(Shell, "_follow_loans", follow_loans)
+        monkeypatch.setattr(Courier, "follow_loans", follow_loans)
         answers = [await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="a")))]
         fault = await _fault(handle, present=True)
         # Commands are still answered while the courier is in fault.
@@ -293,8 +294,8 @@ async def test_effects_pending_at_continue_as_new_go_on_as_one_batch(
         answers = [await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id="ci-0")))]
         flag = await _fault(handle, present=True)
         # The run continues after three commands, with its effects still failing.
-        monkeypatch.setattr(shell, "UPDATE_BUDGET", 3)
-        monkeypatch.setattr(shell, "HISTORY_HARD_LIMIT", 0)
+        monkeypatch.setattr(lifetime, "UPDATE_BUDGET", 3)
+        monkeypatch.setattr(lifetime, "HISTORY_HARD_LIMIT", 0)
         answers += [
             await apply(handle, CommandRequest(command=c.SubmitCheckIn(check_in_id=f"ci-{i}")))
             for i in (1, 2)
