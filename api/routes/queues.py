@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from api.access import scope_condition
 from api.auth import CallerDep
 from api.deps import PoolDep
-from api.models import Page
+from api.models import Page, QueuedRequest
 from api.problems import Problem, bad_cursor
 from domain.events import instant
 from store.checkins import CheckInShown, shown
@@ -60,14 +60,14 @@ async def review_queue(
     return _page(items, rows, limit, "submitted_at", "id")
 
 
-@router.get("/transition-requests")
+@router.get("/transition-requests", response_model=Page[QueuedRequest])
 async def transition_requests(
     caller: CallerDep,
     pool: PoolDep,
     status: Literal["open", "answered", "declined"] = "open",
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[dict[str, Any]]:
+) -> Page[QueuedRequest]:
     """Requests of collectives across the cooperations in scope, oldest first: a
     facilitator answers them by acting or declines them; a funder reads those of the
     cooperations it funds."""
@@ -94,18 +94,18 @@ async def transition_requests(
             limit + 1,
         )
     items = [
-        {
-            "cooperation": r["cooperation_id"],
+        QueuedRequest(
+            cooperation=r["cooperation_id"],
             # Pages name the cooperation: its id is not what people call it.
-            "name": r["name"],
-            "seq": r["seq"],
-            "action": r["action"],
-            "to": r["to_phase"],
-            "reason": r["reason"],
-            "status": r["status"],
-            "at": instant(r["requested_at"]),
-            "decided_at": instant(r["decided_at"]) if r["decided_at"] else None,
-        }
+            name=r["name"],
+            seq=r["seq"],
+            action=r["action"],
+            to=r["to_phase"],
+            reason=r["reason"],
+            status=r["status"],
+            at=instant(r["requested_at"]),
+            decided_at=instant(r["decided_at"]) if r["decided_at"] else None,
+        )
         for r in rows
     ]
     return _page(items, rows, limit, "requested_at", "seq")
