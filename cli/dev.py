@@ -20,6 +20,7 @@ from pathlib import Path
 
 import asyncpg
 
+from cli.database import connected
 from runtime.config import Settings
 from runtime.connect import StartupError, connect_temporal
 from runtime.localstack import (
@@ -203,17 +204,9 @@ def run_dev(settings: Settings) -> int:
 
 
 async def migrate_database(db_url: str) -> list[str]:
-    try:
-        conn = await asyncpg.connect(db_url, timeout=10)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise StartupError(
-            f"PostgreSQL is unreachable at {db_url.split('@')[-1]} ({exc}): start it, or unset "
-            "COOPFLOW_DATABASE_URL to use the embedded one"
-        ) from None
-    try:
+    hint = ": start it, or unset COOPFLOW_DATABASE_URL to use the embedded one"
+    async with connected(db_url, hint) as conn:
         return await migrate(conn)
-    finally:
-        await conn.close()
 
 
 def _show_demo(api_url: str, db_url: str, state: Path) -> None:
@@ -236,19 +229,11 @@ def _show_demo(api_url: str, db_url: str, state: Path) -> None:
 
 async def list_faults(db_url: str) -> list[tuple[str, str, datetime]]:
     """(cooperation, fault, since) of every cooperation the fault watch flagged."""
-    try:
-        conn = await asyncpg.connect(db_url, timeout=10)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        raise StartupError(
-            f"PostgreSQL is unreachable at {db_url.split('@')[-1]} ({exc})"
-        ) from None
-    try:
+    async with connected(db_url) as conn:
         rows = await conn.fetch(
             "SELECT id, fault, fault_since FROM cooperations WHERE fault IS NOT NULL"
             " ORDER BY fault_since"
         )
-    finally:
-        await conn.close()
     return [(r["id"], r["fault"], r["fault_since"]) for r in rows]
 
 

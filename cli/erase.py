@@ -7,10 +7,11 @@ import asyncio
 import sys
 from typing import Any
 
-import asyncpg
 import typer
 
+from cli.database import START_THE_STACK, reached
 from runtime.config import database_url_or_local, get_settings
+from runtime.connect import StartupError
 from store import erasure
 from store.db import create_pool
 
@@ -44,12 +45,9 @@ def run(member: str | None, cooperation: str | None) -> None:
 
     async def go() -> erasure.Erased:
         try:
-            pool = await create_pool(url, min_size=1, max_size=1)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            raise _fail(
-                f"PostgreSQL is unreachable at {url.split('@')[-1]} ({exc}):"
-                " start the stack (make run) or set COOPFLOW_DATABASE_URL"
-            ) from None
+            pool = await reached(create_pool(url, min_size=1, max_size=1), url, START_THE_STACK)
+        except StartupError as exc:
+            raise _fail(str(exc)) from None
         try:
             async with pool.acquire() as conn:
                 if member is not None:

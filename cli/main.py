@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 
 from runtime.config import get_settings
 from runtime.logging import configure_logging
+
+T = TypeVar("T")
 
 
 class OutputFormat(StrEnum):
@@ -61,21 +65,28 @@ def api() -> None:
     api_main()
 
 
-@app.command()
-def migrate() -> None:
-    """Apply the database migrations to COOPFLOW_DATABASE_URL."""
-    from cli.dev import migrate_database
+def _on_database(command: str, work: Callable[[str], Coroutine[Any, Any, T]]) -> T:
+    """`work` on COOPFLOW_DATABASE_URL's database (these commands touch no embedded one);
+    unset or unreachable, one line and exit status 2."""
     from runtime.connect import StartupError
 
     settings = get_settings()
     if not settings.database_url:
-        print("coopflow migrate: set COOPFLOW_DATABASE_URL", file=sys.stderr)
+        print(f"coopflow {command}: set COOPFLOW_DATABASE_URL", file=sys.stderr)
         raise typer.Exit(2)
     try:
-        applied = asyncio.run(migrate_database(settings.database_url))
+        return asyncio.run(work(settings.database_url))
     except StartupError as exc:
-        print(f"coopflow migrate: {exc}", file=sys.stderr)
+        print(f"coopflow {command}: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations to COOPFLOW_DATABASE_URL."""
+    from cli.dev import migrate_database
+
+    applied = _on_database("migrate", migrate_database)
     print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
 
 
@@ -83,17 +94,8 @@ def migrate() -> None:
 def faults() -> None:
     """List the cooperations in fault (effects or workflow tasks that keep failing)."""
     from cli.dev import list_faults
-    from runtime.connect import StartupError
 
-    settings = get_settings()
-    if not settings.database_url:
-        print("coopflow faults: set COOPFLOW_DATABASE_URL", file=sys.stderr)
-        raise typer.Exit(2)
-    try:
-        rows = asyncio.run(list_faults(settings.database_url))
-    except StartupError as exc:
-        print(f"coopflow faults: {exc}", file=sys.stderr)
-        raise typer.Exit(2) from None
+    rows = _on_database("faults", list_faults)
     for cooperation_id, fault, since in rows:
         print(f"{cooperation_id}\t{since:%Y-%m-%dT%H:%M:%SZ}\t{fault}")
     if not rows:

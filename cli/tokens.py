@@ -7,10 +7,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import asyncpg
 import typer
 
+from cli.database import START_THE_STACK, connected
 from runtime.config import database_url_or_local, get_settings
+from runtime.connect import StartupError
 from store import tokens
 from store.db import Conn
 
@@ -23,21 +24,14 @@ def _run(work: Callable[[Conn], Awaitable[T]]) -> T:
     url = database_url_or_local(get_settings())
 
     async def go() -> T:
-        try:
-            conn = await asyncpg.connect(url, timeout=10)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            print(
-                f"coopflow token: PostgreSQL is unreachable at {url.split('@')[-1]} ({exc}):"
-                " start the stack (make run) or set COOPFLOW_DATABASE_URL",
-                file=sys.stderr,
-            )
-            raise typer.Exit(2) from None
-        try:
+        async with connected(url, START_THE_STACK) as conn:
             return await work(conn)
-        finally:
-            await conn.close()
 
-    return asyncio.run(go())
+    try:
+        return asyncio.run(go())
+    except StartupError as exc:
+        print(f"coopflow token: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
 
 
 @app.command()

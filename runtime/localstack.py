@@ -195,22 +195,30 @@ class EmbeddedPostgres:
             log=self.log,
             user=user,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise StackError(
-                    f"PostgreSQL exited at start (code {self.proc.returncode}); see {self.log}"
-                )
-            if port_in_use("127.0.0.1", self.port):
-                return self.url
-            time.sleep(0.2)
-        raise StackError(f"PostgreSQL did not accept connections within {timeout}s; see {self.log}")
+        _started(self.proc, self.port, timeout, "PostgreSQL", "accept connections", self.log)
+        return self.url
 
     def stop(self) -> None:
         if self.proc is not None:
             # SIGINT is PostgreSQL's "fast" shutdown: no waiting for clients to leave.
             stop(self.proc, signal.SIGINT, timeout=30)
             self.proc = None
+
+
+def _started(
+    proc: subprocess.Popen[bytes], port: int, timeout: float, name: str, what: str, log: Path | None
+) -> None:
+    """Back once the server started as `proc` listens on `port`; a StackError if it exits
+    first, or does not `what` within `timeout` seconds (its log named, if it has one)."""
+    where = f"; see {log}" if log else ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(f"{name} exited at start (code {proc.returncode}){where}")
+        if port_in_use("127.0.0.1", port):
+            return
+        time.sleep(0.2)
+    raise StackError(f"{name} did not {what} within {timeout}s{where}")
 
 
 class TemporalDevServer:
@@ -268,17 +276,8 @@ class TemporalDevServer:
         for key, value in self.dynamic_config.items():
             args += ["--dynamic-config-value", f"{key}={value}"]
         self.proc = spawn(args, log=self.log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                where = f"; see {self.log}" if self.log else ""
-                raise StackError(
-                    f"Temporal dev server exited at start (code {self.proc.returncode}){where}"
-                )
-            if port_in_use("127.0.0.1", self.port):
-                return self.address
-            time.sleep(0.2)
-        raise StackError(f"Temporal dev server did not listen within {timeout}s")
+        _started(self.proc, self.port, timeout, "Temporal dev server", "listen", self.log)
+        return self.address
 
     def stop(self) -> None:
         if self.proc is not None:

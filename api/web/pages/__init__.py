@@ -5,10 +5,12 @@ API bodies and answers into pages.
 
 - signin: the way in, for everyone (home, sign-in, links, language, sign-out);
 - cooperation: what every role in a cooperation's scope reads (its page, a check-in, a report);
-- collective, facilitator, funder: each role's own pages and actions; registration: the
-  facilitator's form that registers a cooperation;
+- collective, facilitator, funder: each role's own pages and actions; graduation: the
+  facilitator's members and rule 20's graduation; registration: the facilitator's form that
+  registers a cooperation;
 - contacts: a subject's own contact addresses (the collective's, from its menu);
-- setup: the funder's set-up (programme form, YAML, versions, budget, loans, webhooks);
+- setup: the funder's set-up (programme form, YAML, budget, loans); versions: a programme's
+  versions and what changed; webhooks: the funder's webhooks;
 - common: what they share (sessions, forms, reads made at once).
 
 Routes whose paths overlap keep their order: a cooperation's check-in page (GET) comes before
@@ -24,14 +26,29 @@ from api.web.pages import (
     cooperation,
     facilitator,
     funder,
+    graduation,
     registration,
     setup,
     signin,
+    versions,
+    webhooks,
 )
 from api.web.pages.common import SignInNeeded
 
 router = APIRouter(include_in_schema=False)
-for _pages in (signin, cooperation, collective, facilitator, registration, funder, setup, contacts):
+for _pages in (
+    signin,
+    cooperation,
+    collective,
+    facilitator,
+    graduation,
+    registration,
+    funder,
+    setup,
+    versions,
+    webhooks,
+    contacts,
+):
     router.include_router(_pages.router)
 
 __all__ = ["SignInNeeded", "router"]

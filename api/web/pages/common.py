@@ -83,6 +83,11 @@ def text_of(form: FormData, name: str) -> str | None:
     return value.strip()
 
 
+def number(text: str | None, default: int) -> int:
+    """A whole number asked in a query (`?after=50`), or the default when it is none."""
+    return int(text) if text and text.isdigit() else default
+
+
 def back_to(form: FormData) -> str:
     """The page a form came from, if it is one of ours."""
     return ours(text_of(form, "back"))

@@ -1,13 +1,11 @@
 """The funder's set-up pages: a programme created and edited from a form (a new version each
-time), imported and exported as YAML, its versions and what changed between two, its budget
-raised; a loan's repayments and write-offs; the funder's contacts and webhooks. Every page
-reads and writes through the JSON API (the programme form posts the spec the API checks:
-its errors come back at their inputs, api/web/forms.py)."""
+time), imported and exported as YAML, its budget raised; a loan's repayments and write-offs.
+Its versions and what changed are in versions.py, webhooks in webhooks.py. Every page reads
+and writes through the JSON API (the programme form posts the spec the API checks: its
+errors come back at their inputs, api/web/forms.py)."""
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +28,6 @@ from api.web.pages.common import (
 )
 from api.web.render import SECURITY_HEADERS, page
 from api.web.session import Session, locale_of
-from domain.events import EVENT_TYPES
 from notify.render import Formats, Words
 
 router = APIRouter(include_in_schema=False)
@@ -39,11 +36,11 @@ YAML_MAX = 1 << 20
 """What an uploaded spec may weigh: the API's own limit for a body (413 beyond)."""
 
 
-def _programme_path(programme_id: str) -> str:
+def programme_path(programme_id: str) -> str:
     return f"/v1/programmes/{quote(programme_id)}"
 
 
-def _choices(request: Request) -> dict[str, Any]:
+def choices(request: Request) -> dict[str, Any]:
     words, fmt = Words(locale_of(request)), Formats(locale_of(request))
 
     def cadence(iso: str | None) -> str:
@@ -84,7 +81,7 @@ def _form_page(
         values=values,
         errors=errors,
         programme_id=programme_id,
-        **_choices(request),
+        **choices(request),
     )
 
 
@@ -100,7 +97,7 @@ def _funders_only(request: Request, session: Session) -> Response | None:
 async def _current(api: Api, programme_id: str) -> dict[str, Any]:
     """The programme's current version as its funder reads it: through its versions, which
     the API shows to the programme's funder only (another reader: 403), budget included."""
-    found = await api.get(f"{_programme_path(programme_id)}/versions")
+    found = await api.get(f"{programme_path(programme_id)}/versions")
     return dict(max(found, key=lambda v: v["version"]))
 
 
@@ -158,7 +155,7 @@ async def _send_programme(request: Request, session: Session, programme_id: str 
                 if programme_id is None:
                     shown = await api.post("/v1/programmes", built.spec, text_of(form, "form_key"))
                 else:
-                    shown = await api.put(_programme_path(programme_id), built.spec)
+                    shown = await api.put(programme_path(programme_id), built.spec)
             except ApiProblem as problem:
                 if problem.status == 404:
                     raise
@@ -244,7 +241,7 @@ async def _import(request: Request, session: Session, programme_id: str | None) 
                     )
                 else:
                     shown = await api.send(
-                        "PUT", _programme_path(programme_id), text.encode(), "application/yaml"
+                        "PUT", programme_path(programme_id), text.encode(), "application/yaml"
                     )
                 return see(f"/programmes/{quote(shown['id'])}/versions", "programme_imported")
             except ApiProblem as problem:
@@ -273,154 +270,13 @@ async def _document(form: FormData) -> str:
     return pasted if isinstance(pasted, str) else ""
 
 
-# -- versions and what changed --------------------------------------------------------------
-
-
-@router.get("/programmes/{programme_id}/versions")
-async def versions(programme_id: str, request: Request, session: SessionDep) -> Response:
-    async def build(api: Api) -> Response:
-        found = await api.get(f"{_programme_path(programme_id)}/versions")
-        by_number = {v["version"]: v for v in found}
-        numbers = sorted(by_number)
-        later = _number(request.query_params.get("to"), numbers[-1] if numbers else 0)
-        earlier = _number(request.query_params.get("from"), later - 1)
-        diff = None
-        if earlier in by_number and later in by_number and earlier != later:
-            diff = _said(
-                pf.changes(by_number[earlier], by_number[later]), Words(locale_of(request))
-            )
-        return page(
-            request,
-            session,
-            "programme_versions.html",
-            programme_id=programme_id,
-            versions=[by_number[n] for n in reversed(numbers)],
-            earlier=earlier,
-            later=later,
-            diff=diff,
-            shown=_shown_value(request, found[-1]["currency"] if found else "EUR"),
-            **_choices(request),
-        )
-
-    return await guarded(request, session, build)
-
-
-def _shown_value(request: Request, currency: str) -> Any:
-    """A spec's value as the diff says it: money in the locale's way, durations in words,
-    yes or no."""
-    words, fmt = Words(locale_of(request)), Formats(locale_of(request))
-
-    def shown(change: Mapping[str, Any], value: Any) -> str:
-        if isinstance(value, bool):
-            return words("web.setup.yes" if value else "web.setup.no")
-        if change["kind"] == "tranche":
-            return _tranche_words(value, words, fmt, currency)
-        if change["kind"] == "phase":
-            return words(
-                "web.setup.diff.phase",
-                cadence=_cadence_words(words, fmt, value.get("check_in_every")),
-                n=len(value.get("tranches") or []),
-            )
-        if change["kind"] == "money":
-            return fmt.money(value, currency)
-        if change["kind"] == "duration":
-            return fmt.duration(str(value))
-        if isinstance(value, list) and not value:
-            return "—"
-        return str(value)
-
-    return shown
-
-
-def _cadence_words(words: Words, fmt: Formats, iso: str | None) -> str:
-    key = cadence_key(iso) if iso else None
-    return words(f"web.setup.{key[0]}", n=key[1]) if key else fmt.duration(iso or "")
-
-
-def _tranche_words(t: Mapping[str, Any], words: Words, fmt: Formats, currency: str) -> str:
-    """A tranche in a few words: what it pays, for what, when (`8 000,00 €, animation, à
-    l'entrée dans la phase`)."""
-    said = []
-    if t.get("amount") is not None:
-        said.append(fmt.money(t["amount"], currency))
-    elif t.get("share") is not None:
-        said.append(words("web.setup.diff.share", share=fmt.percent(t["share"])))
-    said.append(words.word("purpose", t.get("purpose")))
-    when = t.get("when")
-    if isinstance(when, Mapping) and "accepted_check_ins" in when:
-        said.append(words("web.setup.diff.after_check_ins", n=when["accepted_check_ins"]))
-    elif isinstance(when, Mapping) and "elapsed" in when:
-        said.append(words("web.setup.diff.after", duration=fmt.duration(when["elapsed"])))
-    else:
-        said.append(words.word("web.setup.trigger", when))
-    repeat = t.get("repeat")
-    if repeat:
-        said.append(
-            words(
-                "web.setup.diff.repeat",
-                cadence=_cadence_words(words, fmt, repeat.get("every")),
-                n=repeat.get("times"),
-            )
-        )
-    if isinstance(t.get("instrument"), Mapping):
-        said.append(words("web.setup.instrument.loan"))
-    return ", ".join(said)
-
-
-def _number(text: str | None, default: int) -> int:
-    return int(text) if text and text.isdigit() else default
-
-
-_MONEY = {"budget", "cap_per_cooperation", "amount", "min", "max"}
-_DURATIONS = {
-    "check_in_every",
-    "check_in_grace",
-    "reminder_before",
-    "report_every",
-    "max_duration",
-    "payment_within",
-    "elapsed",
-    "every",
-    "grace",
-    "term",
-    "installment_every",
-    "expected_duration",
-}
-
-
-def _said(found: list[tuple[str, Any, Any]], words: Words) -> list[dict[str, Any]]:
-    """Each change as the page says it: where (phase, tranche, field in words) and the
-    values before and after with their kind (money, duration or plain)."""
-    out = []
-    for path, before, after in found:
-        parts = path.split(".")
-        where: list[str] = []
-        if parts[0] == "phases" and len(parts) > 1:
-            where.append(words.word("phase", parts[1]))
-            parts = parts[2:]
-            if parts[:1] == ["tranches"] and len(parts) > 1:
-                where.append(words("web.setup.diff.tranche", id=parts[1]))
-                parts = parts[2:]
-        if not parts:
-            # A phase or a tranche added or dropped whole: said in a few words.
-            kind = "tranche" if len(where) > 1 else "phase"
-            out.append({"where": " · ".join(where), "before": before, "after": after, "kind": kind})
-            continue
-        field = parts[-1]
-        key = f"web.setup.field.{field}"
-        where.append(words(key) if words.has(key) else ".".join(parts))
-        kind = "money" if field in _MONEY else "duration" if field in _DURATIONS else "plain"
-        out.append({"where": " · ".join(where), "before": before, "after": after, "kind": kind})
-    return out
-
-
 # -- the budget -----------------------------------------------------------------------------
 
 
 @router.get("/programmes/{programme_id}/budget")
 async def budget_form(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        d = await api.get(f"{_programme_path(programme_id)}/dashboard")
+        d = await api.get(f"{programme_path(programme_id)}/dashboard")
         return page(
             request, session, "budget.html", programme_id=programme_id, d=d, values={}, errors={}
         )
@@ -435,14 +291,14 @@ async def raise_budget(programme_id: str, request: Request, session: SessionDep)
         amount = money_typed(text_of(form, "amount") or "")
         try:
             await api.post(
-                f"{_programme_path(programme_id)}/budget",
+                f"{programme_path(programme_id)}/budget",
                 {"amount": amount},
                 text_of(form, "form_key"),
             )
         except ApiProblem as problem:
             if problem.status in (403, 404):
                 raise
-            d = await api.get(f"{_programme_path(programme_id)}/dashboard")
+            d = await api.get(f"{programme_path(programme_id)}/dashboard")
             return page(
                 request,
                 session,
@@ -491,119 +347,5 @@ async def _loan_action(
             f"/v1/cooperations/{quote(cooperation_id)}/{what}", body, text_of(form, "form_key")
         )
         return see(back_to(form), "repaid" if what == "repayments" else "written_off")
-
-    return await guarded(request, session, build)
-
-
-# -- webhooks -------------------------------------------------------------------------------
-
-
-def _new_secret() -> str:
-    """A secret as the API takes it (`whsec_` and 32 random bytes in base64): offered on the
-    form, to be kept by the receiver; the API never shows it again."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-async def _webhooks_page(
-    request: Request,
-    session: Session,
-    api: Api,
-    values: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    hooks = await api.get("/v1/webhooks")
-    return page(
-        request,
-        session,
-        "webhooks.html",
-        status=status,
-        hooks=hooks,
-        event_types=EVENT_TYPES,
-        values=values or {"secret": _new_secret()},
-        errors=errors or {},
-    )
-
-
-@router.get("/webhooks")
-async def webhooks(request: Request, session: SessionDep) -> Response:
-    async def build(api: Api) -> Response:
-        return await _webhooks_page(request, session, api)
-
-    return await guarded(request, session, build)
-
-
-@router.post("/webhooks")
-async def subscribe(request: Request, session: SessionDep) -> Response:
-    """A subscription: its URL (public Internet only: the API checks it), the events it takes
-    (all when none is ticked) and its secret."""
-
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        chosen = [e for e in form.getlist("events") if isinstance(e, str)]
-        body: dict[str, Any] = {"url": text_of(form, "url"), "secret": text_of(form, "secret")}
-        if chosen:
-            body["events"] = chosen
-        try:
-            await api.post("/v1/webhooks", body, text_of(form, "form_key"))
-        except ApiProblem as problem:
-            if problem.status in (403, 404):
-                raise
-            values: dict[str, Any] = {
-                "url": text_of(form, "url"),
-                "secret": text_of(form, "secret") or "",
-                "events": chosen,
-            }
-            errors = form_errors(problem.typed, {"url", "secret", "events"}, problem.detail)
-            return await _webhooks_page(request, session, api, values, errors, 422)
-        return see("/webhooks", "webhook_created")
-
-    return await guarded(request, session, build)
-
-
-@router.get("/webhooks/{webhook_id}")
-async def webhook(webhook_id: str, request: Request, session: SessionDep) -> Response:
-    """A subscription's deliveries, each with its attempts; one failed or waiting may be sent
-    again."""
-
-    async def build(api: Api) -> Response:
-        base = f"/v1/webhooks/{quote(webhook_id)}"
-        hook = await api.get(base)
-        after = _number(request.query_params.get("after"), 0)
-        found = await api.get(f"{base}/deliveries", after=after, limit=50)
-        return page(
-            request,
-            session,
-            "webhook.html",
-            hook=hook,
-            deliveries=found["items"],
-            next_after=found["next_after"] if len(found["items"]) == 50 else None,
-        )
-
-    return await guarded(request, session, build)
-
-
-@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/retry")
-async def send_again(
-    webhook_id: str, delivery_id: int, request: Request, session: SessionDep
-) -> Response:
-    async def build(api: Api) -> Response:
-        form = await posted_form(request)
-        await api.post(
-            f"/v1/webhooks/{quote(webhook_id)}/deliveries/{delivery_id}/retry",
-            {},
-            text_of(form, "form_key"),
-        )
-        return see(f"/webhooks/{quote(webhook_id)}", "delivery_again")
-
-    return await guarded(request, session, build)
-
-
-@router.post("/webhooks/{webhook_id}/delete")
-async def unsubscribe(webhook_id: str, request: Request, session: SessionDep) -> Response:
-    async def build(api: Api) -> Response:
-        await posted_form(request)
-        await api.delete(f"/v1/webhooks/{quote(webhook_id)}")
-        return see("/webhooks", "webhook_deleted")
 
     return await guarded(request, session, build)
