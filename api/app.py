@@ -140,6 +140,8 @@ def _document_raw_bodies(app: FastAPI) -> None:
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema
         _document_problems(schema)
+        for component in components.values():
+            _storable_texts(component)
         app.openapi_schema = schema
         return schema
 
@@ -172,6 +174,27 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+STORABLE_TEXT = r"^[^\u0000\ud800-\udfff]*$"
+"""No NUL, no lone surrogate: what PostgreSQL and UTF-8 refuse, and so the door
+(domain.limits.text_problem)."""
+
+
+def _storable_texts(node: Any) -> None:
+    """Every free string of the schema says what the door refuses in it."""
+    if isinstance(node, list):
+        for item in node:
+            _storable_texts(item)
+        return
+    if not isinstance(node, dict):
+        return
+    free = node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(node)
+    if free:
+        node["pattern"] = STORABLE_TEXT
+    for key, value in node.items():
+        if key not in ("examples", "example", "default"):
+            _storable_texts(value)
 
 
 def _document_problems(schema: dict[str, Any]) -> None:

@@ -6,11 +6,12 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.limits import always_storable
+from domain.limits import MAX_TEXT, always_storable
 
 T = TypeVar("T")
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-LongText = Annotated[str, Field(min_length=1, max_length=20_000)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+# Every text of a body is bounded by MAX_TEXT (domain.limits, checked by `Body`): said here too.
+LongText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 Action = Literal["advance", "restart", "pivot", "pause", "resume", "close"]
 
 
