@@ -316,24 +316,9 @@ async def read_schedule(
     else:
         summary = await current_summary(client, pool, seen)
         wake = None
-        tranches = [
-            UndatedTranche(
-                line=line.line,
-                tranche=t.tranche,
-                occurrence=t.occurrence,
-                amount=t.amount,
-                currency=line.currency,
-                waits_for=t.waits_for,
-            )
-            for line in summary.lines
-            if line.status != "declined" and not summary.closed
-            for t in line.tranches
-            if t.status == "pending"
-        ]
-    return Schedule(
-        next_check_in=summary.next_check_in,
-        next_wakeup=wake.isoformat() if wake else None,
-        pending_tranches=[
+    pending = [
+        (
+            line,
             PendingTranche(
                 line=line.line,
                 tranche=t.tranche,
@@ -341,11 +326,23 @@ async def read_schedule(
                 amount=t.amount,
                 currency=line.currency,
                 waits_for=t.waits_for,
-            )
-            for line in summary.lines
-            for t in line.tranches
-            if t.status == "pending"
-        ],
+            ),
+        )
+        for line in summary.lines
+        for t in line.tranches
+        if t.status == "pending"
+    ]
+    if state is None:
+        # Undated: PostgreSQL's summary knows what is pending, not when.
+        tranches = [
+            UndatedTranche(**p.model_dump())
+            for line, p in pending
+            if line.status != "declined" and not summary.closed
+        ]
+    return Schedule(
+        next_check_in=summary.next_check_in,
+        next_wakeup=wake.isoformat() if wake else None,
+        pending_tranches=[p for _, p in pending],
         awaiting_approval=[
             AwaitedApprovalOf(line=line.line, tranche=tranche)
             for line in summary.lines
