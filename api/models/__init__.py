@@ -49,6 +49,8 @@ from api.models.inbox import (
     decimal_text,
 )
 from api.models.listings import (
+    ContactAddress,
+    ContactsShown,
     Deliveries,
     Delivery,
     DeliveryTry,
@@ -91,6 +93,8 @@ __all__ = [
     "CarriedMember",
     "CheckInCreated",
     "CheckInSubmission",
+    "ContactAddress",
+    "ContactsShown",
     "Dashboard",
     "DashboardLoans",
     "Declining",

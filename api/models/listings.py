@@ -107,3 +107,15 @@ class Deliveries(BaseModel):
 class Resent(BaseModel):
     id: int
     status: Literal["pending"] = "pending"
+
+
+class ContactAddress(BaseModel):
+    email: str
+    confirmed: bool
+    """Whether its owner used the link e-mailed to it: only confirmed addresses are written to."""
+
+
+class ContactsShown(BaseModel):
+    emails: list[str]
+    """Every address, confirmed or not (as before confirmation existed)."""
+    addresses: list[ContactAddress]
