@@ -26,11 +26,24 @@ from store import delivery
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
+_B64 = "[A-Za-z0-9+/]"
+SECRET_FORM = f"^whsec_(({_B64}{{4}}){{8,20}}({_B64}{{2}}==|{_B64}{{3}}=)?|({_B64}{{4}}){{21}}({_B64}{{2}}==)?)$"
+"""`whsec_` and the base64 of 24 to 64 bytes (`notify.webhooks.secret_problem`), for the schema."""
+
+
 class Subscription(Body):
     url: Annotated[str, Field(min_length=1, max_length=2000)]
-    events: list[str] | None = None
+    events: (
+        Annotated[
+            list[str],
+            Field(min_length=1, json_schema_extra={"items": {"enum": list(EVENT_TYPES)}}),
+        ]
+        | None
+    ) = None
     """Event types to receive (rule 13's names); all of them when left out."""
-    secret: Annotated[str, Field(min_length=1, max_length=200)]
+    secret: Annotated[
+        str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": SECRET_FORM})
+    ]
     """`whsec_` and 24 to 64 random bytes in base64; write-only."""
 
     @field_validator("url")
