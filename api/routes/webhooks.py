@@ -27,7 +27,10 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
 _B64 = "[A-Za-z0-9+/]"
-SECRET_FORM = f"^whsec_(({_B64}{{4}}){{8,20}}({_B64}{{2}}==|{_B64}{{3}}=)?|({_B64}{{4}}){{21}}({_B64}{{2}}==)?)$"
+SECRET_FORM = (
+    f"^whsec_(({_B64}{{4}}){{8,20}}({_B64}{{2}}==|{_B64}{{3}}=)?"
+    f"|({_B64}{{4}}){{21}}({_B64}{{2}}==)?)$"
+)
 """`whsec_` and the base64 of 24 to 64 bytes (`notify.webhooks.secret_problem`), for the schema."""
 
 
