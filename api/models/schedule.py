@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.money import DecimalText
 from domain.schedule import TrancheToCome, Waiting
-from domain.views import CheckInDue
+from domain.views import CheckInDue, LoanView
 
 
 class PendingTranche(BaseModel):
@@ -36,14 +36,8 @@ class AwaitedApprovalOf(BaseModel):
     tranche: str
 
 
-class LoanOutstanding(BaseModel):
+class LoanOutstanding(LoanView):
     line: str
-    tranche: str
-    principal: DecimalText
-    outstanding: DecimalText
-    overdue: int
-    settled: bool
-    written_off: DecimalText | None = None
 
 
 class Schedule(BaseModel):

@@ -287,6 +287,10 @@ async def read_cooperation(
     return await current_summary(client, pool, seen)
 
 
+_TO_COME = {"tranche", "occurrence", "amount", "waits_for"}
+"""What a pending tranche of the summary tells of a tranche to come."""
+
+
 @router.get("/{cooperation_id}/schedule", response_model=Schedule)
 async def read_schedule(
     cooperation_id: str, caller: CallerDep, client: TemporalDep, pool: PoolDep
@@ -320,12 +324,7 @@ async def read_schedule(
         (
             line,
             PendingTranche(
-                line=line.line,
-                tranche=t.tranche,
-                occurrence=t.occurrence,
-                amount=t.amount,
-                currency=line.currency,
-                waits_for=t.waits_for,
+                line=line.line, currency=line.currency, **t.model_dump(include=_TO_COME)
             ),
         )
         for line in summary.lines

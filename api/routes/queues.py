@@ -93,18 +93,14 @@ async def transition_requests(
             *after,
             limit + 1,
         )
+    # Pages name the cooperation (`name`): its id is not what people call it.
     items = [
-        QueuedRequest(
-            cooperation=r["cooperation_id"],
-            # Pages name the cooperation: its id is not what people call it.
-            name=r["name"],
-            seq=r["seq"],
-            action=r["action"],
-            to=r["to_phase"],
-            reason=r["reason"],
-            status=r["status"],
-            at=instant(r["requested_at"]),
-            decided_at=instant(r["decided_at"]) if r["decided_at"] else None,
+        QueuedRequest.model_validate(
+            {**r, "cooperation": r["cooperation_id"], "to": r["to_phase"]}
+            | {
+                "at": instant(r["requested_at"]),
+                "decided_at": r["decided_at"] and instant(r["decided_at"]),
+            }
         )
         for r in rows
     ]

@@ -182,17 +182,15 @@ async def deliveries(
     async with pool.acquire() as conn:
         rows = await delivery.deliveries_of(conn, hook.id, after, limit)
     items = [
-        Delivery(
-            id=r["id"],
-            cooperation=r["cooperation_id"],
-            seq=r["seq"],
-            event_type=r["event_type"],
-            status=r["status"],
-            attempts=r["attempts"],
-            next_attempt_at=instant(r["next_attempt_at"]) if r["status"] == "pending" else None,
-            last_error=r["last_error"],
-            delivered_at=instant(r["delivered_at"]) if r["delivered_at"] else None,
-            tries=r["tries"],
+        Delivery.model_validate(
+            r
+            | {
+                "cooperation": r["cooperation_id"],
+                "next_attempt_at": instant(r["next_attempt_at"])
+                if r["status"] == "pending"
+                else None,
+                "delivered_at": r["delivered_at"] and instant(r["delivered_at"]),
+            }
         )
         for r in rows
     ]
