@@ -139,6 +139,16 @@ def _document_raw_bodies(app: FastAPI) -> None:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema
+        # CooperationSpec's `model` goes with kind `modelled` only (its validator): said so.
+        components["CooperationSpec"]["if"] = {
+            "properties": {"kind": {"const": "modelled"}},
+            "required": ["kind"],
+        }
+        components["CooperationSpec"]["then"] = {
+            "required": ["model"],
+            "properties": {"model": {"type": "string", "minLength": 1}},
+        }
+        components["CooperationSpec"]["else"] = {"properties": {"model": {"type": "null"}}}
         _document_problems(schema)
         for component in components.values():
             _storable_texts(component)

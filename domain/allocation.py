@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, WithJsonSchema, field_validator
 
 from domain.limits import SHARE_PLACES, at_the_door, storable
 from domain.money import DecimalText, cents
@@ -23,7 +24,14 @@ class Share(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     payee: str
-    share: DecimalText
+    share: Annotated[
+        DecimalText,
+        # Above 0, at most 1, at most SHARE_PLACES places (trailing zeros aside): `_fraction`.
+        WithJsonSchema(
+            {"type": "string", "pattern": r"^\s*\+?(0*\.\d{0,9}[1-9]0*|0*1(\.0*)?)\s*$"},
+            mode="validation",
+        ),
+    ]
 
     _storable = field_validator("*")(storable)
 

@@ -56,7 +56,10 @@ class Contacts(Body):
     PostgreSQL only, replaced whole by each PUT). A new address is sent one e-mail whose link
     confirms it; until then it receives nothing (no notification, no sign-in link)."""
 
-    emails: Annotated[list[EmailAddress], Field(max_length=contacts.MAX_ADDRESSES)]
+    emails: Annotated[
+        list[EmailAddress],
+        Field(max_length=contacts.MAX_ADDRESSES, json_schema_extra={"uniqueItems": True}),
+    ]
 
     @field_validator("emails")
     @classmethod

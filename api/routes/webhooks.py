@@ -34,8 +34,15 @@ SECRET_FORM = (
 """`whsec_` and the base64 of 24 to 64 bytes (`notify.webhooks.secret_problem`), for the schema."""
 
 
+URL_FORM = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(:[1-9]\d{0,3})?(/[!-~]*)?$"
+"""An http(s) URL with a host and no user (`Subscription._http`); whether the host reaches the
+public Internet is the server's to find (422 naming `url` when it does not)."""
+
+
 class Subscription(Body):
-    url: Annotated[str, Field(min_length=1, max_length=2000)]
+    url: Annotated[
+        str, Field(min_length=1, max_length=2000, json_schema_extra={"pattern": URL_FORM})
+    ]
     events: (
         Annotated[
             list[str],
