@@ -143,7 +143,19 @@ def _document_raw_bodies(app: FastAPI) -> None:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema
+        # CooperationSpec's `model` goes with kind `modelled` only (its validator): said so.
+        components["CooperationSpec"]["if"] = {
+            "properties": {"kind": {"const": "modelled"}},
+            "required": ["kind"],
+        }
+        components["CooperationSpec"]["then"] = {
+            "required": ["model"],
+            "properties": {"model": {"type": "string", "minLength": 1}},
+        }
+        components["CooperationSpec"]["else"] = {"properties": {"model": {"type": "null"}}}
         _document_problems(schema)
+        for component in components.values():
+            _storable_texts(component)
         app.openapi_schema = schema
         return schema
 
@@ -176,6 +188,27 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+STORABLE_TEXT = r"^[^\u0000\ud800-\udfff]*$"
+"""No NUL, no lone surrogate: what PostgreSQL and UTF-8 refuse, and so the door
+(domain.limits.text_problem)."""
+
+
+def _storable_texts(node: Any) -> None:
+    """Every free string of the schema says what the door refuses in it."""
+    if isinstance(node, list):
+        for item in node:
+            _storable_texts(item)
+        return
+    if not isinstance(node, dict):
+        return
+    free = node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(node)
+    if free:
+        node["pattern"] = STORABLE_TEXT
+    for key, value in node.items():
+        if key not in ("examples", "example", "default"):
+            _storable_texts(value)
 
 
 def _document_problems(schema: dict[str, Any]) -> None:

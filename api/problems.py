@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from runtime.logging import get_logger
 from workflows.client import CommandRefused
@@ -140,6 +143,34 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, in a stable order."""
+    path = request.url.path
+    return sorted(
+        {
+            m
+            for pattern, methods in _route_methods(request.app)
+            for m in methods
+            if pattern.match(path)
+        }
+    )
+
+
+def _route_methods(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    # Built on the first 405, once every router is included.
+    known: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "route_methods", None
+    )
+    if known is None:
+        known = []
+        for context in iter_route_contexts(app.routes):
+            methods = getattr(context.original_route, "methods", None)
+            if context.path and methods:
+                known.append((compile_path(context.path)[0], frozenset(methods)))
+        app.state.route_methods = known
+    return known
+
+
 def install(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -164,9 +195,12 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(
-            request, Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on the path only; a path served
+            # by several routes (GET and POST apart) allows all of theirs (RFC 9110 §15.5.6).
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(request, Problem(exc.status_code, str(exc.detail), headers=headers))
 
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not the caller's fault: said as such, logged with what to look for.

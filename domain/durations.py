@@ -15,7 +15,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, ValidationInfo, WithJsonSchema
 
 from domain.errors import InvalidInput
 from domain.limits import MAX_DURATION_YEARS, at_the_door
@@ -110,7 +110,18 @@ def _validate(text: str, info: ValidationInfo) -> str:
     return text
 
 
-IsoDuration = Annotated[str, AfterValidator(_validate)]
+IsoDuration = Annotated[
+    str,
+    AfterValidator(_validate),
+    # The schema states the form `parse` reads (without named groups: ECMA-262 has none).
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?!$)(\d+H)?(\d+M)?(\d+S)?)?$",
+        },
+        mode="validation",
+    ),
+]
 """An ISO 8601 duration kept as its text in specs and history; `parse` it to compute."""
 
 T = TypeVar("T", date, datetime)

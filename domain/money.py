@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     PlainSerializer,
     ValidationInfo,
+    WithJsonSchema,
 )
 
 from domain.limits import MAX_AMOUNT, at_the_door
@@ -40,6 +41,10 @@ DecimalText = Annotated[
     Decimal,
     BeforeValidator(_decimal_from_text),
     PlainSerializer(_text, return_type=str, when_used="json"),
+    # Given as a string, never a number: what the schema says a client may send.
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$"}, mode="validation"
+    ),
 ]
 """A Decimal given and shown as a string."""
 
@@ -71,6 +76,11 @@ Amount = Annotated[
     BeforeValidator(_decimal_from_text),
     AfterValidator(_bounded_amount),
     PlainSerializer(_text, return_type=str, when_used="json"),
+    # Non-negative, cents at most (more places only as zeros), below MAX_AMOUNT: 13 digits.
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^\s*\+?(0*\d{1,13}(\.\d{0,2}0*)?|\.\d{1,2}0*)\s*$"},
+        mode="validation",
+    ),
 ]
 """A non-negative amount of money with at most two decimals, e.g. "8000.00" (at the door,
 at most MAX_AMOUNT)."""

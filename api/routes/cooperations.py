@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -18,7 +18,16 @@ from api.access import EVERYONE, Seen, cooperation_seen, reads, shown, shown_eve
 from api.auth import Caller, CallerDep
 from api.commands import answer_within, answered_before, request_id
 from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
-from api.models import Erasure, EventFeed, Page
+from api.models import (
+    AwaitedApprovalOf,
+    Erasure,
+    EventFeed,
+    LoanOutstanding,
+    Page,
+    PendingTranche,
+    Schedule,
+    UndatedTranche,
+)
 from api.problems import Problem, bad_cursor, field_error, invalid, refusal
 from api.reading import QUERY_TIMEOUT, current_summary, latest_summary, no, recent_event
 from domain import views
@@ -32,7 +41,7 @@ from domain.lifecycle.clock import next_wakeup
 from domain.limits import at_door
 from domain.programme import Phase, ProgrammeVersion
 from domain.rules import RULES_VERSION
-from domain.schedule import tranches_to_come
+from domain.schedule import TrancheToCome, tranches_to_come
 from domain.state import CooperationState
 from domain.views import CooperationSummary
 from runtime.temporal import cooperation_workflow_id
@@ -244,10 +253,14 @@ async def read_cooperation(
     return await current_summary(client, pool, seen)
 
 
-@router.get("/{cooperation_id}/schedule")
+_TO_COME = {"tranche", "occurrence", "amount", "waits_for"}
+"""What a pending tranche of the summary tells of a tranche to come."""
+
+
+@router.get("/{cooperation_id}/schedule", response_model=Schedule)
 async def read_schedule(
     cooperation_id: str, caller: CallerDep, client: TemporalDep, pool: PoolDep
-) -> dict[str, Any]:
+) -> Schedule:
     """The next check-in, the clock's next instant, the tranches still to release and the
     loans' outstanding amounts; and the échéancier prévisionnel (`tranches`): each tranche or
     occurrence still to come, `expected_on` the day the rules release it on where they can
@@ -267,58 +280,46 @@ async def read_schedule(
         wake = next_wakeup(state)
         # The workflow's instant never goes back (a simulation's runs ahead of the wall).
         now = max(state.last_at, datetime.now(UTC))
-        tranches = [
-            t.model_dump(mode="json")
-            for t in tranches_to_come(state, now)
-            if seen.sees_line(t.line)
+        tranches: list[TrancheToCome | UndatedTranche] = [
+            t for t in tranches_to_come(state, now) if seen.sees_line(t.line)
         ]
     else:
         summary = await current_summary(client, pool, seen)
         wake = None
+    pending = [
+        (
+            line,
+            PendingTranche(
+                line=line.line, currency=line.currency, **t.model_dump(include=_TO_COME)
+            ),
+        )
+        for line in summary.lines
+        for t in line.tranches
+        if t.status == "pending"
+    ]
+    if state is None:
+        # Undated: PostgreSQL's summary knows what is pending, not when.
         tranches = [
-            {
-                "line": line.line,
-                "tranche": t.tranche,
-                "occurrence": t.occurrence,
-                "amount": format(t.amount, "f") if t.amount is not None else None,
-                "currency": line.currency,
-                "expected_on": None,
-                "waits_for": t.waits_for,
-                "waiting": [],
-            }
-            for line in summary.lines
+            UndatedTranche(**p.model_dump())
+            for line, p in pending
             if line.status != "declined" and not summary.closed
-            for t in line.tranches
-            if t.status == "pending"
         ]
-    return {
-        "next_check_in": summary.next_check_in.model_dump() if summary.next_check_in else None,
-        "next_wakeup": wake.isoformat() if wake else None,
-        "pending_tranches": [
-            {
-                "line": line.line,
-                "tranche": t.tranche,
-                "occurrence": t.occurrence,
-                "amount": format(t.amount, "f") if t.amount is not None else None,
-                "currency": line.currency,
-                "waits_for": t.waits_for,
-            }
-            for line in summary.lines
-            for t in line.tranches
-            if t.status == "pending"
-        ],
-        "awaiting_approval": [
-            {"line": line.line, "tranche": tranche}
+    return Schedule(
+        next_check_in=summary.next_check_in,
+        next_wakeup=wake.isoformat() if wake else None,
+        pending_tranches=[p for _, p in pending],
+        awaiting_approval=[
+            AwaitedApprovalOf(line=line.line, tranche=tranche)
             for line in summary.lines
             for tranche in line.awaiting_approval
         ],
-        "loans": [
-            {"line": line.line, **loan.model_dump(mode="json")}
+        loans=[
+            LoanOutstanding(line=line.line, **loan.model_dump())
             for line in summary.lines
             for loan in line.loans
         ],
-        "tranches": tranches,
-    }
+        tranches=tranches,
+    )
 
 
 @router.get("/{cooperation_id}/ledger", response_model=list[LedgerEntry])

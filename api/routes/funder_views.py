@@ -52,6 +52,14 @@ from store.programmes import budget_of, get_programme
 router = APIRouter(prefix="/v1/programmes", tags=["programmes"])
 
 
+HORIZON_FORM = (
+    r"^P(([1-9]|[12]\d|30)Y|([1-9]|[1-9]\d|[12]\d\d|300)M"
+    r"|([1-9]\d{0,2}|1[0-4]\d\d|15[0-5]\d)W|([1-9]\d{0,3}|10[0-8]\d\d|109[0-7]\d)D)$"
+)
+"""What the schema promises `parse_horizon` takes: one positive count of years, months, weeks
+or days within MAX_HORIZON (the server reads any calendar duration that long)."""
+
+
 @router.get("/{programme_id}/dashboard", response_model=Dashboard)
 async def dashboard(programme_id: str, caller: CallerDep, pool: PoolDep) -> Dashboard:
     """Budget, committed, released, freed; releases by purpose and phase (animation apart)
@@ -107,7 +115,12 @@ async def programme_forecast(
     pool: PoolDep,
     horizon: Annotated[
         str,
-        Query(max_length=20, description=f"ISO 8601, at most {MAX_HORIZON}", examples=["P5Y"]),
+        Query(
+            max_length=20,
+            description=f"ISO 8601, at most {MAX_HORIZON}",
+            examples=["P5Y"],
+            json_schema_extra={"pattern": HORIZON_FORM},
+        ),
     ] = DEFAULT_HORIZON,
 ) -> Forecast:
     """The releases and loan repayments the programme's lines will bring from today over

@@ -13,6 +13,7 @@ from api.deps import DocumentDep, PoolDep
 from api.models import (
     BudgetRaise,
     Page,
+    ProgrammeShown,
     Remaining,
 )
 from api.problems import Problem, field_error, invalid
@@ -71,7 +72,7 @@ def _is_funder_of(spec: ProgrammeSpec, caller: Caller) -> bool:
     return caller.role == "funder" and spec.funder == caller.subject
 
 
-def _shown(version: ProgrammeVersion, caller: Caller) -> dict[str, Any]:
+def _shown(version: ProgrammeVersion, caller: Caller) -> ProgrammeShown:
     """The spec with its version; budgets and amounts for its funder only."""
     spec = version.spec.model_dump(mode="json")
     if not _is_funder_of(version.spec, caller):
@@ -81,7 +82,8 @@ def _shown(version: ProgrammeVersion, caller: Caller) -> dict[str, Any]:
         for phase in spec.get("phases", {}).values():
             for tranche in phase.get("tranches", []):
                 tranche.pop("amount", None)
-    return {"version": version.version, **spec}
+    # Validated from what is shown, so what is left out stays out (exclude_unset).
+    return ProgrammeShown.model_validate({"version": version.version, **spec})
 
 
 async def owned_programme(
@@ -95,10 +97,16 @@ async def owned_programme(
     return found
 
 
-@router.post("", status_code=201, openapi_extra=_SPEC_BODY)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProgrammeShown,
+    response_model_exclude_unset=True,
+    openapi_extra=_SPEC_BODY,
+)
 async def create_programme(
     body: DocumentDep, caller: CallerDep, pool: PoolDep, response: Response
-) -> dict[str, Any]:
+) -> ProgrammeShown:
     """A funder's new programme (`funder` must be the caller); the identical spec again
     answers 200."""
     spec = _spec(body, caller)
@@ -113,26 +121,32 @@ async def create_programme(
     return _shown(stored.version, caller)
 
 
-@router.get("")
+@router.get("", response_model=Page[ProgrammeShown], response_model_exclude_unset=True)
 async def list_all(
     caller: CallerDep,
     pool: PoolDep,
     funder: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page[dict[str, Any]]:
+) -> Page[ProgrammeShown]:
     """Every programme (its current version), by id."""
     async with pool.acquire() as conn:
         found = await list_programmes(conn, funder=funder, after=cursor, limit=limit + 1)
     items = [_shown(v, caller) for v in found[:limit]]
     more = len(found) > limit
+    # next_cursor given even when None: set, so the answer keeps it (exclude_unset).
     return Page(items=items, next_cursor=found[limit - 1].spec.id if more else None)
 
 
-@router.put("/{programme_id}", openapi_extra=_SPEC_BODY)
+@router.put(
+    "/{programme_id}",
+    response_model=ProgrammeShown,
+    response_model_exclude_unset=True,
+    openapi_extra=_SPEC_BODY,
+)
 async def publish_version(
     programme_id: str, body: DocumentDep, caller: CallerDep, pool: PoolDep, response: Response
-) -> dict[str, Any]:
+) -> ProgrammeShown:
     """A new version of the programme; funding lines keep the version they were attached
     with. An identical spec changes nothing. The budget keeps every raise and moves by the
     change of the spec's `budget` from the version before: 409 when that would leave it below
@@ -168,8 +182,8 @@ async def publish_version(
     return _shown(stored.version, caller)
 
 
-@router.get("/{programme_id}")
-async def read_programme(programme_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+@router.get("/{programme_id}", response_model=ProgrammeShown, response_model_exclude_unset=True)
+async def read_programme(programme_id: str, caller: CallerDep, pool: PoolDep) -> ProgrammeShown:
     async with pool.acquire() as conn:
         found = await get_programme(conn, programme_id)
     if found is None:
@@ -177,10 +191,14 @@ async def read_programme(programme_id: str, caller: CallerDep, pool: PoolDep) ->
     return _shown(found, caller)
 
 
-@router.get("/{programme_id}/versions")
+@router.get(
+    "/{programme_id}/versions",
+    response_model=list[ProgrammeShown],
+    response_model_exclude_unset=True,
+)
 async def read_versions(
     programme_id: str, caller: CallerDep, pool: PoolDep
-) -> list[dict[str, Any]]:
+) -> list[ProgrammeShown]:
     async with pool.acquire() as conn:
         await owned_programme(conn, programme_id, caller, "read its versions")
         versions = await list_versions(conn, programme_id)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import CallerDep
 from api.deps import PoolDep
-from api.models import Page
+from api.models import Page, QueuedRequest
 from api.problems import Problem, bad_cursor
 from domain.events import instant
 from store import queues
@@ -70,13 +70,13 @@ async def review_queue(
     return _page(items, [r.position for r in rows], paging.limit)
 
 
-@router.get("/transition-requests")
+@router.get("/transition-requests", response_model=Page[QueuedRequest])
 async def transition_requests(
     caller: CallerDep,
     pool: PoolDep,
     paging: PagingDep,
     status: Literal["open", "answered", "declined"] = "open",
-) -> Page[dict[str, Any]]:
+) -> Page[QueuedRequest]:
     """Requests of collectives across the cooperations in scope, oldest first: a
     facilitator answers them by acting or declines them; a funder reads those of the
     cooperations it funds."""
@@ -87,19 +87,21 @@ async def transition_requests(
         rows = await queues.request_queue(
             conn, caller.role, caller.subject, status, after, paging.limit + 1
         )
+    # Pages name the cooperation (`name`): its id is not what people call it.
     items = [
-        {
-            "cooperation": r.cooperation_id,
-            # Pages name the cooperation: its id is not what people call it.
-            "name": r.name,
-            "seq": r.seq,
-            "action": r.action,
-            "to": r.to_phase,
-            "reason": r.reason,
-            "status": r.status,
-            "at": instant(r.requested_at),
-            "decided_at": instant(r.decided_at) if r.decided_at else None,
-        }
+        QueuedRequest.model_validate(
+            {
+                "cooperation": r.cooperation_id,
+                "name": r.name,
+                "seq": r.seq,
+                "action": r.action,
+                "to": r.to_phase,
+                "reason": r.reason,
+                "status": r.status,
+                "at": instant(r.requested_at),
+                "decided_at": instant(r.decided_at) if r.decided_at else None,
+            }
+        )
         for r in rows
     ]
     return _page(items, [r.position for r in rows], paging.limit)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from api.access import SHARED, Seen, cooperation_seen, reads
 from api.auth import CallerDep
 from api.deps import PoolDep
+from api.models import Report, ReportListed
 from api.problems import PROBLEM, Problem
 from domain.events import instant
 from notify.reports import render_report
@@ -51,21 +52,20 @@ def _listed(row: StoredReport) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/cooperations/{cooperation_id}/reports")
-async def list_reports(
-    cooperation_id: str, caller: CallerDep, pool: PoolDep
-) -> list[dict[str, Any]]:
+@router.get("/v1/cooperations/{cooperation_id}/reports", response_model=list[ReportListed])
+async def list_reports(cooperation_id: str, caller: CallerDep, pool: PoolDep) -> list[ReportListed]:
     """The reports of the cooperation's lines (a funder's own lines only; a fiscal host's,
     the lines that pay it)."""
     async with pool.acquire() as conn:
         seen = await cooperation_seen(conn, caller, cooperation_id)
         lines = await _reported_lines(conn, seen)
         rows = await reports_of(conn, cooperation_id, lines)
-    return [_listed(r) for r in rows]
+    return [ReportListed.model_validate(_listed(r)) for r in rows]
 
 
 @router.get(
     "/v1/reports/{report_id}",
+    response_model=Report,
     responses={
         200: {
             "description": (
@@ -74,7 +74,6 @@ async def list_reports(
                 "programme's locale (the HTML prints on A4)"
             ),
             "content": {
-                JSON: {"schema": {"type": "object"}},
                 MARKDOWN: {"schema": {"type": "string"}},
                 HTML: {"schema": {"type": "string"}},
             },
@@ -86,8 +85,8 @@ async def list_reports(
     },
 )
 async def read_report(
-    report_id: str, request: Request, caller: CallerDep, pool: PoolDep
-) -> Response:
+    report_id: str, request: Request, response: Response, caller: CallerDep, pool: PoolDep
+) -> Any:
     """One report: JSON, or Markdown with `Accept: text/markdown`, or HTML with
     `Accept: text/html`."""
     async with pool.acquire() as conn:
@@ -105,7 +104,8 @@ async def read_report(
     # The answer depends on Accept: caches must keep one per media type.
     vary = {"Vary": "Accept"}
     if media_type == JSON:
-        return JSONResponse({**_listed(row), "content": row.content}, headers=vary)
+        response.headers.update(vary)
+        return Report.model_validate({**_listed(row), "content": row.content})
     # Rendered now from the stored content, with today's templates and words.
     fmt: Literal["markdown", "html"] = "markdown" if media_type == MARKDOWN else "html"
     text = render_report(row.content or {}, row.locale, fmt)

@@ -7,7 +7,7 @@ resolves to, is checked here and again at each delivery (`notify.addresses`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from api.auth import Caller, CallerDep
 from api.deps import PoolDep
-from api.models import Body
+from api.models import Body, Deliveries, Delivery, Resent, WebhookDeleted, WebhookShown
 from api.problems import Problem, field_error
 from domain.events import EVENT_TYPES, instant
 from notify.addresses import Refused, literal
@@ -26,11 +26,34 @@ from store import delivery
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
+_B64 = "[A-Za-z0-9+/]"
+SECRET_FORM = (
+    f"^whsec_(({_B64}{{4}}){{8,20}}({_B64}{{2}}==|{_B64}{{3}}=)?"
+    f"|({_B64}{{4}}){{21}}({_B64}{{2}}==)?)$"
+)
+"""`whsec_` and the base64 of 24 to 64 bytes (`notify.webhooks.secret_problem`), for the schema."""
+
+
+URL_FORM = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(:[1-9]\d{0,3})?(/[!-~]*)?$"
+"""An http(s) URL with a host and no user (`Subscription._http`); whether the host reaches the
+public Internet is the server's to find (422 naming `url` when it does not)."""
+
+
 class Subscription(Body):
-    url: Annotated[str, Field(min_length=1, max_length=2000)]
-    events: list[str] | None = None
+    url: Annotated[
+        str, Field(min_length=1, max_length=2000, json_schema_extra={"pattern": URL_FORM})
+    ]
+    events: (
+        Annotated[
+            list[str],
+            Field(min_length=1, json_schema_extra={"items": {"enum": list(EVENT_TYPES)}}),
+        ]
+        | None
+    ) = None
     """Event types to receive (rule 13's names); all of them when left out."""
-    secret: Annotated[str, Field(min_length=1, max_length=200)]
+    secret: Annotated[
+        str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": SECRET_FORM})
+    ]
     """`whsec_` and 24 to 64 random bytes in base64; write-only."""
 
     @field_validator("url")
@@ -66,13 +89,10 @@ class Subscription(Body):
         return value
 
 
-def _shown(hook: delivery.Webhook) -> dict[str, Any]:
-    return {
-        "id": hook.id,
-        "url": hook.url,
-        "events": hook.events,
-        "created_at": instant(hook.created_at),
-    }
+def _shown(hook: delivery.Webhook) -> WebhookShown:
+    return WebhookShown(
+        id=hook.id, url=hook.url, events=hook.events, created_at=instant(hook.created_at)
+    )
 
 
 def _subscriber(caller: Caller) -> None:
@@ -110,10 +130,10 @@ async def _reachable(policy: Policy, url: str) -> None:
         ) from None
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=WebhookShown)
 async def subscribe(
     body: Subscription, caller: CallerDep, pool: PoolDep, request: Request, response: Response
-) -> dict[str, Any]:
+) -> WebhookShown:
     _subscriber(caller)
     policy: Policy = request.app.state.webhook_policy
     await _reachable(policy, body.url)
@@ -136,66 +156,64 @@ async def subscribe(
     return _shown(hook)
 
 
-@router.get("")
-async def subscriptions(caller: CallerDep, pool: PoolDep) -> list[dict[str, Any]]:
+@router.get("", response_model=list[WebhookShown])
+async def subscriptions(caller: CallerDep, pool: PoolDep) -> list[WebhookShown]:
     _subscriber(caller)
     async with pool.acquire() as conn:
         return [_shown(h) for h in await delivery.owned_webhooks(conn, caller.role, caller.subject)]
 
 
-@router.get("/{webhook_id}")
-async def subscription(webhook_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+@router.get("/{webhook_id}", response_model=WebhookShown)
+async def subscription(webhook_id: str, caller: CallerDep, pool: PoolDep) -> WebhookShown:
     return _shown(await _own(pool, caller, webhook_id))
 
 
-@router.delete("/{webhook_id}")
-async def unsubscribe(webhook_id: str, caller: CallerDep, pool: PoolDep) -> dict[str, Any]:
+@router.delete("/{webhook_id}", response_model=WebhookDeleted)
+async def unsubscribe(webhook_id: str, caller: CallerDep, pool: PoolDep) -> WebhookDeleted:
     hook = await _own(pool, caller, webhook_id)
     async with pool.acquire() as conn:
         await delivery.delete_webhook(conn, hook.id)
-    return _shown(hook) | {"deleted": True}
+    return WebhookDeleted(**_shown(hook).model_dump())
 
 
-@router.get("/{webhook_id}/deliveries")
+@router.get("/{webhook_id}/deliveries", response_model=Deliveries)
 async def deliveries(
     webhook_id: str,
     caller: CallerDep,
     pool: PoolDep,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> Deliveries:
     """Every delivery of the subscription with each attempt (status code, error, duration)."""
     hook = await _own(pool, caller, webhook_id)
     async with pool.acquire() as conn:
         rows = await delivery.deliveries_of(conn, hook.id, after, limit)
     items = [
-        {
-            "id": r["id"],
-            "cooperation": r["cooperation_id"],
-            "seq": r["seq"],
-            "event_type": r["event_type"],
-            "status": r["status"],
-            "attempts": r["attempts"],
-            "next_attempt_at": instant(r["next_attempt_at"]) if r["status"] == "pending" else None,
-            "last_error": r["last_error"],
-            "delivered_at": instant(r["delivered_at"]) if r["delivered_at"] else None,
-            "tries": r["tries"],
-        }
+        Delivery.model_validate(
+            r
+            | {
+                "cooperation": r["cooperation_id"],
+                "next_attempt_at": instant(r["next_attempt_at"])
+                if r["status"] == "pending"
+                else None,
+                "delivered_at": r["delivered_at"] and instant(r["delivered_at"]),
+            }
+        )
         for r in rows
     ]
-    return {"items": items, "next_after": items[-1]["id"] if items else after}
+    return Deliveries(items=items, next_after=items[-1].id if items else after)
 
 
-@router.post("/{webhook_id}/deliveries/{delivery_id}/retry")
+@router.post("/{webhook_id}/deliveries/{delivery_id}/retry", response_model=Resent)
 async def send_again(
     webhook_id: str,
     delivery_id: Annotated[int, Path(ge=1, le=2**62)],
     caller: CallerDep,
     pool: PoolDep,
-) -> dict[str, Any]:
+) -> Resent:
     """A delivery that failed (or still waits) is sent again now."""
     hook = await _own(pool, caller, webhook_id)
     async with pool.acquire() as conn:
         if not await delivery.send_again(conn, hook.id, delivery_id):
             raise Problem(404, f"no delivery {delivery_id} of webhook {webhook_id!r} to send again")
-    return {"id": delivery_id, "status": "pending"}
+    return Resent(id=delivery_id)

@@ -4,9 +4,11 @@ session's own bearer token. Scope, rules and refusals are the API's; a page show
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar, cast
 
 import httpx
+from pydantic import TypeAdapter
 from starlette.types import ASGIApp
 
 
@@ -43,6 +45,20 @@ class ApiProblem(Exception):
         return cls(response.status_code, detail, errors, typed)
 
 
+M = TypeVar("M")
+
+
+def _adapter(shape: type[M]) -> TypeAdapter[M]:
+    adapter: TypeAdapter[M] = _adapters(cast(Any, shape))
+    return adapter
+
+
+@cache
+def _adapters(shape: Any) -> Any:
+    # One adapter per shape: building one compiles its validator.
+    return TypeAdapter(shape)
+
+
 class Api:
     """`await api.get("/v1/…")`, `await api.post("/v1/…", body, key=…)`: the decoded answer,
     or ApiProblem. `key` is the form's Idempotency-Key: a form sent twice acts once."""
@@ -68,6 +84,11 @@ class Api:
     async def get(self, path: str, **params: Any) -> Any:
         query = {k: v for k, v in params.items() if v is not None}
         return self._answer(await self._http.get(path, params=query))
+
+    async def read(self, path: str, shape: type[M], **params: Any) -> M:
+        """`get`, the answer read as the route's own response model (`shape`: a model, or a
+        list or page of them), so a page reads attributes the schema states."""
+        return _adapter(shape).validate_python(await self.get(path, **params))
 
     async def text(self, path: str, accept: str) -> str:
         response = await self._http.get(path, headers={"accept": accept})

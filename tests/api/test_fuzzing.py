@@ -27,11 +27,14 @@ from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    missing_required_header,
     negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from api.app import create_app
@@ -136,6 +139,10 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    # A method the path does not serve is 405 naming, in Allow, every method it does.
+    unsupported_method,
+    allow_header_conformance,
+    missing_required_header,
 ]
 
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from api.models import ProgrammeShown
 from api.public import host_is_public
 from api.web.client import Api, ApiProblem
 from api.web.render import SECURITY_HEADERS, page
@@ -121,8 +122,10 @@ async def programme_names(api: Api, programme_ids: Iterable[str]) -> dict[str, s
     """Programmes' names by id, read at once: a funding line is named by its programme's id,
     and pages call it by the programme's name (a programme no longer readable keeps its id)."""
     ids = sorted(set(programme_ids))
-    found = await together(*(if_in_scope(api.get(f"/v1/programmes/{quote(i)}")) for i in ids))
-    return {i: p["name"] for i, p in zip(ids, found, strict=True) if p and p.get("name")}
+    found = await together(
+        *(if_in_scope(api.read(f"/v1/programmes/{quote(i)}", ProgrammeShown)) for i in ids)
+    )
+    return {i: p.name for i, p in zip(ids, found, strict=True) if p and p.name}
 
 
 async def named_summary(api: Api, base: str) -> tuple[dict[str, Any], dict[str, str]]:

@@ -8,11 +8,11 @@ from `GET /v1/cooperations/{id}/schedule`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.models import ContactAddress, ContactsShown
 from api.web.client import Api, ApiProblem
 from api.web.pages.common import (
     SessionDep,
@@ -49,7 +49,7 @@ def _mailing(request: Request, session: Session) -> Api:
 def _shown(
     request: Request,
     session: Session,
-    addresses: list[dict[str, Any]],
+    addresses: list[ContactAddress],
     status: int = 200,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -69,8 +69,8 @@ def _shown(
 @router.get(CONTACTS)
 async def contacts_page(request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        shown = await api.get("/v1/me/contacts")
-        return _shown(request, session, shown["addresses"])
+        shown = await api.read("/v1/me/contacts", ContactsShown)
+        return _shown(request, session, shown.addresses)
 
     return await guarded(request, session, build)
 
@@ -84,18 +84,16 @@ async def add_contact(request: Request, session: SessionDep) -> Response:
     words = Words(locale_of(request))
 
     async def build(api: Api) -> Response:
-        addresses = (await api.get("/v1/me/contacts"))["addresses"]
+        addresses = (await api.read("/v1/me/contacts", ContactsShown)).addresses
         if email is None:
             errors = {"email": words("web.contacts.required")}
-        elif email.lower() in {a["email"].lower() for a in addresses}:
+        elif email.lower() in {a.email.lower() for a in addresses}:
             errors = {"email": words("web.contacts.already")}
         elif len(addresses) >= MAX_ADDRESSES:
             errors = {"email": words("web.contacts.too_many")}
         else:
             try:
-                await api.put(
-                    "/v1/me/contacts", {"emails": [a["email"] for a in addresses] + [email]}
-                )
+                await api.put("/v1/me/contacts", {"emails": [a.email for a in addresses] + [email]})
                 return see(CONTACTS, "added")
             except ApiProblem as problem:
                 if problem.status != 422:
@@ -116,8 +114,8 @@ async def remove_contact(request: Request, session: SessionDep) -> Response:
     gone = (text_of(form, "email") or "").lower()
 
     async def build(api: Api) -> Response:
-        addresses = (await api.get("/v1/me/contacts"))["addresses"]
-        kept = [a["email"] for a in addresses if a["email"].lower() != gone]
+        addresses = (await api.read("/v1/me/contacts", ContactsShown)).addresses
+        kept = [a.email for a in addresses if a.email.lower() != gone]
         await api.put("/v1/me/contacts", {"emails": kept})
         return see(CONTACTS, "removed")
 

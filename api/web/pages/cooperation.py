@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from api.models import EventFeed
 from api.web.client import Api, ApiProblem
 from api.web.pages.common import (
     MOVES,
@@ -104,8 +105,7 @@ async def _timeline(api: Api, base: str, fresh: bool, before: int | None) -> Sto
     not hold yet (`GET …/events/{seq}` reads them from the workflow), so the story shows what
     was just done."""
     if before is None:
-        latest = (await api.get(f"{base}/events", after=0, limit=1))["last_seq"]
-        upto = latest
+        upto = (await api.read(f"{base}/events", EventFeed, after=0, limit=1)).last_seq
     else:
         upto = before - 1
         fresh = False

@@ -6,13 +6,15 @@ graduation are in graduation.py."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from api.models import HostedFunds, Page, QueuedRequest
+from api.routes.queues import QueuedCheckIn
 from api.web.client import Api, ApiProblem
 from api.web.pages.common import (
     MOVE_FIELDS,
@@ -39,7 +41,10 @@ from api.web.pages.common import (
 from api.web.render import page
 from api.web.session import Session, locale_of
 from domain.programme import Phase
+from domain.views import CooperationSummary
 from i18n import Words
+
+M = TypeVar("M")
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,7 +65,7 @@ async def facilitator_home(request: Request, session: Session, api: Api) -> Resp
             cursor=request.query_params.get("cursor"),
             limit=50,
         ),
-        api.get("/v1/transition-requests", status="open", limit=200),
+        api.read("/v1/transition-requests", Page[QueuedRequest], status="open", limit=200),
         followed(api),
     )
     return page(
@@ -71,7 +76,7 @@ async def facilitator_home(request: Request, session: Session, api: Api) -> Resp
         next_cursor=listed["next_cursor"],
         overdue_only=overdue,
         phase=phase,
-        requests=requests["items"],
+        requests=requests.items,
         counts=counts,
     )
 
@@ -81,13 +86,13 @@ COUNTED_PAGES = 50
 """Pages of 200 read to count what a facilitator follows (10,000 cooperations)."""
 
 
-async def _all(api: Api, path: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+async def _all(api: Api, path: str, item: type[M], **params: Any) -> list[M]:
+    items: list[M] = []
     cursor = None
     for _ in range(COUNTED_PAGES):
-        listed = await api.get(path, cursor=cursor, limit=200, **params)
-        items += listed["items"]
-        cursor = listed.get("next_cursor")
+        listed = await api.read(path, Page[item], cursor=cursor, limit=200, **params)  # type: ignore[valid-type]
+        items += listed.items
+        cursor = listed.next_cursor
         if not cursor:
             break
     return items
@@ -98,27 +103,27 @@ async def followed(api: Api) -> dict[str, Any]:
     ones by outcome, overdue ones, open requests, and the funds held as fiscal host by
     currency (paid, and ordered not yet paid)."""
     cooperations, requests, funds = await together(
-        _all(api, "/v1/cooperations"),
-        _all(api, "/v1/transition-requests", status="open"),
-        api.get("/v1/fiscal-host/funds"),
+        _all(api, "/v1/cooperations", CooperationSummary),
+        _all(api, "/v1/transition-requests", QueuedRequest, status="open"),
+        api.read("/v1/fiscal-host/funds", list[HostedFunds]),
     )
     by_phase = dict.fromkeys(PHASES, 0)
     closed: dict[str, int] = {}
     for c in cooperations:
-        if c.get("outcome"):
-            closed[c["outcome"]] = closed.get(c["outcome"], 0) + 1
-        elif c.get("phase") in by_phase:
-            by_phase[c["phase"]] += 1
+        if c.outcome:
+            closed[c.outcome] = closed.get(c.outcome, 0) + 1
+        elif c.phase in by_phase:
+            by_phase[c.phase] += 1
     held: dict[str, dict[str, Decimal]] = {}
     for f in funds:
-        if f.get("currency"):
-            sums = held.setdefault(f["currency"], {"paid": Decimal(0), "unpaid": Decimal(0)})
-            sums["paid"] += Decimal(f["received"])
-            sums["unpaid"] += Decimal(f.get("unpaid") or 0)
+        if f.currency:
+            sums = held.setdefault(f.currency, {"paid": Decimal(0), "unpaid": Decimal(0)})
+            sums["paid"] += f.received
+            sums["unpaid"] += f.unpaid
     return {
         "by_phase": by_phase,
         "closed": closed,
-        "overdue": sum(1 for c in cooperations if c.get("overdue") and not c.get("outcome")),
+        "overdue": sum(1 for c in cooperations if c.overdue and not c.outcome),
         "requests": len(requests),
         "hosted": len(funds),
         "funds": held,
@@ -148,8 +153,8 @@ async def review(
 @router.get("/review-queue")
 async def review_queue(request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        queue = await api.get("/v1/check-ins", limit=200)
-        return page(request, session, "review_queue.html", items=queue["items"])
+        queue = await api.read("/v1/check-ins", Page[QueuedCheckIn], limit=200)
+        return page(request, session, "review_queue.html", items=queue.items)
 
     return await guarded(request, session, build)
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from api.models import Page, ProgrammeShown
 from api.web import charts
 from api.web.client import Api, ApiProblem
 from api.web.pages.common import (
@@ -38,8 +39,10 @@ router = APIRouter(include_in_schema=False)
 
 async def funder_home(request: Request, session: Session, api: Api) -> Response:
     """The home page (signin.home): the funder's programmes."""
-    programmes = await api.get("/v1/programmes", funder=session.subject, limit=200)
-    return page(request, session, "funder_home.html", programmes=programmes["items"])
+    programmes = await api.read(
+        "/v1/programmes", Page[ProgrammeShown], funder=session.subject, limit=200
+    )
+    return page(request, session, "funder_home.html", programmes=programmes.items)
 
 
 # -- decisions on a cooperation's lines -----------------------------------------------------

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.models import Deliveries, WebhookShown
 from api.web.client import Api, ApiProblem
 from api.web.forms import form_errors
 from api.web.pages.common import SessionDep, act, guarded, number, only, posted_form, see, text_of
@@ -36,7 +37,7 @@ async def _webhooks_page(
     errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    hooks = await api.get("/v1/webhooks")
+    hooks = await api.read("/v1/webhooks", list[WebhookShown])
     return page(
         request,
         session,
@@ -92,16 +93,16 @@ async def webhook(webhook_id: str, request: Request, session: SessionDep) -> Res
 
     async def build(api: Api) -> Response:
         base = f"/v1/webhooks/{quote(webhook_id)}"
-        hook = await api.get(base)
+        hook = await api.read(base, WebhookShown)
         after = number(request.query_params.get("after"), 0)
-        found = await api.get(f"{base}/deliveries", after=after, limit=50)
+        found = await api.read(f"{base}/deliveries", Deliveries, after=after, limit=50)
         return page(
             request,
             session,
             "webhook.html",
             hook=hook,
-            deliveries=found["items"],
-            next_after=found["next_after"] if len(found["items"]) == 50 else None,
+            deliveries=found.items,
+            next_after=found.next_after if len(found.items) == 50 else None,
         )
 
     return await guarded(request, session, build)
