@@ -51,3 +51,21 @@ async def document_body(request: Request) -> Any:
 
 
 DocumentDep = Annotated[Any, Depends(document_body)]
+
+
+def document_openapi(schema: str, example_name: str, example: Any) -> dict[str, Any]:
+    """The OpenAPI request body of a route reading `DocumentDep` as the model `schema`: FastAPI
+    cannot see the model behind the dependency, so the route states it, in JSON and in YAML."""
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": ref,
+                    "examples": {example_name: {"value": example}},
+                },
+                "application/yaml": {"schema": ref},
+            },
+        }
+    }

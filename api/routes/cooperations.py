@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 from api.access import EVERYONE, Seen, cooperation_seen, reads, shown, shown_event
 from api.auth import Caller, CallerDep
 from api.commands import answer_within, answered_before, request_id
-from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep
+from api.deps import DocumentDep, PoolDep, SettingsDep, TemporalDep, document_openapi
 from api.models import (
     AwaitedApprovalOf,
     Erasure,
@@ -55,50 +55,39 @@ from workflows.cooperation import CooperationWorkflow
 
 router = APIRouter(prefix="/v1/cooperations", tags=["cooperations"])
 
-_COOPERATION_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/CooperationSpec"},
-                "examples": {
-                    "informal collective hosted by its facilitator, two funders": {
-                        "value": {
-                            "id": "ressourcerie-du-bourg",
-                            "name": "Ressourcerie du Bourg",
-                            "kind": "non_modelled",
-                            "economic_model": "hybrid",
-                            "members": [
-                                {
-                                    "id": "habitants-bourg",
-                                    "name": "Collectif des habitants du Bourg",
-                                    "legal_form": "informal",
-                                },
-                                {
-                                    "id": "repair-cafe",
-                                    "name": "Repair café",
-                                    "legal_form": "informal",
-                                },
-                            ],
-                            "fiscal_host": "pole-107",
-                            "funding_lines": [
-                                "fondation-territoires-2027",
-                                {
-                                    "programme": "region-cooperations",
-                                    "angle": {
-                                        "summary": "Réemploi et emplois locaux",
-                                        "indicators": ["tonnes_reemployees"],
-                                    },
-                                },
-                            ],
-                        }
-                    }
+_COOPERATION_BODY = document_openapi(
+    "CooperationSpec",
+    "informal collective hosted by its facilitator, two funders",
+    {
+        "id": "ressourcerie-du-bourg",
+        "name": "Ressourcerie du Bourg",
+        "kind": "non_modelled",
+        "economic_model": "hybrid",
+        "members": [
+            {
+                "id": "habitants-bourg",
+                "name": "Collectif des habitants du Bourg",
+                "legal_form": "informal",
+            },
+            {
+                "id": "repair-cafe",
+                "name": "Repair café",
+                "legal_form": "informal",
+            },
+        ],
+        "fiscal_host": "pole-107",
+        "funding_lines": [
+            "fondation-territoires-2027",
+            {
+                "programme": "region-cooperations",
+                "angle": {
+                    "summary": "Réemploi et emplois locaux",
+                    "indicators": ["tonnes_reemployees"],
                 },
             },
-            "application/yaml": {"schema": {"$ref": "#/components/schemas/CooperationSpec"}},
-        },
-    }
-}
+        ],
+    },
+)
 
 
 def _unknown_programme(index: int, programme_id: str) -> Problem:

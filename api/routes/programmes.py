@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
 from api.auth import Caller, CallerDep
-from api.deps import DocumentDep, PoolDep
+from api.deps import DocumentDep, PoolDep, document_openapi
 from api.models import (
     BudgetRaise,
     Page,
@@ -35,18 +35,9 @@ from store.programmes import (
 
 router = APIRouter(prefix="/v1/programmes", tags=["programmes"])
 
-_SPEC_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/ProgrammeSpec"},
-                "examples": {"the sample programme (DESIGN.md)": {"value": sample_programme()}},
-            },
-            "application/yaml": {"schema": {"$ref": "#/components/schemas/ProgrammeSpec"}},
-        },
-    }
-}
+_SPEC_BODY = document_openapi(
+    "ProgrammeSpec", "the sample programme (DESIGN.md)", sample_programme()
+)
 
 
 def _spec(body: Any, caller: Caller) -> ProgrammeSpec:
