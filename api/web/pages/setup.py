@@ -6,7 +6,7 @@ errors come back at their inputs, api/web/forms.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -101,6 +101,21 @@ async def _current(api: Api, programme_id: str) -> dict[str, Any]:
     return dict(max(found, key=lambda v: v["version"]))
 
 
+async def _of_current(
+    request: Request,
+    session: Session | None,
+    programme_id: str,
+    show: Callable[[dict[str, Any]], Response],
+) -> Response:
+    """What `show` makes of the programme's current version (`_current`): its edit form, its
+    YAML to download or to import again."""
+
+    async def build(api: Api) -> Response:
+        return show(await _current(api, programme_id))
+
+    return await guarded(request, session, build)
+
+
 @router.get("/new/programme")
 async def new_programme(request: Request, session: SessionDep) -> Response:
     if (refused := _funders_only(request, session)) is not None:
@@ -123,11 +138,12 @@ async def create_programme(request: Request, session: SessionDep) -> Response:
 
 @router.get("/programmes/{programme_id}/edit")
 async def edit_programme(programme_id: str, request: Request, session: SessionDep) -> Response:
-    async def build(api: Api) -> Response:
-        spec = await _current(api, programme_id)
-        return _form_page(request, session, pf.values_of(spec), {}, programme_id)
-
-    return await guarded(request, session, build)
+    return await _of_current(
+        request,
+        session,
+        programme_id,
+        lambda spec: _form_page(request, session, pf.values_of(spec), {}, programme_id),
+    )
 
 
 @router.post("/programmes/{programme_id}/edit")
@@ -177,17 +193,16 @@ async def export_yaml(programme_id: str, request: Request, session: SessionDep) 
     """The current version's spec as YAML, for those who keep them in files (what the import
     and `POST /v1/programmes` take back as it is)."""
 
-    async def build(api: Api) -> Response:
-        return Response(
-            _yaml_of(await _current(api, programme_id)),
-            media_type="application/yaml",
-            headers={
-                **SECURITY_HEADERS,
-                "Content-Disposition": f'attachment; filename="{programme_id}.yaml"',
-            },
-        )
-
-    return await guarded(request, session, build)
+    headers = {
+        **SECURITY_HEADERS,
+        "Content-Disposition": f'attachment; filename="{programme_id}.yaml"',
+    }
+    return await _of_current(
+        request,
+        session,
+        programme_id,
+        lambda spec: Response(_yaml_of(spec), media_type="application/yaml", headers=headers),
+    )
 
 
 def _yaml_of(shown: Mapping[str, Any]) -> str:
@@ -209,13 +224,19 @@ async def import_new_sent(request: Request, session: SessionDep) -> Response:
 
 @router.get("/programmes/{programme_id}/yaml")
 async def import_version(programme_id: str, request: Request, session: SessionDep) -> Response:
-    async def build(api: Api) -> Response:
-        text = _yaml_of(await _current(api, programme_id))
-        return page(
-            request, session, "programme_yaml.html", programme_id=programme_id, text=text, errors={}
-        )
-
-    return await guarded(request, session, build)
+    return await _of_current(
+        request,
+        session,
+        programme_id,
+        lambda spec: page(
+            request,
+            session,
+            "programme_yaml.html",
+            programme_id=programme_id,
+            text=_yaml_of(spec),
+            errors={},
+        ),
+    )
 
 
 @router.post("/programmes/{programme_id}/yaml")
