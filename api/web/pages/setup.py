@@ -6,7 +6,7 @@ errors come back at their inputs, api/web/forms.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -116,10 +116,43 @@ async def _of_current(
     return await guarded(request, session, build)
 
 
-@router.get("/new/programme")
-async def new_programme(request: Request, session: SessionDep) -> Response:
-    if (refused := _funders_only(request, session)) is not None:
-        return refused
+def _programme_pages(
+    new: str,
+    edit: str,
+    blank: Callable[[Request, Session], Response],
+    filled: Callable[[Request, Session, str, dict[str, Any]], Response],
+    send: Callable[[Request, Session, str | None], Awaitable[Response]],
+) -> None:
+    """The four pages of one way to write a programme's spec (the form, the YAML import): a
+    new programme at `new`, a new version of one at `/programmes/{programme_id}/<edit>`, each
+    shown (GET: `blank`, for funders only, or `filled` from the current version) and sent
+    (POST: `send`, with no programme id for a new one)."""
+
+    @router.get(new)
+    async def show_new(request: Request, session: SessionDep) -> Response:
+        if (refused := _funders_only(request, session)) is not None:
+            return refused
+        return blank(request, session)
+
+    @router.post(new)
+    async def send_new(request: Request, session: SessionDep) -> Response:
+        return await send(request, session, None)
+
+    @router.get(f"/programmes/{{programme_id}}/{edit}")
+    async def show_version(programme_id: str, request: Request, session: SessionDep) -> Response:
+        return await _of_current(
+            request,
+            session,
+            programme_id,
+            lambda spec: filled(request, session, programme_id, spec),
+        )
+
+    @router.post(f"/programmes/{{programme_id}}/{edit}")
+    async def send_version(programme_id: str, request: Request, session: SessionDep) -> Response:
+        return await send(request, session, programme_id)
+
+
+def _blank_form(request: Request, session: Session) -> Response:
     values = {
         "currency": "EUR",
         "locale": locale_of(request),
@@ -131,24 +164,10 @@ async def new_programme(request: Request, session: SessionDep) -> Response:
     return _form_page(request, session, values, {}, None)
 
 
-@router.post("/new/programme")
-async def create_programme(request: Request, session: SessionDep) -> Response:
-    return await _send_programme(request, session, None)
-
-
-@router.get("/programmes/{programme_id}/edit")
-async def edit_programme(programme_id: str, request: Request, session: SessionDep) -> Response:
-    return await _of_current(
-        request,
-        session,
-        programme_id,
-        lambda spec: _form_page(request, session, pf.values_of(spec), {}, programme_id),
-    )
-
-
-@router.post("/programmes/{programme_id}/edit")
-async def publish_programme(programme_id: str, request: Request, session: SessionDep) -> Response:
-    return await _send_programme(request, session, programme_id)
+def _filled_form(
+    request: Request, session: Session, programme_id: str, spec: dict[str, Any]
+) -> Response:
+    return _form_page(request, session, pf.values_of(spec), {}, programme_id)
 
 
 async def _send_programme(request: Request, session: Session, programme_id: str | None) -> Response:
@@ -185,6 +204,9 @@ async def _send_programme(request: Request, session: Session, programme_id: str 
     return await guarded(request, session, build)
 
 
+_programme_pages("/new/programme", "edit", _blank_form, _filled_form, _send_programme)
+
+
 # -- YAML: import, export -------------------------------------------------------------------
 
 
@@ -210,38 +232,21 @@ def _yaml_of(shown: Mapping[str, Any]) -> str:
     return yaml.safe_dump(spec, allow_unicode=True, sort_keys=False, default_flow_style=False)
 
 
-@router.get("/new/programme/yaml")
-async def import_new(request: Request, session: SessionDep) -> Response:
-    if (refused := _funders_only(request, session)) is not None:
-        return refused
+def _blank_yaml(request: Request, session: Session) -> Response:
     return page(request, session, "programme_yaml.html", programme_id=None, text="", errors={})
 
 
-@router.post("/new/programme/yaml")
-async def import_new_sent(request: Request, session: SessionDep) -> Response:
-    return await _import(request, session, None)
-
-
-@router.get("/programmes/{programme_id}/yaml")
-async def import_version(programme_id: str, request: Request, session: SessionDep) -> Response:
-    return await _of_current(
+def _filled_yaml(
+    request: Request, session: Session, programme_id: str, spec: dict[str, Any]
+) -> Response:
+    return page(
         request,
         session,
-        programme_id,
-        lambda spec: page(
-            request,
-            session,
-            "programme_yaml.html",
-            programme_id=programme_id,
-            text=_yaml_of(spec),
-            errors={},
-        ),
+        "programme_yaml.html",
+        programme_id=programme_id,
+        text=_yaml_of(spec),
+        errors={},
     )
-
-
-@router.post("/programmes/{programme_id}/yaml")
-async def import_version_sent(programme_id: str, request: Request, session: SessionDep) -> Response:
-    return await _import(request, session, programme_id)
 
 
 async def _import(request: Request, session: Session, programme_id: str | None) -> Response:
@@ -289,6 +294,9 @@ async def _document(form: FormData) -> str:
         return raw.decode("utf-8", errors="replace")
     pasted = form.get("document")
     return pasted if isinstance(pasted, str) else ""
+
+
+_programme_pages("/new/programme/yaml", "yaml", _blank_yaml, _filled_yaml, _import)
 
 
 # -- the budget -----------------------------------------------------------------------------
