@@ -14,12 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.manifests import (
-    K8S,
-    KUBERNETES_VERSION,
-    cli_commands,
-    port_of,
-)
+from tests.deploy.manifests import K8S, KUBERNETES_VERSION, cli_commands, port_of
 
 # --- Kubernetes ------------------------------------------------------------------------------
 
