@@ -1,7 +1,7 @@
 """The web interface's pages over HTTP (no browser): every page renders for its people, and
 who reaches which page (WEB_TABLE, every web route in it). One world (tests/api/world.py) built
 through the API (tests/web/pages_site.py); signing in is in test_pages_signing_in.py, what each
-person does through the pages in test_pages_actions.py, the browser flows in test_flows.py."""
+person does through the pages in test_pages_actions.py, the browser flows in test_flows*.py."""
 
 from __future__ import annotations
 
