@@ -92,7 +92,7 @@ test: lint typecheck unit
 
 # The README's pictures of the web interface, taken again by its browser tests.
 screenshots: install chromium
-	COOPFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/web/test_flows.py
+	COOPFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/web/test_flows*.py
 
 bench: install
 	$(BIN)/python -m bench

@@ -25,7 +25,7 @@ from runtime.localstack import free_port
 from store import mails
 from store.programmes import put_programme
 from tests.api.conftest import programme
-from tests.web.browser import Mail, Mailbox, mailbox_serving
+from tests.web.smtp_mailbox import Mail, Mailbox, mailbox_serving
 
 pytestmark = [pytest.mark.integration]
 

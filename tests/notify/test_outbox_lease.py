@@ -26,7 +26,7 @@ from runtime.localstack import free_port
 from store import delivery, mail_digests, mails
 from tests.notify.test_delivery import Receiver, local_policy, new_secret, sealed, serving
 from tests.notify.test_mail_throttle import EQUIPE, contacts, notify
-from tests.web.browser import Mailbox
+from tests.web.smtp_mailbox import Mailbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.api.conftest import cooperation
-from tests.web.browser import Live, Mailbox, follow_link
+from tests.web.browser import Live, follow_link
+from tests.web.smtp_mailbox import Mailbox
 
 pytestmark = [pytest.mark.integration]
 

@@ -1,10 +1,8 @@
-"""Hostile input and what every answer carries, on the live stack (the app over TCP, its
-worker, PostgreSQL, Temporal): a NUL byte or a lone surrogate in a path, a query or a body
-(JSON, YAML, a web form) is 400 or 422, never 500; bodies nested past 64 levels (10,000
-deep, YAML aliases) are 400 before any parser recurses; every answer says nosniff, every HTML
-page has its Content-Security-Policy with frame-ancestors 'none', HSTS when cookies are
-Secure; /docs loads nothing from another host; /healthz names what is down, never an error's
-text; a collective's one-word reasons cannot widen another person's page."""
+"""Hostile input on the live stack (the app over TCP, its worker, PostgreSQL, Temporal): a NUL
+byte or a lone surrogate in a path, a query or a body (JSON, YAML, a web form) is 400 or 422,
+never 500; bodies nested past 64 levels (10,000 deep, YAML aliases) are 400 before any parser
+recurses; a collective's one-word reasons cannot widen another person's page. What every
+answer carries is in test_what_every_answer_carries.py."""
 
 from __future__ import annotations
 
@@ -12,90 +10,18 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from html.parser import HTMLParser
-from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-import asyncpg
 import httpx
 import pytest
-import pytest_asyncio
 from playwright.async_api import Page
-from temporalio.client import Client
 
-from api.guard import HSTS
 from api.web.session import SESSION_COOKIE
-from runtime.connect import DOWN
-from runtime.localstack import free_port
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import (
-    Live,
-    Mailbox,
-    assert_accessible,
-    live,
-    no_third_party,
-    page_errors,
-)
+from tests.security.hostile_world import World, assert_refused, fields_of, live_settings, world
+from tests.web.browser import assert_accessible
 from tests.web.conftest import browser, page, viewport
 
-__all__ = ["browser", "page", "viewport"]
-
-PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def live_settings() -> dict[str, Any]:
-    # httpx keeps Secure cookies for https only (the forms' CSRF cookie); HSTS with Secure
-    # cookies is its own test, on a server of its own.
-    return {"web_secure_cookies": False}
-
-
-@dataclass
-class World:
-    live: Live
-    coop: str
-    facilitator: str
-    anim: dict[str, str]
-    collective: dict[str, str]
-    funder: dict[str, str]
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self.live.http
-
-
-@pytest_asyncio.fixture(scope="module")
-async def world(module_live_server: Live) -> AsyncIterator[World]:
-    live_ = module_live_server
-    suffix = uuid.uuid4().hex[:6]
-    facilitator, coop = f"anim-{suffix}", f"ruche-{suffix}"
-    anim = await live_.auth("facilitator", facilitator)
-    body = cooperation(coop, [], facilitator=facilitator, fiscal_host=facilitator)
-    made = await live_.http.post("/v1/cooperations", json=body, headers=anim)
-    assert made.status_code == 201, made.text
-    yield World(
-        live=live_,
-        coop=coop,
-        facilitator=facilitator,
-        anim=anim,
-        collective=await live_.auth("collective", coop),
-        funder=await live_.auth("funder", f"fondation-{suffix}"),
-    )
-
-
-def assert_refused(answer: httpx.Response, *statuses: int) -> dict[str, Any]:
-    """A problem+json refusal (400 or 422 unless said), never a 500."""
-    assert answer.status_code in (statuses or (400, 422)), (answer.status_code, answer.text)
-    assert answer.headers["content-type"] == PROBLEM, answer.headers
-    body: dict[str, Any] = answer.json()
-    assert body["status"] == answer.status_code
-    return body
-
-
-def fields_of(body: dict[str, Any]) -> list[str]:
-    return [e["path"] for e in body.get("errors", [])]
+__all__ = ["browser", "live_settings", "page", "viewport", "world"]
 
 
 # -- NUL and lone surrogates ---------------------------------------------------------------
@@ -368,136 +294,6 @@ async def test_yaml_bombs_are_400(world: World) -> None:
     answer = await world.http.post("/v1/programmes", content=reused, headers=yaml_headers)
     assert answer.status_code == 422  # the spec's own fields, past the guard
     assert all("key #" not in e["message"] for e in answer.json().get("errors", []))
-
-
-# -- headers --------------------------------------------------------------------------------
-
-
-async def _every_kind_of_answer(live_: Live, headers: dict[str, str]) -> dict[str, httpx.Response]:
-    http = live_.http
-    return {
-        "api json": await http.get("/v1/me", headers=headers),
-        "problem 401": await http.get("/v1/me"),
-        "api 404": await http.get("/v1/nowhere", headers=headers),
-        "guard 400": await http.get("/v1/cooperations/%00", headers=headers),
-        "gate 413": await http.post(
-            "/v1/programmes", content=b"x" * (1024 * 1024 + 1), headers=headers
-        ),
-        "page": await http.get("/signin"),
-        "page 404": await http.get("/nowhere"),
-        "redirect": await http.get("/"),
-        "static": await http.get("/static/coopflow.css"),
-        "docs": await http.get("/docs"),
-        "docs asset": await http.get("/docs/static/swagger-ui-bundle.js"),
-        "schema": await http.get("/openapi.json"),
-        "health": await http.get("/healthz"),
-        "liveness": await http.get("/livez"),
-    }
-
-
-async def test_every_kind_of_answer_carries_the_security_headers(world: World) -> None:
-    answers = await _every_kind_of_answer(world.live, world.anim)
-    assert answers["gate 413"].status_code == 413
-    assert answers["redirect"].status_code == 303
-    assert answers["page 404"].status_code == 404
-    html = 0
-    for kind, answer in answers.items():
-        assert answer.status_code < 500, kind
-        assert answer.headers.get("x-content-type-options") == "nosniff", kind
-        # Cookies are not Secure here: no HSTS.
-        assert "strict-transport-security" not in answer.headers, kind
-        if answer.headers.get("content-type", "").startswith("text/html"):
-            html += 1
-            policy = answer.headers["content-security-policy"]
-            assert "frame-ancestors 'none'" in policy, kind
-            assert "default-src 'self'" in policy, kind
-            assert answer.headers["x-frame-options"] == "DENY", kind
-    assert html == 3  # the sign-in page, the page not found, the docs
-
-
-async def test_hsts_on_every_answer_when_cookies_are_secure(
-    pool: asyncpg.Pool, database_url: str, temporal_client: Client, mailbox: Mailbox
-) -> None:
-    async with live(pool, database_url, temporal_client, mailbox, web_secure_cookies=True) as s:
-        answers = await _every_kind_of_answer(s, await s.auth("facilitator", "anim"))
-    for kind, answer in answers.items():
-        assert answer.headers.get("strict-transport-security") == HSTS, kind
-        assert answer.headers.get("x-content-type-options") == "nosniff", kind
-
-
-# -- the docs -------------------------------------------------------------------------------
-
-
-class _References(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if name in ("src", "href", "action", "srcset", "data") and value:
-                self.found.append(value)
-
-
-async def test_the_docs_reference_only_this_host(world: World) -> None:
-    docs = await world.http.get("/docs")
-    assert docs.status_code == 200
-    parser = _References()
-    parser.feed(docs.text)
-    assert len(parser.found) >= 3, parser.found
-    for reference in parser.found:
-        url = urljoin(world.live.url("/docs"), reference)
-        assert urlsplit(url).netloc == urlsplit(world.live.base_url).netloc, reference
-        asset = await world.http.get(url)
-        assert asset.status_code == 200, reference
-    assert "<script>" not in docs.text  # no inline script (the policy would refuse it)
-    assert (await world.http.get("/openapi.json")).json()["info"]["title"] == "coopflow"
-    # The bundle's other files (its index.html points to a petstore elsewhere) are not served.
-    gone = await world.http.get("/docs/static/index.html")
-    assert gone.status_code == 404
-    assert (await world.http.get("/redoc")).status_code == 404
-
-
-async def test_the_docs_load_in_a_browser_from_this_host_alone(world: World, page: Page) -> None:
-    errors = page_errors(page)
-    await page.goto(world.live.url("/docs"))
-    await page.locator(".opblock").first.wait_for()
-    assert await page.locator(".opblock").count() > 20
-    assert await no_third_party(page) == []
-    assert errors == []
-
-
-# -- /healthz -------------------------------------------------------------------------------
-
-
-async def test_healthz_names_what_is_down_never_the_errors_text(world: World) -> None:
-    app = world.live.app
-    kept = app.state.pool
-    port = free_port()
-    nowhere = await asyncpg.create_pool(
-        f"postgresql://secret-user:secret-password@127.0.0.1:{port}/secret_db",
-        min_size=0,
-        max_size=1,
-    )
-    closed = await asyncpg.create_pool(world.live.database_url, min_size=0, max_size=1)
-    await closed.close()
-    try:
-        answers = {}
-        for name, broken in (("unreachable", nowhere), ("closed", closed)):
-            app.state.pool = broken
-            answers[name] = await world.http.get("/healthz")
-    finally:
-        app.state.pool = kept
-        await nowhere.close()
-    for name, answer in answers.items():
-        assert answer.status_code == 503, name
-        body = answer.json()
-        assert body["status"] == "degraded" and body["temporal"] == "up", body
-        assert body["postgres"] in {f"down: {why}" for why in DOWN.values()}, body
-        for secret in (str(port), "secret", "127.0.0.1", "Errno", "refused", "closing", "pool"):
-            assert secret not in answer.text, (name, secret, answer.text)
-    assert answers["unreachable"].json()["postgres"] == "down: unreachable"
-    assert (await world.http.get("/healthz")).json()["postgres"] == "up"
 
 
 # -- what a collective writes, on another person's page -------------------------------------

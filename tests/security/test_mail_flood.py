@@ -18,7 +18,8 @@ from notify import outbox
 from notify.mail import Mailer
 from store import mails as mail_store
 from tests.api.conftest import cooperation, programme
-from tests.web.browser import Live, Mail
+from tests.web.browser import Live
+from tests.web.smtp_mailbox import Mail
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

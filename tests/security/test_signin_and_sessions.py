@@ -21,7 +21,8 @@ from api.app import create_app
 from runtime.config import Settings
 from runtime.connect import StartupError
 from store.tokens import create_token, revoke_token
-from tests.web.browser import Live, Mailbox, follow_link, put_confirmed_contacts
+from tests.web.browser import Live, follow_link, put_confirmed_contacts
+from tests.web.smtp_mailbox import Mailbox
 
 pytestmark = [pytest.mark.integration]
 

@@ -36,7 +36,8 @@ from api.app import create_app
 from runtime.config import Settings
 from runtime.localstack import free_port
 from tests.api.conftest import cooperation
-from tests.web.browser import Live, Mailbox, live
+from tests.web.browser import Live, live
+from tests.web.smtp_mailbox import Mailbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -23,7 +23,8 @@ from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 from temporalio.client import Client
 
 from tests.api.conftest import module_database_url, module_pool
-from tests.web.browser import PHONE, Live, Mailbox, launch, live, mailbox_serving, new_page
+from tests.web.browser import PHONE, Live, launch, live, new_page
+from tests.web.smtp_mailbox import Mailbox, mailbox_serving
 
 __all__ = ["module_database_url", "module_pool"]
 

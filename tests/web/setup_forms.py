@@ -1,6 +1,7 @@
 """The set-up forms of issue 19 filled as people fill them, shared by the browser tests that
 meet them (tests/web/test_programme_setup.py, test_registration.py and the story in
-test_flows.py): the funder's programme form and the facilitator's registration form."""
+test_flows_programme_set_up.py): the funder's programme form and the facilitator's
+registration form."""
 
 from __future__ import annotations
 

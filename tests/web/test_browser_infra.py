@@ -15,13 +15,13 @@ from tests.web.browser import (
     DESKTOP,
     PHONE,
     Live,
-    Mailbox,
     assert_accessible,
     audit,
     no_third_party,
     page_errors,
     screenshot,
 )
+from tests.web.smtp_mailbox import Mailbox
 
 pytestmark = pytest.mark.integration
 
