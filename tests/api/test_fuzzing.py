@@ -264,6 +264,9 @@ def test_refusals_no_schema_states_are_listed_with_their_answer() -> None:
         ("post", "/v1/cooperations/{cooperation_id}/payments"),
         ("post", "/v1/cooperations/{cooperation_id}/approvals"),
         ("post", "/v1/cooperations/{cooperation_id}/transitions"),
+        ("post", "/v1/cooperations/{cooperation_id}/funding-lines"),
+        ("post", "/v1/cooperations/{cooperation_id}/repayments"),
+        ("post", "/v1/cooperations/{cooperation_id}/write-offs"),
     }
     for method, path in listed:
         problem = paths[path][method]["responses"]["4XX"]["content"]["application/problem+json"]
