@@ -281,3 +281,16 @@ def test_refusals_no_schema_states_are_listed_with_their_answer() -> None:
         method, path = label.split(" ", 1)
         checks = SCHEMA.config.checks_config_for(operation=SCHEMA[path][method])
         assert ("422" in checks.positive_data_acceptance.expected_statuses) is expected, label
+
+
+@pytest.mark.parametrize("seq", ["7457506832711819099897856", "0"])
+async def test_a_request_number_out_of_range_is_refused_not_a_server_error(
+    seq: str, module_http: httpx.AsyncClient, world: World
+) -> None:
+    """Past bigint, the number reached PostgreSQL and answered 500 (found by this fuzzer)."""
+    answer = await module_http.get(
+        f"/v1/cooperations/{world.coop}/transition-requests/{seq}",
+        headers=world.caller("facilitator"),
+    )
+    assert answer.status_code == 422, answer.text
+    assert [e["path"] for e in answer.json()["errors"]] == ["path.seq"]
