@@ -267,6 +267,7 @@ def test_refusals_no_schema_states_are_listed_with_their_answer() -> None:
         ("post", "/v1/cooperations/{cooperation_id}/funding-lines"),
         ("post", "/v1/cooperations/{cooperation_id}/repayments"),
         ("post", "/v1/cooperations/{cooperation_id}/write-offs"),
+        ("post", "/v1/cooperations/{cooperation_id}/transition-requests/{seq}/decline"),
     }
     for method, path in listed:
         problem = paths[path][method]["responses"]["4XX"]["content"]["application/problem+json"]
