@@ -190,9 +190,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-STORABLE_TEXT = r"^[^\u0000\ud800-\udfff]*$"
-"""No NUL, no lone surrogate: what PostgreSQL and UTF-8 refuse, and so the door
-(domain.limits.text_problem)."""
+STORABLE_TEXT = r"^[^\u0000]*$"
+"""No NUL: what PostgreSQL refuses, and so the door (domain.limits.text_problem). The door
+refuses a lone surrogate too, but a pattern cannot say so usefully: JSON Schema validators
+built on UTF-8 strings (schemathesis's, in Rust) fail to compile `\ud800-\udfff` and drop
+the whole pattern, NUL included. A lone surrogate is no Unicode scalar value, so no UTF-8
+JSON text (RFC 8259 8.1) holds one as a character; the 4XX answer documents the refusal."""
 
 
 def _storable_texts(node: Any) -> None:

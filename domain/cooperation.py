@@ -114,7 +114,8 @@ class LineRequest(_Input):
 
     programme: Slug
     angle: Angle | None = None
-    allocation: list[Share] | None = None
+    # The schema says what check_allocation refuses of an empty list; its message stays.
+    allocation: Annotated[list[Share], Field(json_schema_extra={"minItems": 1})] | None = None
     amount: Amount | None = None
     """Rule 17: the amount granted, for a line taken as accepted (a scenario's) of a granted
     programme; a proposal names none (its funder gives it when accepting)."""

@@ -12,6 +12,7 @@ from api.models.base import Action, Body, LongText, Text
 from domain.allocation import Share
 from domain.commands import Indicators
 from domain.cooperation import Angle
+from domain.lifecycle.graduation import LEGAL_FORMS
 from domain.limits import MAX_PERIOD
 from domain.money import Amount
 from domain.programme import Outcome, Phase, Slug
@@ -96,7 +97,10 @@ class Declining(Body):
 class MemberJoining(Body):
     id: Slug
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    legal_form: Annotated[str, Field(min_length=1, max_length=100)]
+    # One of rule 20's forms (check_legal_form), said in the schema only: the rules answer it.
+    legal_form: Annotated[
+        str, Field(min_length=1, max_length=100, json_schema_extra={"enum": list(LEGAL_FORMS)})
+    ]
 
     model_config = ConfigDict(
         extra="forbid",

@@ -267,7 +267,11 @@ async def list_requests(acting: ActingDep) -> list[RequestView]:
 
 
 @router.get("/transition-requests/{seq}", response_model=RequestView)
-async def read_request(seq: int, acting: ActingDep) -> RequestView:
+async def read_request(
+    # Bounded as an event's seq: a number past bigint reached PostgreSQL and answered 500.
+    seq: Annotated[int, Path(ge=1, le=2**53)],
+    acting: ActingDep,
+) -> RequestView:
     return await acting.read_shared(
         "transition requests", lambda conn, cooperation_id: _request(conn, cooperation_id, seq)
     )

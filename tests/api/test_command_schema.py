@@ -17,7 +17,9 @@ from api.routes.actions import LineDecision, Transition, move_of
 from domain import commands as c
 from domain.allocation import Share
 from domain.errors import InvalidInput
+from domain.lifecycle.graduation import LEGAL_FORMS, check_legal_form
 from domain.limits import MAX_INDICATOR_NUMBER, MAX_INDICATOR_TEXT, MAX_INDICATORS, at_door
+from domain.rules import RULES_VERSION
 from runtime.config import Settings
 from tests.domain.helpers import Shell, at, cooperation
 
@@ -228,3 +230,13 @@ def test_an_amendment_names_at_least_one_payee_as_the_door_says() -> None:
 
 def _amends(body: dict[str, Any]) -> bool:
     return _taken(lambda: at_door(c.Amend, {"line": "prog"} | body))
+
+
+@pytest.mark.parametrize("legal_form", [*LEGAL_FORMS, "informel", "Association", "0" * 99])
+def test_a_joining_members_legal_form_is_valid_by_the_schema_as_by_the_rules(
+    legal_form: str,
+) -> None:
+    body = {"id": "amap-bourg", "name": "AMAP du Bourg", "legal_form": legal_form}
+    assert _valid("MemberJoining", body) == _taken(
+        lambda: check_legal_form(RULES_VERSION, legal_form, "legal_form")
+    )

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import jsonschema_rs
 import pytest
 import pytest_asyncio
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import CheckContext, not_a_server_error
+from schemathesis.core.jsonschema.patterns import enforced_pattern
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 from schemathesis.specs.openapi.checks import (
@@ -31,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     missing_required_header,
     negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -68,8 +73,12 @@ BINDINGS = {
     "body.tranche": "tranches",
 }
 
+# The repository's schemathesis.toml (what `schemathesis run` reads): the operations where a
+# request valid by the schema may be refused for what no schema states.
+ROOT_CONFIG = tomllib.loads((Path(__file__).parents[2] / "schemathesis.toml").read_text())
 CONFIG = schemathesis.Config.from_dict(
     {
+        **ROOT_CONFIG,
         "dictionaries": {name: {"values": values} for name, values in KNOWN.items()},
         "parameters": {
             key: {"dictionary": name, "probability": 0.5} for key, name in BINDINGS.items()
@@ -135,6 +144,8 @@ CHECKS = [
     problem_details,
     media_type_probes,
     negative_data_rejection,
+    # What the schema says is valid is taken, save where schemathesis.toml says why not.
+    positive_data_acceptance,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
@@ -185,3 +196,102 @@ async def test_the_fuzzed_schema_is_the_served_one(module_http: httpx.AsyncClien
     served = await module_http.get("/openapi.json")
     assert served.status_code == 200
     assert served.json() == json.loads(json.dumps(SCHEMA.raw_schema))
+
+
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return own + [
+            p for key, value in node.items() if key != "examples" for p in _patterns(value)
+        ]
+    if isinstance(node, list):
+        return [p for item in node for p in _patterns(item)]
+    return []
+
+
+def test_every_pattern_is_one_schemathesis_enforces() -> None:
+    """A pattern the fuzzer's validator cannot compile is dropped whole: the schema then says
+    nothing of it, and the fuzzer sends what it forbade (a NUL in a convention reference) as
+    valid."""
+    patterns = set(_patterns(SCHEMA.raw_schema))
+    assert r"^[^\u0000]*$" in patterns
+    assert {p for p in patterns if enforced_pattern(p) != p} == set()
+
+
+def test_the_schema_refuses_what_the_door_refuses_of_a_line() -> None:
+    """An empty allocation (refused: at least one payee) and a NUL in a member's name are
+    invalid by the served schema itself, in JSON and in YAML alike."""
+    body = SCHEMA.raw_schema["paths"]["/v1/cooperations"]["post"]["requestBody"]["content"]
+    for media_type in ("application/json", "application/yaml"):
+        validator = jsonschema_rs.Draft202012Validator(
+            {**body[media_type]["schema"], "components": SCHEMA.raw_schema["components"]}
+        )
+        good = {
+            "id": "coop",
+            "name": "Coop",
+            "kind": "systemic",
+            "economic_model": "hybrid",
+            "members": [{"id": "m", "name": "M", "legal_form": "association"}],
+            "funding_lines": [{"programme": "fdt", "allocation": [{"payee": "m", "share": "1"}]}],
+        }
+        assert validator.is_valid(good), list(validator.iter_errors(good))
+        empty = {**good, "funding_lines": [{"programme": "fdt", "allocation": []}]}
+        nul = {**good, "members": [{"id": "m", "name": "M\x00", "legal_form": "association"}]}
+        assert not validator.is_valid(empty)
+        assert not validator.is_valid(nul)
+
+
+def test_refusals_no_schema_states_are_listed_with_their_answer() -> None:
+    """The operations where schemathesis.toml lets a schema-valid request be refused: each is
+    one whose refusal depends on stored data, the outside world or several fields at once, and
+    the refusal is a 4XX problem the operation documents."""
+    paths = SCHEMA.raw_schema["paths"]
+    listed = {
+        (method.lower(), path)
+        for entry in ROOT_CONFIG["operations"]
+        for method, path in (name.split(" ", 1) for name in entry["include-name"])
+    }
+    assert listed == {
+        ("get", "/v1/programmes"),
+        ("get", "/v1/cooperations"),
+        ("get", "/v1/check-ins"),
+        ("get", "/v1/transition-requests"),
+        ("post", "/v1/webhooks"),
+        ("post", "/v1/programmes"),
+        ("put", "/v1/programmes/{programme_id}"),
+        ("post", "/v1/cooperations"),
+        ("post", "/v1/cooperations/{cooperation_id}/funding-lines/{programme}/amendments"),
+        ("post", "/v1/cooperations/{cooperation_id}/payments"),
+        ("post", "/v1/cooperations/{cooperation_id}/approvals"),
+        ("post", "/v1/cooperations/{cooperation_id}/transitions"),
+        ("post", "/v1/cooperations/{cooperation_id}/funding-lines"),
+        ("post", "/v1/cooperations/{cooperation_id}/repayments"),
+        ("post", "/v1/cooperations/{cooperation_id}/write-offs"),
+        ("post", "/v1/cooperations/{cooperation_id}/transition-requests/{seq}/decline"),
+    }
+    for method, path in listed:
+        problem = paths[path][method]["responses"]["4XX"]["content"]["application/problem+json"]
+        assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
+    # Only there: an operation not listed keeps schemathesis's default.
+    for label, expected in (
+        ("POST /v1/webhooks", True),
+        ("GET /v1/webhooks", False),
+        ("POST /v1/cooperations", True),
+        ("GET /v1/cooperations/{cooperation_id}", False),
+    ):
+        method, path = label.split(" ", 1)
+        checks = SCHEMA.config.checks_config_for(operation=SCHEMA[path][method])
+        assert ("422" in checks.positive_data_acceptance.expected_statuses) is expected, label
+
+
+@pytest.mark.parametrize("seq", ["7457506832711819099897856", "0"])
+async def test_a_request_number_out_of_range_is_refused_not_a_server_error(
+    seq: str, module_http: httpx.AsyncClient, world: World
+) -> None:
+    """Past bigint, the number reached PostgreSQL and answered 500 (found by this fuzzer)."""
+    answer = await module_http.get(
+        f"/v1/cooperations/{world.coop}/transition-requests/{seq}",
+        headers=world.caller("facilitator"),
+    )
+    assert answer.status_code == 422, answer.text
+    assert [e["path"] for e in answer.json()["errors"]] == ["path.seq"]
