@@ -1,7 +1,7 @@
 """The web interface's busiest pages against the API calls they are built from, in the same
 run on the same stack: a cooperation's page (its summary, events, check-ins, reports, members
 and its lines' programmes, for their names) and a programme's (dashboard, inbox, cooperations
-funded, the programme for its name), each timed one request at a time, against
+funded, the programme for its name, its forecast), each timed one request at a time, against
 the same API calls made from outside one after the other, as a plain client would. A page
 calls the API in process (api/web/client.py), its calls at once, then renders.
 
@@ -112,6 +112,7 @@ async def run(requests: int = 200, check_ins: int = 24) -> Report:
                         f"/v1/programmes/{pid}/inbox",
                         f"/v1/cooperations?programme={pid}&limit=200",
                         f"/v1/programmes/{pid}",
+                        f"/v1/programmes/{pid}/forecast",
                     ],
                 ),
             }
