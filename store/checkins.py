@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.events import Event, instant
-from store.db import Conn
+from store.db import Conn, fetch_read
 
 
 class CheckInShown(BaseModel):
@@ -114,13 +114,14 @@ async def keep_comment(
 async def check_in_shown(
     conn: Conn, cooperation_id: str, check_in_id: str | None = None
 ) -> list[CheckInShown]:
-    rows = await conn.fetch(
+    return await fetch_read(
+        conn,
+        shown,
         "SELECT * FROM check_ins WHERE cooperation_id = $1 AND ($2::text IS NULL OR id = $2)"
         " AND status <> 'pending' ORDER BY submitted_at, id",
         cooperation_id,
         check_in_id,
     )
-    return [shown(row) for row in rows]
 
 
 def shown(row: Any) -> CheckInShown:

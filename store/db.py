@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from importlib import resources
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -15,7 +16,11 @@ from asyncpg.pool import PoolConnectionProxy
 # A connection, whether taken from a pool or opened alone.
 Conn = asyncpg.Connection | PoolConnectionProxy
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 T = TypeVar("T")
+D = TypeVar("D", bound="DataclassInstance")
 
 
 def rows_as(kind: type[T], rows: Iterable[asyncpg.Record]) -> list[T]:
@@ -23,9 +28,28 @@ def rows_as(kind: type[T], rows: Iterable[asyncpg.Record]) -> list[T]:
     return [kind(**dict(row)) for row in rows]
 
 
+def row_as(kind: type[D], row: asyncpg.Record) -> D:
+    """A typed result from a row that may hold more columns than `kind` has fields (a
+    `SELECT *`): the columns named as its fields; a field with a default may have none."""
+    return kind(
+        **{
+            f.name: row[f.name]
+            for f in dataclasses.fields(kind)
+            if f.name in row or f.default is dataclasses.MISSING
+        }
+    )
+
+
 async def fetch_as(conn: Conn, kind: type[T], sql: str, *args: Any) -> list[T]:
     """A query's rows as `kind`, its columns named as `kind`'s fields."""
     return rows_as(kind, await conn.fetch(sql, *args))
+
+
+async def fetch_read(
+    conn: Conn, read: Callable[[asyncpg.Record], T], sql: str, *args: Any
+) -> list[T]:
+    """A query's rows, each read by `read` (the store's row-to-model reader of that table)."""
+    return [read(row) for row in await conn.fetch(sql, *args)]
 
 
 async def lock_subject(conn: Conn, what: str, role: str, subject: str) -> None:

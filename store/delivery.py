@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from domain.events import Event, instant
-from store.db import Conn, lock_subject, rows_as
+from store.db import Conn, fetch_read, lock_subject, row_as, rows_as
 from store.scope import cooperations_of
 
 
@@ -27,14 +27,7 @@ class Webhook:
 
 
 def _webhook(row: Any) -> Webhook:
-    return Webhook(
-        id=row["id"],
-        owner_role=row["owner_role"],
-        owner_subject=row["owner_subject"],
-        url=row["url"],
-        events=list(row["events"]) if row["events"] is not None else None,
-        created_at=row["created_at"],
-    )
+    return row_as(Webhook, row)
 
 
 # Per subject (role and subject: roles are namespaces). Each subscription multiplies the
@@ -110,13 +103,14 @@ async def seal_secrets(conn: Conn, box: _Sealer) -> int:
 
 
 async def owned_webhooks(conn: Conn, role: str, subject: str) -> list[Webhook]:
-    rows = await conn.fetch(
+    return await fetch_read(
+        conn,
+        _webhook,
         "SELECT * FROM webhooks WHERE owner_role = $1 AND owner_subject = $2"
         " AND deleted_at IS NULL ORDER BY created_at, id",
         role,
         subject,
     )
-    return [_webhook(r) for r in rows]
 
 
 async def owned_webhook(conn: Conn, role: str, subject: str, webhook_id: str) -> Webhook | None:

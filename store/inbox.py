@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from store.db import Conn, fetch_as
+from store.db import Conn, fetch_as, fetch_read
 from store.requests import StoredRequest, stored_request
 
 
@@ -96,11 +96,12 @@ async def amending(conn: Conn, programme_id: str) -> list[Amending]:
 async def requests(conn: Conn, programme_id: str) -> list[StoredRequest]:
     """The open requests on the cooperations the programme's lines (proposed or active)
     fund, oldest first."""
-    rows = await conn.fetch(
+    return await fetch_read(
+        conn,
+        stored_request,
         "SELECT r.* FROM transition_requests r JOIN lines l"
         " ON l.cooperation_id = r.cooperation_id AND l.programme = $1"
         " AND l.status IN ('proposed', 'active')"
         " WHERE r.status = 'open' ORDER BY r.requested_at",
         programme_id,
     )
-    return [stored_request(r) for r in rows]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from store.checkins import CheckInShown, shown
-from store.db import Conn
+from store.db import Conn, fetch_read
 from store.requests import StoredRequest, stored_request
 from store.scope import cooperations_of
 from store.tokens import Role
@@ -53,7 +53,9 @@ async def request_queue(
         # Requests are not a fiscal host's. Only a facilitator token can be one: a funder whose
         # id equals a cooperation's host is still that cooperation's funder.
         where += " AND (c.fiscal_host IS DISTINCT FROM $1 OR c.facilitator = $1)"
-    rows = await conn.fetch(
+    return await fetch_read(
+        conn,
+        stored_request,
         "SELECT r.*, c.name FROM transition_requests r"
         " JOIN cooperations c ON c.id = r.cooperation_id"
         f" WHERE {where} AND r.status = $2"
@@ -64,4 +66,3 @@ async def request_queue(
         *after,
         limit,
     )
-    return [stored_request(r) for r in rows]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from store.db import Conn
+from store.db import Conn, fetch_as
 
 _LISTED = "id, cooperation_id, line, period, period_start, period_end, final, locale"
 
@@ -30,14 +30,15 @@ async def reports_of(
     conn: Conn, cooperation_id: str, lines: Collection[str] | None
 ) -> list[StoredReport]:
     """The cooperation's reports, of `lines` only unless None, by period's end."""
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        StoredReport,
         f"SELECT {_LISTED} FROM reports WHERE cooperation_id = $1"
         " AND ($2::text[] IS NULL OR line = ANY($2::text[]))"
         " ORDER BY period_end, line, period",
         cooperation_id,
         None if lines is None else list(lines),
     )
-    return [StoredReport(**dict(r)) for r in rows]
 
 
 async def report(conn: Conn, report_id: str) -> StoredReport | None:

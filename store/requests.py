@@ -12,7 +12,7 @@ from typing import Any
 from domain.events import Event, instant
 from domain.lifecycle.lines import answered_by
 from domain.views import RequestView
-from store.db import Conn
+from store.db import Conn, fetch_read, row_as
 
 
 async def record_requests(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> None:
@@ -75,17 +75,7 @@ class StoredRequest:
 
 
 def stored_request(row: Any) -> StoredRequest:
-    return StoredRequest(
-        row["cooperation_id"],
-        row["seq"],
-        row["action"],
-        row["to_phase"],
-        row["reason"],
-        row["status"],
-        row["requested_at"],
-        row["decided_at"],
-        row.get("name"),
-    )
+    return row_as(StoredRequest, row)
 
 
 def request_view(row: Any) -> RequestView:
@@ -113,10 +103,11 @@ def requested_view(event: Event) -> RequestView:
 
 
 async def requests_of(conn: Conn, cooperation_id: str, seq: int | None = None) -> list[RequestView]:
-    rows = await conn.fetch(
+    return await fetch_read(
+        conn,
+        request_view,
         "SELECT * FROM transition_requests WHERE cooperation_id = $1"
         " AND ($2::bigint IS NULL OR seq = $2) ORDER BY seq",
         cooperation_id,
         seq,
     )
-    return [request_view(r) for r in rows]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from store.db import Conn
+from store.db import Conn, fetch_as
 
 Role = Literal["funder", "facilitator", "collective"]
 ROLES: tuple[Role, ...] = ("funder", "facilitator", "collective")
@@ -107,12 +107,13 @@ async def contact_opening(conn: Conn, token_id: str) -> str | None:
 
 
 async def list_tokens(conn: Conn, subject: str | None = None) -> list[Token]:
-    rows = await conn.fetch(
+    return await fetch_as(
+        conn,
+        Token,
         f"SELECT {_COLUMNS} FROM tokens"
         " WHERE $1::text IS NULL OR subject = $1 ORDER BY created_at, id",
         subject,
     )
-    return [Token(**dict(r)) for r in rows]
 
 
 async def revoke_token(conn: Conn, token_id: str) -> bool:
