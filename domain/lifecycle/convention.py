@@ -9,6 +9,7 @@ from datetime import datetime
 from domain import commands as c
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle.context import Context, known_line, require_open
+from domain.lifecycle.line_events import emit_on_line
 from domain.lifecycle.releases import release_unheld
 from domain.line_records import Convention
 
@@ -51,11 +52,11 @@ def record_convention(ctx: Context, cmd: c.RecordConvention, now: datetime) -> N
     line.convention = Convention(
         reference=cmd.reference, signed_on=cmd.signed_on, ends_on=cmd.ends_on, recorded_at=now
     )
-    ctx.emit(
+    emit_on_line(
+        ctx,
         "ConventionSigned",
         now,
-        line=line.id,
-        programme=line.id,
+        line,
         reference=cmd.reference,
         signed_on=cmd.signed_on.isoformat(),
         ends_on=cmd.ends_on.isoformat() if cmd.ends_on is not None else None,

@@ -17,6 +17,7 @@ from domain.cooperation import INFORMAL, Member, allowed_payees
 from domain.errors import Conflict, InvalidInput
 from domain.events import instant
 from domain.lifecycle.context import Context, known_line, money_text, require_open
+from domain.lifecycle.line_events import emit_on_line
 from domain.lifecycle.releases import release_unheld
 from domain.line_records import OpenAmendment
 from domain.programme import ProgrammeSpec
@@ -147,11 +148,11 @@ def amend(ctx: Context, cmd: c.Amend, now: datetime) -> None:
     problem = _payee_problem(s, cmd.allocation)
     if problem:
         raise InvalidInput(problem, "allocation")
-    seq = ctx.emit(
+    seq = emit_on_line(
+        ctx,
         "LineAmendmentProposed",
         now,
-        line=line.id,
-        programme=line.programme.spec.id,
+        line,
         funder=line.funder,
         allocation=_allocation_data(cmd.allocation),
         previous_allocation=_allocation_data(line.allocation),
@@ -174,21 +175,21 @@ def decide_amendment(ctx: Context, cmd: c.DecideAmendment, now: datetime) -> Non
         if problem:
             raise Conflict(f"the amendment can no longer be accepted: {problem}")
         line.allocation = list(amendment.allocation)
-        seq = ctx.emit(
+        seq = emit_on_line(
+            ctx,
             "LineAmended",
             now,
-            line=line.id,
-            programme=line.programme.spec.id,
+            line,
             amendment=amendment.seq,
             allocation=_allocation_data(line.allocation),
             note=cmd.note,
         )
     else:
-        seq = ctx.emit(
+        seq = emit_on_line(
+            ctx,
             "LineAmendmentDeclined",
             now,
-            line=line.id,
-            programme=line.programme.spec.id,
+            line,
             amendment=amendment.seq,
             note=cmd.note,
         )

@@ -21,6 +21,7 @@ from domain.lifecycle.checkins import choose_schedule
 from domain.lifecycle.context import Context, known_line, money_text, require_open
 from domain.lifecycle.graduation import check_borrower, check_legal_form
 from domain.lifecycle.granted import check_grant, grant, line_potential, require_rules
+from domain.lifecycle.line_events import emit_on_line
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
 from domain.lifecycle.reports import report_every
@@ -260,9 +261,7 @@ def decline_line(ctx: Context, cmd: c.DeclineLine, now: datetime) -> None:
     line.status = "declined"
     line.declined_at = now
     line.angle = None
-    ctx.emit(
-        "FundingLineDeclined", now, line=line.id, programme=line.programme.spec.id, note=cmd.note
-    )
+    emit_on_line(ctx, "FundingLineDeclined", now, line, note=cmd.note)
 
 
 def close_line(ctx: Context, line: Line, now: datetime) -> None:
@@ -272,11 +271,11 @@ def close_line(ctx: Context, line: Line, now: datetime) -> None:
     line.closed = True
     if left > 0:
         line.freed = left
-        ctx.emit(
+        emit_on_line(
+            ctx,
             "CommitmentReleased",
             now,
-            line=line.id,
-            programme=line.programme.spec.id,
+            line,
             amount=money_text(left),
             currency=line.currency,
         )

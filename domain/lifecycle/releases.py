@@ -23,6 +23,7 @@ from domain.lifecycle.context import (
     require_open,
 )
 from domain.lifecycle.holds import hold_of
+from domain.lifecycle.line_events import emit_on_line
 from domain.lifecycle.loans import disburse
 from domain.line_records import Approval, HeldRelease, ReleaseRecord
 from domain.programme import Phase, ProgrammeSpec, TrancheSpec
@@ -57,11 +58,11 @@ def _release(
     )
     key = _release_key(s, line, tranche.id, occurrence)
     due = versements.order(ctx, line, tranche.id, occurrence, parts, at)
-    ctx.emit(
+    emit_on_line(
+        ctx,
         "TrancheReleased",
         at,
-        line=line.id,
-        programme=line.programme.spec.id,
+        line,
         tranche=tranche.id,
         occurrence=occurrence,
         phase=phase.value,

@@ -10,6 +10,7 @@ from datetime import datetime
 from domain.effects import RenderReport
 from domain.events import instant
 from domain.lifecycle.context import Context, Occurrence, phase_spec
+from domain.lifecycle.line_events import emit_on_line
 from domain.programme import Phase
 from domain.state import DEFAULT_REPORT_EVERY, CooperationState, Line
 
@@ -32,11 +33,11 @@ def report_occurrences(s: CooperationState) -> list[Occurrence]:
 def issue_report(ctx: Context, line: Line, end: datetime, final: bool) -> None:
     clock = line.report
     assert clock is not None
-    seq = ctx.emit(
+    seq = emit_on_line(
+        ctx,
         "ReportIssued",
         end,
-        line=line.id,
-        programme=line.programme.spec.id,
+        line,
         period=clock.next_period,
         start=instant(clock.start),
         end=instant(end),
