@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from store.db import Conn, lock_subject
+from store.db import Conn, subject_alone
 from store.tokens import Role, token_hash
 
 LinkKind = Literal["confirm", "invite"]
@@ -58,8 +58,7 @@ async def replace_addresses(
     """The subject's contacts become `emails` (in this order): the addresses it had keep their
     state, the others are gone (their sessions end: store.tokens.find_token), and each new one
     is unconfirmed with a confirmation link, returned for the caller to e-mail (once)."""
-    async with conn.transaction():
-        await lock_subject(conn, "contacts", role, subject)
+    async with subject_alone(conn, "contacts", role, subject):
         # In lower case as PostgreSQL says it (address_key), not as Python would.
         keys = "(SELECT lower(e) FROM unnest($3::text[]) AS e)"
         await conn.execute(
@@ -122,8 +121,7 @@ async def invite(
     """The address added to the subject's contacts (unconfirmed unless it was already) and an
     invitation link to it; None, with nothing added, when too many links wait already or the
     subject keeps as many addresses as it may."""
-    async with conn.transaction():
-        await lock_subject(conn, "contacts", role, subject)
+    async with subject_alone(conn, "contacts", role, subject):
         counted = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE address_key = lower($3)) AS known, count(*) AS kept"
             " FROM contact_addresses WHERE role = $1 AND subject = $2",

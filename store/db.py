@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,15 +53,18 @@ async def fetch_read(
     return [read(row) for row in await conn.fetch(sql, *args)]
 
 
-async def lock_subject(conn: Conn, what: str, role: str, subject: str) -> None:
-    """In a transaction: `what` of one subject (a role's) is changed by this transaction alone
-    until it ends, so that two changes at once never both pass a count of it."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))",
-        what,
-        role,
-        subject,
-    )
+@asynccontextmanager
+async def subject_alone(conn: Conn, what: str, role: str, subject: str) -> AsyncIterator[None]:
+    """A transaction that changes `what` of one subject (a role's) alone until it ends, so
+    that two changes at once never both pass a count of it (the lock is the transaction's)."""
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))",
+            what,
+            role,
+            subject,
+        )
+        yield
 
 
 # Any constant works: it only keeps two processes (worker and API) from migrating at once.

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from domain.events import Event, instant
-from store.db import Conn, fetch_read, lock_subject, row_as, rows_as
+from store.db import Conn, fetch_read, row_as, rows_as, subject_alone
 from store.scope import cooperations_of
 
 
@@ -51,9 +51,8 @@ async def create_webhook(
 ) -> Webhook:
     """A subscription, its secret given sealed (`notify.sealing`: the table refuses one in
     plaintext); TooManyWebhooks past `limit` live ones for the subject."""
-    async with conn.transaction():
+    async with subject_alone(conn, "webhooks", role, subject):
         # Two subscriptions made at once must not both pass the count.
-        await lock_subject(conn, "webhooks", role, subject)
         live = await conn.fetchval(
             "SELECT count(*) FROM webhooks WHERE owner_role = $1 AND owner_subject = $2"
             " AND deleted_at IS NULL",
