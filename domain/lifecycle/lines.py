@@ -21,7 +21,7 @@ from domain.lifecycle.checkins import choose_schedule
 from domain.lifecycle.context import Context, known_line, money_text, require_open
 from domain.lifecycle.graduation import check_borrower, check_legal_form
 from domain.lifecycle.granted import check_grant, grant, line_potential, require_rules
-from domain.lifecycle.line_events import emit_on_line
+from domain.lifecycle.line_events import emit_on_line, line_keys
 from domain.lifecycle.overrun import choose_overrun_limit
 from domain.lifecycle.releases import release_due
 from domain.lifecycle.reports import report_every
@@ -201,8 +201,7 @@ def registration_commitments(register: c.Register) -> list[RequestCommitment]:
 def _free(ctx: Context, line: Line, amount: Decimal) -> None:
     ctx.effects.append(
         FreeCommitment(
-            line=line.id,
-            programme=line.programme.spec.id,
+            **line_keys(line),
             amount=amount,
             currency=line.currency,
             key=f"{ctx.state.id}:{line.id}:commitment:free",

@@ -19,6 +19,7 @@ from domain import commands as c
 from domain.effects import PostRepayment, StartLoan
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.lifecycle.context import Context, Occurrence, known_line, money_text
+from domain.lifecycle.line_events import line_keys
 from domain.line_records import Loan, LoanInstallment
 from domain.loans import loan_reminders, loan_schedule
 from domain.money import ZERO
@@ -352,8 +353,7 @@ def _post_repayment(
 ) -> None:
     ctx.effects.append(
         PostRepayment(
-            line=line.id,
-            programme=line.programme.spec.id,
+            **line_keys(line),
             tranche=tranche.id,
             purpose=tranche.purpose,
             amount=cmd.amount,

@@ -23,7 +23,7 @@ from domain.lifecycle.context import (
     require_open,
 )
 from domain.lifecycle.holds import hold_of
-from domain.lifecycle.line_events import emit_on_line
+from domain.lifecycle.line_events import emit_on_line, line_keys
 from domain.lifecycle.loans import disburse
 from domain.line_records import Approval, HeldRelease, ReleaseRecord
 from domain.programme import Phase, ProgrammeSpec, TrancheSpec
@@ -75,8 +75,7 @@ def _release(
     )
     ctx.effects.append(
         Release(
-            line=line.id,
-            programme=line.programme.spec.id,
+            **line_keys(line),
             tranche=tranche.id,
             occurrence=occurrence,
             purpose=tranche.purpose,

@@ -10,7 +10,7 @@ from datetime import datetime
 from domain.effects import RenderReport
 from domain.events import instant
 from domain.lifecycle.context import Context, Occurrence, phase_spec
-from domain.lifecycle.line_events import emit_on_line
+from domain.lifecycle.line_events import emit_on_line, line_keys
 from domain.programme import Phase
 from domain.state import DEFAULT_REPORT_EVERY, CooperationState, Line
 
@@ -46,8 +46,7 @@ def issue_report(ctx: Context, line: Line, end: datetime, final: bool) -> None:
     )
     ctx.effects.append(
         RenderReport(
-            line=line.id,
-            programme=line.programme.spec.id,
+            **line_keys(line),
             period=clock.next_period,
             start=clock.start,
             to=end,
