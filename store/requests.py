@@ -73,21 +73,25 @@ class StoredRequest:
         """Its place in a queue (store/queues.py)."""
         return (self.requested_at, self.cooperation_id, str(self.seq))
 
+    def view(self) -> RequestView:
+        """As readers see it (`GET …/transition-requests`, the queues)."""
+        return RequestView(
+            seq=self.seq,
+            action=self.action,
+            to=self.to_phase,
+            reason=self.reason,
+            at=instant(self.requested_at),
+            status=self.status,
+            decided_at=instant(self.decided_at) if self.decided_at else None,
+        )
+
 
 def stored_request(row: Any) -> StoredRequest:
     return row_as(StoredRequest, row)
 
 
 def request_view(row: Any) -> RequestView:
-    return RequestView(
-        seq=row["seq"],
-        action=row["action"],
-        to=row["to_phase"],
-        reason=row["reason"],
-        at=instant(row["requested_at"]),
-        status=row["status"],
-        decided_at=instant(row["decided_at"]) if row["decided_at"] else None,
-    )
+    return stored_request(row).view()
 
 
 def requested_view(event: Event) -> RequestView:

@@ -17,7 +17,6 @@ from api.auth import CallerDep
 from api.deps import PoolDep
 from api.models import Page, QueuedRequest
 from api.problems import Problem, bad_cursor
-from domain.events import instant
 from store import queues
 from store.checkins import CheckInShown
 from store.queues import Position
@@ -89,19 +88,7 @@ async def transition_requests(
         )
     # Pages name the cooperation (`name`): its id is not what people call it.
     items = [
-        QueuedRequest.model_validate(
-            {
-                "cooperation": r.cooperation_id,
-                "name": r.name,
-                "seq": r.seq,
-                "action": r.action,
-                "to": r.to_phase,
-                "reason": r.reason,
-                "status": r.status,
-                "at": instant(r.requested_at),
-                "decided_at": instant(r.decided_at) if r.decided_at else None,
-            }
-        )
+        QueuedRequest(cooperation=r.cooperation_id, name=r.name, **r.view().model_dump())
         for r in rows
     ]
     return _page(items, [r.position for r in rows], paging.limit)
