@@ -38,12 +38,17 @@ class InboxGrant(BaseModel):
     besides: DecimalText
 
 
-class ProposedLine(BaseModel):
-    """A line proposed to the funder: what accepting it commits, and to whom it pays."""
+class _OfCooperation(BaseModel):
+    """What the funder's inbox says of the cooperation each item is about."""
 
     cooperation: str
     name: str
     phase: Phase
+
+
+class ProposedLine(_OfCooperation):
+    """A line proposed to the funder: what accepting it commits, and to whom it pays."""
+
     facilitator: str | None
     version: int
     """The programme version the line would keep."""
@@ -58,19 +63,12 @@ class ProposedLine(BaseModel):
     """The facilitator proposing the line would itself be paid by it."""
 
 
-class AwaitedApproval(BaseModel):
-    cooperation: str
-    name: str
-    phase: Phase
+class AwaitedApproval(_OfCooperation):
     tranches: list[str]
 
 
-class AwaitedConvention(BaseModel):
+class AwaitedConvention(_OfCooperation):
     """A line whose programme requires a convention not yet recorded (rule 18)."""
-
-    cooperation: str
-    name: str
-    phase: Phase
 
 
 class InboxRequest(BaseModel):
@@ -99,13 +97,10 @@ class VersementToPay(BaseModel):
     """Its due date has passed."""
 
 
-class InboxAmendment(BaseModel):
+class InboxAmendment(_OfCooperation):
     """Rule 20: an amendment (avenant) of one of the funder's lines to confirm: who the line
     pays now, and who it would pay. Its releases falling due are held until the decision."""
 
-    cooperation: str
-    name: str
-    phase: Phase
     seq: int
     proposed_at: str
     payees: list[InboxPayee]
