@@ -39,8 +39,10 @@ def sample_phase(name: str, *, drop: Collection[str] = (), **changes: Any) -> di
 def sample_tranche(tranche_id: str, **changes: Any) -> dict[str, Any]:
     """A fresh copy of the sample's tranche `tranche_id` (ids are unique across its phases),
     its fields replaced by `changes`."""
-    for phase in _sample()["phases"].values():
-        for tranche in phase["tranches"]:
-            if tranche["id"] == tranche_id:
-                return copy.deepcopy(tranche) | changes
+    tranches: list[dict[str, Any]] = [
+        t for phase in _sample()["phases"].values() for t in phase["tranches"]
+    ]
+    for tranche in tranches:
+        if tranche["id"] == tranche_id:
+            return copy.deepcopy(tranche) | changes
     raise KeyError(tranche_id)
