@@ -206,7 +206,8 @@ async def _programme_page(
         programme_names=names,
         d=dashboard,
         inbox=inbox,
-        # The plots draw the API's answers as it sends them (api/web/charts).
+        # The plots take the answers' JSON, as sent: their tests give them hostile and
+        # malformed JSON no model would let through (api/web/charts).
         plots=charts.dashboard_charts(dashboard.model_dump(mode="json"), words),
         forecast=forecast,
         forecast_plot=charts.forecast_releases(forecast.model_dump(mode="json"), words),
