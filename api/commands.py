@@ -144,9 +144,9 @@ async def _events_of(request: Request, cooperation_id: str, answer: CommandAnswe
     until = loop.time() + settings.answer_events_wait_seconds
     while True:
         async with pool.acquire() as conn:
-            rows = await list_events(conn, cooperation_id, first - 1, last - first + 1)
-        if len(rows) == last - first + 1:
-            return [Event.model_validate(row) for row in rows]
+            events = await list_events(conn, cooperation_id, first - 1, last - first + 1)
+        if len(events) == last - first + 1:
+            return events
         if loop.time() >= until:
             raise Problem(
                 503,

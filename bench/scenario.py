@@ -18,60 +18,37 @@ from domain.programme import ProgrammeVersion
 from domain.rules import RULES_VERSION
 from domain.scenario import Scenario, parse_scenario
 from domain.simulation import BudgetRaise, run_scenario, step_actions
+from examples import sample_phase, sample_programme, sample_tranche
 from store.people import nameless
 from workflows.client import register
 
 YEARS = 10
 START = "2027-01-04"
 
-PROGRAMME: dict[str, Any] = {
-    "id": "bench-coop",
-    "name": "Coopérations territoriales (bench)",
-    "funder": "fondation-bench",
-    "currency": "EUR",
+PROGRAMME: dict[str, Any] = sample_programme(
+    drop={"locale", "requires_lead"},
+    id="bench-coop",
+    name="Coopérations territoriales (bench)",
+    funder="fondation-bench",
     # Enough for every cooperation the memory bench registers (each commits 95,000).
-    "budget": "1000000000.00",
-    "phases": {
-        "emergence": {
-            "check_in_every": "P1M",
-            "report_every": "P3M",
-            "tranches": [
-                {"id": "amorcage", "amount": "8000.00", "purpose": "animation", "when": "entry"},
-                {
-                    "id": "emergence-2",
-                    "amount": "7000.00",
-                    "purpose": "animation",
-                    "when": {"accepted_check_ins": 3},
-                },
+    budget="1000000000.00",
+    # Monthly check-ins in every phase, no deadline in emergence, no loan.
+    phases={
+        "emergence": sample_phase(
+            "emergence", drop={"check_in_grace", "reminder_before", "max_duration"}
+        ),
+        "experimentation": sample_phase(
+            "experimentation",
+            check_in_every="P1M",
+            tranches=[
+                sample_tranche("experimentation-1"),
+                sample_tranche("experimentation-2"),
+                sample_tranche("coordination"),
             ],
-        },
-        "experimentation": {
-            "check_in_every": "P1M",
-            "tranches": [
-                {
-                    "id": "experimentation-1",
-                    "amount": "30000.00",
-                    "purpose": "investment",
-                    "when": "entry",
-                },
-                {
-                    "id": "experimentation-2",
-                    "amount": "20000.00",
-                    "purpose": "operating",
-                    "when": {"elapsed": "P6M"},
-                },
-                {
-                    "id": "coordination",
-                    "amount": "6000.00",
-                    "purpose": "animation",
-                    "when": {"elapsed": "P3M"},
-                    "repeat": {"every": "P1Y", "times": 4},
-                },
-            ],
-        },
-        "structuring": {"check_in_every": "P1M", "tranches": []},
+        ),
+        "structuring": sample_phase("structuring", check_in_every="P1M"),
     },
-}
+)
 
 COOPERATION: dict[str, Any] = {
     "id": "bench",

@@ -30,7 +30,6 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.commands import Register
-from domain.events import Event
 from domain.ledger import LedgerRow
 from domain.programme import ProgrammeVersion
 from domain.scenario import Scenario, ScenarioError
@@ -259,14 +258,14 @@ async def _result(
                 break
             await asyncio.sleep(0.05)
         events = [
-            Event(seq=row["seq"], type=row["type"], at=row["at"], data=row["data"])
-            for row in await list_events(conn, cooperation_id, limit=1_000_000)
-            if row["at"] <= until
+            event
+            for event in await list_events(conn, cooperation_id, limit=1_000_000)
+            if event.at <= until
         ]
         ledger = [
-            LedgerRow.model_validate(row)
-            for row in await money.ledger(conn, cooperation_id)
-            if row["at"] <= until  # type: ignore[operator]
+            LedgerRow.model_validate(posting.model_dump(exclude={"payable"}))
+            for posting in await money.ledger(conn, cooperation_id)
+            if posting.at <= until
         ]
     return SimulationResult(events=events, ledger=ledger)
 

@@ -306,11 +306,40 @@ async def record_attempts(conn: Conn, attempts: Sequence[Attempt], lease: uuid.U
     return len(kept)
 
 
-async def deliveries_of(
-    conn: Conn, webhook_id: str, after: int, limit: int
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Try:
+    """One attempt at a delivery."""
+
+    at: str
+    """As PostgreSQL's JSON writes the instant."""
+    status_code: int | None
+    error: str | None
+    duration_ms: int | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery of one event to a subscription, with its attempts, oldest first."""
+
+    id: int
+    cooperation: str
+    seq: int
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    lease_token: uuid.UUID | None
+    """Held while a sender has it (`claim_webhook_deliveries`)."""
+    tries: list[Try]
+
+
+async def deliveries_of(conn: Conn, webhook_id: str, after: int, limit: int) -> list[Delivery]:
     rows = await conn.fetch(
-        "SELECT d.*, coalesce((SELECT json_agg(json_build_object("
+        "SELECT d.id, d.cooperation_id AS cooperation, d.seq, d.event_type, d.status,"
+        " d.attempts, d.next_attempt_at, d.last_error, d.delivered_at, d.lease_token,"
+        " coalesce((SELECT json_agg(json_build_object("
         " 'at', a.at, 'status_code', a.status_code, 'error', a.error,"
         " 'duration_ms', a.duration_ms) ORDER BY a.id)"
         " FROM delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS tries"
@@ -320,7 +349,9 @@ async def deliveries_of(
         after,
         limit,
     )
-    return [dict(r) | {"tries": json.loads(r["tries"])} for r in rows]
+    return [
+        Delivery(**{**dict(r), "tries": [Try(**t) for t in json.loads(r["tries"])]}) for r in rows
+    ]
 
 
 async def send_again(conn: Conn, webhook_id: str, delivery_id: int) -> bool:

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -222,19 +222,31 @@ async def _blank_in(
     return len(changed)
 
 
-async def erasures_of(conn: Conn, cooperation_id: str) -> list[dict[str, Any]]:
-    """The erasures of a cooperation, oldest first, as the events API shows them."""
+@dataclass(frozen=True)
+class Erasure:
+    """One erasure of a cooperation's personal data: a member's, or the whole
+    cooperation's."""
+
+    at: datetime
+    scope: Literal["member", "cooperation"]
+    member: str | None
+    events: int
+    """How many events had their free texts blanked."""
+
+
+async def erasures_of(conn: Conn, cooperation_id: str) -> list[Erasure]:
+    """The erasures of a cooperation, oldest first."""
     rows = await conn.fetch(
         "SELECT member, at, events FROM erasures WHERE cooperation_id = $1 ORDER BY id",
         cooperation_id,
     )
     return [
-        {
-            "at": instant(r["at"]),
-            "scope": "member" if r["member"] is not None else "cooperation",
-            "member": r["member"],
-            "events": r["events"],
-        }
+        Erasure(
+            at=r["at"],
+            scope="member" if r["member"] is not None else "cooperation",
+            member=r["member"],
+            events=r["events"],
+        )
         for r in rows
     ]
 

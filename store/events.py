@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.events import Event
 from store.db import Conn
 
 ERASED = "erased"
@@ -101,7 +102,8 @@ def _aware(value: datetime | str) -> datetime:
 
 async def list_events(
     conn: Conn, cooperation_id: str, after: int = 0, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[Event]:
+    """At most `limit` of the cooperation's events after seq `after`, in order."""
     rows = await conn.fetch(
         "SELECT seq, type, at, data FROM events WHERE cooperation_id = $1 AND seq > $2"
         " ORDER BY seq LIMIT $3",
@@ -109,7 +111,7 @@ async def list_events(
         after,
         limit,
     )
-    return [dict(r) for r in rows]
+    return [Event.model_validate(dict(r)) for r in rows]
 
 
 async def last_seq(conn: Conn, cooperation_id: str) -> int:

@@ -164,9 +164,16 @@ async def record_paid(conn: Conn, cooperation_id: str, events: Sequence[Event]) 
         )
 
 
+class Posting(LedgerRow):
+    """A ledger row as stored."""
+
+    payable: bool
+    """Rule 19 (rules 3): a versement, paid once `paid_on` is set."""
+
+
 async def ledger(
     conn: Conn, cooperation_id: str, lines: Collection[str] | None = None
-) -> list[dict[str, object]]:
+) -> list[Posting]:
     """The cooperation's postings, in order; only those of `lines` when given. A versement
     (rule 19) carries `due_by` and `paid_on` (None until paid; both None on a posting of
     rules 1 and 2, or a repayment)."""
@@ -177,4 +184,4 @@ async def ledger(
         cooperation_id,
         list(lines) if lines is not None else None,
     )
-    return [dict(r) for r in rows]
+    return [Posting.model_validate(dict(r)) for r in rows]

@@ -5,16 +5,38 @@ more (rule 13): its versements leave the inbox and the count."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from store.db import Conn
+from store.db import Conn, fetch_as
 
 
-async def to_pay(conn: Conn, programme_id: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ToPay:
+    """A versement ordered and not yet recorded paid, with its cooperation's name."""
+
+    cooperation: str
+    name: str
+    line: str
+    tranche: str
+    occurrence: int | None
+    kind: str
+    payee: str
+    amount: Decimal
+    currency: str
+    ordered_at: datetime
+    due_by: date | None
+    late: bool
+    """Its due date has passed."""
+
+
+async def to_pay(conn: Conn, programme_id: str) -> list[ToPay]:
     """Every versement of the programme's lines not yet recorded paid, the latest due last
-    (those without a due date after them), with `late`."""
-    rows = await conn.fetch(
+    (those without a due date after them)."""
+    return await fetch_as(
+        conn,
+        ToPay,
         "SELECT g.cooperation_id AS cooperation, c.name, g.line, g.tranche, g.occurrence,"
         " g.kind, g.payee, g.amount, g.currency, g.at AS ordered_at, g.due_by,"
         " coalesce(g.due_by < (now() AT TIME ZONE 'UTC')::date, false) AS late"
@@ -23,7 +45,6 @@ async def to_pay(conn: Conn, programme_id: str) -> list[dict[str, Any]]:
         " ORDER BY g.due_by NULLS LAST, g.at, g.id",
         programme_id,
     )
-    return [dict(r) for r in rows]
 
 
 async def late(conn: Conn, programme_id: str) -> tuple[int, Decimal]:

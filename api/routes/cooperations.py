@@ -34,7 +34,7 @@ from domain import views
 from domain.commands import Register
 from domain.cooperation import CooperationSpec
 from domain.errors import DomainError
-from domain.events import Event
+from domain.events import Event, instant
 from domain.ledger import LedgerEntry
 from domain.lifecycle import decide
 from domain.lifecycle.clock import next_wakeup
@@ -318,13 +318,14 @@ async def read_ledger(cooperation_id: str, caller: CallerDep, pool: PoolDep) -> 
     payment_within) until recorded `paid` (with `paid_on`), rule 19."""
     seen = await _seen(pool, caller, cooperation_id)
     async with pool.acquire() as conn:
-        rows = await money.ledger(conn, cooperation_id)
+        postings = await money.ledger(conn, cooperation_id)
     return [
-        LedgerEntry.model_validate(
-            row | {"status": ("paid" if row["paid_on"] else "ordered") if row["payable"] else None}
+        LedgerEntry(
+            **p.model_dump(exclude={"payable"}),
+            status=("paid" if p.paid_on else "ordered") if p.payable else None,
         )
-        for row in rows
-        if seen.sees_line(str(row["line"]))
+        for p in postings
+        if seen.sees_line(p.line)
     ]
 
 
@@ -341,14 +342,17 @@ async def read_events(
     cooperation was erased (`coopflow erase`), the events blanked then saying `erased`."""
     seen = await _seen(pool, caller, cooperation_id)
     async with pool.acquire() as conn:
-        rows = await list_events(conn, cooperation_id, after, limit)
+        events = await list_events(conn, cooperation_id, after, limit)
         erased = await erasures_of(conn, cooperation_id)
         latest = await last_seq(conn, cooperation_id)
-    items = [shown_event(Event.model_validate(row), seen) for row in rows]
+    items = [shown_event(event, seen) for event in events]
     return EventFeed(
         items=items,
         next_after=items[-1].seq if items else after,
-        erasures=[Erasure.model_validate(e) for e in erased],
+        erasures=[
+            Erasure(at=instant(e.at), scope=e.scope, member=e.member, events=e.events)
+            for e in erased
+        ],
         last_seq=latest,
     )
 
@@ -363,8 +367,8 @@ async def read_event(
 ) -> Event:
     seen = await _seen(pool, caller, cooperation_id)
     async with pool.acquire() as conn:
-        rows = await list_events(conn, cooperation_id, seq - 1, 1)
-    event = Event.model_validate(rows[0]) if rows and rows[0]["seq"] == seq else None
+        found = await list_events(conn, cooperation_id, seq - 1, 1)
+    event = found[0] if found and found[0].seq == seq else None
     if event is None:
         event = await recent_event(client, cooperation_id, seq)
     if event is None:

@@ -237,6 +237,6 @@ async def inbox(programme_id: str, caller: CallerDep, pool: PoolDep) -> Inbox:
             )
             for r in requests
         ],
-        conventions_awaited=[AwaitedConvention.model_validate(r) for r in conventions],
-        versements_to_pay=[VersementToPay.model_validate(r) for r in to_pay],
+        conventions_awaited=[AwaitedConvention.model_validate(asdict(r)) for r in conventions],
+        versements_to_pay=[VersementToPay.model_validate(asdict(r)) for r in to_pay],
     )

@@ -7,6 +7,7 @@ resolves to, is checked here and again at each delivery (`notify.addresses`)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -187,19 +188,16 @@ async def deliveries(
     """Every delivery of the subscription with each attempt (status code, error, duration)."""
     hook = await _own(pool, caller, webhook_id)
     async with pool.acquire() as conn:
-        rows = await delivery.deliveries_of(conn, hook.id, after, limit)
+        found = await delivery.deliveries_of(conn, hook.id, after, limit)
     items = [
         Delivery.model_validate(
-            r
+            asdict(d)
             | {
-                "cooperation": r["cooperation_id"],
-                "next_attempt_at": instant(r["next_attempt_at"])
-                if r["status"] == "pending"
-                else None,
-                "delivered_at": r["delivered_at"] and instant(r["delivered_at"]),
+                "next_attempt_at": instant(d.next_attempt_at) if d.status == "pending" else None,
+                "delivered_at": d.delivered_at and instant(d.delivered_at),
             }
         )
-        for r in rows
+        for d in found
     ]
     return Deliveries(items=items, next_after=items[-1].id if items else after)
 

@@ -14,6 +14,7 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from api.app import create_app
+from examples import sample_phase, sample_programme, sample_tranche
 from runtime.config import Settings
 from store.db import create_pool
 from store.tokens import create_token
@@ -101,53 +102,37 @@ async def module_auth(module_pool: asyncpg.Pool) -> Auth:
 
 
 def programme(pid: str, funder: str, **changes: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "id": pid,
-        "name": f"Programme {pid}",
-        "funder": funder,
-        "currency": "EUR",
-        "budget": "500000.00",
-        "locale": "fr",
-        "phases": {
-            "emergence": {
-                "check_in_every": "P1M",
-                "report_every": "P3M",
-                "tranches": [
-                    {
-                        "id": "amorcage",
-                        "amount": "8000.00",
-                        "purpose": "animation",
-                        "when": "entry",
-                    },
-                    {
-                        "id": "emergence-2",
-                        "amount": "7000.00",
-                        "purpose": "animation",
-                        "when": {"accepted_check_ins": 1},
-                    },
-                    {
-                        "id": "feu-vert",
-                        "amount": "1000.00",
-                        "purpose": "operating",
-                        "when": "approval",
-                    },
-                ],
+    """The sample programme made shorter for tests: checked in monthly with no grace, no
+    reminder and no limit in emergence, its second tranche after one accepted check-in, a
+    tranche on the funder's approval, one tranche in experimentation."""
+    return (
+        sample_programme(
+            drop={"requires_lead"},
+            id=pid,
+            name=f"Programme {pid}",
+            funder=funder,
+            phases={
+                "emergence": sample_phase(
+                    "emergence",
+                    drop={"check_in_grace", "reminder_before", "max_duration"},
+                    tranches=[
+                        sample_tranche("amorcage"),
+                        sample_tranche("emergence-2", when={"accepted_check_ins": 1}),
+                        {
+                            "id": "feu-vert",
+                            "amount": "1000.00",
+                            "purpose": "operating",
+                            "when": "approval",
+                        },
+                    ],
+                ),
+                "experimentation": sample_phase(
+                    "experimentation", tranches=[sample_tranche("experimentation-1")]
+                ),
             },
-            "experimentation": {
-                "check_in_every": "P2M",
-                "tranches": [
-                    {
-                        "id": "experimentation-1",
-                        "amount": "30000.00",
-                        "purpose": "investment",
-                        "when": "entry",
-                    }
-                ],
-            },
-        },
-    }
-    spec.update(changes)
-    return spec
+        )
+        | changes
+    )
 
 
 def cooperation(coop_id: str, lines: list[Any], **changes: Any) -> dict[str, Any]:

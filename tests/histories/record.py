@@ -37,6 +37,7 @@ from domain.cooperation import CooperationSpec, LineRequest
 from domain.programme import ProgrammeSpec, ProgrammeVersion
 from domain.rules import RULES_VERSION
 from domain.scenario import parse_scenario
+from examples import sample_phase, sample_programme, sample_tranche
 from runtime.localstack import EmbeddedPostgres, TemporalDevServer, free_port
 from runtime.temporal import SEARCH_ATTRIBUTES, cooperation_workflow_id
 from store.db import create_pool
@@ -55,34 +56,22 @@ SCENARIOS: list[tuple[str, dict[str, Any], int | None]] = [
 ]
 
 GRANTS = ProgrammeSpec.model_validate(
-    {
-        "id": "coop-2027",
-        "name": "Coopérations 2027",
-        "funder": "fondation-exemple",
-        "currency": "EUR",
-        "budget": "500000.00",
-        "phases": {
-            "emergence": {
-                "check_in_every": "P1M",
-                "report_every": "P3M",
-                "tranches": [
-                    {
-                        "id": "amorcage",
-                        "amount": "8000.00",
-                        "purpose": "animation",
-                        "when": "entry",
-                    },
-                    {
-                        "id": "emergence-2",
-                        "amount": "7000.00",
-                        "purpose": "animation",
-                        "when": {"accepted_check_ins": 2},
-                    },
+    sample_programme(
+        drop={"locale", "requires_lead"},
+        name="Coopérations 2027",
+        phases={
+            "emergence": sample_phase(
+                "emergence",
+                drop={"check_in_grace", "reminder_before", "max_duration"},
+                tranches=[
+                    sample_tranche("amorcage"),
+                    sample_tranche("emergence-2", when={"accepted_check_ins": 2}),
                 ],
-            }
+            )
         },
-    }
+    )
 )
+# Another funder's programme of one loan: not the sample's.
 PATIENT = ProgrammeSpec.model_validate(
     {
         "id": "patient",

@@ -372,8 +372,8 @@ async def test_a_delivery_is_given_up_after_its_time_and_sent_again_for_a_new_on
         assert await outbox.deliver_webhooks(pool, client, timedelta(seconds=0)) == 1
         async with pool.acquire() as conn:
             [given_up] = await delivery.deliveries_of(conn, hook.id, 0, 10)
-            assert given_up["status"] == "failed" and given_up["attempts"] == 1
-            assert given_up["tries"][0]["status_code"] is None and given_up["last_error"]
+            assert given_up.status == "failed" and given_up.attempts == 1
+            assert given_up.tries[0].status_code is None and given_up.last_error
             # Nothing more is tried on its own.
             assert await outbox.deliver_webhooks(pool, client, timedelta(hours=1)) == 0
             # Sent again by its owner: tried at once, then retried within a new bounded time.
@@ -381,4 +381,4 @@ async def test_a_delivery_is_given_up_after_its_time_and_sent_again_for_a_new_on
         assert await outbox.deliver_webhooks(pool, client, timedelta(hours=1)) == 1
         async with pool.acquire() as conn:
             [again] = await delivery.deliveries_of(conn, hook.id, 0, 10)
-    assert again["status"] == "pending" and again["attempts"] == 2 and len(again["tries"]) == 2
+    assert again.status == "pending" and again.attempts == 2 and len(again.tries) == 2

@@ -329,11 +329,11 @@ async def test_a_webhook_attempt_recorded_once_another_has_its_lease_changes_not
         assert await delivery.record_attempts(conn, [attempt(True)], first.lease) == 0
         await delivery.release_webhook_deliveries(conn, [first])
         [row] = await delivery.deliveries_of(conn, hook.id, 0, 10)
-        assert row["status"] == "pending" and row["attempts"] == 0 and row["tries"] == []
-        assert row["lease_token"] == second.lease
+        assert row.status == "pending" and row.attempts == 0 and row.tries == []
+        assert row.lease_token == second.lease
         assert await delivery.record_attempts(conn, [attempt(True)], second.lease) == 1
         [row] = await delivery.deliveries_of(conn, hook.id, 0, 10)
-        assert row["status"] == "delivered" and len(row["tries"]) == 1
+        assert row.status == "delivered" and len(row.tries) == 1
 
 
 class SlowReceiver(Receiver):
@@ -394,9 +394,9 @@ async def test_webhooks_go_once_each_from_two_loops_to_a_slow_receiver(
     async with pool.acquire() as conn:
         rows = await delivery.deliveries_of(conn, hook.id, 0, 100)
     received = Counter(receiver.ids["/hook"])
-    assert received == Counter(webhooks.message_id(r["id"]) for r in rows), received
+    assert received == Counter(webhooks.message_id(r.id) for r in rows), received
     # The stalled tries were given up at the sender's timeout and recorded so: three
     # deliveries tried twice, the others once, each try recorded once.
-    assert sorted(r["attempts"] for r in rows) == [1] * (len(COOPERATIONS) - 3) + [2] * 3
-    assert all(len(r["tries"]) == r["attempts"] for r in rows)
-    assert sum(r["tries"][0]["error"] == "timed out" for r in rows) == 3
+    assert sorted(r.attempts for r in rows) == [1] * (len(COOPERATIONS) - 3) + [2] * 3
+    assert all(len(r.tries) == r.attempts for r in rows)
+    assert sum(r.tries[0].error == "timed out" for r in rows) == 3

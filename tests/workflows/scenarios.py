@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from examples import sample_phase, sample_programme, sample_tranche
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -31,33 +33,15 @@ def multi_year() -> dict[str, Any]:
     return {
         "start": "2027-01-31",
         "programmes": [
-            {
-                "id": "coop-2027",
-                "name": "Coopérations 2027",
-                "funder": "fondation-exemple",
-                "currency": "EUR",
-                "budget": "500000.00",
-                "locale": "fr",
-                "phases": {
-                    "emergence": {
-                        "check_in_every": "P1M",
-                        "check_in_grace": "P14D",
-                        "reminder_before": "P7D",
-                        "report_every": "P3M",
-                        "max_duration": "P12M",
-                        "tranches": [
-                            {
-                                "id": "amorcage",
-                                "amount": "8000.00",
-                                "purpose": "animation",
-                                "when": "entry",
-                            },
-                            {
-                                "id": "emergence-2",
-                                "amount": "7000.00",
-                                "purpose": "animation",
-                                "when": {"accepted_check_ins": 3},
-                            },
+            sample_programme(
+                drop={"requires_lead"},
+                name="Coopérations 2027",
+                phases={
+                    "emergence": sample_phase(
+                        "emergence",
+                        tranches=[
+                            sample_tranche("amorcage"),
+                            sample_tranche("emergence-2"),
                             {
                                 "id": "six-mois",
                                 "amount": "5000.00",
@@ -65,27 +49,16 @@ def multi_year() -> dict[str, Any]:
                                 "when": {"elapsed": "P6M"},
                             },
                         ],
-                    },
-                    "experimentation": {
-                        "check_in_every": "P2M",
-                        "tranches": [
-                            {
-                                "id": "experimentation-1",
-                                "amount": "30000.00",
-                                "purpose": "investment",
-                                "when": "entry",
-                            },
-                            {
-                                "id": "coordination",
-                                "amount": "6000.00",
-                                "purpose": "animation",
-                                "when": {"elapsed": "P3M"},
-                                "repeat": {"every": "P1Y", "times": 2},
-                            },
+                    ),
+                    "experimentation": sample_phase(
+                        "experimentation",
+                        tranches=[
+                            sample_tranche("experimentation-1"),
+                            sample_tranche("coordination", repeat={"every": "P1Y", "times": 2}),
                         ],
-                    },
+                    ),
                 },
-            }
+            )
         ],
         "cooperation": {
             "id": "ruche",

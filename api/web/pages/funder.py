@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from api.models import Page, ProgrammeShown
+from api.models import Dashboard, Inbox, Page, ProgrammeShown
 from api.web import charts
 from api.web.client import Api, ApiProblem
 from api.web.pages.common import (
@@ -32,6 +32,8 @@ from api.web.pages.common import (
 )
 from api.web.render import page
 from api.web.session import Session, locale_of
+from domain.forecast import Forecast, YearFigures
+from domain.views import CooperationSummary
 from i18n import Words
 
 router = APIRouter(include_in_schema=False)
@@ -162,19 +164,16 @@ async def programme(programme_id: str, request: Request, session: SessionDep) ->
     return await guarded(request, session, build)
 
 
-def _forecast_years(forecast: dict[str, Any]) -> list[tuple[int, Decimal, Decimal, Decimal]]:
+def _forecast_years(forecast: Forecast) -> list[tuple[int, Decimal, Decimal, Decimal]]:
     """(year, accepted lines' releases, proposed lines' releases, repayments) of a forecast."""
 
-    def total(year: dict[str, Any]) -> Decimal:
-        return sum((Decimal(v) for v in year["releases"].values()), Decimal("0.00"))
+    def total(year: YearFigures) -> Decimal:
+        return sum(year.releases.values(), Decimal("0.00"))
 
     return [
-        (y["year"], total(a), total(q), Decimal(y["repayments"]))
+        (y.year, total(a), total(q), y.repayments)
         for y, a, q in zip(
-            forecast["years"],
-            forecast["accepted"]["years"],
-            forecast["proposed"]["years"],
-            strict=True,
+            forecast.years, forecast.accepted.years, forecast.proposed.years, strict=True
         )
     ]
 
@@ -191,11 +190,11 @@ async def _programme_page(
     on one proposed line (its cooperation, its errors by field, the amount as typed)."""
     base = f"/v1/programmes/{quote(programme_id)}"
     dashboard, inbox, funded, names, forecast = await together(
-        api.get(f"{base}/dashboard"),
-        api.get(f"{base}/inbox"),
-        api.get("/v1/cooperations", programme=programme_id, limit=200),
+        api.read(f"{base}/dashboard", Dashboard),
+        api.read(f"{base}/inbox", Inbox),
+        api.read("/v1/cooperations", Page[CooperationSummary], programme=programme_id, limit=200),
         programme_names(api, [programme_id]),
-        api.get(f"{base}/forecast"),
+        api.read(f"{base}/forecast", Forecast),
     )
     words = Words(locale_of(request))
     return page(
@@ -207,13 +206,15 @@ async def _programme_page(
         programme_names=names,
         d=dashboard,
         inbox=inbox,
-        plots=charts.dashboard_charts(dashboard, words),
+        # The plots take the answers' JSON, as sent: their tests give them hostile and
+        # malformed JSON no model would let through (api/web/charts).
+        plots=charts.dashboard_charts(dashboard.model_dump(mode="json"), words),
         forecast=forecast,
-        forecast_plot=charts.forecast_releases(forecast, words),
+        forecast_plot=charts.forecast_releases(forecast.model_dump(mode="json"), words),
         forecast_years=_forecast_years(forecast),
-        cooperations=funded["items"],
+        cooperations=funded.items,
         # The inbox's requests by their cooperations' names.
-        cooperation_names={c["id"]: c.get("name") for c in funded["items"]},
+        cooperation_names={c.id: c.name for c in funded.items},
         decision=decision,
         back=f"/programmes/{quote(programme_id)}",
     )

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.models import Page, ProgrammeShown
 from api.web.client import Api, ApiProblem
 from api.web.pages.common import SessionDep, guarded, posted_form, see
 from api.web.render import page
@@ -270,7 +271,7 @@ def _choices() -> dict[str, Any]:
 def _form_page(
     request: Request,
     session: Session,
-    programmes: list[dict[str, Any]],
+    programmes: list[ProgrammeShown],
     values: Mapping[str, str],
     errors: Mapping[str, str],
     layout: Layout,
@@ -294,10 +295,8 @@ def _form_page(
     )
 
 
-async def _programmes(api: Api) -> list[dict[str, Any]]:
-    listed = await api.get("/v1/programmes", limit=200)
-    items: list[dict[str, Any]] = listed["items"]
-    return items
+async def _programmes(api: Api) -> list[ProgrammeShown]:
+    return (await api.read("/v1/programmes", Page[ProgrammeShown], limit=200)).items
 
 
 def _facilitator_only(request: Request, session: Session) -> None:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
+from api.models import Dashboard
 from api.web import programme_form as pf
 from api.web.client import Api, ApiProblem
 from api.web.forms import UNITS, cadence_key, form_errors, money_typed
@@ -305,7 +306,7 @@ _programme_pages("/new/programme/yaml", "yaml", _blank_yaml, _filled_yaml, _impo
 @router.get("/programmes/{programme_id}/budget")
 async def budget_form(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        d = await api.get(f"{programme_path(programme_id)}/dashboard")
+        d = await api.read(f"{programme_path(programme_id)}/dashboard", Dashboard)
         return page(
             request, session, "budget.html", programme_id=programme_id, d=d, values={}, errors={}
         )
@@ -327,7 +328,7 @@ async def raise_budget(programme_id: str, request: Request, session: SessionDep)
         except ApiProblem as problem:
             if problem.status in (403, 404):
                 raise
-            d = await api.get(f"{programme_path(programme_id)}/dashboard")
+            d = await api.read(f"{programme_path(programme_id)}/dashboard", Dashboard)
             return page(
                 request,
                 session,

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from api.models import ProgrammeShown
 from api.web import programme_form as pf
 from api.web.client import Api
 from api.web.forms import cadence_key
@@ -25,15 +26,16 @@ router = APIRouter(include_in_schema=False)
 @router.get("/programmes/{programme_id}/versions")
 async def versions(programme_id: str, request: Request, session: SessionDep) -> Response:
     async def build(api: Api) -> Response:
-        found = await api.get(f"{programme_path(programme_id)}/versions")
-        by_number = {v["version"]: v for v in found}
+        found = await api.read(f"{programme_path(programme_id)}/versions", list[ProgrammeShown])
+        by_number = {v.version: v for v in found}
         numbers = sorted(by_number)
         later = number(request.query_params.get("to"), numbers[-1] if numbers else 0)
         earlier = number(request.query_params.get("from"), later - 1)
         diff = None
         if earlier in by_number and later in by_number and earlier != later:
             diff = _said(
-                pf.changes(by_number[earlier], by_number[later]), Words(locale_of(request))
+                pf.changes(_spec(by_number[earlier]), _spec(by_number[later])),
+                Words(locale_of(request)),
             )
         return page(
             request,
@@ -44,11 +46,17 @@ async def versions(programme_id: str, request: Request, session: SessionDep) -> 
             earlier=earlier,
             later=later,
             diff=diff,
-            shown=_shown_value(request, found[-1]["currency"] if found else "EUR"),
+            shown=_shown_value(request, found[-1].currency if found else "EUR"),
             **choices(request),
         )
 
     return await guarded(request, session, build)
+
+
+def _spec(version: ProgrammeShown) -> dict[str, Any]:
+    """A version as the programme form compares them: its fields as the API sent them (those
+    it left out stay out)."""
+    return version.model_dump(mode="json", exclude_unset=True)
 
 
 def _shown_value(request: Request, currency: str) -> Any:
