@@ -92,7 +92,11 @@ def create_app(
     # Checked after the RequestGate has bounded the body; headers put on every answer.
     guard.install(app, strict_transport=settings.web_secure_cookies)
     app.add_middleware(RequestGate)
+    # Matched in this order, route by route: the commands, the busiest, first (a check-in was
+    # matched against 47 routes before its own, 75 µs). No two of these routes take the same
+    # path and method (tests/api/test_app.py), so the order decides nothing else.
     for module in (
+        actions,
         docs,
         health,
         me,
@@ -100,7 +104,6 @@ def create_app(
         programmes,
         funder_views,
         cooperations,
-        actions,
         members,
         conventions,
         graduation,
