@@ -58,7 +58,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_pool = pool is None
         app.state.settings = settings
-        app.state.pool = pool or await connect_postgres(settings)
+        # What the routes run leaves no session state (store/db.py): no reset query per release.
+        app.state.pool = pool or await connect_postgres(settings, reset_session=False)
         tracing = None if client else tracer_provider(settings.otel_endpoint, API)
         # The API's own Prometheus endpoint (its commands, the SDK's client metrics), at this
         # process's COOPFLOW_METRICS_ADDRESS.
