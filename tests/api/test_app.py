@@ -1,6 +1,6 @@
 """The app's routers are matched in the order create_app includes them, the commands first
 for speed: that order must decide nothing, so no route of one router may take a path and a
-method that a route of another also takes."""
+method that a route of another also takes; and the API is documented in its own order."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from api.app import create_app
+from api.app import ROUTERS, create_app
 from notify.sealing import generate_key
 from runtime.config import Settings
 
@@ -69,3 +69,16 @@ def test_overlap_sees_a_parameter_against_a_literal() -> None:
     assert not overlap("/v1/cooperations/{id}", "/v1/cooperations/{id}/requests")
     assert overlap("/static/{rest:path}", "/static/{name}")
     assert not overlap("/static/{rest:path}", "/v1/cooperations")
+
+
+def test_the_schema_lists_the_routers_in_their_documented_order() -> None:
+    app = create_app(Settings(public_url="http://t", secrets_key=generate_key()))
+    documented = [
+        route.path
+        for module in ROUTERS
+        for route in module.router.routes
+        if getattr(route, "include_in_schema", False)
+    ]
+    # The commands are matched first, but presented where they were.
+    assert list(app.openapi()["paths"]) == list(dict.fromkeys(documented))
+    assert documented[0] != "/v1/cooperations/{cooperation_id}/funding-lines"
