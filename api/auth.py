@@ -55,19 +55,20 @@ async def caller_of(request: Request) -> Caller | None:
     return caller
 
 
-def _known(request: Request, caller: Caller | None) -> Caller:
-    if caller is None:
-        has_header = "authorization" in request.headers
-        raise _unauthorized(
-            "the token is not valid (unknown or revoked)"
-            if has_header
-            else "no token: send Authorization: Bearer <token> (coopflow token create)"
-        )
-    return caller
+def _no_caller(request: Request) -> Problem:
+    has_header = "authorization" in request.headers
+    return _unauthorized(
+        "the token is not valid (unknown or revoked)"
+        if has_header
+        else "no token: send Authorization: Bearer <token> (coopflow token create)"
+    )
 
 
 async def current_caller(request: Request, _: Annotated[object, Depends(bearer)] = None) -> Caller:
-    return _known(request, await caller_of(request))
+    caller = await caller_of(request)
+    if caller is None:
+        raise _no_caller(request)
+    return caller
 
 
 async def caller_in(request: Request, cooperation_id: str) -> tuple[Caller, list[Involved | None]]:
@@ -80,10 +81,12 @@ async def caller_in(request: Request, cooperation_id: str) -> tuple[Caller, list
         return await current_caller(request), []
     async with request.app.state.pool.acquire() as conn:
         found = await token_and_involved(conn, token, cooperation_id)
-    request.state.caller = None if found is None else _caller(found[0])
-    caller = _known(request, request.state.caller)
-    assert found is not None
-    return caller, [found[1]]
+    if found is None:
+        request.state.caller = None
+        raise _no_caller(request)
+    record, parties = found
+    request.state.caller = caller = _caller(record)
+    return caller, [parties]
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
