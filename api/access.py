@@ -52,6 +52,11 @@ async def cooperation_seen(conn: Conn, caller: Caller, cooperation_id: str) -> S
     found = await involved(
         conn, cooperation_id, caller.subject if caller.role == "funder" else None
     )
+    return seen_as(caller, cooperation_id, found)
+
+
+def seen_as(caller: Caller, cooperation_id: str, found: Involved | None) -> Seen:
+    """The caller's relation to a cooperation whose parties are `found` (None: unknown)."""
     if found is None:
         raise not_found(cooperation_id)
     relation = _relation(caller, found)

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 from temporalio.client import Client
 
 from api import docs, guard, problems, web
@@ -58,7 +59,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_pool = pool is None
         app.state.settings = settings
-        app.state.pool = pool or await connect_postgres(settings)
+        # What the routes run leaves no session state (store/db.py): no reset query per release.
+        app.state.pool = pool or await connect_postgres(settings, reset_session=False)
         tracing = None if client else tracer_provider(settings.otel_endpoint, API)
         # The API's own Prometheus endpoint (its commands, the SDK's client metrics), at this
         # process's COOPFLOW_METRICS_ADDRESS.
@@ -92,28 +94,51 @@ def create_app(
     # Checked after the RequestGate has bounded the body; headers put on every answer.
     guard.install(app, strict_transport=settings.web_secure_cookies)
     app.add_middleware(RequestGate)
-    for module in (
-        docs,
-        health,
-        me,
-        invitations,
-        programmes,
-        funder_views,
-        cooperations,
-        actions,
-        members,
-        conventions,
-        graduation,
-        queues,
-        reports,
-        webhooks,
-        fiscal_host,
-        payments,
-    ):
+    # Matched in this order, route by route: the commands, the busiest, first (a check-in was
+    # matched against 47 routes before its own, 75 µs). No two of these routes take the same
+    # path and method (tests/api/test_app.py), so the order decides nothing else; the API is
+    # documented in ROUTERS' order all the same.
+    for module in (actions, *(m for m in ROUTERS if m is not actions)):
         app.include_router(module.router)
     web.install(app)
     _document_raw_bodies(app)
     return app
+
+
+ROUTERS = (
+    docs,
+    health,
+    me,
+    invitations,
+    programmes,
+    funder_views,
+    cooperations,
+    actions,
+    members,
+    conventions,
+    graduation,
+    queues,
+    reports,
+    webhooks,
+    fiscal_host,
+    payments,
+)
+"""The API's routers in the order its OpenAPI document (and /docs) presents them."""
+
+
+def _documented(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The app's routes with its routers in ROUTERS' order: what is not one of them keeps its
+    place before them (the schema's own route) or after them (the web's)."""
+    rank = {id(module.router): i for i, module in enumerate(ROUTERS)}
+    first = next((i for i, r in enumerate(routes) if hasattr(r, "original_router")), 0)
+
+    def place(at: int) -> int:
+        router = getattr(routes[at], "original_router", None)
+        if router is None:
+            return -1 if at < first else len(ROUTERS)
+        return rank.get(id(router), len(ROUTERS))
+
+    return [routes[at] for at in sorted(range(len(routes)), key=place)]
 
 
 DESCRIPTION = """
@@ -137,7 +162,7 @@ def _document_raw_bodies(app: FastAPI) -> None:
             return app.openapi_schema
         from fastapi.openapi.utils import get_openapi
 
-        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        schema = get_openapi(title=app.title, version=app.version, routes=_documented(app.routes))
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in (ProgrammeSpec, CooperationSpec):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

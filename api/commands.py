@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -23,9 +23,17 @@ from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
-from api.access import SHARED, Relation, Seen, allow, cooperation_seen, not_found, reads
-from api.auth import Caller, CallerDep
-from api.deps import PoolDep, TemporalDep
+from api.access import (
+    SHARED,
+    Relation,
+    Seen,
+    allow,
+    cooperation_seen,
+    not_found,
+    reads,
+    seen_as,
+)
+from api.auth import Caller, bearer, caller_in
 from api.problems import Problem, invalid, refusal
 from api.reading import latest_summary, no
 from domain import commands as c
@@ -36,6 +44,7 @@ from runtime.temporal import cooperation_workflow_id
 from store.answers import answered
 from store.db import Conn
 from store.events import list_events
+from store.scope import Involved
 from workflows.client import CommandRefused, NoAnswer, UnknownCooperation, send
 from workflows.models import CommandAnswer, CommandRequest
 
@@ -168,8 +177,13 @@ class Acting:
     response: Response
     pool: asyncpg.Pool
     client: Client
+    first_look: list[Involved | None] = field(default_factory=list)
+    """The cooperation's parties as read with the caller's token (api/auth.py `caller_in`),
+    for the first look only: a later one reads them as they are then."""
 
     async def seen(self) -> Seen:
+        if self.first_look:
+            return seen_as(self.caller, self.cooperation_id, self.first_look.pop())
         async with self.pool.acquire() as conn:
             return await cooperation_seen(conn, self.caller, self.cooperation_id)
 
@@ -194,11 +208,13 @@ async def _acting(
     cooperation_id: str,
     request: Request,
     response: Response,
-    caller: CallerDep,
-    pool: PoolDep,
-    client: TemporalDep,
+    _: Annotated[object, Depends(bearer)] = None,
 ) -> Acting:
-    return Acting(cooperation_id, caller, request, response, pool, client)
+    # The caller and the cooperation's parties in one round trip (not CallerDep's one each),
+    # the pool and the client from the app (sub-dependencies cost each request their solving).
+    caller, first_look = await caller_in(request, cooperation_id)
+    state = request.app.state
+    return Acting(cooperation_id, caller, request, response, state.pool, state.temporal, first_look)
 
 
 ActingDep = Annotated[Acting, Depends(_acting)]

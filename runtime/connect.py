@@ -98,7 +98,9 @@ async def connect_temporal(
             await asyncio.sleep(0.5)
 
 
-async def connect_postgres(settings: Settings, *, wait: float = 10.0) -> asyncpg.Pool:
+async def connect_postgres(
+    settings: Settings, *, wait: float = 10.0, reset_session: bool = True
+) -> asyncpg.Pool:
     if not settings.database_url:
         raise StartupError(
             "PostgreSQL is not configured: set COOPFLOW_DATABASE_URL, "
@@ -107,7 +109,7 @@ async def connect_postgres(settings: Settings, *, wait: float = 10.0) -> asyncpg
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         try:
-            return await create_pool(settings.database_url)
+            return await create_pool(settings.database_url, reset_session=reset_session)
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             if asyncio.get_running_loop().time() >= deadline:
                 raise StartupError(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.update.v1 import Outcome
 from temporalio.client import (
     Interceptor,
     OutboundInterceptor,
@@ -54,6 +56,13 @@ class CommandMetrics(Interceptor):
             return  # the outcome is not known yet; no caller in coopflow does this
         command = getattr(getattr(args[0] if args else None, "command", None), "kind", None)
         attributes = {"command": str(command or "unknown")}
+        outcome = _outcome(handle)
+        if outcome is not None:
+            if outcome.HasField("failure"):
+                self.refused.add(1, attributes | {"refusal": _refusal(outcome.failure)})
+            else:
+                self.applied.add(1, attributes)
+            return
         try:
             # Known already at this stage: no call to the server.
             await handle.result()
@@ -67,6 +76,22 @@ class CommandMetrics(Interceptor):
             return  # no outcome (a timeout, the server away): neither applied nor refused
         else:
             self.applied.add(1, attributes)
+
+
+def _outcome(handle: WorkflowUpdateHandle[Any]) -> Outcome | None:
+    """The outcome the handle holds, read without decoding it: the caller decodes the answer
+    (a summary of the whole cooperation) once, and `result()` here would decode it a second
+    time. None where this SDK keeps it elsewhere: `result()` then says."""
+    outcome = getattr(handle, "_known_outcome", None)
+    return outcome if isinstance(outcome, Outcome) else None
+
+
+def _refusal(failure: Failure) -> str:
+    """As `workflows.client.CommandRefused` names it: the ApplicationError's type (Conflict
+    when it has none), InternalError for any other failure."""
+    if failure.HasField("application_failure_info"):
+        return failure.application_failure_info.type or "Conflict"
+    return "InternalError"
 
 
 class _CountingOutbound(OutboundInterceptor):

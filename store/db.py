@@ -87,9 +87,25 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+async def _released(conn: asyncpg.Connection) -> None:
+    """Nothing more to undo: asyncpg has rolled back a transaction left open."""
+
+
+async def create_pool(
+    url: str, *, min_size: int = 1, max_size: int = 10, reset_session: bool = True
+) -> asyncpg.Pool:
+    """`reset_session=False` spares each release asyncpg's reset query (advisory locks, cursors,
+    LISTEN, SET: a round trip to PostgreSQL each time a connection goes back, four per API
+    check-in). Only for a pool whose users leave no session state: their locks are the
+    transaction's (`lock_subject`), their SETs are LOCAL, their cursors live in transactions
+    and their listeners on connections of their own (notify/outbox.py); asyncpg still rolls
+    back a transaction left open, and forgets listeners, on every release."""
     pool = await asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, init=_init_connection
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=None if reset_session else _released,
     )
     assert pool is not None
     return pool

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+
 from store.db import Conn
-from store.tokens import Role
+from store.tokens import LIVE_TOKEN, Role, Token, token_hash, token_of
 
 
 def cooperations_of(role: Role, subject: str) -> str:
@@ -34,24 +36,50 @@ class Involved:
     """The lines of the funder asked about (empty when none was)."""
 
 
-async def involved(conn: Conn, cooperation_id: str, funder: str | None = None) -> Involved | None:
-    """The cooperation's parties, and `funder`'s own lines when one is named; None when the
-    cooperation is unknown."""
-    # A funder's own lines are picked in the query: the whole state never leaves PostgreSQL.
-    row = await conn.fetchrow(
-        "SELECT id, facilitator, fiscal_host, funders,"
-        " CASE WHEN $2::text IS NOT NULL THEN ARRAY(SELECT l->>'line'"
-        " FROM jsonb_array_elements(state->'lines') l WHERE l->>'funder' = $2) END AS own"
-        " FROM cooperations WHERE id = $1",
-        cooperation_id,
-        funder,
+def _involved_sql(cooperation: str, funder: str) -> str:
+    """The parties of the cooperation whose id is `cooperation`, and the lines of `funder` (a
+    funder's own lines are picked in the query: the whole state never leaves PostgreSQL); both
+    are SQL (parameters or columns)."""
+    return (
+        "SELECT c.id AS cooperation, c.facilitator, c.fiscal_host, c.funders,"
+        f" CASE WHEN {funder} IS NOT NULL THEN ARRAY(SELECT l->>'line'"
+        f" FROM jsonb_array_elements(c.state->'lines') l WHERE l->>'funder' = {funder}) END"
+        f" AS own FROM cooperations c WHERE c.id = {cooperation}"
     )
-    if row is None:
+
+
+def _involved_of(row: asyncpg.Record) -> Involved | None:
+    if row["cooperation"] is None:
         return None
     return Involved(
-        row["id"],
+        row["cooperation"],
         row["facilitator"],
         row["fiscal_host"],
         tuple(row["funders"] or ()),
         frozenset(row["own"] or ()),
     )
+
+
+async def involved(conn: Conn, cooperation_id: str, funder: str | None = None) -> Involved | None:
+    """The cooperation's parties, and `funder`'s own lines when one is named; None when the
+    cooperation is unknown."""
+    row = await conn.fetchrow(_involved_sql("$1", "$2::text"), cooperation_id, funder)
+    return None if row is None else _involved_of(row)
+
+
+async def token_and_involved(
+    conn: Conn, token: str, cooperation_id: str
+) -> tuple[Token, Involved | None] | None:
+    """`find_token` and, for a token found, `involved` (a funder's own lines when it is one),
+    in one round trip: the command routes read both before anything else. None when the token
+    is not live; the parties are None when the cooperation is unknown."""
+    funder = "CASE WHEN caller.role = 'funder' THEN caller.subject END"
+    row = await conn.fetchrow(
+        f"WITH caller AS ({LIVE_TOKEN}) SELECT caller.*, parties.* FROM caller"
+        f" LEFT JOIN LATERAL ({_involved_sql('$2', funder)}) parties ON true",
+        token_hash(token),
+        cooperation_id,
+    )
+    if row is None:
+        return None
+    return token_of(row), _involved_of(row)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+import asyncpg
+
 from store.db import Conn, fetch_as
 
 Role = Literal["funder", "facilitator", "collective"]
@@ -38,6 +40,7 @@ def token_hash(token: str) -> str:
 _DIGEST = "encode(sha256(convert_to(lower({}), 'UTF8')), 'hex')"
 
 _COLUMNS = "id, role, subject, created_at, revoked_at, expires_at, opened_by"
+_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 
 
 async def create_token(
@@ -79,22 +82,31 @@ _LIVE = "{t}.revoked_at IS NULL AND ({t}.expires_at IS NULL OR {t}.expires_at > 
 _FOUND = ", ".join(f"t.{c.strip()}" for c in _COLUMNS.split(","))
 
 
+LIVE_TOKEN = (
+    f"SELECT {_FOUND} FROM tokens t LEFT JOIN tokens o ON o.id = t.opened_by"
+    f" WHERE t.hash = $1 AND {_LIVE.format(t='t')}"
+    f" AND (t.opened_by IS NULL OR {_LIVE.format(t='o')})"
+    " AND (t.opened_by_contact IS NULL OR EXISTS (SELECT 1 FROM contact_addresses a"
+    " WHERE a.role = t.role AND a.subject = t.subject"
+    f" AND {_DIGEST.format('a.address_key')} = t.opened_by_contact"
+    " AND a.confirmed_at <= t.created_at))"
+)
+"""The live token whose hash is $1 (find_token says when a token is live), its columns
+named as `Token`'s fields: the one statement of it, also read with a cooperation's parties
+(store.scope.token_and_involved)."""
+
+
 async def find_token(conn: Conn, token: str) -> Token | None:
     """The live token a bearer presents, if any. A session is live only while what opened it
     is: its opener token (not revoked, not expired, not deleted: the foreign key cascades), or
     the contact address whose link opened it, still confirmed since before the session began
     (removed and added again is another contact)."""
-    row = await conn.fetchrow(
-        f"SELECT {_FOUND} FROM tokens t LEFT JOIN tokens o ON o.id = t.opened_by"
-        f" WHERE t.hash = $1 AND {_LIVE.format(t='t')}"
-        f" AND (t.opened_by IS NULL OR {_LIVE.format(t='o')})"
-        " AND (t.opened_by_contact IS NULL OR EXISTS (SELECT 1 FROM contact_addresses a"
-        " WHERE a.role = t.role AND a.subject = t.subject"
-        f" AND {_DIGEST.format('a.address_key')} = t.opened_by_contact"
-        " AND a.confirmed_at <= t.created_at))",
-        token_hash(token),
-    )
-    return Token(**dict(row)) if row is not None else None
+    row = await conn.fetchrow(LIVE_TOKEN, token_hash(token))
+    return token_of(row) if row is not None else None
+
+
+def token_of(row: asyncpg.Record) -> Token:
+    return Token(**{name: row[name] for name in _NAMES})
 
 
 async def contact_opening(conn: Conn, token_id: str) -> str | None:
