@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+
+from cli.scenario_files import load_scenario_file
 from domain.scenario import parse_scenario
 from domain.simulation import run_scenario
 from domain.views import CooperationSummary, is_overdue, summary
@@ -54,3 +58,36 @@ def test_summary_as_json_keeps_amounts_as_decimal_strings_and_reads_back() -> No
     assert shown["name"] == "Jardin des Lilas"
     # Read back from the read model, with a field an older writer had and a newer one lacks.
     assert CooperationSummary.model_validate({**shown, "last_seq": 12}) == view
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = [
+    VECTORS / "jardin.yaml",
+    VECTORS / "graduation.yaml",
+    VECTORS / "graduation-loan.yaml",
+    ROOT / "examples" / "tiers-lieu-loan.yaml",
+    ROOT / "examples" / "ruche-fiscal-host.yaml",
+    ROOT / "examples" / "collectif-graduation.yaml",
+    ROOT / "tests" / "domain" / "scenarios" / "granted.yaml",
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_summary_is_what_validating_it_would_make(scenario: Path) -> None:
+    # The summary is built without validation (from a valid state): field for field, in
+    # Python and in JSON, it is what validation makes of the same values.
+    state = run_scenario(load_scenario_file(scenario)).state
+    assert state is not None
+    view = summary(state)
+    validated = CooperationSummary.model_validate(view.model_dump())
+    assert view == validated
+    assert view.model_dump_json() == validated.model_dump_json()
+    assert view.model_fields_set == validated.model_fields_set
+
+
+def test_a_changed_copy_of_a_summary_leaves_the_summaries_it_shares_with_alone() -> None:
+    state = _state_at("2027-08-13")
+    view, other = summary(state), summary(state)
+    changed = view.model_copy(update={"lines": [], "programmes": []})
+    assert changed.lines == [] and changed.programmes == []
+    assert view == other and view.lines and view.model_fields_set == other.model_fields_set

@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from domain import commands as c
 from domain.errors import DomainError
 from domain.lifecycle import Decision, decide
+from domain.lifecycle.context import copy_state
 from domain.programme import ProgrammeVersion
 from domain.rules import RULES_VERSION, upgrade
 from domain.state import CooperationState
@@ -62,6 +63,11 @@ class Rules:
     def take(self, state: CooperationState) -> None:
         """A decided state as the cooperation's."""
         share_programmes(state)
+        if self.state is None:
+            # The registration's state is built by validation, each of its models with a set
+            # of its own (the fields given); a copy's models share one per kind, as every later
+            # decision's do (copy_state): a third less to keep while the cooperation waits.
+            state = copy_state(state)
         self.state = state
         self._view = None
 
