@@ -13,7 +13,7 @@ from domain import commands as c
 from domain.cooperation import CooperationSpec
 from domain.errors import Conflict, DomainError, InvalidInput
 from domain.lifecycle import decide, tick
-from domain.lifecycle.context import copy_state
+from domain.lifecycle.context import copy_state, share_field_sets
 from domain.scenario import ScenarioError, parse_scenario
 from domain.simulation import run_scenario
 from domain.state import CooperationState
@@ -232,3 +232,17 @@ def test_a_copy_of_the_state_is_equal_and_changes_alone() -> None:
     assert second.model_dump_json() == before and second != first
     # A copy of a copy reads back from JSON as the state it stands for.
     assert CooperationState.model_validate_json(copy_state(first).model_dump_json()) == first
+
+
+def test_a_state_given_shared_field_sets_is_the_same_state() -> None:
+    # What the workflow does to a registration's state and to its run's input: the values
+    # stay, JSON included, and a copy of it still changes alone.
+    state = run_scenario(load_scenario_file(VECTORS / "graduation-loan.yaml")).state
+    assert state is not None
+    before = state.model_dump_json()
+    share_field_sets(state)
+    assert state.model_dump_json() == before
+    assert CooperationState.model_validate_json(before) == state
+    copied = copy_state(state)
+    copied.lines[0].committed += 1
+    assert state.model_dump_json() == before and copied != state

@@ -14,7 +14,7 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from domain import commands as c
 from domain.errors import DomainError
 from domain.lifecycle import Decision, decide
-from domain.lifecycle.context import copy_state
+from domain.lifecycle.context import share_field_sets
 from domain.programme import ProgrammeVersion
 from domain.rules import RULES_VERSION, upgrade
 from domain.state import CooperationState
@@ -46,6 +46,8 @@ class Rules:
         self._id = cooperation_id
         if state is not None:
             share_programmes(state)
+            # Decoded from the run's input (kept whole by the workflow for its next run too).
+            share_field_sets(state)
         self.state = state
         self.moved: int | None = None
         """The rules version moved to since the last adopted decision, recorded with it."""
@@ -65,9 +67,9 @@ class Rules:
         share_programmes(state)
         if self.state is None:
             # The registration's state is built by validation, each of its models with a set
-            # of its own (the fields given); a copy's models share one per kind, as every later
-            # decision's do (copy_state): a third less to keep while the cooperation waits.
-            state = copy_state(state)
+            # of its own (the fields given); every later decision's is a copy whose models
+            # share one per kind (copy_state). In place: the courier holds this one too.
+            share_field_sets(state)
         self.state = state
         self._view = None
 
