@@ -74,8 +74,14 @@ class Rules:
         self._view = None
 
     def view(self) -> CooperationSummary:
+        """The summary readers see, once the registration is recorded."""
         if not self.registered:
             raise ApplicationError("the cooperation is being registered", type="Conflict")
+        return self.summary()
+
+    def summary(self) -> CooperationSummary:
+        """The state's summary, built once per state: the courier's delivery, the answers and
+        the queries share it (a registration's delivery too, before readers may see it)."""
         if self._view is None:
             self._view = summary(self.require())
         return self._view
