@@ -3,6 +3,7 @@ the workflow's `state` query and the PostgreSQL read model (`cooperations.state`
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -249,7 +250,28 @@ def _allocation(allocation: list[Share]) -> list[dict[str, str]]:
     return [{"payee": a.payee, "share": format(a.share, "f")} for a in allocation]
 
 
+# States their holder will not change any more (the workflow's adopted states), each with the
+# summary once built for it: the courier's delivery, the answers and the queries of one state
+# then share one summary rather than keep one each. Held weakly: an entry goes with its state.
+_KEPT: dict[int, tuple[weakref.ref[CooperationState], list[CooperationSummary]]] = {}
+
+
+def keep_summary(state: CooperationState) -> None:
+    """`state` will not change any more: its summary, once built, is the one for every call."""
+    key = id(state)
+    _KEPT[key] = (weakref.ref(state, lambda _: _KEPT.pop(key, None)), [])
+
+
 def summary(state: CooperationState) -> CooperationSummary:
+    kept = _KEPT.get(id(state))
+    if kept is None or kept[0]() is not state:
+        return _summary(state)
+    if not kept[1]:
+        kept[1].append(_summary(state))
+    return kept[1][0]
+
+
+def _summary(state: CooperationState) -> CooperationSummary:
     upcoming = next_check_in(state)
     return _made(
         CooperationSummary,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from cli.scenario_files import load_scenario_file
 from domain.scenario import parse_scenario
 from domain.simulation import run_scenario
-from domain.views import CooperationSummary, is_overdue, summary
+from domain.views import CooperationSummary, is_overdue, keep_summary, summary
 from tests.domain.test_conformance import VECTORS
 
 
@@ -91,3 +93,18 @@ def test_a_changed_copy_of_a_summary_leaves_the_summaries_it_shares_with_alone()
     changed = view.model_copy(update={"lines": [], "programmes": []})
     assert changed.lines == [] and changed.programmes == []
     assert view == other and view.lines and view.model_fields_set == other.model_fields_set
+
+
+def test_a_kept_state_has_one_summary_for_every_reader() -> None:
+    # The workflow keeps each state it adopts (it never changes one again): the courier's
+    # delivery and the readers then share one summary of it, equal to one built afresh.
+    state, other = _state_at("2027-08-13"), _state_at("2027-08-13")
+    keep_summary(state)
+    first = summary(state)
+    assert summary(state) is first and first == summary(other)
+    assert summary(other) is not summary(other)  # a state not kept: built at each call
+    # Kept weakly: the entry goes with its state.
+    gone = weakref.ref(state)
+    del state, first
+    gc.collect()
+    assert gone() is None

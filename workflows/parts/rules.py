@@ -18,7 +18,7 @@ from domain.lifecycle.context import share_field_sets
 from domain.programme import ProgrammeVersion
 from domain.rules import RULES_VERSION, upgrade
 from domain.state import CooperationState
-from domain.views import CooperationSummary, summary
+from domain.views import CooperationSummary, keep_summary, summary
 from workflows.parts.faults import Faults
 from workflows.shell import Shape, rejection
 
@@ -48,6 +48,7 @@ class Rules:
             share_programmes(state)
             # Decoded from the run's input (kept whole by the workflow for its next run too).
             share_field_sets(state)
+            keep_summary(state)
         self.state = state
         self.moved: int | None = None
         """The rules version moved to since the last adopted decision, recorded with it."""
@@ -70,6 +71,9 @@ class Rules:
             # of its own (the fields given); every later decision's is a copy whose models
             # share one per kind (copy_state). In place: the courier holds this one too.
             share_field_sets(state)
+        # Adopted, never changed again (a decision works on a copy): the summary the courier
+        # takes of it is the one the answers and queries show.
+        keep_summary(state)
         self.state = state
         self._view = None
 
