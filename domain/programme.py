@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Decimal, localcontext
 from decimal import Context as DecimalContext
 from enum import StrEnum
@@ -364,9 +365,11 @@ class ProgrammeSpec(Spec):
         """Every tranche with its phase, phases in lifecycle order, tranches in spec order
         (the same list each time for the same spec: read it, never change it)."""
         # The clock lists them at every wakeup; a spec is frozen, so its list is kept, by
-        # the spec's identity (the spec is held with it, so the id is never another's).
-        kept = _TRANCHES.get(id(self))
-        if kept is not None and kept[0] is self:
+        # the spec's identity, while the spec lives: held weakly, a spec decoded once (each
+        # registration's, before the worker shares an equal one) is not kept for ever with it.
+        key = id(self)
+        kept = _TRANCHES.get(key)
+        if kept is not None and kept[0]() is self:
             return kept[1]
         found = [
             (phase, tranche)
@@ -376,7 +379,7 @@ class ProgrammeSpec(Spec):
         ]
         if len(_TRANCHES) >= _TRANCHES_KEPT:
             _TRANCHES.clear()
-        _TRANCHES[id(self)] = (self, found)
+        _TRANCHES[key] = (weakref.ref(self, lambda _: _TRANCHES.pop(key, None)), found)
         return found
 
     def tranche(self, tranche_id: str) -> tuple[Phase, TrancheSpec] | None:
@@ -393,7 +396,7 @@ class ProgrammeSpec(Spec):
         return sum((t.potential for _, t in self.tranches()), Decimal("0.00"))
 
 
-_TRANCHES: dict[int, tuple[ProgrammeSpec, list[tuple[Phase, TrancheSpec]]]] = {}
+_TRANCHES: dict[int, tuple[weakref.ref[ProgrammeSpec], list[tuple[Phase, TrancheSpec]]]] = {}
 _TRANCHES_KEPT = 1024
 
 

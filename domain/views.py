@@ -3,7 +3,8 @@ the workflow's `state` query and the PostgreSQL read model (`cooperations.state`
 
 from __future__ import annotations
 
-from typing import Literal
+import weakref
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +22,30 @@ class _View(BaseModel):
     # Read back from PostgreSQL rows written by older code: a field added later has a default,
     # a field removed since is ignored rather than refused.
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+V = TypeVar("V", bound=_View)
+
+# Per view kind, the names of all its fields: one set shared by every view `_made` builds.
+_FIELDS: dict[type[_View], set[str]] = {}
+
+
+def _made(kind: type[V], /, **values: Any) -> V:
+    """A view from values of its fields' types already (read from a valid state), every field
+    given: nothing to parse, so it is built as validation would leave it, without validating
+    again (a summary is built for every decision). Its set of given fields is one set shared
+    by the kind, rather than one each (half a summary's memory, and a summary is kept by every
+    cached workflow); a copy with changes (`model_copy(update=…)`) copies it first."""
+    view = object.__new__(kind)
+    put = object.__setattr__
+    put(view, "__dict__", values)
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = _FIELDS.setdefault(kind, set(kind.model_fields))
+    put(view, "__pydantic_fields_set__", fields)
+    put(view, "__pydantic_extra__", None)
+    put(view, "__pydantic_private__", None)
+    return view
 
 
 class TrancheView(_View):
@@ -159,9 +184,12 @@ class CooperationSummary(_View):
 
 
 def versements(line: Line) -> list[VersementView]:
+    if not line.versements:
+        return []
     kinds = {r.tranche: r.kind for r in line.releases}
     return [
-        VersementView(
+        _made(
+            VersementView,
             tranche=v.tranche,
             occurrence=v.occurrence,
             payee=v.payee,
@@ -210,7 +238,8 @@ def _convention(line: Line) -> ConventionView | None:
     recorded = line.convention
     if recorded is None:
         return None
-    return ConventionView(
+    return _made(
+        ConventionView,
         reference=recorded.reference,
         signed_on=recorded.signed_on.isoformat(),
         ends_on=recorded.ends_on.isoformat() if recorded.ends_on else None,
@@ -221,16 +250,38 @@ def _allocation(allocation: list[Share]) -> list[dict[str, str]]:
     return [{"payee": a.payee, "share": format(a.share, "f")} for a in allocation]
 
 
+# States their holder will not change any more (the workflow's adopted states), each with the
+# summary once built for it: the courier's delivery, the answers and the queries of one state
+# then share one summary rather than keep one each. Held weakly: an entry goes with its state.
+_KEPT: dict[int, tuple[weakref.ref[CooperationState], list[CooperationSummary]]] = {}
+
+
+def keep_summary(state: CooperationState) -> None:
+    """`state` will not change any more: its summary, once built, is the one for every call."""
+    key = id(state)
+    _KEPT[key] = (weakref.ref(state, lambda _: _KEPT.pop(key, None)), [])
+
+
 def summary(state: CooperationState) -> CooperationSummary:
+    kept = _KEPT.get(id(state))
+    if kept is None or kept[0]() is not state:
+        return _summary(state)
+    if not kept[1]:
+        kept[1].append(_summary(state))
+    return kept[1][0]
+
+
+def _summary(state: CooperationState) -> CooperationSummary:
     upcoming = next_check_in(state)
-    return CooperationSummary(
+    return _made(
+        CooperationSummary,
         id=state.id,
         name=state.name,
         kind=state.kind,
         model=state.model,
         economic_model=state.economic_model,
         phase=state.phase,
-        stint=StintView(number=state.stint.number, start=instant(state.stint.start)),
+        stint=_made(StintView, number=state.stint.number, start=instant(state.stint.start)),
         paused=state.paused,
         closed=state.closed,
         outcome=state.outcome,
@@ -241,10 +292,11 @@ def summary(state: CooperationState) -> CooperationSummary:
         programmes=[line.id for line in state.lines if line.status != "declined"],
         overdue=is_overdue(state),
         next_check_in=(
-            CheckInDue(period=upcoming[0], due=instant(upcoming[1])) if upcoming else None
+            _made(CheckInDue, period=upcoming[0], due=instant(upcoming[1])) if upcoming else None
         ),
         lines=[
-            LineView(
+            _made(
+                LineView,
                 line=line.id,
                 programme=line.programme.spec.id,
                 version=line.programme.version,
@@ -256,7 +308,8 @@ def summary(state: CooperationState) -> CooperationSummary:
                 freed=line.freed,
                 granted=line.granted,
                 tranches=[
-                    TrancheView(
+                    _made(
+                        TrancheView,
                         tranche=t,
                         occurrence=o,
                         status=s,
@@ -266,7 +319,8 @@ def summary(state: CooperationState) -> CooperationSummary:
                     for t, o, s, a in line.tranche_statuses()
                 ],
                 loans=[
-                    LoanView(
+                    _made(
+                        LoanView,
                         tranche=loan.tranche,
                         principal=loan.principal,
                         outstanding=ZERO if loan.written_off is not None else loan.outstanding,
@@ -284,7 +338,8 @@ def summary(state: CooperationState) -> CooperationSummary:
                 and not state.closed
                 and hold_of(state, line) == CONVENTION_AWAITED,
                 versements=versements(line),
-                amendment=AmendmentView(
+                amendment=_made(
+                    AmendmentView,
                     seq=line.amendment.seq,
                     allocation=_allocation(line.amendment.allocation),
                     proposed_at=instant(line.amendment.proposed_at),
@@ -296,12 +351,15 @@ def summary(state: CooperationState) -> CooperationSummary:
             for line in state.lines
         ],
         requests=[
-            RequestView(
+            _made(
+                RequestView,
                 seq=r.seq,
                 action=r.action,
                 to=r.to,
+                reason=None,
                 at=instant(r.at),
                 status="open",
+                decided_at=None,
             )
             for r in state.requests
         ],

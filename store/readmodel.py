@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.events import Event
-from domain.state import CooperationState
 from domain.views import CooperationSummary
 from store.checkins import record_reviewed, record_submitted
 from store.db import Conn
@@ -17,11 +16,12 @@ from store.scope import cooperations_of
 from store.tokens import Role
 
 
-async def project_state(conn: Conn, state: CooperationState) -> None:
-    """The whole state, for the forecast (`store.forecast`); after the summary, whose row it
-    joins (a registration's first delivery carries both)."""
+async def project_state(conn: Conn, cooperation_id: str, state_json: str) -> None:
+    """The whole state as JSON (`CooperationState.model_dump_json`), for the forecast
+    (`store.forecast`); after the summary, whose row it joins (a registration's first
+    delivery carries both)."""
     await conn.execute(
-        "UPDATE cooperations SET full_state = $2 WHERE id = $1", state.id, state.model_dump_json()
+        "UPDATE cooperations SET full_state = $2 WHERE id = $1", cooperation_id, state_json
     )
 
 

@@ -8,14 +8,17 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from cli.scenario_files import load_scenario_file
 from domain import commands as c
 from domain.cooperation import CooperationSpec
 from domain.errors import Conflict, DomainError, InvalidInput
 from domain.lifecycle import decide, tick
+from domain.lifecycle.context import copy_state, share_field_sets
 from domain.scenario import ScenarioError, parse_scenario
 from domain.simulation import run_scenario
 from domain.state import CooperationState
 from tests.domain.helpers import Shell, at, cooperation, programme, version
+from tests.domain.test_conformance import VECTORS
 
 APPROVAL = {
     "emergence": {
@@ -211,3 +214,35 @@ def test_decide_never_mutates_its_input() -> None:
     decide(shell.state, c.Pause(), at(2027, 3, 1))
     tick(shell.state, at(2027, 6, 1))
     assert shell.state.model_dump_json() == before
+
+
+def test_a_copy_of_the_state_is_equal_and_changes_alone() -> None:
+    # copy_state copies structurally and its models share one set of field names per kind:
+    # a rule changing a copy changes neither the state it came from nor another copy.
+    state = run_scenario(load_scenario_file(VECTORS / "graduation-loan.yaml")).state
+    assert state is not None
+    before = state.model_dump_json()
+    first, second = copy_state(state), copy_state(state)
+    assert first == state and first.model_dump_json() == before
+    first.next_seq += 1
+    first.lines[0].committed += 1
+    first.stint.periods[1].reminder_done = not first.stint.periods[1].reminder_done
+    first.lines[0].loans[0].installments.pop()
+    assert state.model_dump_json() == before
+    assert second.model_dump_json() == before and second != first
+    # A copy of a copy reads back from JSON as the state it stands for.
+    assert CooperationState.model_validate_json(copy_state(first).model_dump_json()) == first
+
+
+def test_a_state_given_shared_field_sets_is_the_same_state() -> None:
+    # What the workflow does to a registration's state and to its run's input: the values
+    # stay, JSON included, and a copy of it still changes alone.
+    state = run_scenario(load_scenario_file(VECTORS / "graduation-loan.yaml")).state
+    assert state is not None
+    before = state.model_dump_json()
+    share_field_sets(state)
+    assert state.model_dump_json() == before
+    assert CooperationState.model_validate_json(before) == state
+    copied = copy_state(state)
+    copied.lines[0].committed += 1
+    assert state.model_dump_json() == before and copied != state

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from decimal import Decimal
+from pathlib import Path
 
+import pytest
+
+from cli.scenario_files import load_scenario_file
 from domain.scenario import parse_scenario
 from domain.simulation import run_scenario
-from domain.views import CooperationSummary, is_overdue, summary
+from domain.views import CooperationSummary, is_overdue, keep_summary, summary
 from tests.domain.test_conformance import VECTORS
 
 
@@ -54,3 +60,51 @@ def test_summary_as_json_keeps_amounts_as_decimal_strings_and_reads_back() -> No
     assert shown["name"] == "Jardin des Lilas"
     # Read back from the read model, with a field an older writer had and a newer one lacks.
     assert CooperationSummary.model_validate({**shown, "last_seq": 12}) == view
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = [
+    VECTORS / "jardin.yaml",
+    VECTORS / "graduation.yaml",
+    VECTORS / "graduation-loan.yaml",
+    ROOT / "examples" / "tiers-lieu-loan.yaml",
+    ROOT / "examples" / "ruche-fiscal-host.yaml",
+    ROOT / "examples" / "collectif-graduation.yaml",
+    ROOT / "tests" / "domain" / "scenarios" / "granted.yaml",
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_summary_is_what_validating_it_would_make(scenario: Path) -> None:
+    # The summary is built without validation (from a valid state): field for field, in
+    # Python and in JSON, it is what validation makes of the same values.
+    state = run_scenario(load_scenario_file(scenario)).state
+    assert state is not None
+    view = summary(state)
+    validated = CooperationSummary.model_validate(view.model_dump())
+    assert view == validated
+    assert view.model_dump_json() == validated.model_dump_json()
+    assert view.model_fields_set == validated.model_fields_set
+
+
+def test_a_changed_copy_of_a_summary_leaves_the_summaries_it_shares_with_alone() -> None:
+    state = _state_at("2027-08-13")
+    view, other = summary(state), summary(state)
+    changed = view.model_copy(update={"lines": [], "programmes": []})
+    assert changed.lines == [] and changed.programmes == []
+    assert view == other and view.lines and view.model_fields_set == other.model_fields_set
+
+
+def test_a_kept_state_has_one_summary_for_every_reader() -> None:
+    # The workflow keeps each state it adopts (it never changes one again): the courier's
+    # delivery and the readers then share one summary of it, equal to one built afresh.
+    state, other = _state_at("2027-08-13"), _state_at("2027-08-13")
+    keep_summary(state)
+    first = summary(state)
+    assert summary(state) is first and first == summary(other)
+    assert summary(other) is not summary(other)  # a state not kept: built at each call
+    # Kept weakly: the entry goes with its state.
+    gone = weakref.ref(state)
+    del state, first
+    gc.collect()
+    assert gone() is None

@@ -16,27 +16,36 @@ from workflows.shell import ANSWER_WINDOW, RECENT_EVENTS
 
 class Answers:
     def __init__(self, start: CooperationInput, view: Callable[[], CooperationSummary]) -> None:
-        self.remembered: dict[str, Remembered] = dict(start.remembered)
+        self._seqs: dict[str, tuple[int, int]] = {
+            request_id: (seen.first_seq, seen.last_seq)
+            for request_id, seen in start.remembered.items()
+        }
+        """The request ids remembered, each with (first_seq, last_seq): a pair rather than a
+        model each (up to ANSWER_WINDOW of them in every cached workflow)."""
         for request_id, old in start.answers.items():
-            self.remembered[request_id] = Remembered(
-                first_seq=old.events[0].seq if old.events else 0,
-                last_seq=old.events[-1].seq if old.events else 0,
-            )
+            self._seqs[request_id] = _range(old.events)
         self.whole: dict[str, CommandAnswer] = dict(start.answers)
         """Shape 1: whole answers to the latest request ids."""
         self.recent: list[Event] = list(start.recent_events)
         self._view = view
 
+    @property
+    def remembered(self) -> dict[str, Remembered]:
+        """What the next run is given to remember (`CooperationInput.remembered`)."""
+        return {
+            request_id: Remembered(first_seq=first, last_seq=last)
+            for request_id, (first, last) in self._seqs.items()
+        }
+
     def knows(self, request: CommandRequest) -> bool:
-        return bool(request.request_id) and request.request_id in self.remembered
+        return bool(request.request_id) and request.request_id in self._seqs
 
     def record(self, events: list[Event]) -> None:
-        self.recent = (self.recent + events)[-RECENT_EVENTS:]
+        if events:
+            self.recent = (self.recent + events)[-RECENT_EVENTS:]
 
     def remember(self, request_id: str, events: list[Event]) -> None:
-        self.remembered[request_id] = Remembered(
-            first_seq=events[0].seq if events else 0, last_seq=events[-1].seq if events else 0
-        )
+        self._seqs[request_id] = _range(events)
 
     def answer(
         self, request: CommandRequest, events: list[Event], last: Delivery | None
@@ -46,8 +55,8 @@ class Answers:
         last_seq = events[-1].seq if events else 0
         if request.request_id:
             self.remember(request.request_id, events)
-            while len(self.remembered) > ANSWER_WINDOW:
-                self.remembered.pop(next(iter(self.remembered)))
+            while len(self._seqs) > ANSWER_WINDOW:
+                self._seqs.pop(next(iter(self._seqs)))
             if last is not None:
                 self.keep(request, last, events)
         return CommandAnswer(events=events, state=self._view(), first_seq=first, last_seq=last_seq)
@@ -70,14 +79,14 @@ class Answers:
         )
 
     def repeated(self, request: CommandRequest) -> CommandAnswer | None:
-        if not request.request_id or request.request_id not in self.remembered:
+        if not request.request_id or request.request_id not in self._seqs:
             return None
-        seen = self.remembered[request.request_id]
-        events = [e for e in self.recent if seen.first_seq <= e.seq <= seen.last_seq]
+        first, last = self._seqs[request.request_id]
+        events = [e for e in self.recent if first <= e.seq <= last]
         return CommandAnswer(
-            events=events,
-            state=self._view(),
-            first_seq=seen.first_seq,
-            last_seq=seen.last_seq,
-            repeated=True,
+            events=events, state=self._view(), first_seq=first, last_seq=last, repeated=True
         )
+
+
+def _range(events: list[Event]) -> tuple[int, int]:
+    return (events[0].seq, events[-1].seq) if events else (0, 0)

@@ -14,10 +14,11 @@ from temporalio.exceptions import ApplicationError, TemporalError
 from domain import commands as c
 from domain.errors import DomainError
 from domain.lifecycle import Decision, decide
+from domain.lifecycle.context import share_field_sets
 from domain.programme import ProgrammeVersion
 from domain.rules import RULES_VERSION, upgrade
 from domain.state import CooperationState
-from domain.views import CooperationSummary, summary
+from domain.views import CooperationSummary, keep_summary, summary
 from workflows.parts.faults import Faults
 from workflows.shell import Shape, rejection
 
@@ -45,6 +46,9 @@ class Rules:
         self._id = cooperation_id
         if state is not None:
             share_programmes(state)
+            # Decoded from the run's input (kept whole by the workflow for its next run too).
+            share_field_sets(state)
+            keep_summary(state)
         self.state = state
         self.moved: int | None = None
         """The rules version moved to since the last adopted decision, recorded with it."""
@@ -62,12 +66,26 @@ class Rules:
     def take(self, state: CooperationState) -> None:
         """A decided state as the cooperation's."""
         share_programmes(state)
+        if self.state is None:
+            # The registration's state is built by validation, each of its models with a set
+            # of its own (the fields given); every later decision's is a copy whose models
+            # share one per kind (copy_state). In place: the courier holds this one too.
+            share_field_sets(state)
+        # Adopted, never changed again (a decision works on a copy): the summary the courier
+        # takes of it is the one the answers and queries show.
+        keep_summary(state)
         self.state = state
         self._view = None
 
     def view(self) -> CooperationSummary:
+        """The summary readers see, once the registration is recorded."""
         if not self.registered:
             raise ApplicationError("the cooperation is being registered", type="Conflict")
+        return self.summary()
+
+    def summary(self) -> CooperationSummary:
+        """The state's summary, built once per state: the courier's delivery, the answers and
+        the queries share it (a registration's delivery too, before readers may see it)."""
         if self._view is None:
             self._view = summary(self.require())
         return self._view
