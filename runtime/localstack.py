@@ -222,7 +222,26 @@ class EmbeddedPostgres(_Server):
             timeout,
             user=user,
         )
+        # The port listens before startup ends: a client connecting then is told "the
+        # database system is starting up" (seen under load from `coopflow simulate`).
+        self._accepting(bin_dir, timeout)
         return self.url
+
+    def _accepting(self, bin_dir: Path, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise StackError(
+                    f"PostgreSQL exited at start (code {self.proc.returncode}); see {self.log}"
+                )
+            ready = subprocess.run(
+                [str(bin_dir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                check=False,
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise StackError(f"PostgreSQL did not accept connections within {timeout}s; see {self.log}")
 
 
 def _started(
