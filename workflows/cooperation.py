@@ -193,7 +193,7 @@ class CooperationWorkflow:
         self._clock.follow(decision.state)
         if not decision.events and not decision.effects and rules.moved is None:
             return None
-        view = rules.view() if rules.registered else summary(decision.state)
+        view = rules.summary()
         courier = self._courier
         delivery = Delivery(
             ApplyEffects(

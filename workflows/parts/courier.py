@@ -137,6 +137,8 @@ class Courier:
             # Out of the outbox only once wholly done: a run that continues meanwhile carries
             # it, and the next run repeats what is idempotent (activity, signals by seq).
             del self.outbox[: len(batch)]
+            # The last batch (a whole state with it) is not held while the cooperation idles.
+            del batch
 
     async def _carry_3(self) -> None:
         """The courier of shape 3: any failure of its own (a bug in following loans, a
@@ -172,6 +174,8 @@ class Courier:
             self.failures = 0
             self._faults.unflag("courier")
             del self.outbox[: len(batch)]
+            # The last batch (a whole state with it) is not held while the cooperation idles.
+            del batch
 
     async def _deliver(self, batch: list[Delivery]) -> None:
         undone = [d for d in batch if not d.done]
