@@ -10,7 +10,7 @@ from typing import Literal
 
 import asyncpg
 
-from store.db import Conn, fetch_as
+from store.db import Conn, fetch_as, row_as
 
 Role = Literal["funder", "facilitator", "collective"]
 ROLES: tuple[Role, ...] = ("funder", "facilitator", "collective")
@@ -40,7 +40,6 @@ def token_hash(token: str) -> str:
 _DIGEST = "encode(sha256(convert_to(lower({}), 'UTF8')), 'hex')"
 
 _COLUMNS = "id, role, subject, created_at, revoked_at, expires_at, opened_by"
-_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 
 
 async def create_token(
@@ -106,7 +105,7 @@ async def find_token(conn: Conn, token: str) -> Token | None:
 
 
 def token_of(row: asyncpg.Record) -> Token:
-    return Token(**{name: row[name] for name in _NAMES})
+    return row_as(Token, row)
 
 
 async def contact_opening(conn: Conn, token_id: str) -> str | None:
