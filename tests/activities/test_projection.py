@@ -3,6 +3,8 @@ as the workflow wrote it, whether it came decoded from history or from the same 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import asyncpg
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -14,11 +16,11 @@ from cli.scenario_files import load_scenario_file
 from domain.simulation import run_scenario
 from domain.state import CooperationState
 from domain.views import summary
-from tests.domain.test_conformance import VECTORS
+from tests.domain.test_conformance import OWN_VECTORS, VECTORS
 
 
-def _sent(scenario: str) -> tuple[CooperationState, ApplyEffects]:
-    state = run_scenario(load_scenario_file(VECTORS / scenario)).state
+def _sent(scenario: Path) -> tuple[CooperationState, ApplyEffects]:
+    state = run_scenario(load_scenario_file(scenario)).state
     assert state is not None
     return state, ApplyEffects(
         cooperation_id=state.id, events=[], summary=summary(state), state=state
@@ -33,9 +35,13 @@ async def _kept(pool: asyncpg.Pool, cooperation_id: str) -> str:
     return text
 
 
-@pytest.mark.parametrize("scenario", ["jardin.yaml", "graduation-loan.yaml"])
+@pytest.mark.parametrize(
+    "scenario",
+    [VECTORS / "jardin.yaml", OWN_VECTORS / "graduation-loan.yaml"],
+    ids=["jardin.yaml", "graduation-loan.yaml"],
+)
 async def test_the_state_decoded_as_the_worker_does_is_kept_as_it_was_written(
-    pool: asyncpg.Pool, scenario: str
+    pool: asyncpg.Pool, scenario: Path
 ) -> None:
     state, request = _sent(scenario)
     # Through the data converter, as the worker hands it to the activity: its type hint says
@@ -50,6 +56,6 @@ async def test_the_state_decoded_as_the_worker_does_is_kept_as_it_was_written(
 
 
 async def test_a_state_handed_in_the_same_process_is_kept_alike(pool: asyncpg.Pool) -> None:
-    state, request = _sent("jardin.yaml")
+    state, request = _sent(VECTORS / "jardin.yaml")
     await ActivityEnvironment().run(EffectActivities(pool).apply_effects, request)
     assert await _kept(pool, state.id) == state.model_dump_json()

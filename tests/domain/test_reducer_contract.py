@@ -18,7 +18,7 @@ from domain.scenario import ScenarioError, parse_scenario
 from domain.simulation import run_scenario
 from domain.state import CooperationState
 from tests.domain.helpers import Shell, at, cooperation, programme, version
-from tests.domain.test_conformance import VECTORS
+from tests.domain.test_conformance import OWN_VECTORS
 
 APPROVAL = {
     "emergence": {
@@ -219,7 +219,7 @@ def test_decide_never_mutates_its_input() -> None:
 def test_a_copy_of_the_state_is_equal_and_changes_alone() -> None:
     # copy_state copies structurally and its models share one set of field names per kind:
     # a rule changing a copy changes neither the state it came from nor another copy.
-    state = run_scenario(load_scenario_file(VECTORS / "graduation-loan.yaml")).state
+    state = run_scenario(load_scenario_file(OWN_VECTORS / "graduation-loan.yaml")).state
     assert state is not None
     before = state.model_dump_json()
     first, second = copy_state(state), copy_state(state)
@@ -237,7 +237,7 @@ def test_a_copy_of_the_state_is_equal_and_changes_alone() -> None:
 def test_a_state_given_shared_field_sets_is_the_same_state() -> None:
     # What the workflow does to a registration's state and to its run's input: the values
     # stay, JSON included, and a copy of it still changes alone.
-    state = run_scenario(load_scenario_file(VECTORS / "graduation-loan.yaml")).state
+    state = run_scenario(load_scenario_file(OWN_VECTORS / "graduation-loan.yaml")).state
     assert state is not None
     before = state.model_dump_json()
     share_field_sets(state)

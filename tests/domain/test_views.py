@@ -13,7 +13,7 @@ from cli.scenario_files import load_scenario_file
 from domain.scenario import parse_scenario
 from domain.simulation import run_scenario
 from domain.views import CooperationSummary, is_overdue, keep_summary, summary
-from tests.domain.test_conformance import VECTORS
+from tests.domain.test_conformance import OWN_VECTORS, VECTORS
 
 
 def _state_at(until: str):  # type: ignore[no-untyped-def]
@@ -65,8 +65,8 @@ def test_summary_as_json_keeps_amounts_as_decimal_strings_and_reads_back() -> No
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = [
     VECTORS / "jardin.yaml",
-    VECTORS / "graduation.yaml",
-    VECTORS / "graduation-loan.yaml",
+    OWN_VECTORS / "graduation.yaml",
+    OWN_VECTORS / "graduation-loan.yaml",
     ROOT / "examples" / "tiers-lieu-loan.yaml",
     ROOT / "examples" / "ruche-fiscal-host.yaml",
     ROOT / "examples" / "collectif-graduation.yaml",
