@@ -40,38 +40,25 @@ class LedgerEntry(LedgerRow):
 def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
     """The postings an effect makes, each with its idempotency key; none for other effects."""
     if isinstance(effect, Release):
+        # One posting per part: its payee and amount, the release's kind, occurrence and date due.
         return [
             (
                 f"{effect.key}:{part.payee}",
-                _row(
-                    effect,
-                    amount=part.amount,
-                    kind=effect.kind,
-                    payee=part.payee,
-                    occurrence=effect.occurrence,
-                    due_by=effect.due_by,
-                ),
+                _row(effect, _RELEASE, amount=part.amount, payee=part.payee),
             )
             for part in effect.parts
         ]
     if isinstance(effect, PostRepayment):
-        return [
-            (
-                effect.key,
-                _row(effect, amount=effect.amount, kind="repayment", payee=effect.payee),
-            )
-        ]
+        return [(effect.key, _row(effect, _REPAYMENT, kind="repayment"))]
     return []
 
 
-def _row(effect: Release | PostRepayment, **posting: Any) -> LedgerRow:
-    """A posting of the effect's line and tranche: what it posts, to whom, in `posting`."""
-    return LedgerRow(
-        line=effect.line,
-        tranche=effect.tranche,
-        currency=effect.currency,
-        purpose=effect.purpose,
-        beneficiary=effect.beneficiary,
-        at=effect.at,
-        **posting,
-    )
+# What every posting takes from its effect as the effect says it, and what else each kind does.
+_POSTED = frozenset({"line", "tranche", "currency", "purpose", "beneficiary", "at"})
+_RELEASE = _POSTED | {"kind", "occurrence", "due_by"}
+_REPAYMENT = _POSTED | {"amount", "payee"}
+
+
+def _row(effect: Release | PostRepayment, taken: frozenset[str], **posting: Any) -> LedgerRow:
+    """A posting of the effect's fields `taken`, and of what it posts, to whom, in `posting`."""
+    return LedgerRow(**effect.model_dump(include=taken), **posting)
