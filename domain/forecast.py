@@ -248,8 +248,9 @@ def assemble(
     programme: ProgrammeSpec,
     outcomes: Iterable[CooperationOutcome],
     now: datetime,
-    horizon: str = DEFAULT_HORIZON,
-    released: Decimal = ZERO,
+    *,
+    horizon: str,
+    released: Decimal,
 ) -> Forecast:
     """The figures of the cooperations' outcomes (sums of Decimals and sorted days: the
     same whatever order the outcomes come in)."""
@@ -299,4 +300,4 @@ def forecast(
     released before now. `programme` is the programme's current spec: its budget and its
     phases' `expected_duration`."""
     outcomes = forecast_outcomes(programme, states, now, horizon_end(now, horizon))
-    return assemble(programme, outcomes, now, horizon, released)
+    return assemble(programme, outcomes, now, horizon=horizon, released=released)

@@ -16,7 +16,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from domain.forecast import (
-    DEFAULT_HORIZON,
     ZERO,
     CooperationOutcome,
     Forecast,
@@ -76,7 +75,7 @@ def forecast_texts(
     programme: ProgrammeSpec,
     texts: Sequence[str],
     now: datetime,
-    horizon: str = DEFAULT_HORIZON,
+    horizon: str,
     released: Decimal = ZERO,
     executor: Executor | None = None,
     parts: int | None = None,
@@ -86,9 +85,8 @@ def forecast_texts(
     end = horizon_end(now, horizon)
     count = parts or workers()
     if len(texts) < PARALLEL_FROM or count < 2:
-        return assemble(
-            programme, forecast_part(programme, texts, now, end), now, horizon, released
-        )
+        outcomes = forecast_part(programme, texts, now, end)
+        return assemble(programme, outcomes, now, horizon=horizon, released=released)
     runner = executor or pool()
     # Interleaved, not halves: cooperations of a kind come together, and kinds differ in cost.
     futures = [
@@ -99,4 +97,4 @@ def forecast_texts(
     outcomes: list[CooperationOutcome] = [None] * len(texts)  # type: ignore[list-item]
     for k, result in enumerate(results):
         outcomes[k::count] = result
-    return assemble(programme, outcomes, now, horizon, released)
+    return assemble(programme, outcomes, now, horizon=horizon, released=released)
