@@ -13,7 +13,6 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
-    SerializationInfo,
     SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
@@ -46,6 +45,22 @@ from domain.tranche_terms import (
 )
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")]
+
+
+def _as_before(**unused: Any) -> Any:
+    """A spec's serializer leaving out each field of `unused` that holds the value saying it is
+    not used (None: not given). Fields that later rules added to specs appear only where a spec
+    uses them: one using none of them dumps, hashes (store.programmes: an identical spec
+    published again changes nothing) and shows exactly as before them."""
+
+    def serialize(self: BaseModel, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name, value in unused.items():
+            if name in data and (data[name] is None if value is None else data[name] == value):
+                del data[name]
+        return data
+
+    return model_serializer(mode="wrap")(serialize)
 
 
 class Phase(StrEnum):
@@ -89,17 +104,7 @@ class TrancheSpec(Spec):
     when: Trigger
     repeat: Repeat | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_unset_money(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
-        # Rule 17's fields appear only where given: a fixed programme's spec dumps, hashes
-        # (store.programmes: an identical spec changes nothing) and shows as before.
-        data: dict[str, Any] = handler(self)
-        for name in ("amount", "share"):
-            if data.get(name, 0) is None:
-                del data[name]
-        return data
+    _rule_17_as_before = _as_before(amount=None, share=None)
 
     @property
     def loan(self) -> LoanTerms | None:
@@ -192,15 +197,7 @@ class PhaseSpec(Spec):
     _calendar = field_validator("check_in_every", "report_every")(whole_days)
     _expected = field_validator("expected_duration")(whole_days_or_none)
 
-    @model_serializer(mode="wrap")
-    def _without_unset_expected_duration(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
-        # Given only where a funder sets it: a spec without it dumps and hashes as before.
-        data: dict[str, Any] = handler(self)
-        if data.get("expected_duration", 0) is None:
-            del data["expected_duration"]
-        return data
+    _forecast_as_before = _as_before(expected_duration=None)
 
     _shortshort_notice = field_validator("check_in_grace", "reminder_before")(short_notice)
 
@@ -212,6 +209,26 @@ class PhaseSpec(Spec):
         if self.expected_duration is not None and parse(self.expected_duration).is_zero():
             raise ValueError("expected_duration must be a positive duration")
         return self
+
+
+def _amount_fault(t: TrancheSpec, granted: bool) -> tuple[str, str] | None:
+    """Rule 17: the field of a tranche that gives the wrong kind of amount for its programme
+    (a granted one or not), and why; None when it gives the right one."""
+    if not granted or t.loan is not None:
+        if t.share is not None:
+            return "share", (
+                "a share is for a grant tranche of a programme with amounts: granted; "
+                "give an amount"
+            )
+        return None if t.amount is not None else ("amount", "Field required")
+    if t.amount is not None:
+        return "amount", (
+            "with amounts: granted a grant tranche gives a share of the amount granted, "
+            "not an amount"
+        )
+    if t.share is None:
+        return "share", "required with amounts: granted (a decimal, e.g. 0.5)"
+    return None
 
 
 class ProgrammeSpec(Spec):
@@ -235,19 +252,9 @@ class ProgrammeSpec(Spec):
     _storable = field_validator("name")(storable)
     _payment_days = field_validator("payment_within")(whole_days_or_none)
 
-    @model_serializer(mode="wrap")
-    def _without_defaults_of_rule_17(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
-        # As for tranches: a programme using none of rules 17 to 19 dumps and hashes exactly
-        # as before them (store.programmes: an identical spec published again changes nothing).
-        data: dict[str, Any] = handler(self)
-        if self.amounts == Amounts.fixed:
-            data.pop("amounts", None)
-        for name in ("grant", "convention", "payment_within"):
-            if data.get(name, 0) is None:
-                del data[name]
-        return data
+    _rules_17_to_19_as_before = _as_before(
+        amounts=Amounts.fixed, grant=None, convention=None, payment_within=None
+    )
 
     @model_validator(mode="after")
     def _amounts_or_shares(self) -> ProgrammeSpec:
@@ -261,32 +268,11 @@ class ProgrammeSpec(Spec):
         shares: list[Decimal] = []
         for phase, spec in self.phases.items():
             for i, t in enumerate(spec.tranches):
-                at: tuple[str | int, ...] = ("phases", phase.value, "tranches", i)
-                if not granted or t.loan is not None:
-                    if t.share is not None:
-                        faults.append(
-                            (
-                                (*at, "share"),
-                                "a share is for a grant tranche of a programme with amounts: "
-                                "granted; give an amount",
-                            )
-                        )
-                    elif t.amount is None:
-                        faults.append(((*at, "amount"), "Field required"))
-                    continue
-                if t.amount is not None:
-                    faults.append(
-                        (
-                            (*at, "amount"),
-                            "with amounts: granted a grant tranche gives a share of the amount "
-                            "granted, not an amount",
-                        )
-                    )
-                elif t.share is None:
-                    faults.append(
-                        ((*at, "share"), "required with amounts: granted (a decimal, e.g. 0.5)")
-                    )
-                else:
+                fault = _amount_fault(t, granted)
+                if fault is not None:
+                    field, text = fault
+                    faults.append((("phases", phase.value, "tranches", i, field), text))
+                elif granted and t.loan is None and t.share is not None:
                     shares.extend([t.share] * t.occurrences)
         if granted and not faults:
             with localcontext(_EXACT):
