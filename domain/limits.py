@@ -15,12 +15,12 @@ recorded it would freeze on the very check meant to protect it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
-from pydantic import BaseModel, ValidationInfo
+from pydantic import BaseModel, ValidationInfo, model_validator
 
 DOOR: Final[Mapping[str, bool]] = MappingProxyType({"door": True})
 """The validation context of input from outside: `Model.model_validate(data, context=DOOR)`."""
@@ -76,6 +76,18 @@ def at_the_door(info: ValidationInfo) -> bool:
     context = info.context
     # None first: that is every load of recorded data, on the reducer's hot path.
     return context is not None and isinstance(context, Mapping) and context.get("door") is True
+
+
+def door_check(check: Callable[[M], None]) -> Any:
+    """A model's validator (after its fields') that runs `check`, raising ValueError, only on
+    input at the door: what was recorded before the check existed still loads."""
+
+    def validate(self: M, info: ValidationInfo) -> M:
+        if at_the_door(info):
+            check(self)
+        return self
+
+    return model_validator(mode="after")(validate)
 
 
 def text_problem(value: str, max_length: int = MAX_TEXT) -> str | None:

@@ -6,7 +6,7 @@ import weakref
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Decimal, localcontext
 from decimal import Context as DecimalContext
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from domain.limits import (
     MAX_OCCURRENCES,
     SHARE_PLACES,
     at_the_door,
+    door_check,
     storable,
 )
 from domain.money import Amount, DecimalText
@@ -138,10 +139,8 @@ class TrancheSpec(Spec):
             raise ValueError("a loan disburses once: it cannot repeat")
         return self
 
-    @model_validator(mode="after")
-    def _bounded(self, info: ValidationInfo) -> Self:
-        if not at_the_door(info):
-            return self
+    @door_check
+    def _bounded(self) -> None:
         if self.loan is not None and self.amount == 0:
             # A loan of nothing has no schedule: its release would fail.
             raise ValueError("amount: a loan lends a positive amount, not 0.00")
@@ -150,7 +149,6 @@ class TrancheSpec(Spec):
                 f"amount: {self.amount} × {self.occurrences} occurrences is {self.potential}, "
                 f"more than {MAX_AMOUNT}"
             )
-        return self
 
 
 _SHARE_STEP = Decimal(1).scaleb(-SHARE_PLACES)

@@ -6,7 +6,7 @@ the checks of its durations at the door).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,6 +28,7 @@ from domain.limits import (
     MAX_RATE,
     RATE_PLACES,
     at_the_door,
+    door_check,
 )
 from domain.money import DecimalText
 
@@ -95,13 +96,11 @@ class LoanTerms(Spec):
             raise ValueError("term must be a positive duration")
         return self
 
-    @model_validator(mode="after")
-    def _first_installment(self, info: ValidationInfo) -> Self:
+    @door_check
+    def _first_installment(self) -> None:
         # The schedule needs an installment on or before the term whatever the disbursement
         # date: month-end clamping can put grace + installment_every after the term from
         # some dates only (a term of P1M after 31 January ends on 28 February).
-        if not at_the_door(info):
-            return self
         first = parse(self.grace).plus(parse(self.installment_every))
         start = reaches_later(first, parse(self.term))
         if start is not None:
@@ -116,7 +115,6 @@ class LoanTerms(Spec):
                 f"term {self.term} holds up to {self.installments} installments of "
                 f"{self.installment_every}: at most {MAX_INSTALLMENTS}"
             )
-        return self
 
     @property
     def installments(self) -> int:
