@@ -53,12 +53,12 @@ def ledger_rows(effect: Effect) -> list[tuple[str, LedgerRow]]:
     return []
 
 
-# What every posting takes from its effect as the effect says it, and what else each kind does.
-_POSTED = frozenset({"line", "tranche", "currency", "purpose", "beneficiary", "at"})
+# The fields a posting takes from its effect as they are: every posting's, then each kind's own.
+_POSTED = {"line", "tranche", "currency", "purpose", "beneficiary", "at"}
 _RELEASE = _POSTED | {"kind", "occurrence", "due_by"}
 _REPAYMENT = _POSTED | {"amount", "payee"}
 
 
-def _row(effect: Release | PostRepayment, taken: frozenset[str], **posting: Any) -> LedgerRow:
+def _row(effect: Release | PostRepayment, taken: set[str], **posting: Any) -> LedgerRow:
     """A posting of the effect's fields `taken`, and of what it posts, to whom, in `posting`."""
     return LedgerRow(**effect.model_dump(include=taken), **posting)

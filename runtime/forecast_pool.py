@@ -85,8 +85,8 @@ def forecast_texts(
     end = horizon_end(now, horizon)
     count = parts or workers()
     if len(texts) < PARALLEL_FROM or count < 2:
-        outcomes = forecast_part(programme, texts, now, end)
-        return assemble(programme, outcomes, now, horizon=horizon, released=released)
+        here = forecast_part(programme, texts, now, end)
+        return assemble(programme, here, now, horizon=horizon, released=released)
     runner = executor or pool()
     # Interleaved, not halves: cooperations of a kind come together, and kinds differ in cost.
     futures = [
