@@ -20,17 +20,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.models import ApplyEffects, CommitResult, EffectsResult
 from domain import commands as c
+from domain import lifecycle
 from domain.effects import StartLoan
 from domain.errors import DomainError
 from domain.events import Event
-from domain.lifecycle import (
-    Decision,
-    decide,
-    is_finished,
-    next_wakeup,
-    registration_commitments,
-    tick,
-)
 from domain.views import summary
 from workflows.models import CommandAnswer, CommandRequest, CooperationInput, LoanRepayment
 from workflows.parts.answers import Answers
@@ -71,7 +64,7 @@ class ShapeOne:
             rules.registered = True
         while True:
             state = rules.require()
-            if is_finished(state):
+            if lifecycle.is_finished(state):
                 workflow.logger.info("cooperation finished", extra={"outcome": state.outcome})
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 state = rules.require()
@@ -104,15 +97,15 @@ class ShapeOne:
             async with self.lock:
                 now = clock.now()
                 if clock.due(now):
-                    await self._apply_decision(tick(rules.require(), now), now)
+                    await self._apply_decision(lifecycle.tick(rules.require(), now), now)
 
     async def _register(self, register: c.Register, at: datetime | None) -> None:
         now = at if self.clock.simulation and at is not None else self.clock.now()
         try:
-            decision = decide(None, register, now)
+            decision = lifecycle.decide(None, register, now)
         except DomainError as error:
             raise rejection(error) from None
-        commitments = registration_commitments(register)
+        commitments = lifecycle.registration_commitments(register)
         if commitments:
             result = await self._effects(
                 ApplyEffects(cooperation_id=self.id, events=[], effects=list(commitments))
@@ -148,11 +141,11 @@ class ShapeOne:
             return answer
 
     async def _apply_decision(
-        self, decision: Decision, now: datetime
+        self, decision: lifecycle.Decision, now: datetime
     ) -> tuple[list[Event], CommitResult | None]:
         rules = self.rules
         rules.take(decision.state)
-        self.clock.next = next_wakeup(decision.state)
+        self.clock.next = lifecycle.next_wakeup(decision.state)
         if not decision.events and not decision.effects:
             return [], None
         result = await self._effects(
@@ -189,7 +182,9 @@ class ShapeOne:
                 if outcome.committed
                 else c.CommitmentRefused(line=outcome.line, reason=outcome.reason)
             )
-            more, _ = await self._apply_decision(decide(rules.require(), answer, now), now)
+            more, _ = await self._apply_decision(
+                lifecycle.decide(rules.require(), answer, now), now
+            )
             events += more
             if not outcome.committed:
                 refused = outcome
