@@ -186,6 +186,12 @@ class Simulation:
         return await _result(handle, self.pool, scenario.cooperation.id, scenario.until)
 
 
+SIMULATION_BUILD_ID = "coopflow-simulate"
+"""The simulation worker's build id. Without one, the SDK names the worker by hashing the
+bytecode of every module loaded (about 0.4 s, once per process: the first `simulate` of a
+CLI run or a bench). Only a run's own throwaway server sees it, and nothing versions on it."""
+
+
 @contextlib.asynccontextmanager
 async def simulation(
     scenario: Scenario,
@@ -193,19 +199,49 @@ async def simulation(
     database_server: str | None = None,
     history_budget: int | None = None,
 ) -> AsyncIterator[Simulation]:
-    async with temporary_database(database_server) as url:
+    async with _database_and_server(database_server) as (url, env):
         pool = await create_pool(url, max_size=4)
-        env = await start_time_skipping()
         try:
             async with pool.acquire() as conn:
                 for spec in scenario.programmes:
                     await put_programme(conn, spec)
             task_queue = f"simulate-{uuid.uuid4().hex[:8]}"
-            async with build_worker(env.client, pool, task_queue):
+            async with build_worker(env.client, pool, task_queue, build_id=SIMULATION_BUILD_ID):
                 yield Simulation(scenario, env, pool, task_queue, history_budget)
         finally:
-            await env.shutdown()
             await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def _database_and_server(
+    database_server: str | None,
+) -> AsyncIterator[tuple[str, WorkflowEnvironment]]:
+    """The temporary database and the time-skipping server, started side by side: the server
+    comes up while the database is created and migrated. The server is shut down before the
+    database is dropped, and also when the database did not come up."""
+    starting = asyncio.ensure_future(start_time_skipping())
+    used = False
+    try:
+        async with temporary_database(database_server) as url:
+            env = await starting
+            used = True
+            try:
+                yield url, env
+            finally:
+                await env.shutdown()
+    finally:
+        if not used:
+            await _shut_down(starting)
+
+
+async def _shut_down(starting: asyncio.Future[WorkflowEnvironment]) -> None:
+    """A server started for a run that will not use it (its database failed, or the run
+    was cancelled while starting)."""
+    try:
+        env = await starting
+    except BaseException:
+        return  # it did not start: nothing to stop (what went wrong is being raised already)
+    await env.shutdown()
 
 
 async def simulate(scenario: Scenario, *, database_server: str | None = None) -> SimulationResult:

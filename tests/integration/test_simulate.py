@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import yaml
 
 from cli.scenario_files import load_scenario_file
+from cli.simulate import SIMULATION_BUILD_ID, simulation
 from cli.simulate import simulate as simulate_in_process
 from domain.simulation import SimulationResult, run_scenario
+from runtime.localstack import free_port
 from tests.domain.test_conformance import (  # noqa: F401 - the same assertions, run again
     VECTORS,
     expected,
@@ -210,3 +213,42 @@ def test_input_that_would_poison_a_cooperation_is_refused_naming_the_field(
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def _test_servers() -> set[int]:
+    """The time-skipping servers this process has started and that still run."""
+    return {
+        p.pid
+        for p in psutil.Process().children(recursive=True)
+        if "temporal-test-server" in p.name() and p.status() != psutil.STATUS_ZOMBIE
+    }
+
+
+async def test_the_server_started_beside_a_failing_database_is_stopped() -> None:
+    # The time-skipping server starts while the database is made: when the database cannot
+    # be made (no PostgreSQL on that port), the run fails and leaves no server behind.
+    before = _test_servers()
+    nowhere = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    scenario = load_scenario_file(VECTORS / "jardin.yaml")
+    with pytest.raises(OSError):
+        async with simulation(scenario, database_server=nowhere):
+            pytest.fail("a simulation without its database must not start")
+    assert _test_servers() <= before
+
+
+async def test_the_simulation_worker_has_a_build_id_of_its_own(postgres_server_url: str) -> None:
+    # Named, not hashed from every loaded module (the SDK's default, ~0.4 s per process).
+    scenario = load_scenario_file(VECTORS / "jardin.yaml")
+    async with simulation(scenario, database_server=postgres_server_url) as sim:
+        result = await sim.run()
+        history = await sim.env.client.get_workflow_handle(
+            sim.handle.id, run_id=sim.first_run_id
+        ).fetch_history()
+    assert result.to_json() == run_scenario(scenario).to_json()
+    completed = [
+        e.workflow_task_completed_event_attributes
+        for e in history.events
+        if e.HasField("workflow_task_completed_event_attributes")
+    ]
+    assert completed
+    assert {c.binary_checksum for c in completed} == {SIMULATION_BUILD_ID}
