@@ -15,7 +15,6 @@ from statistics import median
 
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
-from temporalio.worker._worker import load_default_build_id
 
 from bench.bare import BareInput, BareWorkflow, noop
 from bench.scenario import Workload, empty_scenario, ten_year_scenario, workload
@@ -52,6 +51,9 @@ async def time_bare(scenario: Scenario, work: Workload) -> float:
             workflows=[BareWorkflow],
             activities=[noop],
             workflow_runner=SANDBOX,
+            # Named like `simulate()`'s worker: neither side pays the SDK's hash of every
+            # module's bytecode (about 0.4 s, once per process) that names a worker without one.
+            build_id="bench-bare",
         ):
             offset = scenario.start - await env.get_current_time()
 
@@ -94,10 +96,6 @@ async def run(runs: int = 3) -> Report:
     coopflow: list[float] = []
     bare: list[float] = []
     overhead: list[float] = []
-    # Once per process, a worker without a build id is named by hashing every module's
-    # bytecode (about 0.4 s). `simulate()`'s worker has one of its own; the bare one has not:
-    # done here, before timing, so that neither side's first run pays for it.
-    load_default_build_id()
     with embedded_postgres() as database_server:
         # Interleaved, so that a noisy moment of the machine hits both sides alike.
         for _ in range(runs):
