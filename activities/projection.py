@@ -74,24 +74,27 @@ class EffectActivities:
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 # Each step below is one statement, or none when it has nothing to do: a
-                # check-in's effects are six round trips (tests/activities/test_round_trips.py).
+                # check-in's effects are five or six round trips with BEGIN and COMMIT
+                # (tests/activities/test_round_trips.py).
                 state = state_text(request.state) if request.state is not None else None
                 if request.summary is not None:
                     await project_summary(conn, request.summary, state)
-                elif state is not None:
-                    await project_state(conn, request.cooperation_id, state)
-                new = await append_events(
-                    conn, request.cooperation_id, [e.model_dump() for e in request.events]
-                )
+                    state = None  # kept with the summary
+                answers = [(a.request_id, a.first_seq, a.last_seq) for a in request.answered]
+                events = [e.model_dump() for e in request.events]
+                if events:
+                    new = await append_events(
+                        conn, request.cooperation_id, events, full_state=state, answered=answers
+                    )
+                else:
+                    new = 0
+                    if state is not None:
+                        await project_state(conn, request.cooperation_id, state)
+                    await keep_answers(conn, request.cooperation_id, answers)
                 await project_events(conn, request.cooperation_id, request.events)
                 await forget_departed(conn, request.cooperation_id, request.events)
                 if request.rules_version is not None:
                     await record_rules(conn, request)
-                await keep_answers(
-                    conn,
-                    request.cooperation_id,
-                    [(a.request_id, a.first_seq, a.last_seq) for a in request.answered],
-                )
                 mails: list[Mail] = []
                 for effect in request.effects:
                     result = await _carry_out(conn, request.cooperation_id, effect, released)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.events import Event
+from store.answers import answer_arrays, keep_answers_sql
 from store.db import Conn
 
 ERASED = "erased"
@@ -30,11 +31,22 @@ class EventConflict(Exception):
         self.incoming = incoming
 
 
-async def append_events(conn: Conn, cooperation_id: str, events: Sequence[dict[str, Any]]) -> int:
+async def append_events(
+    conn: Conn,
+    cooperation_id: str,
+    events: Sequence[dict[str, Any]],
+    *,
+    full_state: str | None = None,
+    answered: Sequence[tuple[str, int, int]] = (),
+) -> int:
     """Insert events once each; returns how many were new. A retried activity re-sends the
     same events (skipped); an event that differs from the one recorded raises
     EventConflict, and nothing of the batch stays written. Inside a transaction (the
-    effects activity's), that transaction is the one that rolls back."""
+    effects activity's), that transaction is the one that rolls back.
+
+    In the same statement, what goes with the events: the cooperation's last seq, its whole
+    state when given (`store.readmodel.project_state`), and the commands they answer
+    (`store.answers.keep_answers`). With no events, none of these is written."""
     if not events:
         return 0
     rows = [
@@ -42,12 +54,18 @@ async def append_events(conn: Conn, cooperation_id: str, events: Sequence[dict[s
         for e in events
     ]
     if conn.is_in_transaction():
-        return await _append(conn, cooperation_id, rows)
+        return await _append(conn, cooperation_id, rows, full_state, answered)
     async with conn.transaction():
-        return await _append(conn, cooperation_id, rows)
+        return await _append(conn, cooperation_id, rows, full_state, answered)
 
 
-async def _append(conn: Conn, cooperation_id: str, rows: list[dict[str, Any]]) -> int:
+async def _append(
+    conn: Conn,
+    cooperation_id: str,
+    rows: list[dict[str, Any]],
+    full_state: str | None,
+    answered: Sequence[tuple[str, int, int]],
+) -> int:
     seqs = [r["seq"] for r in rows]
     # One statement (one round trip) inserts the new, moves the cooperation's last seq, and
     # reads back what was already there: its reading sees the log as it was before the
@@ -57,7 +75,8 @@ async def _append(conn: Conn, cooperation_id: str, rows: list[dict[str, Any]]) -
         " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])"
         " ON CONFLICT (cooperation_id, seq) DO NOTHING RETURNING seq),"
         " moved AS (UPDATE cooperations SET last_seq = greatest(last_seq, $6),"
-        " updated_at = now() WHERE id = $1)"
+        " full_state = coalesce($7, full_state), updated_at = now() WHERE id = $1),"
+        f" answers AS ({keep_answers_sql(8)})"
         " SELECT seq, true AS new, NULL::text AS type, NULL::timestamptz AS at,"
         " NULL::jsonb AS data FROM new"
         " UNION ALL SELECT seq, false, type, at, data FROM events"
@@ -68,6 +87,8 @@ async def _append(conn: Conn, cooperation_id: str, rows: list[dict[str, Any]]) -
         [r["at"] for r in rows],
         [r["data"] for r in rows],
         max(seqs),
+        full_state,
+        *answer_arrays(answered),
     )
     inserted = {r["seq"] for r in found if r["new"]}
     recorded = {r["seq"]: dict(r) for r in found if not r["new"]}

@@ -20,7 +20,7 @@ from runtime.config import Settings
 from store.programmes import put_programme
 from worker.main import build_worker, worker_pool
 from workflows.client import register, send
-from workflows.models import CommandRequest
+from workflows.models import CommandAnswer, CommandRequest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -42,11 +42,15 @@ GRANT = ProgrammeSpec.model_validate(
     }
 )
 
-PLAIN_CHECK_IN = 7
-"""BEGIN; the cooperation's row with its lines and whole state; the event written (with what
-was there read back, and the last seq); the check-in's period; the command's answer; the
-webhooks' deliveries and the e-mails queued (with the NOTIFY when there are); COMMIT. No
-savepoint, and no reset query when the connection goes back to the pool (15 before)."""
+PLAIN_CHECK_IN = 5
+"""BEGIN; the event written, with what was there read back, the cooperation's last seq and
+whole state, and the command's answer; the check-in's period; the webhooks' deliveries and
+the e-mails queued (with the NOTIFY when there are); COMMIT. No savepoint, and no reset
+query when the connection goes back to the pool (15 before)."""
+
+SUMMARY_CHANGED = PLAIN_CHECK_IN + 1
+"""The first check-in of a period changes the summary: its row, lines and loans, with the
+whole state, in one more statement."""
 
 
 class Statements:
@@ -95,33 +99,48 @@ async def test_a_plain_check_in_costs_its_effects_a_fixed_number_of_round_trips(
                 task_queue=task_queue,
                 request=f"inscription-{coop}",
             )
-            statements.recording = True
             handle = temporal_client.get_workflow_handle(f"cooperation:{coop}")
-            answer = await send(
-                handle,
-                CommandRequest(command=c.SubmitCheckIn(check_in_id="ci-1"), request_id="point-1"),
-            )
-            for _ in range(200):
-                if await watcher.fetchval(
-                    "SELECT 1 FROM command_answers WHERE cooperation_id = $1"
-                    " AND request_id = 'point-1'",
-                    coop,
-                ):
-                    break
-                await asyncio.sleep(0.05)
-            # The connection goes back to the pool after the commit that made it visible.
-            await asyncio.sleep(0.5)
-            statements.recording = False
-            projected = await watcher.fetchrow(
-                "SELECT c.last_seq, k.status FROM cooperations c"
-                " JOIN check_ins k ON k.cooperation_id = c.id AND k.id = 'ci-1' WHERE c.id = $1",
+
+            async def check_in(n: int) -> tuple[CommandAnswer, list[str]]:
+                statements.sent = []
+                statements.recording = True
+                answer = await send(
+                    handle,
+                    CommandRequest(
+                        command=c.SubmitCheckIn(check_in_id=f"ci-{n}"), request_id=f"point-{n}"
+                    ),
+                )
+                for _ in range(200):
+                    if await watcher.fetchval(
+                        "SELECT 1 FROM command_answers WHERE cooperation_id = $1"
+                        " AND request_id = $2",
+                        coop,
+                        f"point-{n}",
+                    ):
+                        break
+                    await asyncio.sleep(0.05)
+                # The connection goes back to the pool after the commit that made it visible.
+                await asyncio.sleep(0.5)
+                statements.recording = False
+                return answer, statements.sent
+
+            first, sent = await check_in(1)
+            again, sent_again = await check_in(2)
+            projected = await watcher.fetch(
+                "SELECT c.last_seq, k.id, k.status FROM cooperations c"
+                " JOIN check_ins k ON k.cooperation_id = c.id WHERE c.id = $1 ORDER BY k.id",
                 coop,
             )
         await watcher.close()
     finally:
         await pool.close()
-    assert [e.type for e in answer.events] == ["CheckInSubmitted"]
+    assert [e.type for e in first.events] == ["CheckInSubmitted"]
+    assert [e.type for e in again.events] == ["CheckInSubmitted"]
     # The effects were carried out all the same.
-    assert projected is not None and projected["status"] == "submitted"
-    assert projected["last_seq"] == answer.events[0].seq
-    assert len(statements.sent) == PLAIN_CHECK_IN, statements.sent
+    assert [(r["id"], r["status"]) for r in projected] == [
+        ("ci-1", "replaced"),
+        ("ci-2", "submitted"),
+    ]
+    assert projected[0]["last_seq"] == again.events[0].seq
+    assert len(sent) == SUMMARY_CHANGED, sent
+    assert len(sent_again) == PLAIN_CHECK_IN, sent_again
