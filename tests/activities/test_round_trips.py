@@ -49,7 +49,7 @@ the e-mails queued (with the NOTIFY when there are); COMMIT. No savepoint, and n
 query when the connection goes back to the pool (15 before)."""
 
 SUMMARY_CHANGED = PLAIN_CHECK_IN + 1
-"""The first check-in of a period changes the summary: its row, lines and loans, with the
+"""A check-in that changes the summary (here the first): its row, lines and loans, with the
 whole state, in one more statement."""
 
 
