@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from store.db import Conn
+from store.events import Along
 
 
-def keep_answers_sql(arrays: int) -> str:
+def _keep_answers_sql(arrays: int) -> str:
     """The statement that keeps answers: the cooperation is $1, the request ids, first and
     last seqs the arrays from $`arrays` on. A retried activity writes the same rows again:
-    the range only ever widens. Also a part of the events' statement
-    (`store.events.append_events`)."""
+    the range only ever widens."""
     ids, firsts, lasts = (f"${arrays + i}" for i in range(3))
     return (
         "INSERT INTO command_answers (cooperation_id, request_id, first_seq, last_seq)"
@@ -25,9 +25,15 @@ def keep_answers_sql(arrays: int) -> str:
     )
 
 
-def answer_arrays(answered: Sequence[tuple[str, int, int]]) -> list[list[Any]]:
-    """`keep_answers_sql`'s arrays."""
+def _arrays(answered: Sequence[tuple[str, int, int]]) -> list[list[Any]]:
     return [[a[0] for a in answered], [a[1] for a in answered], [a[2] for a in answered]]
+
+
+def answers_along(answered: Sequence[tuple[str, int, int]]) -> list[Along]:
+    """`keep_answers` as a part of the events' statement (`store.events.append_events`)."""
+    if not answered:
+        return []
+    return [Along(lambda n: f"answers AS ({_keep_answers_sql(n)})", _arrays(answered))]
 
 
 async def keep_answers(
@@ -36,7 +42,7 @@ async def keep_answers(
     """(request id, first seq, last seq) of each command answered."""
     if not answered:
         return
-    await conn.execute(keep_answers_sql(2), cooperation_id, *answer_arrays(answered))
+    await conn.execute(_keep_answers_sql(2), cooperation_id, *_arrays(answered))
 
 
 async def answered(conn: Conn, cooperation_id: str, request_id: str) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from domain.events import Event, instant
 from store.db import Conn, fetch_read, row_as, rows_as, subject_alone
+from store.events import Along
 from store.scope import cooperations_of
 
 
@@ -29,6 +30,9 @@ class Webhook:
 def _webhook(row: Any) -> Webhook:
     return row_as(Webhook, row)
 
+
+OUTBOX = "coopflow_outbox"
+"""The channel the outbox listens on (notify/outbox.py)."""
 
 # Per subject (role and subject: roles are namespaces). Each subscription multiplies the
 # deliveries of every event in its scope.
@@ -159,20 +163,39 @@ async def fan_out(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> i
 async def queue(
     conn: Conn, cooperation_id: str, events: Sequence[Event], mails: Sequence[Mail]
 ) -> tuple[int, int]:
-    """What the outbox must send for `events` and `mails`, created in the events'
-    transaction, each once: how many deliveries and how many e-mails are new. The outbox
-    is woken at the commit (NOTIFY) only when one is.
+    """What the outbox must send for `events` and `mails` (`queued`), in one statement of
+    its own: how many deliveries and how many e-mails are new."""
+    if not events and not mails:
+        return 0, 0
+    row = await conn.fetchrow(
+        f"WITH {_queue_ctes(2)} SELECT (SELECT count(*) FROM deliveries) AS deliveries,"
+        " (SELECT count(*) FROM mails) AS mails",
+        cooperation_id,
+        *_queue_params(cooperation_id, events, mails),
+    )
+    assert row is not None
+    return int(row["deliveries"]), int(row["mails"])
+
+
+def queued(cooperation_id: str, events: Sequence[Event], mails: Sequence[Mail]) -> Along:
+    """What the outbox must send, as a part of the events' statement
+    (`store.events.append_events`): created in the events' transaction, each once.
 
     A delivery per event for each subscription whose owner's scope covers it. A subscriber
     never gets an event about a cooperation or a line outside its scope (the API's,
     `store.scope`): its cooperations as facilitator or fiscal host; as funder, the
-    cooperations it funds and, of their line events, only its own lines'. One statement
-    (one round trip on the path of every command, with or without subscriptions)."""
-    if not events and not mails:
-        return 0, 0
-    lines = [e.data.get("line") for e in events]
-    row = await conn.fetchrow(
-        "WITH hooks AS (SELECT w.id, w.owner_role, w.events,"
+    cooperations it funds and, of their line events, only its own lines'. Each new
+    delivery or e-mail wakes the outbox at the commit (NOTIFY, once per transaction);
+    nothing new, no NOTIFY."""
+    return Along(_queue_ctes, _queue_params(cooperation_id, events, mails))
+
+
+def _queue_ctes(n: int) -> str:
+    seqs, types, lines, payloads, keys, roles, subjects, abouts, about_seqs = (
+        f"${n + i}" for i in range(9)
+    )
+    return (
+        "hooks AS (SELECT w.id, w.owner_role, w.events,"
         " ARRAY(SELECT l->>'line' FROM jsonb_array_elements(c.state->'lines') l"
         " WHERE l->>'funder' = w.owner_subject) AS own_lines"
         " FROM webhooks w JOIN cooperations c ON c.id = $1"
@@ -182,21 +205,23 @@ async def queue(
         " deliveries AS (INSERT INTO webhook_deliveries (webhook_id, cooperation_id, seq,"
         " event_type, payload)"
         " SELECT h.id, $1, e.seq, e.type, e.payload FROM hooks h,"
-        " unnest($2::bigint[], $3::text[], $4::text[], $5::jsonb[]) AS e(seq, type, line, payload)"
+        f" unnest({seqs}::bigint[], {types}::text[], {lines}::text[], {payloads}::jsonb[])"
+        " AS e(seq, type, line, payload)"
         " WHERE (h.events IS NULL OR e.type = ANY(h.events))"
         " AND (h.owner_role <> 'funder' OR e.line IS NULL OR e.line = ANY(h.own_lines))"
-        " ON CONFLICT (webhook_id, cooperation_id, seq) DO NOTHING RETURNING 1),"
+        " ON CONFLICT (webhook_id, cooperation_id, seq) DO NOTHING"
+        f" RETURNING pg_notify('{OUTBOX}', '')),"
         " mails AS (INSERT INTO notifications (key, cooperation_id, to_role, to_subject, about,"
         " seq) SELECT m.key, $1, m.to_role, m.to_subject, m.about, m.seq"
-        " FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])"
-        " AS m(key, to_role, to_subject, about, seq)"
-        " ON CONFLICT (key) DO NOTHING RETURNING 1),"
-        " counted AS (SELECT (SELECT count(*) FROM deliveries) AS deliveries,"
-        " (SELECT count(*) FROM mails) AS mails)"
-        " SELECT deliveries, mails,"
-        " CASE WHEN deliveries + mails > 0 THEN pg_notify('coopflow_outbox', '') END"
-        " FROM counted",
-        cooperation_id,
+        f" FROM unnest({keys}::text[], {roles}::text[], {subjects}::text[], {abouts}::text[],"
+        f" {about_seqs}::bigint[]) AS m(key, to_role, to_subject, about, seq)"
+        f" ON CONFLICT (key) DO NOTHING RETURNING pg_notify('{OUTBOX}', ''))"
+    )
+
+
+def _queue_params(cooperation_id: str, events: Sequence[Event], mails: Sequence[Mail]) -> list[Any]:
+    lines = [e.data.get("line") for e in events]
+    return [
         [e.seq for e in events],
         [e.type for e in events],
         [str(line) if line is not None else None for line in lines],
@@ -206,9 +231,7 @@ async def queue(
         [m.to_subject for m in mails],
         [m.about for m in mails],
         [m.seq for m in mails],
-    )
-    assert row is not None
-    return int(row["deliveries"]), int(row["mails"])
+    ]
 
 
 def payload(cooperation_id: str, event: Event) -> dict[str, Any]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from domain.events import Event
-from store.answers import answer_arrays, keep_answers_sql
 from store.db import Conn
 
 ERASED = "erased"
@@ -31,13 +31,24 @@ class EventConflict(Exception):
         self.incoming = incoming
 
 
+@dataclass(frozen=True)
+class Along:
+    """Writes that go with a batch of events, in their one statement (`append_events`):
+    `ctes(n)` gives its WITH items, named apart, whose parameters begin at $n (the
+    cooperation is $1), and `params` are theirs. Each is a table of its own: one statement
+    may change a row once only."""
+
+    ctes: Callable[[int], str]
+    params: Sequence[Any]
+
+
 async def append_events(
     conn: Conn,
     cooperation_id: str,
     events: Sequence[dict[str, Any]],
     *,
     full_state: str | None = None,
-    answered: Sequence[tuple[str, int, int]] = (),
+    along: Sequence[Along] = (),
 ) -> int:
     """Insert events once each; returns how many were new. A retried activity re-sends the
     same events (skipped); an event that differs from the one recorded raises
@@ -45,8 +56,9 @@ async def append_events(
     effects activity's), that transaction is the one that rolls back.
 
     In the same statement, what goes with the events: the cooperation's last seq, its whole
-    state when given (`store.readmodel.project_state`), and the commands they answer
-    (`store.answers.keep_answers`). With no events, none of these is written."""
+    state when given (`store.readmodel.project_state`), and the writes `along` (the
+    commands they answer, what the outbox sends of them). With no events, none of these is
+    written."""
     if not events:
         return 0
     rows = [
@@ -54,9 +66,9 @@ async def append_events(
         for e in events
     ]
     if conn.is_in_transaction():
-        return await _append(conn, cooperation_id, rows, full_state, answered)
+        return await _append(conn, cooperation_id, rows, full_state, along)
     async with conn.transaction():
-        return await _append(conn, cooperation_id, rows, full_state, answered)
+        return await _append(conn, cooperation_id, rows, full_state, along)
 
 
 async def _append(
@@ -64,9 +76,22 @@ async def _append(
     cooperation_id: str,
     rows: list[dict[str, Any]],
     full_state: str | None,
-    answered: Sequence[tuple[str, int, int]],
+    along: Sequence[Along],
 ) -> int:
     seqs = [r["seq"] for r in rows]
+    params: list[Any] = [
+        cooperation_id,
+        seqs,
+        [r["type"] for r in rows],
+        [r["at"] for r in rows],
+        [r["data"] for r in rows],
+        max(seqs),
+        full_state,
+    ]
+    parts = ""
+    for part in along:
+        parts += f", {part.ctes(len(params) + 1)}"
+        params.extend(part.params)
     # One statement (one round trip) inserts the new, moves the cooperation's last seq, and
     # reads back what was already there: its reading sees the log as it was before the
     # statement, so exactly the events this batch brings again.
@@ -75,20 +100,13 @@ async def _append(
         " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])"
         " ON CONFLICT (cooperation_id, seq) DO NOTHING RETURNING seq),"
         " moved AS (UPDATE cooperations SET last_seq = greatest(last_seq, $6),"
-        " full_state = coalesce($7, full_state), updated_at = now() WHERE id = $1),"
-        f" answers AS ({keep_answers_sql(8)})"
+        " full_state = coalesce($7, full_state), updated_at = now() WHERE id = $1)"
+        f"{parts}"
         " SELECT seq, true AS new, NULL::text AS type, NULL::timestamptz AS at,"
         " NULL::jsonb AS data FROM new"
         " UNION ALL SELECT seq, false, type, at, data FROM events"
         " WHERE cooperation_id = $1 AND seq = ANY($2::bigint[])",
-        cooperation_id,
-        seqs,
-        [r["type"] for r in rows],
-        [r["at"] for r in rows],
-        [r["data"] for r in rows],
-        max(seqs),
-        full_state,
-        *answer_arrays(answered),
+        *params,
     )
     inserted = {r["seq"] for r in found if r["new"]}
     recorded = {r["seq"]: dict(r) for r in found if not r["new"]}

@@ -42,11 +42,11 @@ GRANT = ProgrammeSpec.model_validate(
     }
 )
 
-PLAIN_CHECK_IN = 5
+PLAIN_CHECK_IN = 4
 """BEGIN; the event written, with what was there read back, the cooperation's last seq and
-whole state, and the command's answer; the check-in's period; the webhooks' deliveries and
-the e-mails queued (with the NOTIFY when there are); COMMIT. No savepoint, and no reset
-query when the connection goes back to the pool (15 before)."""
+whole state, the command's answer, and what the outbox will send (the webhooks' deliveries,
+the facilitator's e-mail, the NOTIFY that wakes it); the check-in's period; COMMIT. No
+savepoint, and no reset query when the connection goes back to the pool (15 before)."""
 
 SUMMARY_CHANGED = PLAIN_CHECK_IN + 1
 """A check-in that changes the summary (here the first): its row, lines and loans, with the
