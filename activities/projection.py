@@ -27,9 +27,9 @@ from domain.ledger import ledger_rows
 from domain.state import CooperationState
 from runtime.logging import get_logger
 from store import money
-from store.answers import keep_answers
+from store.answers import answers_along, keep_answers
 from store.db import Conn
-from store.delivery import fan_out
+from store.delivery import Mail, queue, queued
 from store.events import EventConflict, append_events
 from store.people import forget_departed
 from store.readmodel import project_events, project_state, project_summary
@@ -73,23 +73,43 @@ class EffectActivities:
         released: list[Release] = []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
+                # Each step below is one statement, or none when it has nothing to do: a
+                # check-in's effects are four or five round trips with BEGIN and COMMIT
+                # (tests/activities/test_round_trips.py).
+                state = state_text(request.state) if request.state is not None else None
                 if request.summary is not None:
-                    await project_summary(conn, request.summary)
-                if request.state is not None:
-                    await project_state(conn, request.cooperation_id, state_text(request.state))
-                new = await append_events(
-                    conn, request.cooperation_id, [e.model_dump() for e in request.events]
-                )
+                    await project_summary(conn, request.summary, state)
+                    state = None  # kept with the summary
+                answers = [(a.request_id, a.first_seq, a.last_seq) for a in request.answered]
+                # The e-mails wait in the outbox with the webhooks' deliveries: queued with the
+                # events, the outbox woken at the commit when there is something new to send.
+                mails = [
+                    _mail(request.cooperation_id, e)
+                    for e in request.effects
+                    if isinstance(e, Notify)
+                ]
+                events = [e.model_dump() for e in request.events]
+                if events:
+                    new = await append_events(
+                        conn,
+                        request.cooperation_id,
+                        events,
+                        full_state=state,
+                        along=[
+                            *answers_along(answers),
+                            queued(request.cooperation_id, request.events, mails),
+                        ],
+                    )
+                else:
+                    new = 0
+                    if state is not None:
+                        await project_state(conn, request.cooperation_id, state)
+                    await keep_answers(conn, request.cooperation_id, answers)
+                    await queue(conn, request.cooperation_id, [], mails)
                 await project_events(conn, request.cooperation_id, request.events)
                 await forget_departed(conn, request.cooperation_id, request.events)
-                await fan_out(conn, request.cooperation_id, request.events)
                 if request.rules_version is not None:
                     await record_rules(conn, request)
-                await keep_answers(
-                    conn,
-                    request.cooperation_id,
-                    [(a.request_id, a.first_seq, a.last_seq) for a in request.answered],
-                )
                 for effect in request.effects:
                     result = await _carry_out(conn, request.cooperation_id, effect, released)
                     if result is not None:
@@ -97,9 +117,6 @@ class EffectActivities:
                 await money.record_paid(conn, request.cooperation_id, request.events)
                 if request.all_or_nothing and not all(r.committed for r in commitments):
                     raise _Refused
-                if any(isinstance(e, Notify) for e in request.effects):
-                    # The outbox's loop wakes at the commit rather than at its next look.
-                    await conn.execute("NOTIFY coopflow_outbox")
         except _Refused:
             # Rolled back: the lines that could be committed are not committed either.
             return EffectsResult(
@@ -171,16 +188,7 @@ async def _carry_out(
                 amount=effect.amount,
             )
         case Notify():
-            await conn.execute(
-                "INSERT INTO notifications (key, cooperation_id, to_role, to_subject, about, seq)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
-                f"{cooperation_id}:{effect.seq}:{effect.to_role}:{effect.to or ''}",
-                cooperation_id,
-                effect.to_role,
-                effect.to,
-                effect.about,
-                effect.seq,
-            )
+            pass  # queued with the events (`queued`)
         case RenderReport():
             await render_report(conn, cooperation_id, effect)
         case StartLoan():
@@ -188,6 +196,16 @@ async def _carry_out(
             # its disbursement was posted with the release.
             pass
     return None
+
+
+def _mail(cooperation_id: str, effect: Notify) -> Mail:
+    return Mail(
+        key=f"{cooperation_id}:{effect.seq}:{effect.to_role}:{effect.to or ''}",
+        to_role=effect.to_role,
+        to_subject=effect.to,
+        about=effect.about,
+        seq=effect.seq,
+    )
 
 
 async def record_rules(conn: Conn, request: ApplyEffects) -> None:

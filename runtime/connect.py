@@ -99,7 +99,7 @@ async def connect_temporal(
 
 
 async def connect_postgres(
-    settings: Settings, *, wait: float = 10.0, reset_session: bool = True
+    settings: Settings, *, wait: float = 10.0, reset_session: bool = True, max_size: int = 10
 ) -> asyncpg.Pool:
     if not settings.database_url:
         raise StartupError(
@@ -109,7 +109,9 @@ async def connect_postgres(
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         try:
-            return await create_pool(settings.database_url, reset_session=reset_session)
+            return await create_pool(
+                settings.database_url, max_size=max_size, reset_session=reset_session
+            )
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             if asyncio.get_running_loop().time() >= deadline:
                 raise StartupError(

@@ -5,8 +5,35 @@ it sends a command made from an Idempotency-Key."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from store.db import Conn
+from store.events import Along
+
+
+def _keep_answers_sql(arrays: int) -> str:
+    """The statement that keeps answers: the cooperation is $1, the request ids, first and
+    last seqs the arrays from $`arrays` on. A retried activity writes the same rows again:
+    the range only ever widens."""
+    ids, firsts, lasts = (f"${arrays + i}" for i in range(3))
+    return (
+        "INSERT INTO command_answers (cooperation_id, request_id, first_seq, last_seq)"
+        f" SELECT $1, * FROM unnest({ids}::text[], {firsts}::bigint[], {lasts}::bigint[])"
+        " ON CONFLICT (cooperation_id, request_id) DO UPDATE"
+        " SET first_seq = least(command_answers.first_seq, EXCLUDED.first_seq),"
+        " last_seq = greatest(command_answers.last_seq, EXCLUDED.last_seq)"
+    )
+
+
+def _arrays(answered: Sequence[tuple[str, int, int]]) -> list[list[Any]]:
+    return [[a[0] for a in answered], [a[1] for a in answered], [a[2] for a in answered]]
+
+
+def answers_along(answered: Sequence[tuple[str, int, int]]) -> list[Along]:
+    """`keep_answers` as a part of the events' statement (`store.events.append_events`)."""
+    if not answered:
+        return []
+    return [Along(lambda n: f"answers AS ({_keep_answers_sql(n)})", _arrays(answered))]
 
 
 async def keep_answers(
@@ -15,18 +42,7 @@ async def keep_answers(
     """(request id, first seq, last seq) of each command answered."""
     if not answered:
         return
-    # A retried activity writes the same rows again: the range only ever widens.
-    await conn.execute(
-        "INSERT INTO command_answers (cooperation_id, request_id, first_seq, last_seq)"
-        " SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[])"
-        " ON CONFLICT (cooperation_id, request_id) DO UPDATE"
-        " SET first_seq = least(command_answers.first_seq, EXCLUDED.first_seq),"
-        " last_seq = greatest(command_answers.last_seq, EXCLUDED.last_seq)",
-        cooperation_id,
-        [a[0] for a in answered],
-        [a[1] for a in answered],
-        [a[2] for a in answered],
-    )
+    await conn.execute(_keep_answers_sql(2), cooperation_id, *_arrays(answered))
 
 
 async def answered(conn: Conn, cooperation_id: str, request_id: str) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from domain.events import Event, instant
 from store.db import Conn, fetch_read, row_as, rows_as, subject_alone
+from store.events import Along
 from store.scope import cooperations_of
 
 
@@ -29,6 +30,9 @@ class Webhook:
 def _webhook(row: Any) -> Webhook:
     return row_as(Webhook, row)
 
+
+OUTBOX = "coopflow_outbox"
+"""The channel the outbox listens on (notify/outbox.py)."""
 
 # Per subject (role and subject: roles are namespaces). Each subscription multiplies the
 # deliveries of every event in its scope.
@@ -137,45 +141,97 @@ async def delete_webhook(conn: Conn, webhook_id: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Mail:
+    """A notification the outbox will e-mail (a `Notify` effect), keyed so that it is
+    queued once."""
+
+    key: str
+    to_role: str
+    to_subject: str | None
+    about: str
+    seq: int
+
+
 async def fan_out(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> int:
-    """A delivery per event for each subscription whose owner's scope covers it, created in
-    the events' transaction: each event is fanned out once. A subscriber never gets an event
-    about a cooperation or a line outside its scope (the API's, `store.scope`): its
-    cooperations as facilitator or fiscal host; as funder, the cooperations it funds and, of
-    their line events, only its own lines'."""
-    if not events:
-        return 0
-    hooks = await conn.fetch(
-        "SELECT w.id, w.owner_role, w.events,"
+    """A delivery per event for each subscription whose owner's scope covers it (`queue`);
+    how many were created."""
+    deliveries, _ = await queue(conn, cooperation_id, events, ())
+    return deliveries
+
+
+async def queue(
+    conn: Conn, cooperation_id: str, events: Sequence[Event], mails: Sequence[Mail]
+) -> tuple[int, int]:
+    """What the outbox must send for `events` and `mails` (`queued`), in one statement of
+    its own: how many deliveries and how many e-mails are new."""
+    if not events and not mails:
+        return 0, 0
+    row = await conn.fetchrow(
+        f"WITH {_queue_ctes(2)} SELECT (SELECT count(*) FROM deliveries) AS deliveries,"
+        " (SELECT count(*) FROM mails) AS mails",
+        cooperation_id,
+        *_queue_params(cooperation_id, events, mails),
+    )
+    assert row is not None
+    return int(row["deliveries"]), int(row["mails"])
+
+
+def queued(cooperation_id: str, events: Sequence[Event], mails: Sequence[Mail]) -> Along:
+    """What the outbox must send, as a part of the events' statement
+    (`store.events.append_events`): created in the events' transaction, each once.
+
+    A delivery per event for each subscription whose owner's scope covers it. A subscriber
+    never gets an event about a cooperation or a line outside its scope (the API's,
+    `store.scope`): its cooperations as facilitator or fiscal host; as funder, the
+    cooperations it funds and, of their line events, only its own lines'. Each new
+    delivery or e-mail wakes the outbox at the commit (NOTIFY, once per transaction);
+    nothing new, no NOTIFY."""
+    return Along(_queue_ctes, _queue_params(cooperation_id, events, mails))
+
+
+def _queue_ctes(n: int) -> str:
+    seqs, types, lines, payloads, keys, roles, subjects, abouts, about_seqs = (
+        f"${n + i}" for i in range(9)
+    )
+    return (
+        "hooks AS (SELECT w.id, w.owner_role, w.events,"
         " ARRAY(SELECT l->>'line' FROM jsonb_array_elements(c.state->'lines') l"
         " WHERE l->>'funder' = w.owner_subject) AS own_lines"
         " FROM webhooks w JOIN cooperations c ON c.id = $1"
         " WHERE w.deleted_at IS NULL AND ("
         f" (w.owner_role = 'facilitator' AND {cooperations_of('facilitator', 'w.owner_subject')})"
-        f" OR (w.owner_role = 'funder' AND {cooperations_of('funder', 'w.owner_subject')}))",
-        cooperation_id,
+        f" OR (w.owner_role = 'funder' AND {cooperations_of('funder', 'w.owner_subject')}))),"
+        " deliveries AS (INSERT INTO webhook_deliveries (webhook_id, cooperation_id, seq,"
+        " event_type, payload)"
+        " SELECT h.id, $1, e.seq, e.type, e.payload FROM hooks h,"
+        f" unnest({seqs}::bigint[], {types}::text[], {lines}::text[], {payloads}::jsonb[])"
+        " AS e(seq, type, line, payload)"
+        " WHERE (h.events IS NULL OR e.type = ANY(h.events))"
+        " AND (h.owner_role <> 'funder' OR e.line IS NULL OR e.line = ANY(h.own_lines))"
+        " ON CONFLICT (webhook_id, cooperation_id, seq) DO NOTHING"
+        f" RETURNING pg_notify('{OUTBOX}', '')),"
+        " mails AS (INSERT INTO notifications (key, cooperation_id, to_role, to_subject, about,"
+        " seq) SELECT m.key, $1, m.to_role, m.to_subject, m.about, m.seq"
+        f" FROM unnest({keys}::text[], {roles}::text[], {subjects}::text[], {abouts}::text[],"
+        f" {about_seqs}::bigint[]) AS m(key, to_role, to_subject, about, seq)"
+        f" ON CONFLICT (key) DO NOTHING RETURNING pg_notify('{OUTBOX}', ''))"
     )
-    rows = []
-    for hook in hooks:
-        wanted = set(hook["events"]) if hook["events"] is not None else None
-        own = set(hook["own_lines"] or ())
-        for event in events:
-            if wanted is not None and event.type not in wanted:
-                continue
-            line = event.data.get("line")
-            if hook["owner_role"] == "funder" and line is not None and line not in own:
-                continue
-            rows.append(
-                (hook["id"], cooperation_id, event.seq, event.type, payload(cooperation_id, event))
-            )
-    if rows:
-        await conn.executemany(
-            "INSERT INTO webhook_deliveries (webhook_id, cooperation_id, seq, event_type, payload)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (webhook_id, cooperation_id, seq) DO NOTHING",
-            rows,
-        )
-        await conn.execute("NOTIFY coopflow_outbox")
-    return len(rows)
+
+
+def _queue_params(cooperation_id: str, events: Sequence[Event], mails: Sequence[Mail]) -> list[Any]:
+    lines = [e.data.get("line") for e in events]
+    return [
+        [e.seq for e in events],
+        [e.type for e in events],
+        [str(line) if line is not None else None for line in lines],
+        [payload(cooperation_id, e) for e in events],
+        [m.key for m in mails],
+        [m.to_role for m in mails],
+        [m.to_subject for m in mails],
+        [m.about for m in mails],
+        [m.seq for m in mails],
+    ]
 
 
 def payload(cooperation_id: str, event: Event) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,56 +31,107 @@ class EventConflict(Exception):
         self.incoming = incoming
 
 
-async def append_events(conn: Conn, cooperation_id: str, events: Sequence[dict[str, Any]]) -> int:
+@dataclass(frozen=True)
+class Along:
+    """Writes that go with a batch of events, in their one statement (`append_events`):
+    `ctes(n)` gives its WITH items, named apart, whose parameters begin at $n (the
+    cooperation is $1), and `params` are theirs. Each is a table of its own: one statement
+    may change a row once only."""
+
+    ctes: Callable[[int], str]
+    params: Sequence[Any]
+
+
+async def append_events(
+    conn: Conn,
+    cooperation_id: str,
+    events: Sequence[dict[str, Any]],
+    *,
+    full_state: str | None = None,
+    along: Sequence[Along] = (),
+) -> int:
     """Insert events once each; returns how many were new. A retried activity re-sends the
     same events (skipped); an event that differs from the one recorded raises
-    EventConflict."""
+    EventConflict, and nothing of the batch stays written. Inside a transaction (the
+    effects activity's), that transaction is the one that rolls back.
+
+    In the same statement, what goes with the events: the cooperation's last seq, its whole
+    state when given (`store.readmodel.project_state`), and the writes `along` (the
+    commands they answer, what the outbox sends of them). With no events, none of these is
+    written."""
     if not events:
         return 0
     rows = [
         {"seq": e["seq"], "type": e["type"], "at": _aware(e["at"]), "data": e.get("data") or {}}
         for e in events
     ]
+    if conn.is_in_transaction():
+        return await _append(conn, cooperation_id, rows, full_state, along)
     async with conn.transaction():
-        # One statement for the whole batch.
-        inserted = {
-            r["seq"]
-            for r in await conn.fetch(
-                "INSERT INTO events (cooperation_id, seq, type, at, data)"
-                " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[],"
-                " $5::jsonb[])"
-                " ON CONFLICT (cooperation_id, seq) DO NOTHING RETURNING seq",
-                cooperation_id,
-                [r["seq"] for r in rows],
-                [r["type"] for r in rows],
-                [r["at"] for r in rows],
-                [r["data"] for r in rows],
-            )
-        }
-        again = [r for r in rows if r["seq"] not in inserted]
-        if again:
-            recorded = {
-                r["seq"]: {"seq": r["seq"], "type": r["type"], "at": r["at"], "data": r["data"]}
-                for r in await conn.fetch(
-                    "SELECT seq, type, at, data FROM events"
-                    " WHERE cooperation_id = $1 AND seq = ANY($2::bigint[])",
-                    cooperation_id,
-                    [r["seq"] for r in again],
-                )
-            }
-            for row in again:
-                if ERASED in (recorded[row["seq"]]["data"] or {}):
-                    # Its free texts were erased (store/erasure.py): the workflow re-sends
-                    # them, the log keeps them blank.
-                    continue
-                if _canonical(recorded[row["seq"]]) != _canonical(row):
-                    raise EventConflict(cooperation_id, row["seq"], recorded[row["seq"]], row)
-        await conn.execute(
-            "UPDATE cooperations SET last_seq = greatest(last_seq, $2), updated_at = now()"
-            " WHERE id = $1",
+        return await _append(conn, cooperation_id, rows, full_state, along)
+
+
+async def _append(
+    conn: Conn,
+    cooperation_id: str,
+    rows: list[dict[str, Any]],
+    full_state: str | None,
+    along: Sequence[Along],
+) -> int:
+    seqs = [r["seq"] for r in rows]
+    params: list[Any] = [
+        cooperation_id,
+        seqs,
+        [r["type"] for r in rows],
+        [r["at"] for r in rows],
+        [r["data"] for r in rows],
+        max(seqs),
+        full_state,
+    ]
+    parts = ""
+    for part in along:
+        parts += f", {part.ctes(len(params) + 1)}"
+        params.extend(part.params)
+    # One statement (one round trip) inserts the new, moves the cooperation's last seq, and
+    # reads back what was already there: its reading sees the log as it was before the
+    # statement, so exactly the events this batch brings again.
+    found = await conn.fetch(
+        "WITH new AS (INSERT INTO events (cooperation_id, seq, type, at, data)"
+        " SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])"
+        " ON CONFLICT (cooperation_id, seq) DO NOTHING RETURNING seq),"
+        " moved AS (UPDATE cooperations SET last_seq = greatest(last_seq, $6),"
+        " full_state = coalesce($7, full_state), updated_at = now() WHERE id = $1)"
+        f"{parts}"
+        " SELECT seq, true AS new, NULL::text AS type, NULL::timestamptz AS at,"
+        " NULL::jsonb AS data FROM new"
+        " UNION ALL SELECT seq, false, type, at, data FROM events"
+        " WHERE cooperation_id = $1 AND seq = ANY($2::bigint[])",
+        *params,
+    )
+    inserted = {r["seq"] for r in found if r["new"]}
+    recorded = {r["seq"]: dict(r) for r in found if not r["new"]}
+    missing = [s for s in seqs if s not in inserted and s not in recorded]
+    if missing:
+        # Written by another transaction that committed while this statement waited on it:
+        # invisible to the statement's reading, compared all the same.
+        for r in await conn.fetch(
+            "SELECT seq, type, at, data FROM events"
+            " WHERE cooperation_id = $1 AND seq = ANY($2::bigint[])",
             cooperation_id,
-            max(r["seq"] for r in rows),
-        )
+            missing,
+        ):
+            recorded[r["seq"]] = dict(r)
+    for row in rows:
+        if row["seq"] in inserted:
+            continue
+        was = recorded[row["seq"]]
+        if ERASED in (was["data"] or {}):
+            # Its free texts were erased (store/erasure.py): the workflow re-sends them, the
+            # log keeps them blank.
+            continue
+        if _canonical(was) != _canonical(row):
+            theirs = {"seq": was["seq"], "type": was["type"], "at": was["at"], "data": was["data"]}
+            raise EventConflict(cooperation_id, row["seq"], theirs, row)
     return len(inserted)
 
 

@@ -18,25 +18,81 @@ from store.tokens import Role
 
 async def project_state(conn: Conn, cooperation_id: str, state_json: str) -> None:
     """The whole state as JSON (`CooperationState.model_dump_json`), for the forecast
-    (`store.forecast`); after the summary, whose row it joins (a registration's first
-    delivery carries both)."""
+    (`store.forecast`), when the summary did not change (else `project_summary` keeps it)."""
     await conn.execute(
         "UPDATE cooperations SET full_state = $2 WHERE id = $1", cooperation_id, state_json
     )
 
 
-async def project_summary(conn: Conn, view: CooperationSummary) -> None:
+async def project_summary(
+    conn: Conn, view: CooperationSummary, state_json: str | None = None
+) -> None:
+    """The cooperation's row, its lines and its loans as `view` shows them, and its whole
+    state when given (`project_state`), in one statement: one round trip on the path of
+    every command that changes the summary. A registration's first delivery creates the
+    row; the lines' rows are checked against it at the statement's end."""
     funders = sorted({line.funder for line in view.lines if line.status != "declined"})
+    lines = [
+        {
+            "line": line.line,
+            "programme": line.programme,
+            "funder": line.funder,
+            "status": line.status,
+            "version": line.version,
+            "currency": line.currency,
+            "committed": line.committed,
+            "released": line.released,
+            "freed": line.freed,
+            "awaiting_approval": line.awaiting_approval,
+        }
+        for line in view.lines
+    ]
+    loans = [
+        {
+            "line": line.line,
+            "programme": line.programme,
+            "tranche": loan.tranche,
+            "currency": line.currency,
+            "principal": loan.principal,
+            "outstanding": loan.outstanding,
+            "overdue": loan.overdue,
+            "settled": loan.settled,
+            "written_off": loan.written_off,
+        }
+        for line in view.lines
+        for loan in line.loans
+    ]
     await conn.execute(
-        "INSERT INTO cooperations (id, name, facilitator, fiscal_host, phase, paused,"
-        " outcome, overdue, programmes, funders, rules_version, state)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "WITH cooperation AS (INSERT INTO cooperations (id, name, facilitator, fiscal_host,"
+        " phase, paused, outcome, overdue, programmes, funders, rules_version, state,"
+        " full_state)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         " ON CONFLICT (id) DO UPDATE SET name = coalesce(EXCLUDED.name, cooperations.name),"
         " facilitator = EXCLUDED.facilitator,"
         " fiscal_host = EXCLUDED.fiscal_host, phase = EXCLUDED.phase,"
         " paused = EXCLUDED.paused, outcome = EXCLUDED.outcome, overdue = EXCLUDED.overdue,"
         " programmes = EXCLUDED.programmes, funders = EXCLUDED.funders,"
-        " rules_version = EXCLUDED.rules_version, state = EXCLUDED.state, updated_at = now()",
+        " rules_version = EXCLUDED.rules_version, state = EXCLUDED.state,"
+        " full_state = coalesce(EXCLUDED.full_state, cooperations.full_state),"
+        " updated_at = now()),"
+        " line_rows AS (INSERT INTO lines (cooperation_id, line, programme, funder, status,"
+        " version, currency, committed, released, freed, awaiting_approval)"
+        " SELECT $1, * FROM jsonb_to_recordset($14::jsonb) AS l(line text, programme text,"
+        " funder text, status text, version integer, currency text, committed numeric,"
+        " released numeric, freed numeric, awaiting_approval text[])"
+        " ON CONFLICT (cooperation_id, line) DO UPDATE SET programme = EXCLUDED.programme,"
+        " funder = EXCLUDED.funder, status = EXCLUDED.status, version = EXCLUDED.version,"
+        " currency = EXCLUDED.currency, committed = EXCLUDED.committed,"
+        " released = EXCLUDED.released, freed = EXCLUDED.freed,"
+        " awaiting_approval = EXCLUDED.awaiting_approval, updated_at = now())"
+        " INSERT INTO loans (cooperation_id, line, programme, tranche, currency, principal,"
+        " outstanding, overdue, settled, written_off)"
+        " SELECT $1, * FROM jsonb_to_recordset($15::jsonb) AS l(line text, programme text,"
+        " tranche text, currency text, principal numeric, outstanding numeric,"
+        " overdue integer, settled boolean, written_off numeric)"
+        " ON CONFLICT (cooperation_id, line, tranche) DO UPDATE SET"
+        " outstanding = EXCLUDED.outstanding, overdue = EXCLUDED.overdue,"
+        " settled = EXCLUDED.settled, written_off = EXCLUDED.written_off",
         view.id,
         view.name or view.id,
         view.facilitator,
@@ -49,59 +105,10 @@ async def project_summary(conn: Conn, view: CooperationSummary) -> None:
         funders,
         view.rules_version,
         view.model_dump(mode="json"),
+        state_json,
+        lines,
+        loans,
     )
-    if view.lines:
-        await conn.executemany(
-            "INSERT INTO lines (cooperation_id, line, programme, funder, status, version,"
-            " currency, committed, released, freed, awaiting_approval)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            " ON CONFLICT (cooperation_id, line) DO UPDATE SET programme = EXCLUDED.programme,"
-            " funder = EXCLUDED.funder, status = EXCLUDED.status, version = EXCLUDED.version,"
-            " currency = EXCLUDED.currency, committed = EXCLUDED.committed,"
-            " released = EXCLUDED.released, freed = EXCLUDED.freed,"
-            " awaiting_approval = EXCLUDED.awaiting_approval, updated_at = now()",
-            [
-                (
-                    view.id,
-                    line.line,
-                    line.programme,
-                    line.funder,
-                    line.status,
-                    line.version,
-                    line.currency,
-                    line.committed,
-                    line.released,
-                    line.freed,
-                    line.awaiting_approval,
-                )
-                for line in view.lines
-            ],
-        )
-    loans = [(line, loan) for line in view.lines for loan in line.loans]
-    if loans:
-        await conn.executemany(
-            "INSERT INTO loans (cooperation_id, line, programme, tranche, currency, principal,"
-            " outstanding, overdue, settled, written_off)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            " ON CONFLICT (cooperation_id, line, tranche) DO UPDATE SET"
-            " outstanding = EXCLUDED.outstanding, overdue = EXCLUDED.overdue,"
-            " settled = EXCLUDED.settled, written_off = EXCLUDED.written_off",
-            [
-                (
-                    view.id,
-                    line.line,
-                    line.programme,
-                    loan.tranche,
-                    line.currency,
-                    loan.principal,
-                    loan.outstanding,
-                    loan.overdue,
-                    loan.settled,
-                    loan.written_off,
-                )
-                for line, loan in loans
-            ],
-        )
 
 
 async def project_events(conn: Conn, cooperation_id: str, events: Sequence[Event]) -> None:

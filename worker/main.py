@@ -71,6 +71,15 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+async def worker_pool(settings: Settings, *, max_size: int = 10) -> asyncpg.Pool:
+    """The worker's PostgreSQL pool. Its connections go back without asyncpg's reset query
+    (one round trip per effects activity, `store.db.create_pool`): what uses it leaves no
+    session state behind. The effects activity, the fault watch and the outbox take their
+    locks for a transaction (`subject_alone`), SET nothing, open no cursor outside a
+    transaction, and the outbox listens on a connection of its own."""
+    return await connect_postgres(settings, reset_session=False, max_size=max_size)
+
+
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str, **options: object) -> Worker:
     effects = EffectActivities(pool)
     return Worker(
@@ -93,7 +102,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     client = await connect_temporal(
         settings, metrics_address=settings.metrics_address, tracing=tracing
     )
-    pool = await connect_postgres(settings)
+    pool = await worker_pool(settings)
     try:
         worker = build_worker(client, pool, settings.task_queue, **worker_options(settings))
         stop = stop or asyncio.Event()
