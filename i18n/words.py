@@ -1,5 +1,6 @@
-"""The words of the application: one catalog per locale (`i18n/catalog/<locale>.toml`, the
-same keys in both), read by pages, e-mails and reports alike."""
+"""The words of the application: one catalog per locale (`i18n/catalog/<locale>/*.toml`, a
+file per part of the application, the same files and keys in both), read by pages, e-mails
+and reports alike."""
 
 from __future__ import annotations
 
@@ -32,18 +33,36 @@ def supported_locale(locale: str | None) -> str:
 
 @cache
 def catalog(locale: str) -> Mapping[str, str]:
-    """One locale's words, keyed `section.key` (nested TOML tables flattened)."""
-    source = resources.files("i18n") / "catalog" / f"{locale}.toml"
-    flat: dict[str, str] = {}
+    """One locale's words, keyed `section.key` (nested TOML tables flattened), from all its
+    files."""
+    folder = resources.files("i18n") / "catalog" / locale
+    files = sorted(
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".toml")
+    )
+    return merged(files)
 
-    def walk(prefix: str, table: Mapping[str, Any]) -> None:
+
+def merged(files: list[tuple[str, str]]) -> dict[str, str]:
+    """The words of TOML `files` (name, text) flattened into one catalog. A key said in two
+    files is refused: one of them would silently win."""
+    flat: dict[str, str] = {}
+    origin: dict[str, str] = {}
+
+    def walk(name: str, prefix: str, table: Mapping[str, Any]) -> None:
         for key, value in table.items():
             if isinstance(value, Mapping):
-                walk(f"{prefix}{key}.", value)
-            else:
-                flat[f"{prefix}{key}"] = str(value)
+                walk(name, f"{prefix}{key}.", value)
+                continue
+            full = f"{prefix}{key}"
+            if full in flat:
+                raise ValueError(f"catalog key {full} is in both {origin[full]} and {name}")
+            flat[full] = str(value)
+            origin[full] = name
 
-    walk("", tomllib.loads(source.read_text(encoding="utf-8")))
+    for name, text in files:
+        walk(name, "", tomllib.loads(text))
     return flat
 
 
