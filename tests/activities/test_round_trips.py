@@ -6,41 +6,19 @@ back (bench.server measures what they cost)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
 import pytest
 from temporalio.client import Client
 
 from domain import commands as c
-from domain.cooperation import CooperationSpec
-from domain.programme import ProgrammeSpec, ProgrammeVersion
-from domain.rules import RULES_VERSION
 from runtime.config import Settings
-from store.programmes import put_programme
+from tests.workflows.test_durability import projected, start
 from worker.main import build_worker, worker_pool
-from workflows.client import register, send
+from workflows.client import send
 from workflows.models import CommandAnswer, CommandRequest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-GRANT = ProgrammeSpec.model_validate(
-    {
-        "id": "amorcage",
-        "name": "Amorçage",
-        "funder": "region",
-        "currency": "EUR",
-        "budget": "100000.00",
-        "phases": {
-            "emergence": {
-                "check_in_every": "P1M",
-                "tranches": [
-                    {"id": "entree", "amount": "5000.00", "purpose": "operating", "when": "entry"}
-                ],
-            }
-        },
-    }
-)
 
 PLAIN_CHECK_IN = 4
 """BEGIN; the event written, with what was there read back, the cooperation's last seq and
@@ -70,36 +48,13 @@ async def test_a_plain_check_in_costs_its_effects_a_fixed_number_of_round_trips(
 ) -> None:
     statements = Statements()
     pool = await worker_pool(Settings(database_url=database_url), max_size=1)
+    # The effects' one connection is watched: what waits for them reads on another pool.
+    watcher = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     try:
-        async with pool.acquire() as conn:
-            await put_programme(conn, GRANT)
-            conn.add_query_logger(statements)
-        coop = f"jardin-{uuid.uuid4().hex[:8]}"
-        spec = CooperationSpec.model_validate(
-            {
-                "id": coop,
-                "name": "Jardin",
-                "kind": "non_modelled",
-                "economic_model": "hybrid",
-                "members": [{"id": "asso", "name": "asso", "legal_form": "association"}],
-                "facilitator": "pole-107",
-                "funding_lines": ["amorcage"],
-            }
-        )
-        watcher = await asyncpg.connect(database_url)
         async with build_worker(temporal_client, pool, task_queue):
-            await register(
-                temporal_client,
-                c.Register(
-                    cooperation=spec,
-                    programmes=[ProgrammeVersion(version=1, spec=GRANT)],
-                    lines_accepted=True,
-                    rules_version=RULES_VERSION,
-                ),
-                task_queue=task_queue,
-                request=f"inscription-{coop}",
-            )
-            handle = temporal_client.get_workflow_handle(f"cooperation:{coop}")
+            coop, handle = await start(temporal_client, pool, task_queue)
+            async with pool.acquire() as conn:
+                conn.add_query_logger(statements)
 
             async def check_in(n: int) -> tuple[CommandAnswer, list[str]]:
                 statements.sent = []
@@ -110,15 +65,7 @@ async def test_a_plain_check_in_costs_its_effects_a_fixed_number_of_round_trips(
                         command=c.SubmitCheckIn(check_in_id=f"ci-{n}"), request_id=f"point-{n}"
                     ),
                 )
-                for _ in range(200):
-                    if await watcher.fetchval(
-                        "SELECT 1 FROM command_answers WHERE cooperation_id = $1"
-                        " AND request_id = $2",
-                        coop,
-                        f"point-{n}",
-                    ):
-                        break
-                    await asyncio.sleep(0.05)
+                await projected(watcher, coop, answer.events[-1].seq)
                 # The connection goes back to the pool after the commit that made it visible.
                 await asyncio.sleep(0.5)
                 statements.recording = False
@@ -126,21 +73,21 @@ async def test_a_plain_check_in_costs_its_effects_a_fixed_number_of_round_trips(
 
             first, sent = await check_in(1)
             again, sent_again = await check_in(2)
-            projected = await watcher.fetch(
+            projected_rows = await watcher.fetch(
                 "SELECT c.last_seq, k.id, k.status FROM cooperations c"
                 " JOIN check_ins k ON k.cooperation_id = c.id WHERE c.id = $1 ORDER BY k.id",
                 coop,
             )
-        await watcher.close()
     finally:
+        await watcher.close()
         await pool.close()
     assert [e.type for e in first.events] == ["CheckInSubmitted"]
     assert [e.type for e in again.events] == ["CheckInSubmitted"]
     # The effects were carried out all the same.
-    assert [(r["id"], r["status"]) for r in projected] == [
+    assert [(r["id"], r["status"]) for r in projected_rows] == [
         ("ci-1", "replaced"),
         ("ci-2", "submitted"),
     ]
-    assert projected[0]["last_seq"] == again.events[0].seq
+    assert projected_rows[0]["last_seq"] == again.events[0].seq
     assert len(sent) == SUMMARY_CHANGED, sent
     assert len(sent_again) == PLAIN_CHECK_IN, sent_again
