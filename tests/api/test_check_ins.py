@@ -3,21 +3,15 @@ follows: the one it replaces (the same period, not yet reviewed) reads as replac
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from tests.api.conftest import Auth, cooperation, programme
+from tests.api.world import ok
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 COOP = "atelier-velo"
-
-
-async def _ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    return response.json()
 
 
 async def test_a_check_in_replacing_another_reads_so_at_once(
@@ -26,14 +20,14 @@ async def test_a_check_in_replacing_another_reads_so_at_once(
     fondation = await auth("funder", "fondation")
     pole = await auth("facilitator", "pole-107")
     collectif = await auth("collective", COOP)
-    await _ok(
+    await ok(
         await http.post("/v1/programmes", json=programme("fdt", "fondation"), headers=fondation),
         201,
     )
-    await _ok(
+    await ok(
         await http.post("/v1/cooperations", json=cooperation(COOP, ["fdt"]), headers=pole), 201
     )
-    await _ok(
+    await ok(
         await http.post(
             f"/v1/cooperations/{COOP}/funding-lines/fdt/decision",
             json={"accept": True},
@@ -48,13 +42,13 @@ async def test_a_check_in_replacing_another_reads_so_at_once(
         json={"narrative": "Version complète", "indicators": {"participants": 9}},
         headers=collectif,
     )
-    one, two = await _ok(first, 201), await _ok(second, 201)
+    one, two = await ok(first, 201), await ok(second, 201)
     assert one["period"] == two["period"] == 1
 
-    replaced = await _ok(await http.get(first.headers["location"], headers=pole))
+    replaced = await ok(await http.get(first.headers["location"], headers=pole))
     assert (replaced["status"], replaced["replaced_by"]) == ("replaced", two["id"])
     assert replaced["narrative"] == "Premier jet"
-    current = await _ok(await http.get(second.headers["location"], headers=pole))
+    current = await ok(await http.get(second.headers["location"], headers=pole))
     assert (current["status"], current["replaced_by"]) == ("submitted", None)
     assert current["narrative"] == "Version complète"
     assert current["indicators"] == {"participants": 9}
